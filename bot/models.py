@@ -1,0 +1,352 @@
+"""ORM models: the one place the schema is described (Alembic migrations follow it)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+PRECISIONS = ("day", "month", "year")
+EVENT_KINDS = (
+    "nuclear_test",
+    "missile_launch",
+    "satellite_launch",
+    "military_parade",
+    "talks_session",
+    "summit",
+    "agreement",
+    "statement",
+    "sanctions",
+    "testimony",
+    "facility_activity",
+    "military_action",
+    "other",
+)
+EVENT_STATUSES = ("published", "retracted")
+ACTOR_KINDS = ("state", "organization", "person")
+PROGRAM_CATEGORIES = ("nuclear", "missile", "space", "submarine")
+TRACK_STATUSES = ("active", "dormant", "ended")
+SUBSCRIPTION_STATES = ("active", "paused", "disabled")
+DELIVERY_STATES = ("pending", "sending", "sent", "failed", "cancelled")
+DELIVERY_ACTIONS = ("post", "edit")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return f"{column} IN ({quoted})"
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware UTC on both databases (SQLite keeps no zone, so it is stored as naive UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dt.datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+event_program = Table(
+    "event_program",
+    Base.metadata,
+    Column("event_id", ForeignKey("event.id", ondelete="CASCADE"), primary_key=True),
+    Column("program_id", ForeignKey("program.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_event_program_program_id", "program_id", "event_id"),
+)
+
+event_actor = Table(
+    "event_actor",
+    Base.metadata,
+    Column("event_id", ForeignKey("event.id", ondelete="CASCADE"), primary_key=True),
+    Column("actor_id", ForeignKey("actor.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_event_actor_actor_id", "actor_id", "event_id"),
+)
+
+event_track = Table(
+    "event_track",
+    Base.metadata,
+    Column("event_id", ForeignKey("event.id", ondelete="CASCADE"), primary_key=True),
+    Column("track_id", ForeignKey("talks_track.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_event_track_track_id", "track_id", "event_id"),
+)
+
+track_participant = Table(
+    "track_participant",
+    Base.metadata,
+    Column("track_id", ForeignKey("talks_track.id", ondelete="CASCADE"), primary_key=True),
+    Column("actor_id", ForeignKey("actor.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Actor(Base):
+    __tablename__ = "actor"
+    __table_args__ = (CheckConstraint(_in("kind", ACTOR_KINDS), name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(16))
+    aliases: Mapped[list[Any]] = mapped_column(default=list)
+    summary: Mapped[str] = mapped_column(Text, default="")
+
+
+class Program(Base):
+    __tablename__ = "program"
+    __table_args__ = (CheckConstraint(_in("category", PROGRAM_CATEGORIES), name="category"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    category: Mapped[str] = mapped_column(String(16))
+    summary: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(100))
+    status_since: Mapped[dt.date | None] = mapped_column(Date)
+    status_since_precision: Mapped[str] = mapped_column(String(5), default="day")
+    aliases: Mapped[list[Any]] = mapped_column(default=list)
+    facilities: Mapped[list[Any]] = mapped_column(default=list)
+    systems: Mapped[list[Any]] = mapped_column(default=list)
+
+
+class TalksTrack(Base):
+    __tablename__ = "talks_track"
+    __table_args__ = (CheckConstraint(_in("status", TRACK_STATUSES), name="status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    summary: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    status_since: Mapped[dt.date | None] = mapped_column(Date)
+    status_since_precision: Mapped[str] = mapped_column(String(5), default="day")
+    aliases: Mapped[list[Any]] = mapped_column(default=list)
+    participants: Mapped[list[Actor]] = relationship(secondary=track_participant, order_by=Actor.name)
+
+
+class Topic(Base):
+    __tablename__ = "topic"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    aliases: Mapped[list[Any]] = mapped_column(default=list)
+
+
+class Position(Base):
+    __tablename__ = "position"
+    __table_args__ = (
+        UniqueConstraint("actor_id", "topic_id", "as_of"),
+        CheckConstraint(_in("as_of_precision", PRECISIONS), name="as_of_precision"),
+        Index("ix_position_topic_id", "topic_id", "as_of"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actor.id", ondelete="CASCADE"))
+    topic_id: Mapped[int] = mapped_column(ForeignKey("topic.id", ondelete="CASCADE"))
+    speaker_id: Mapped[int | None] = mapped_column(ForeignKey("actor.id", ondelete="SET NULL"))
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    as_of_precision: Mapped[str] = mapped_column(String(5))
+    stance: Mapped[str] = mapped_column(String(100))
+    summary: Mapped[str] = mapped_column(Text)
+    quote: Mapped[str | None] = mapped_column(Text)
+    source_publisher: Mapped[str] = mapped_column(String(200))
+    source_title: Mapped[str] = mapped_column(String(300))
+    source_date: Mapped[dt.date | None] = mapped_column(Date)
+    source_date_precision: Mapped[str] = mapped_column(String(5), default="day")
+    source_url: Mapped[str | None] = mapped_column(String(500))
+
+    actor: Mapped[Actor] = relationship(foreign_keys=[actor_id])
+    topic: Mapped[Topic] = relationship()
+    speaker: Mapped[Actor | None] = relationship(foreign_keys=[speaker_id])
+
+
+class Event(Base):
+    __tablename__ = "event"
+    __table_args__ = (
+        CheckConstraint("significance BETWEEN 1 AND 5", name="significance"),
+        CheckConstraint(_in("precision", PRECISIONS), name="precision"),
+        CheckConstraint(_in("kind", EVENT_KINDS), name="kind"),
+        CheckConstraint(_in("status", EVENT_STATUSES), name="status"),
+        CheckConstraint("revision >= 1", name="revision"),
+        Index("ix_event_occurred_on", "occurred_on", "id"),
+        Index("ix_event_kind", "kind", "occurred_on"),
+        Index("ix_event_guild_id", "guild_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str | None] = mapped_column(String(120), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text)
+    occurred_on: Mapped[dt.date] = mapped_column(Date)
+    precision: Mapped[str] = mapped_column(String(5))
+    kind: Mapped[str] = mapped_column(String(32))
+    significance: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="published")
+    retract_reason: Mapped[str | None] = mapped_column(Text)
+    guild_id: Mapped[int | None] = mapped_column(BigInteger)  # None: global
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    updated_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+    programs: Mapped[list[Program]] = relationship(secondary=event_program, order_by=Program.name)
+    actors: Mapped[list[Actor]] = relationship(secondary=event_actor, order_by=Actor.name)
+    tracks: Mapped[list[TalksTrack]] = relationship(secondary=event_track, order_by=TalksTrack.name)
+    sources: Mapped[list[Source]] = relationship(
+        back_populates="event", cascade="all, delete-orphan", order_by="Source.position"
+    )
+
+
+class Source(Base):
+    __tablename__ = "source"
+    __table_args__ = (
+        UniqueConstraint("event_id", "position"),
+        CheckConstraint(_in("published_precision", PRECISIONS), name="published_precision"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    publisher: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(500))
+    published_on: Mapped[dt.date | None] = mapped_column(Date)
+    published_precision: Mapped[str] = mapped_column(String(5), default="day")
+    url: Mapped[str | None] = mapped_column(String(500))
+
+    event: Mapped[Event] = relationship(back_populates="sources")
+
+
+class Subscription(Base):
+    __tablename__ = "subscription"
+    __table_args__ = (
+        UniqueConstraint("guild_id", "channel_id"),
+        CheckConstraint(_in("state", SUBSCRIPTION_STATES), name="state"),
+        CheckConstraint("min_significance BETWEEN 1 AND 5", name="min_significance"),
+        Index("ix_subscription_channel_id", "channel_id"),
+        Index("ix_subscription_state", "state", "guild_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    guild_id: Mapped[int] = mapped_column(BigInteger)
+    channel_id: Mapped[int] = mapped_column(BigInteger)
+    kinds: Mapped[list[Any]] = mapped_column(default=list)
+    programs: Mapped[list[Any]] = mapped_column(default=list)
+    tracks: Mapped[list[Any]] = mapped_column(default=list)
+    actors: Mapped[list[Any]] = mapped_column(default=list)
+    min_significance: Mapped[int] = mapped_column(Integer, default=1)
+    mention_role_id: Mapped[int | None] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(16), default="active")
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+    last_delivery_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class Delivery(Base):
+    __tablename__ = "delivery"
+    __table_args__ = (
+        UniqueConstraint("event_id", "subscription_id", "revision"),
+        CheckConstraint(_in("state", DELIVERY_STATES), name="state"),
+        CheckConstraint(_in("action", DELIVERY_ACTIONS), name="action"),
+        Index("ix_delivery_state", "state", "next_attempt_at"),
+        Index("ix_delivery_subscription_id", "subscription_id", "event_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"))
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscription.id", ondelete="CASCADE"))
+    guild_id: Mapped[int] = mapped_column(BigInteger)
+    channel_id: Mapped[int] = mapped_column(BigInteger)
+    revision: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(8), default="post")
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[dt.datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+    sent_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class AuditLog(Base):
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_guild_id", "guild_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+    guild_id: Mapped[int | None] = mapped_column(BigInteger)
+    user_id: Mapped[int | None] = mapped_column(BigInteger)
+    action: Mapped[str] = mapped_column(String(64))
+    record_type: Mapped[str] = mapped_column(String(32))
+    record_id: Mapped[str | None] = mapped_column(String(120))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class GuildSettings(Base):
+    __tablename__ = "guild_settings"
+
+    guild_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    curator_role_id: Mapped[int | None] = mapped_column(BigInteger)
+    locale: Mapped[str] = mapped_column(String(16), default="en-US")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+
+
+class KeyValue(Base):
+    """Small operational state, such as the hash of the last synced command tree."""
+
+    __tablename__ = "key_value"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
