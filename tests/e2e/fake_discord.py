@@ -53,6 +53,9 @@ Driving API (all ``async`` unless noted):
   OpenAPI description when it is present (:mod:`tests.e2e.openapi_check`).
 """
 
+# The driving API takes per-call ``timeout`` arguments on purpose: tests read better that way.
+# ruff: noqa: ASYNC109
+
 from __future__ import annotations
 
 import asyncio
@@ -61,6 +64,7 @@ import itertools
 import json
 import re
 import secrets
+import socket
 import time
 import unicodedata
 from collections import Counter, deque
@@ -309,7 +313,9 @@ def _check_components(components: Any, flags: int, where: str) -> list[str]:
     for comp in _walk_components(components):
         custom_id = comp.get("custom_id")
         if custom_id is not None and not 1 <= len(str(custom_id)) <= 100:
-            out.append(f"{where}: custom_id {str(custom_id)[:20]!r}... is {len(str(custom_id))} chars (1-100)")
+            out.append(
+                f"{where}: custom_id {str(custom_id)[:20]!r}... is {len(str(custom_id))} chars (1-100)"
+            )
         if comp.get("type") == 2 and comp.get("style") != 5 and comp.get("style") != 6 and not custom_id:
             out.append(f"{where}: a non-link button needs a custom_id")
         if comp.get("type") == 2 and len(str(comp.get("label") or "")) > 80:
@@ -342,7 +348,9 @@ def check_message_payload(payload: Any, where: str = "message", *, partial: bool
     if payload.get("components") is not None:
         out += _check_components(payload["components"], flags, where)
     if not partial and not flags & IS_COMPONENTS_V2:
-        has_body = any(payload.get(k) for k in ("content", "embeds", "components", "sticker_ids", "attachments"))
+        has_body = any(
+            payload.get(k) for k in ("content", "embeds", "components", "sticker_ids", "attachments")
+        )
         if not has_body and not payload.get("poll"):
             out.append(f"{where}: cannot send an empty message")
     return out
@@ -496,7 +504,7 @@ class FakeGuild:
     def everyone(self) -> FakeRole:
         return self.roles[self.id]
 
-    def add_channel(self, name: str, *, type: int = 0) -> FakeChannel:  # noqa: A002 - Discord's name
+    def add_channel(self, name: str, *, type: int = 0) -> FakeChannel:
         channel = FakeChannel(snowflake(), name, self.id, type, position=len(self.channels))
         self.channels[channel.id] = channel
         self.fake._channels[channel.id] = channel
@@ -788,12 +796,12 @@ class FakeDiscord:
     def __init__(
         self,
         *,
-        token: str = "fake-bot-token",
+        token: str = "fake-bot-token",  # noqa: S107 - a fake's token, not a secret
         rate_limits: RateLimitConfig | None = None,
         response_deadline: float = 3.0,
         heartbeat_interval: float = 41.25,
         nonce_window: float = 300.0,
-        openapi: OpenAPIChecker | None | bool = True,
+        openapi: OpenAPIChecker | bool | None = True,
     ) -> None:
         self.token = token
         self.rate_limits = rate_limits or RateLimitConfig()
@@ -849,11 +857,12 @@ class FakeDiscord:
         app.router.add_get("/attachments/{id}/{filename}", self._serve_attachment)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        server = site._server
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        # Bind first so the free port is known before the site starts.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        await web.SockSite(self._runner, sock).start()
 
     async def close(self) -> None:
         for ws in list(self._ws_tasks):
@@ -903,7 +912,9 @@ class FakeDiscord:
         async with self._changed:
             self._changed.notify_all()
 
-    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> None:
+    async def wait_for(
+        self, predicate: Callable[[], bool], timeout: float = 5.0, what: str = "condition"
+    ) -> None:
         """Wait until ``predicate()`` holds (re-checked on every state change of the fake)."""
         async with self._changed:
             try:
@@ -939,7 +950,9 @@ class FakeDiscord:
             guild.add_channel(channel)
         self.guilds[gid] = guild
         if self._session is not None and self._session.ws is not None:
-            task = asyncio.get_running_loop().create_task(self.dispatch("GUILD_CREATE", guild.create_payload()))
+            task = asyncio.get_running_loop().create_task(
+                self.dispatch("GUILD_CREATE", guild.create_payload())
+            )
             task.add_done_callback(lambda _: None)
         return guild
 
@@ -961,7 +974,9 @@ class FakeDiscord:
         else:
             raise ValueError("status must be 403, 404 or None")
 
-    def fail_next(self, count: int, status: int = 500, *, method: str | None = None, path: str | None = None) -> None:
+    def fail_next(
+        self, count: int, status: int = 500, *, method: str | None = None, path: str | None = None
+    ) -> None:
         """Answer the next ``count`` matching REST requests with ``status`` (a 5xx burst)."""
         self._fail_next.append([count, status, method, re.compile(path) if path else None])
 
@@ -1003,7 +1018,9 @@ class FakeDiscord:
         self.gateway_connects.append(request.path)
         self._ws_tasks.add(ws)
         # Text frames: discord.py asks for zlib-stream but reads TEXT frames as plain JSON.
-        await ws.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": int(self.heartbeat_interval * 1000)}}))
+        await ws.send_str(
+            json.dumps({"op": 10, "d": {"heartbeat_interval": int(self.heartbeat_interval * 1000)}})
+        )
         try:
             async for msg in ws:
                 if msg.type is not WSMsgType.TEXT:
@@ -1091,9 +1108,21 @@ class FakeDiscord:
             ("GET", r"/applications/(?P<app>\d+)/guilds/(?P<guild>\d+)/commands", self._get_commands),
             ("PUT", r"/applications/(?P<app>\d+)/guilds/(?P<guild>\d+)/commands", self._put_commands),
             ("POST", r"/interactions/(?P<iid>\d+)/(?P<token>[^/]+)/callback", self._callback),
-            ("GET", r"/webhooks/(?P<app>\d+)/(?P<token>[^/]+)/messages/(?P<mid>@original|\d+)", self._get_webhook_msg),
-            ("PATCH", r"/webhooks/(?P<app>\d+)/(?P<token>[^/]+)/messages/(?P<mid>@original|\d+)", self._edit_webhook_msg),
-            ("DELETE", r"/webhooks/(?P<app>\d+)/(?P<token>[^/]+)/messages/(?P<mid>@original|\d+)", self._delete_webhook_msg),
+            (
+                "GET",
+                r"/webhooks/(?P<app>\d+)/(?P<token>[^/]+)/messages/(?P<mid>@original|\d+)",
+                self._get_webhook_msg,
+            ),
+            (
+                "PATCH",
+                r"/webhooks/(?P<app>\d+)/(?P<token>[^/]+)/messages/(?P<mid>@original|\d+)",
+                self._edit_webhook_msg,
+            ),
+            (
+                "DELETE",
+                r"/webhooks/(?P<app>\d+)/(?P<token>[^/]+)/messages/(?P<mid>@original|\d+)",
+                self._delete_webhook_msg,
+            ),
             ("POST", r"/webhooks/(?P<app>\d+)/(?P<token>[^/]+)", self._followup),
             ("GET", r"/channels/(?P<cid>\d+)", self._get_channel),
             ("GET", r"/channels/(?P<cid>\d+)/messages", self._list_messages),
@@ -1123,7 +1152,9 @@ class FakeDiscord:
         if not raw:
             return None
         if request.content_type != "application/json":
-            self.violation(f"{request.method} {request.path}: body sent as {request.content_type!r}, not JSON")
+            self.violation(
+                f"{request.method} {request.path}: body sent as {request.content_type!r}, not JSON"
+            )
         try:
             return json.loads(raw)
         except ValueError:
@@ -1140,7 +1171,9 @@ class FakeDiscord:
         await self._notify()
         return response
 
-    def _matches(self, method: str | None, pattern: re.Pattern[str] | None, req_method: str, path: str) -> bool:
+    def _matches(
+        self, method: str | None, pattern: re.Pattern[str] | None, req_method: str, path: str
+    ) -> bool:
         return (method is None or method == req_method) and (pattern is None or bool(pattern.search(path)))
 
     async def _rest_inner(self, request: web.Request, path: str, body: Any) -> web.Response:
@@ -1173,7 +1206,9 @@ class FakeDiscord:
 
     # -- rate limits -----------------------------------------------------------------------------
 
-    def _ratelimit_429(self, scope: str, retry_after: float, limit: int, bucket: str, is_global: bool) -> web.Response:
+    def _ratelimit_429(
+        self, scope: str, retry_after: float, limit: int, bucket: str, is_global: bool
+    ) -> web.Response:
         self.rate_limited[scope] += 1
         retry_after = round(max(retry_after, 0.001), 3)
         headers = {
@@ -1188,7 +1223,12 @@ class FakeDiscord:
         }
         if is_global:
             headers["X-RateLimit-Global"] = "true"
-        body = {"message": "You are being rate limited.", "retry_after": retry_after, "global": is_global, "code": 0}
+        body = {
+            "message": "You are being rate limited.",
+            "retry_after": retry_after,
+            "global": is_global,
+            "code": 0,
+        }
         return _json_response(body, 429, headers)
 
     def _global_limit(self) -> web.Response | None:
@@ -1199,7 +1239,9 @@ class FakeDiscord:
         while window and window[0] <= now - 1.0:
             window.popleft()
         if len(window) >= self.rate_limits.global_per_second:
-            return self._ratelimit_429("global", window[0] + 1.0 - now, self.rate_limits.global_per_second, "global", True)
+            return self._ratelimit_429(
+                "global", window[0] + 1.0 - now, self.rate_limits.global_per_second, "global", True
+            )
         window.append(now)
         return None
 
@@ -1232,7 +1274,12 @@ class FakeDiscord:
         data: JSON = {"url": self.gateway_url}
         if m.re.pattern.endswith("bot$"):
             data["shards"] = 1
-            data["session_start_limit"] = {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}
+            data["session_start_limit"] = {
+                "total": 1000,
+                "remaining": 999,
+                "reset_after": 0,
+                "max_concurrency": 1,
+            }
         return _json_response(data)
 
     async def _get_me(self, request: web.Request, m: re.Match[str], body: Any) -> web.Response:
@@ -1339,7 +1386,9 @@ class FakeDiscord:
             return _error(400, 40060, "Interaction has already been acknowledged.")
         elapsed = now - inter.dispatched_at
         if elapsed > self.response_deadline:
-            self.violation(f"interaction {inter.id} answered after {elapsed:.2f}s (deadline {self.response_deadline}s)")
+            self.violation(
+                f"interaction {inter.id} answered after {elapsed:.2f}s (deadline {self.response_deadline}s)"
+            )
             return _error(404, 10062, "Unknown interaction")
         if not isinstance(body, dict) or not isinstance(body.get("type"), int):
             self.violation(f"interaction {inter.id}: callback body without a type")
@@ -1356,7 +1405,9 @@ class FakeDiscord:
             self.violations.extend(check_message_payload(data, where, partial=ctype == 7))
             self._check_mentions(where, data)
         if ctype == 4:
-            message = self._new_message(inter, data, int(data.get("flags") or 0) & (EPHEMERAL | IS_COMPONENTS_V2))
+            message = self._new_message(
+                inter, data, int(data.get("flags") or 0) & (EPHEMERAL | IS_COMPONENTS_V2)
+            )
             inter.original = message
         elif ctype == 5:
             message = self._new_message(inter, {}, LOADING | (int(data.get("flags") or 0) & EPHEMERAL))
@@ -1523,7 +1574,9 @@ class FakeDiscord:
             return _form_error(problems)
         nonce = payload.get("nonce")
         if nonce is not None and (isinstance(nonce, bool) or (isinstance(nonce, str) and len(nonce) > 25)):
-            self.violation(f"channel {channel.id} message: nonce must be an integer or a string of at most 25 chars")
+            self.violation(
+                f"channel {channel.id} message: nonce must be an integer or a string of at most 25 chars"
+            )
         if payload.get("enforce_nonce") and nonce is None:
             self.violation(f"channel {channel.id} message: enforce_nonce without a nonce")
         key = (self.bot_user.id, str(nonce))
@@ -1646,7 +1699,12 @@ class FakeDiscord:
         return guild, channel, member
 
     def _base_payload(
-        self, kind: int, guild: FakeGuild, channel: FakeChannel, member: FakeMember, member_permissions: int | None
+        self,
+        kind: int,
+        guild: FakeGuild,
+        channel: FakeChannel,
+        member: FakeMember,
+        member_permissions: int | None,
     ) -> tuple[_Interaction, JSON]:
         iid = snowflake()
         token = f"aW50ZXJhY3Rpb246{iid}:{secrets.token_urlsafe(24)}"
@@ -1691,7 +1749,9 @@ class FakeDiscord:
             resolved.setdefault("users", {})[str(user.id)] = user.to_json()
             if member is not None:
                 perms = member.permissions
-                resolved.setdefault("members", {})[str(user.id)] = member.to_json(with_user=False, permissions=perms)
+                resolved.setdefault("members", {})[str(user.id)] = member.to_json(
+                    with_user=False, permissions=perms
+                )
             return str(user.id)
         if kind in (8, 9) and isinstance(value, FakeRole):
             resolved.setdefault("roles", {})[str(value.id)] = value.to_json()
@@ -1736,7 +1796,13 @@ class FakeDiscord:
             if name == focused:
                 built.append({"name": name, "type": opt["type"], "value": str(value), "focused": True})
             else:
-                built.append({"name": name, "type": opt["type"], "value": self._option_value(opt, value, guild, resolved)})
+                built.append(
+                    {
+                        "name": name,
+                        "type": opt["type"],
+                        "value": self._option_value(opt, value, guild, resolved),
+                    }
+                )
         if focused is None:
             missing = [o["name"] for o in level if o.get("required") and o["name"] not in options]
             if missing:
@@ -1756,7 +1822,9 @@ class FakeDiscord:
 
     async def _outcome(self, inter: _Interaction, timeout: float) -> InteractionResult:
         try:
-            await self.wait_for(lambda: inter.callback_type is not None, timeout, f"a callback to interaction {inter.id}")
+            await self.wait_for(
+                lambda: inter.callback_type is not None, timeout, f"a callback to interaction {inter.id}"
+            )
         except TimeoutError:
             self.violation(f"interaction {inter.id} was never answered")
             raise
@@ -1766,7 +1834,9 @@ class FakeDiscord:
                 timeout,
                 f"the response after deferring interaction {inter.id}",
             )
-        assert inter.callback is not None and inter.callback_type is not None and inter.callback_at is not None
+        assert inter.callback is not None
+        assert inter.callback_type is not None
+        assert inter.callback_at is not None
         data = inter.callback.get("data") or {}
         message = inter.original
         if inter.callback_type == 5 and inter.followups and inter.edits_after_defer == 0:
@@ -1801,9 +1871,9 @@ class FakeDiscord:
         definition = self._find_command(name, guild)
         perms = member.permissions if member_permissions is None else member_permissions
         required = definition.get("default_member_permissions")
-        if required is not None and not bypass_default_permissions and not perms & ADMINISTRATOR:
-            if int(required) & perms != int(required):
-                raise PermissionError(f"Discord hides /{name} from this member (default_member_permissions)")
+        hidden = required is not None and int(required) & perms != int(required)
+        if hidden and not bypass_default_permissions and not perms & ADMINISTRATOR:
+            raise PermissionError(f"Discord hides /{name} from this member (default_member_permissions)")
         inter, payload = self._base_payload(2, guild, channel, member, member_permissions)
         resolved: JSON = {}
         data: JSON = {
@@ -1917,7 +1987,10 @@ class FakeDiscord:
 
         inter, payload = self._base_payload(5, guild, channel, member, None)
         inter.source_message = source.original if source.type == 3 else None
-        payload["data"] = {"custom_id": modal["custom_id"], "components": [fill(c) for c in modal["components"]]}
+        payload["data"] = {
+            "custom_id": modal["custom_id"],
+            "components": [fill(c) for c in modal["components"]],
+        }
         if source.type == 3 and source.source_message is not None:
             inter.source_message = source.source_message
             payload["message"] = source.source_message.to_json()

@@ -71,7 +71,9 @@ class HarnessBot(commands.Bot):
             await interaction.response.send_message(embed=embed, ephemeral=private)
 
         @program.autocomplete("name")
-        async def program_name(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        async def program_name(
+            interaction: discord.Interaction, current: str
+        ) -> list[app_commands.Choice[str]]:
             return [app_commands.Choice(name=p, value=p) for p in PROGRAMS if p.startswith(current.lower())]
 
         @tree.command(description="Echo typed options")
@@ -87,7 +89,16 @@ class HarnessBot(commands.Bot):
             file: discord.Attachment,
         ) -> None:
             data = await file.read()
-            parts = [text, str(count), str(flag), who.name, where.name, role.name, f"{ratio:.1f}", data.decode()]
+            parts = [
+                text,
+                str(count),
+                str(flag),
+                who.name,
+                where.name,
+                role.name,
+                f"{ratio:.1f}",
+                data.decode(),
+            ]
             await interaction.response.send_message(" ".join(parts), ephemeral=True)
 
         @tree.command(description="Count button presses")
@@ -130,13 +141,15 @@ async def bot(fake_discord: FakeDiscord, world: FakeGuild) -> AsyncIterator[Harn
 
 
 async def test_connects_and_syncs(fake_discord: FakeDiscord, bot: HarnessBot, world: FakeGuild) -> None:
-    assert bot.user is not None and bot.user.id == fake_discord.bot_user.id
+    assert bot.user is not None
+    assert bot.user.id == fake_discord.bot_user.id
     assert bot.get_guild(world.id) is not None
     assert {c.name for c in bot.get_guild(world.id).text_channels} == {"general", "alerts"}  # type: ignore[union-attr]
     assert fake_discord.gateway_connects == ["/gateway"]
     assert {c["name"] for c in fake_discord.global_commands} >= {"ping", "program", "alerts"}
     put = [r for r in fake_discord.requests if r.method == "PUT"]
-    assert len(put) == 1 and put[0].status == 200
+    assert len(put) == 1
+    assert put[0].status == 200
     fetched = await bot.tree.fetch_commands()
     assert {c.name for c in fetched} == {c["name"] for c in fake_discord.global_commands}
 
@@ -145,13 +158,17 @@ async def test_ping(fake_discord: FakeDiscord, bot: HarnessBot, world: FakeGuild
     alice = next(m for m in world.members.values() if m.user.username == "alice")
     result = await fake_discord.invoke("ping", user=alice)
     assert result.callback_type == 4
-    assert result.content == "pong" and not result.ephemeral
-    assert result.message is not None and result.message.allowed_mentions == {"parse": []}
+    assert result.content == "pong"
+    assert not result.ephemeral
+    assert result.message is not None
+    assert result.message.allowed_mentions == {"parse": []}
     assert result.latency < 1.0
     assert fake_discord.heartbeats >= 1
 
 
-async def test_typed_options_and_resolved(fake_discord: FakeDiscord, bot: HarnessBot, world: FakeGuild) -> None:
+async def test_typed_options_and_resolved(
+    fake_discord: FakeDiscord, bot: HarnessBot, world: FakeGuild
+) -> None:
     alice = next(m for m in world.members.values() if m.user.username == "alice")
     role = next(r for r in world.roles.values() if r.name == "curator")
     options = {
@@ -171,7 +188,8 @@ async def test_typed_options_and_resolved(fake_discord: FakeDiscord, bot: Harnes
 
 async def test_private_reply_is_ephemeral_embed(fake_discord: FakeDiscord, bot: HarnessBot) -> None:
     result = await fake_discord.invoke("program", {"name": "yongbyon", "private": True})
-    assert result.ephemeral and result.embeds[0]["title"] == "yongbyon"
+    assert result.ephemeral
+    assert result.embeds[0]["title"] == "yongbyon"
 
 
 async def test_autocomplete(fake_discord: FakeDiscord, bot: HarnessBot) -> None:
@@ -181,9 +199,11 @@ async def test_autocomplete(fake_discord: FakeDiscord, bot: HarnessBot) -> None:
 
 async def test_button_press_updates_message(fake_discord: FakeDiscord, bot: HarnessBot) -> None:
     opened = await fake_discord.invoke("counter")
-    assert opened.message is not None and opened.message.custom_ids() == ["counter:inc"]
+    assert opened.message is not None
+    assert opened.message.custom_ids() == ["counter:inc"]
     pressed = await fake_discord.press(opened, "counter:inc")
-    assert pressed.callback_type == 7 and pressed.message is opened.message
+    assert pressed.callback_type == 7
+    assert pressed.message is opened.message
     assert opened.content == "count: 1"
     await fake_discord.press(opened, "counter:inc")
     assert opened.content == "count: 2"
@@ -192,22 +212,28 @@ async def test_button_press_updates_message(fake_discord: FakeDiscord, bot: Harn
 async def test_deferred_then_followup(fake_discord: FakeDiscord, bot: HarnessBot) -> None:
     result = await fake_discord.invoke("slow")
     assert result.callback_type == 5
-    assert result.content == "done" and result.ephemeral
+    assert result.content == "done"
+    assert result.ephemeral
 
 
 async def test_modal_submit(fake_discord: FakeDiscord, bot: HarnessBot) -> None:
     opened = await fake_discord.invoke("feedback")
-    assert opened.callback_type == 9 and opened.modal is not None
+    assert opened.callback_type == 9
+    assert opened.modal is not None
     submitted = await fake_discord.submit_modal(opened, {"feedback:text": "useful"})
-    assert submitted.content == "thanks: useful" and submitted.ephemeral
+    assert submitted.content == "thanks: useful"
+    assert submitted.ephemeral
 
 
-async def test_subcommand_posts_to_channel(fake_discord: FakeDiscord, bot: HarnessBot, world: FakeGuild) -> None:
+async def test_subcommand_posts_to_channel(
+    fake_discord: FakeDiscord, bot: HarnessBot, world: FakeGuild
+) -> None:
     alerts = world.channel("alerts")
     result = await fake_discord.invoke("alerts", {"channel": alerts}, subcommand="test")
     assert result.content == "posted"
     [posted] = fake_discord.channel_messages(alerts.id)
-    assert posted.content == "sample alert" and posted.allowed_mentions == {"parse": []}
+    assert posted.content == "sample alert"
+    assert posted.allowed_mentions == {"parse": []}
 
 
 async def test_late_answer_is_a_violation(fake_discord: FakeDiscord, bot: HarnessBot) -> None:
@@ -258,24 +284,31 @@ async def test_channel_rate_limit_enforced(fake_discord: FakeDiscord, world: Fak
                 last_headers, last_body = resp.headers, await resp.json()
     assert statuses == [200] * 5 + [429]
     assert last_headers["Content-Type"] == "application/json"
-    assert last_headers["X-RateLimit-Scope"] == "user" and last_headers["Via"]
-    assert last_headers["X-RateLimit-Remaining"] == "0" and float(last_headers["X-RateLimit-Reset-After"]) > 4
-    assert last_body["global"] is False and 4 < last_body["retry_after"] <= 5
+    assert last_headers["X-RateLimit-Scope"] == "user"
+    assert last_headers["Via"]
+    assert last_headers["X-RateLimit-Remaining"] == "0"
+    assert float(last_headers["X-RateLimit-Reset-After"]) > 4
+    assert last_body["global"] is False
+    assert 4 < last_body["retry_after"] <= 5
     assert fake_discord.rate_limited["user"] == 1
 
 
 async def test_global_rate_limit_enforced(fake_discord: FakeDiscord) -> None:
     headers = {"Authorization": f"Bot {fake_discord.token}"}
     async with aiohttp.ClientSession(headers=headers) as http:
-        statuses = await asyncio.gather(*(_status(http, f"{fake_discord.api_base}/users/@me") for _ in range(55)))
-    assert statuses.count(429) == 5 and statuses.count(200) == 50
+        statuses = await asyncio.gather(
+            *(_status(http, f"{fake_discord.api_base}/users/@me") for _ in range(55))
+        )
+    assert statuses.count(429) == 5
+    assert statuses.count(200) == 50
     assert fake_discord.rate_limited["global"] == 5
 
 
 async def _status(http: aiohttp.ClientSession, url: str) -> int:
     async with http.get(url) as resp:
         if resp.status == 429:
-            assert resp.headers["X-RateLimit-Global"] == "true" and resp.headers["Via"]
+            assert resp.headers["X-RateLimit-Global"] == "true"
+            assert resp.headers["Via"]
             assert (await resp.json())["global"] is True
         return resp.status
 
@@ -330,12 +363,15 @@ async def test_bad_definition_rejected_and_recorded(fake_discord: FakeDiscord, w
 
         with pytest.raises(discord.HTTPException) as exc:
             await client.tree.sync()
-        assert exc.value.status == 400 and exc.value.code == 50035
+        assert exc.value.status == 400
+        assert exc.value.code == 50035
     taken = fake_discord.take_violations()
     assert any("description" in v for v in taken), taken
 
 
-async def test_oversize_embed_is_a_violation(fake_discord: FakeDiscord, bot: HarnessBot, world: FakeGuild) -> None:
+async def test_oversize_embed_is_a_violation(
+    fake_discord: FakeDiscord, bot: HarnessBot, world: FakeGuild
+) -> None:
     channel = bot.get_channel(world.channel("general").id)
     assert isinstance(channel, discord.TextChannel)
     with pytest.raises(discord.HTTPException):
@@ -430,12 +466,23 @@ def test_message_checker() -> None:
         "author": {"name": "a" * 257},
     }
     problems = check_message_payload({"content": "c" * 2001, "embeds": [embed] * 11})
-    for needle in ("content", "11 embeds", "title", "description", "26 fields", "value", "footer", "author", "6000"):
+    for needle in (
+        "content",
+        "11 embeds",
+        "title",
+        "description",
+        "26 fields",
+        "value",
+        "footer",
+        "author",
+        "6000",
+    ):
         assert any(needle in p for p in problems), (needle, problems)
     button = {"type": 2, "style": 1, "label": "b", "custom_id": "x"}
     rows = [{"type": 1, "components": [button] * 6}] * 6
     problems = check_message_payload({"content": "x", "components": rows})
-    assert any("6 action rows" in p for p in problems) and any("6 buttons" in p for p in problems)
+    assert any("6 action rows" in p for p in problems)
+    assert any("6 buttons" in p for p in problems)
     long_id = {"type": 1, "components": [{**button, "custom_id": "x" * 101}]}
     assert any("custom_id" in p for p in check_message_payload({"content": "x", "components": [long_id]}))
     assert check_message_payload({}) == ["message: cannot send an empty message"]
@@ -447,10 +494,25 @@ def test_openapi_checker() -> None:
     if checker is None:
         pytest.skip("Discord's OpenAPI description is not beside the repository")
     path = "/applications/1/commands"
-    assert checker.validate("PUT", path, [{"name": "ping", "description": "d", "default_member_permissions": "32"}]) == []
+    assert (
+        checker.validate(
+            "PUT", path, [{"name": "ping", "description": "d", "default_member_permissions": "32"}]
+        )
+        == []
+    )
     assert checker.validate("PUT", path, [{"name": "x" * 33, "description": "d"}]) != []
     callback = "/interactions/1/tok/callback"
-    assert checker.validate("POST", callback, {"type": 4, "data": {"content": "hi", "allowed_mentions": {"parse": []}}}) == []
+    assert (
+        checker.validate(
+            "POST", callback, {"type": 4, "data": {"content": "hi", "allowed_mentions": {"parse": []}}}
+        )
+        == []
+    )
     assert checker.validate("POST", callback, {"type": 4, "data": {"content": 5}}) != []
-    message = {"content": "x", "nonce": "abc", "enforce_nonce": True, "message_reference": {"message_id": 123}}
+    message = {
+        "content": "x",
+        "nonce": "abc",
+        "enforce_nonce": True,
+        "message_reference": {"message_id": 123},
+    }
     assert checker.validate("POST", "/channels/1/messages", message) == []
