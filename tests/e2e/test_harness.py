@@ -127,7 +127,7 @@ class HarnessBot(commands.Bot):
 @pytest.fixture
 async def world(fake_discord: FakeDiscord) -> FakeGuild:
     guild = fake_discord.add_guild("Peninsula Watchers", channels=("general", "alerts"))
-    curator = guild.add_role("curator", permissions=1 << 5)
+    curator = guild.add_role("curator", permissions=0)
     guild.add_member("alice", roles=[curator])
     return guild
 
@@ -516,3 +516,57 @@ def test_openapi_checker() -> None:
         "message_reference": {"message_id": 123},
     }
     assert checker.validate("POST", "/channels/1/messages", message) == []
+
+
+async def test_second_answer_is_rejected(fake_discord: FakeDiscord, bot: HarnessBot) -> None:
+    result = await fake_discord.invoke("ping")
+    [record] = [r for r in fake_discord.requests if r.path.endswith("/callback")]
+    async with aiohttp.ClientSession() as http:
+        url = f"{fake_discord.api_base}{record.path}"
+        async with http.post(url, json={"type": 4, "data": {"content": "again"}}) as resp:
+            assert resp.status == 400
+            assert (await resp.json())["code"] == 40060
+    assert result.content == "pong"
+    assert fake_discord.take_violations() == [f"interaction {result.interaction_id} answered more than once"]
+
+
+async def test_bodies_checked_against_openapi_in_flight(fake_discord: FakeDiscord, world: FakeGuild) -> None:
+    if fake_discord.openapi is None:
+        pytest.skip("Discord's OpenAPI description is not beside the repository")
+    url = f"{fake_discord.api_base}/channels/{world.channel('general').id}/messages"
+    headers = {"Authorization": f"Bot {fake_discord.token}"}
+    async with aiohttp.ClientSession(headers=headers) as http:
+        body = {"content": "x", "allowed_mentions": {"parse": ["everyone", "nobody"]}}
+        async with http.post(url, json=body) as resp:
+            assert resp.status == 200
+    [problem] = fake_discord.take_violations()
+    assert problem.startswith("OpenAPI POST /channels/{channel_id}/messages")
+
+
+async def test_missing_allowed_mentions_is_a_violation(fake_discord: FakeDiscord, world: FakeGuild) -> None:
+    url = f"{fake_discord.api_base}/channels/{world.channel('general').id}/messages"
+    headers = {"Authorization": f"Bot {fake_discord.token}"}
+    async with aiohttp.ClientSession(headers=headers) as http, http.post(url, json={"content": "x"}) as resp:
+        assert resp.status == 200
+    [problem] = fake_discord.take_violations()
+    assert problem.endswith("message-creating request without allowed_mentions")
+    assert fake_discord.mention_log[-1][1] is None
+
+
+async def test_guild_sync_and_default_permissions(fake_discord: FakeDiscord, world: FakeGuild) -> None:
+    client = HarnessBot()
+    async with connect_bot(fake_discord, client):
+
+        @client.tree.command(description="Curators only")
+        @app_commands.default_permissions(manage_guild=True)
+        async def curate(interaction: discord.Interaction) -> None:
+            await interaction.response.send_message("curated", ephemeral=True)
+
+        client.tree.copy_global_to(guild=discord.Object(world.id))
+        await client.tree.sync(guild=discord.Object(world.id))
+        assert {c["name"] for c in fake_discord.guild_commands[world.id]} >= {"ping", "curate"}
+        alice = next(m for m in world.members.values() if m.user.username == "alice")
+        with pytest.raises(PermissionError):
+            await fake_discord.invoke("curate", user=alice)
+        assert (await fake_discord.invoke("curate", user=alice, bypass_default_permissions=True)).ephemeral
+        assert (await fake_discord.invoke("curate", member_permissions=1 << 5)).content == "curated"
