@@ -1,0 +1,1 @@
+"""Discord-free services. They take a sessionmaker, return plain dataclasses and never import discord."""

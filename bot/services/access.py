@@ -1,0 +1,66 @@
+"""Who is asking, and what they may do. The cogs check first; the services check again."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import models
+from bot.services.errors import PermissionDenied
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The member behind a request: ids, guild permissions (discord.py names) and roles."""
+
+    user_id: int
+    guild_id: int | None
+    permissions: frozenset[str] = frozenset()
+    role_ids: frozenset[int] = frozenset()
+    role_names: frozenset[str] = frozenset()
+
+    @classmethod
+    def system(cls) -> Caller:
+        """The operator (CLI, seed): every permission, no guild."""
+        return cls(0, None, frozenset({"administrator"}))
+
+    def has(self, permission: str) -> bool:
+        return "administrator" in self.permissions or permission in self.permissions
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Deployment-wide rules: which guilds publish globally, the default curator role name."""
+
+    home_guild_ids: frozenset[int] = field(default_factory=frozenset)
+    curator_role_name: str = "Curator"
+
+    @classmethod
+    def of(cls, home_guild_ids: Iterable[int] = (), curator_role_name: str = "Curator") -> Policy:
+        return cls(frozenset(home_guild_ids), curator_role_name)
+
+    def scope_for(self, caller: Caller) -> int | None:
+        """Where a curator's new event lives: None (global) for home guilds and the operator."""
+        if caller.guild_id is None or caller.guild_id in self.home_guild_ids:
+            return None
+        return caller.guild_id
+
+    async def require_curator(self, session: AsyncSession, caller: Caller) -> None:
+        if caller.guild_id is None and caller.has("administrator"):
+            return
+        if caller.has("manage_guild"):
+            return
+        settings = await session.get(models.GuildSettings, caller.guild_id) if caller.guild_id else None
+        if settings is not None and settings.curator_role_id is not None:
+            if settings.curator_role_id in caller.role_ids:
+                return
+        elif self.curator_role_name.casefold() in {n.casefold() for n in caller.role_names}:
+            return
+        raise PermissionDenied("the Manage Server permission or this server's curator role")
+
+    @staticmethod
+    def require(caller: Caller, permission: str, label: str) -> None:
+        if not caller.has(permission):
+            raise PermissionDenied(f"the {label} permission")

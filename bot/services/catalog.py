@@ -1,0 +1,231 @@
+"""Programs, talks tracks, actors, topics and positions: lookup by slug or alias, lists, autocomplete."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from rapidfuzz import fuzz, process
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from bot import models
+from bot.db import Sessionmaker
+from bot.services.errors import NotFound
+from bot.services.views import (
+    ActorView,
+    PositionView,
+    ProgramView,
+    TopicView,
+    TrackView,
+    actor_view,
+    position_view,
+    program_view,
+    topic_view,
+    track_view,
+)
+
+Kind = Literal["program", "track", "actor", "topic"]
+MAX_CHOICES = 25
+FUZZY_CUTOFF = 60
+
+
+@dataclass(frozen=True)
+class Choice:
+    """An autocomplete answer: what to show and the slug to send back."""
+
+    name: str
+    value: str
+
+
+def normalize(text: str) -> str:
+    return " ".join(text.casefold().replace("–", "-").replace("—", "-").split())
+
+
+@dataclass
+class _Entry:
+    slug: str
+    label: str
+    keys: tuple[str, ...]  # normalized name, slug and aliases
+
+
+@dataclass
+class _Snapshot:
+    programs: dict[str, ProgramView]
+    tracks: dict[str, TrackView]
+    actors: dict[str, ActorView]
+    topics: dict[str, TopicView]
+    entries: dict[str, list[_Entry]]
+    loaded: float
+
+
+def _entry(slug: str, name: str, aliases: Iterable[str], extra: Iterable[str] = ()) -> _Entry:
+    keys = dict.fromkeys(normalize(k) for k in (name, slug, slug.replace("-", " "), *aliases, *extra) if k)
+    return _Entry(slug, name, tuple(keys))
+
+
+def rank(entries: Sequence[_Entry], text: str, limit: int = MAX_CHOICES) -> list[_Entry]:
+    """Prefix matches first (name before alias), then fuzzy matches, best first."""
+    query = normalize(text)
+    if not query:
+        return sorted(entries, key=lambda e: e.label)[:limit]
+    prefix: list[tuple[int, int, str, _Entry]] = []
+    for e in entries:
+        best = None
+        for i, key in enumerate(e.keys):
+            if key.startswith(query):
+                best = (0 if i == 0 else 1, len(key))
+                break
+            if any(word.startswith(query) for word in key.split()):
+                best = (2, len(key)) if best is None else best
+        if best is not None:
+            prefix.append((best[0], best[1], e.label, e))
+    prefix.sort(key=lambda t: (t[0], t[1], t[2]))
+    chosen = [t[3] for t in prefix]
+    if len(chosen) < limit:
+        seen = {e.slug for e in chosen}
+        choices = {(n, k): k for n, e in enumerate(entries) if e.slug not in seen for k in e.keys}
+        scored = process.extract(query, choices, scorer=fuzz.WRatio, limit=None, score_cutoff=FUZZY_CUTOFF)
+        for _, _score, (n, _) in scored:
+            e = entries[n]
+            if e.slug not in seen:
+                seen.add(e.slug)
+                chosen.append(e)
+    return chosen[:limit]
+
+
+class CatalogService:
+    """Reads the catalog; caches it in memory for ``ttl`` seconds (it changes only on seed or import)."""
+
+    def __init__(self, sessionmaker: Sessionmaker, *, ttl: float = 30.0) -> None:
+        self._sessionmaker = sessionmaker
+        self._ttl = ttl
+        self._snapshot: _Snapshot | None = None
+
+    def invalidate(self) -> None:
+        self._snapshot = None
+
+    async def _load(self) -> _Snapshot:
+        snap = self._snapshot
+        if snap is not None and time.monotonic() - snap.loaded < self._ttl:
+            return snap
+        async with self._sessionmaker() as session:
+            programs = [program_view(p) for p in (await session.scalars(select(models.Program))).all()]
+            tracks = [
+                track_view(t)
+                for t in (
+                    await session.scalars(
+                        select(models.TalksTrack).options(selectinload(models.TalksTrack.participants))
+                    )
+                ).all()
+            ]
+            actors = [actor_view(a) for a in (await session.scalars(select(models.Actor))).all()]
+            topics = [topic_view(t) for t in (await session.scalars(select(models.Topic))).all()]
+        entries = {
+            "program": [
+                _entry(
+                    p.slug,
+                    p.name,
+                    p.aliases,
+                    [s.get("name", "") for s in p.systems]
+                    + [a for s in p.systems for a in s.get("aliases", [])]
+                    + [f.get("name", "") for f in p.facilities]
+                    + [a for f in p.facilities for a in f.get("aliases", [])],
+                )
+                for p in programs
+            ],
+            "track": [_entry(t.slug, t.name, t.aliases) for t in tracks],
+            "actor": [_entry(a.slug, a.name, a.aliases) for a in actors],
+            "topic": [_entry(t.slug, t.name, t.aliases) for t in topics],
+        }
+        snap = _Snapshot(
+            programs={p.slug: p for p in programs},
+            tracks={t.slug: t for t in tracks},
+            actors={a.slug: a for a in actors},
+            topics={t.slug: t for t in topics},
+            entries=entries,
+            loaded=time.monotonic(),
+        )
+        self._snapshot = snap
+        return snap
+
+    async def autocomplete(self, kind: Kind, text: str, *, parties_only: bool = False) -> list[Choice]:
+        snap = await self._load()
+        entries = snap.entries[kind]
+        if parties_only and kind == "actor":
+            entries = [e for e in entries if snap.actors[e.slug].kind != "person"]
+        return [Choice(e.label[:100], e.slug) for e in rank(entries, text)]
+
+    async def _resolve(self, kind: Kind, text: str, what: str) -> str:
+        snap = await self._load()
+        query = normalize(text)
+        for e in snap.entries[kind]:
+            if query in e.keys:
+                return e.slug
+        raise NotFound(what, text, [e.label for e in rank(snap.entries[kind], text, limit=5)])
+
+    async def program(self, name: str) -> ProgramView:
+        return (await self._load()).programs[await self._resolve("program", name, "program")]
+
+    async def track(self, name: str) -> TrackView:
+        return (await self._load()).tracks[await self._resolve("track", name, "talks track")]
+
+    async def actor(self, name: str) -> ActorView:
+        return (await self._load()).actors[await self._resolve("actor", name, "party")]
+
+    async def topic(self, name: str) -> TopicView:
+        return (await self._load()).topics[await self._resolve("topic", name, "topic")]
+
+    async def programs(self) -> list[ProgramView]:
+        return sorted((await self._load()).programs.values(), key=lambda p: p.name)
+
+    async def tracks(self) -> list[TrackView]:
+        return sorted((await self._load()).tracks.values(), key=lambda t: t.name)
+
+    async def actors(self, *, parties_only: bool = False) -> list[ActorView]:
+        items = (await self._load()).actors.values()
+        return sorted((a for a in items if not parties_only or a.kind != "person"), key=lambda a: a.name)
+
+    async def topics(self) -> list[TopicView]:
+        return sorted((await self._load()).topics.values(), key=lambda t: t.name)
+
+    async def unknown_slugs(self, kind: Kind, slugs: Iterable[str]) -> list[str]:
+        snap = await self._load()
+        tables: dict[str, Mapping[str, object]] = {
+            "program": snap.programs,
+            "track": snap.tracks,
+            "actor": snap.actors,
+            "topic": snap.topics,
+        }
+        return [s for s in slugs if s not in tables[kind]]
+
+    async def positions(self, party: str | None = None, topic: str | None = None) -> list[PositionView]:
+        """Stated positions, newest first within each party and topic (the full dated history)."""
+        party_slug = (await self.actor(party)).slug if party else None
+        topic_slug = (await self.topic(topic)).slug if topic else None
+        stmt = (
+            select(models.Position)
+            .join(models.Position.actor)
+            .join(models.Position.topic)
+            .options(
+                selectinload(models.Position.actor),
+                selectinload(models.Position.topic),
+                selectinload(models.Position.speaker),
+            )
+            .order_by(models.Actor.name, models.Topic.name, models.Position.as_of.desc())
+        )
+        if party_slug:
+            stmt = stmt.where(models.Actor.slug == party_slug)
+        if topic_slug:
+            stmt = stmt.where(models.Topic.slug == topic_slug)
+        async with self._sessionmaker() as session:
+            return [position_view(p) for p in (await session.scalars(stmt)).all()]
+
+    async def compare(self, topic: str) -> dict[str, list[PositionView]]:
+        """Every party's positions on one topic: party name → history, newest first."""
+        out: dict[str, list[PositionView]] = {}
+        for p in await self.positions(topic=topic):
+            out.setdefault(p.party.name, []).append(p)
+        return out

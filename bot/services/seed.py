@@ -1,0 +1,265 @@
+"""Load the curated corpus (``data/**/*.yaml``) idempotently: upsert by slug or external id."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import models
+from bot.db import Sessionmaker
+from bot.services.curation import apply_clean, resolve_links, same_content
+from bot.services.dates import parse_date
+from bot.services.errors import FieldProblem, ValidationFailed
+from bot.services.validation import EventInput, SourceInput, validate_event
+
+DATA_DIR = Path(__file__).resolve().parent.parent.parent / "data"
+SECTIONS = ("actors", "programs", "tracks", "topics", "positions", "events")
+SEED_PREFIX = "seed:"
+
+
+@dataclass
+class Corpus:
+    sections: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: {s: [] for s in SECTIONS})
+    files: list[Path] = field(default_factory=list)
+
+
+@dataclass
+class SeedReport:
+    created: Counter[str] = field(default_factory=Counter)
+    updated: Counter[str] = field(default_factory=Counter)
+    unchanged: Counter[str] = field(default_factory=Counter)
+
+    def total(self, section: str) -> int:
+        return self.created[section] + self.updated[section] + self.unchanged[section]
+
+
+def schema(data_dir: Path = DATA_DIR) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((data_dir / "schema" / "corpus.schema.json").read_text("utf-8"))
+    return loaded
+
+
+DATE_KEYS = frozenset({"date", "as_of", "status_since"})
+
+
+def _date_text(value: Any, key: str | None = None) -> Any:
+    # YAML reads an unquoted 2006-10-09 as a date and 2006 as an int; take both as the text written.
+    if key in DATE_KEYS and isinstance(value, dt.date):
+        return value.isoformat()
+    if key in DATE_KEYS and isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _date_text(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_date_text(v, key) for v in value]
+    return value
+
+
+def read_corpus(data_dir: Path = DATA_DIR, files: Iterable[Path] | None = None) -> Corpus:
+    """Parse and schema-check every corpus file; every problem is reported at once."""
+    validator = Draft202012Validator(schema())
+    corpus = Corpus()
+    problems: list[FieldProblem] = []
+    paths = sorted(files) if files is not None else sorted(data_dir.rglob("*.yaml"))
+    for path in paths:
+        name = path.name
+        try:
+            doc = _date_text(yaml.safe_load(path.read_text("utf-8")) or {})
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            problems.append(FieldProblem(name, f"cannot be read: {exc}"))
+            continue
+        for err in validator.iter_errors(doc):
+            where = "/".join(str(p) for p in err.absolute_path) or "(top)"
+            problems.append(FieldProblem(f"{name}: {where}", err.message[:300]))
+        if isinstance(doc, dict):
+            for section in SECTIONS:
+                corpus.sections[section].extend(doc.get(section) or [])
+        corpus.files.append(path)
+    keys = {"actors": "slug", "programs": "slug", "tracks": "slug", "topics": "slug", "events": "id"}
+    for section, key in keys.items():
+        counts = Counter(str(item.get(key)) for item in corpus.sections[section] if isinstance(item, dict))
+        problems.extend(
+            FieldProblem(section, f"“{k}” is defined {n} times") for k, n in counts.items() if n > 1
+        )
+    if problems:
+        raise ValidationFailed(problems)
+    return corpus
+
+
+async def _upsert(session: AsyncSession, model: Any, key: dict[str, Any], values: dict[str, Any]) -> str:
+    row = await session.scalar(select(model).filter_by(**key))
+    if row is None:
+        session.add(model(**key, **values))
+        return "created"
+    changed = False
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+            changed = True
+    return "updated" if changed else "unchanged"
+
+
+def _since(value: str | None) -> tuple[dt.date | None, str]:
+    if not value:
+        return None, "day"
+    return parse_date(value, "status_since")
+
+
+async def load(sessionmaker: Sessionmaker, corpus: Corpus) -> SeedReport:
+    """Upsert the corpus in one transaction; a failure leaves the database unchanged."""
+    report = SeedReport()
+
+    def count(section: str, outcome: str) -> None:
+        getattr(report, outcome)[section] += 1
+
+    async with sessionmaker() as session, session.begin():
+        for a in corpus.sections["actors"]:
+            values = {
+                "name": a["name"],
+                "kind": a["kind"],
+                "aliases": a.get("aliases", []),
+                "summary": a.get("summary", ""),
+            }
+            count("actors", await _upsert(session, models.Actor, {"slug": a["slug"]}, values))
+        for t in corpus.sections["topics"]:
+            values = {"name": t["name"], "summary": t.get("summary", ""), "aliases": t.get("aliases", [])}
+            count("topics", await _upsert(session, models.Topic, {"slug": t["slug"]}, values))
+        for p in corpus.sections["programs"]:
+            since, precision = _since(p.get("status_since"))
+            values = {
+                "name": p["name"],
+                "category": p["category"],
+                "summary": p["summary"],
+                "status": p["status"],
+                "status_since": since,
+                "status_since_precision": precision,
+                "aliases": p.get("aliases", []),
+                "facilities": p.get("facilities", []),
+                "systems": p.get("systems", []),
+            }
+            count("programs", await _upsert(session, models.Program, {"slug": p["slug"]}, values))
+        await session.flush()
+        actors = {a.slug: a for a in (await session.scalars(select(models.Actor))).all()}
+        topics = {t.slug: t for t in (await session.scalars(select(models.Topic))).all()}
+        problems: list[FieldProblem] = []
+
+        def actor(slug: str, where: str) -> models.Actor | None:
+            if slug not in actors:
+                problems.append(FieldProblem(where, f"unknown party “{slug}”"))
+            return actors.get(slug)
+
+        for t in corpus.sections["tracks"]:
+            since, precision = _since(t.get("status_since"))
+            participants = [
+                x for x in (actor(s, f"track {t['slug']}") for s in t.get("participants", [])) if x
+            ]
+            values = {
+                "name": t["name"],
+                "summary": t["summary"],
+                "status": t["status"],
+                "status_since": since,
+                "status_since_precision": precision,
+                "aliases": t.get("aliases", []),
+            }
+            outcome = await _upsert(session, models.TalksTrack, {"slug": t["slug"]}, values)
+            await session.flush()
+            row = await session.scalar(
+                select(models.TalksTrack)
+                .where(models.TalksTrack.slug == t["slug"])
+                .execution_options(populate_existing=True)
+            )
+            assert row is not None
+            await session.refresh(row, ["participants"])
+            if [p.slug for p in row.participants] != sorted(
+                (p.slug for p in participants), key=lambda s: actors[s].name
+            ):
+                row.participants = participants
+                outcome = "updated" if outcome == "unchanged" else outcome
+            count("tracks", outcome)
+        for p in corpus.sections["positions"]:
+            where = f"position {p['party']}/{p['topic']}/{p['as_of']}"
+            party, speaker = (
+                actor(p["party"], where),
+                actor(p["speaker"], where) if p.get("speaker") else None,
+            )
+            topic = topics.get(p["topic"])
+            if topic is None:
+                problems.append(FieldProblem(where, f"unknown topic “{p['topic']}”"))
+            if party is None or topic is None:
+                continue
+            as_of, as_of_precision = parse_date(p["as_of"], "as_of")
+            src = p["source"]
+            sdate, sprec = parse_date(src["date"], "source date") if src.get("date") else (None, "day")
+            values = {
+                "as_of_precision": as_of_precision,
+                "stance": p["stance"],
+                "summary": p["summary"],
+                "quote": p.get("quote"),
+                "speaker_id": speaker.id if speaker else None,
+                "source_publisher": src["publisher"],
+                "source_title": src["title"],
+                "source_date": sdate,
+                "source_date_precision": sprec,
+                "source_url": src.get("url"),
+            }
+            key = {"actor_id": party.id, "topic_id": topic.id, "as_of": as_of}
+            count("positions", await _upsert(session, models.Position, key, values))
+        for row_no, e in enumerate(corpus.sections["events"], start=1):
+            data = EventInput(
+                title=e["title"],
+                summary=e["summary"],
+                date=e["date"],
+                kind=e["kind"],
+                significance=e["significance"],
+                programs=e.get("programs", []),
+                actors=e.get("actors", []),
+                tracks=e.get("tracks", []),
+                sources=[
+                    SourceInput(s["publisher"], s["title"], s.get("date"), s.get("url")) for s in e["sources"]
+                ],
+                external_id=SEED_PREFIX + e["id"],
+            )
+            try:
+                clean = validate_event(data, row=row_no)
+                links = await resolve_links(session, clean, row=row_no)
+            except ValidationFailed as exc:
+                problems.extend(FieldProblem(f"event {e['id']}: {p.field}", p.problem) for p in exc.problems)
+                continue
+            from bot.services.events import with_links
+
+            event = await session.scalar(
+                with_links(select(models.Event).where(models.Event.external_id == data.external_id))
+            )
+            if event is None:
+                event = models.Event(external_id=data.external_id, status="published", revision=1)
+                apply_clean(event, clean, links)
+                session.add(event)
+                count("events", "created")
+            elif same_content(event, clean, links):
+                count("events", "unchanged")
+            else:
+                apply_clean(event, clean, links)
+                event.revision += 1
+                event.updated_at = models.utcnow()
+                count("events", "updated")
+        if problems:
+            raise ValidationFailed(problems)
+    return report
+
+
+async def seed(sessionmaker: Sessionmaker, data_dir: Path = DATA_DIR) -> SeedReport:
+    return await load(sessionmaker, read_corpus(data_dir))
+
+
+async def is_empty(sessionmaker: Sessionmaker) -> bool:
+    async with sessionmaker() as session:
+        return await session.scalar(select(models.Program.id).limit(1)) is None

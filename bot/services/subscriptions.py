@@ -1,0 +1,249 @@
+"""Alert subscriptions: one per channel, with filters; matching an event against them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import models
+from bot.db import Sessionmaker
+from bot.models import EVENT_KINDS
+from bot.services.access import Caller, Policy
+from bot.services.catalog import CatalogService
+from bot.services.errors import Conflict, FieldProblem, NotFound, ValidationFailed
+from bot.services.validation import check_slugs
+
+MANAGE_CHANNELS = ("manage_channels", "Manage Channels")
+
+
+@dataclass(frozen=True)
+class SubscriptionView:
+    id: int
+    guild_id: int
+    channel_id: int
+    kinds: tuple[str, ...]
+    programs: tuple[str, ...]
+    tracks: tuple[str, ...]
+    actors: tuple[str, ...]
+    min_significance: int
+    mention_role_id: int | None
+    state: str
+    disabled_reason: str | None
+    last_delivery_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class Filters:
+    kinds: Sequence[str] = ()
+    programs: Sequence[str] = ()
+    tracks: Sequence[str] = ()
+    actors: Sequence[str] = ()
+    min_significance: int = 1
+
+
+def subscription_view(s: models.Subscription) -> SubscriptionView:
+    return SubscriptionView(
+        s.id,
+        s.guild_id,
+        s.channel_id,
+        tuple(s.kinds or ()),
+        tuple(s.programs or ()),
+        tuple(s.tracks or ()),
+        tuple(s.actors or ()),
+        s.min_significance,
+        s.mention_role_id,
+        s.state,
+        s.disabled_reason,
+        s.last_delivery_at,
+    )
+
+
+def matches(sub: models.Subscription | SubscriptionView, event: models.Event) -> bool:
+    """Whether ``event`` is for ``sub``: scope first, then every non-empty filter must hold."""
+    if event.status != "published":
+        return False
+    if event.guild_id is not None and event.guild_id != sub.guild_id:
+        return False
+    if event.significance < sub.min_significance:
+        return False
+    if sub.kinds and event.kind not in sub.kinds:
+        return False
+    if sub.programs and not {p.slug for p in event.programs} & set(sub.programs):
+        return False
+    if sub.tracks and not {t.slug for t in event.tracks} & set(sub.tracks):
+        return False
+    return not (sub.actors and not {a.slug for a in event.actors} & set(sub.actors))
+
+
+def split_slugs(text: str | None) -> list[str]:
+    """``"icbm, slbm"`` → ``["icbm", "slbm"]``."""
+    if not text:
+        return []
+    return [p.strip().lower() for p in text.replace(";", ",").split(",") if p.strip()]
+
+
+class SubscriptionService:
+    def __init__(self, sessionmaker: Sessionmaker, catalog: CatalogService, policy: Policy) -> None:
+        self._sessionmaker = sessionmaker
+        self._catalog = catalog
+        self._policy = policy
+
+    async def _validate(self, filters: Filters, guild_id: int, mention_role_id: int | None) -> Filters:
+        problems: list[FieldProblem] = []
+        kinds = check_slugs([k.replace("_", "-") for k in filters.kinds], "kinds", problems)
+        kinds = tuple(k.replace("-", "_") for k in kinds)
+        for k in kinds:
+            if k not in EVENT_KINDS:
+                problems.append(FieldProblem("kinds", f"“{k}” is not a kind of event"))
+        checked = {}
+        for kind, label, values in (
+            ("program", "programs", filters.programs),
+            ("track", "tracks", filters.tracks),
+            ("actor", "parties", filters.actors),
+        ):
+            slugs = check_slugs(values, label, problems)
+            for unknown in await self._catalog.unknown_slugs(kind, slugs):  # type: ignore[arg-type]
+                problems.append(FieldProblem(label, f"“{unknown}” is not known"))
+            checked[label] = slugs
+        if not 1 <= filters.min_significance <= 5:
+            problems.append(FieldProblem("min_significance", "must be from 1 to 5"))
+        if mention_role_id is not None and mention_role_id == guild_id:
+            problems.append(FieldProblem("mention", "@everyone cannot be the mention role"))
+        if problems:
+            raise ValidationFailed(problems)
+        return Filters(
+            kinds, checked["programs"], checked["tracks"], checked["parties"], filters.min_significance
+        )
+
+    async def _get(self, session: AsyncSession, guild_id: int, channel_id: int) -> models.Subscription:
+        sub = await session.scalar(
+            select(models.Subscription).where(
+                models.Subscription.guild_id == guild_id, models.Subscription.channel_id == channel_id
+            )
+        )
+        if sub is None:
+            raise NotFound("subscription", f"channel {channel_id}")
+        return sub
+
+    async def subscribe(
+        self,
+        caller: Caller,
+        channel_id: int,
+        filters: Filters = Filters(),
+        *,
+        mention_role_id: int | None = None,
+        replace: bool = True,
+    ) -> SubscriptionView:
+        """Create the channel's subscription, or replace its filters when it already has one."""
+        self._policy.require(caller, *MANAGE_CHANNELS)
+        if caller.guild_id is None:
+            raise ValidationFailed([FieldProblem("channel", "subscriptions belong to a server")])
+        clean = await self._validate(filters, caller.guild_id, mention_role_id)
+        async with self._sessionmaker() as session, session.begin():
+            sub = await session.scalar(
+                select(models.Subscription).where(
+                    models.Subscription.guild_id == caller.guild_id,
+                    models.Subscription.channel_id == channel_id,
+                )
+            )
+            action = "subscription.update"
+            if sub is None:
+                sub = models.Subscription(
+                    guild_id=caller.guild_id, channel_id=channel_id, created_by=caller.user_id
+                )
+                session.add(sub)
+                action = "subscription.create"
+            elif not replace:
+                raise Conflict("This channel already has a subscription.")
+            sub.kinds, sub.programs = list(clean.kinds), list(clean.programs)
+            sub.tracks, sub.actors = list(clean.tracks), list(clean.actors)
+            sub.min_significance = clean.min_significance
+            sub.mention_role_id = mention_role_id
+            sub.state, sub.disabled_reason = "active", None
+            await session.flush()
+            session.add(
+                models.AuditLog(
+                    guild_id=caller.guild_id,
+                    user_id=caller.user_id,
+                    action=action,
+                    record_type="subscription",
+                    record_id=str(channel_id),
+                    details={
+                        "kinds": sub.kinds,
+                        "programs": sub.programs,
+                        "tracks": sub.tracks,
+                        "actors": sub.actors,
+                    },
+                )
+            )
+            return subscription_view(sub)
+
+    async def unsubscribe(self, caller: Caller, channel_id: int) -> None:
+        self._policy.require(caller, *MANAGE_CHANNELS)
+        async with self._sessionmaker() as session, session.begin():
+            sub = await self._get(session, caller.guild_id or 0, channel_id)
+            await session.delete(sub)
+            session.add(
+                models.AuditLog(
+                    guild_id=caller.guild_id,
+                    user_id=caller.user_id,
+                    action="subscription.remove",
+                    record_type="subscription",
+                    record_id=str(channel_id),
+                )
+            )
+
+    async def set_state(
+        self, caller: Caller, channel_id: int, state: str, reason: str | None = None
+    ) -> SubscriptionView:
+        """Pause or resume (``paused`` / ``active``) a channel's subscription."""
+        self._policy.require(caller, *MANAGE_CHANNELS)
+        if state not in ("active", "paused"):
+            raise ValidationFailed([FieldProblem("state", "must be active or paused")])
+        async with self._sessionmaker() as session, session.begin():
+            sub = await self._get(session, caller.guild_id or 0, channel_id)
+            sub.state, sub.disabled_reason = state, reason
+            session.add(
+                models.AuditLog(
+                    guild_id=caller.guild_id,
+                    user_id=caller.user_id,
+                    action=f"subscription.{'resume' if state == 'active' else 'pause'}",
+                    record_type="subscription",
+                    record_id=str(channel_id),
+                )
+            )
+            return subscription_view(sub)
+
+    async def disable(self, subscription_id: int, reason: str) -> None:
+        """Turn a subscription off for a reason found while delivering (403/404); audited."""
+        async with self._sessionmaker() as session, session.begin():
+            sub = await session.get(models.Subscription, subscription_id)
+            if sub is None:
+                return
+            sub.state, sub.disabled_reason = "disabled", reason[:500]
+            session.add(
+                models.AuditLog(
+                    guild_id=sub.guild_id,
+                    action="subscription.disable",
+                    record_type="subscription",
+                    record_id=str(sub.channel_id),
+                    details={"reason": reason[:500]},
+                )
+            )
+
+    async def list(self, guild_id: int) -> list[SubscriptionView]:
+        async with self._sessionmaker() as session:
+            rows = await session.scalars(
+                select(models.Subscription)
+                .where(models.Subscription.guild_id == guild_id)
+                .order_by(models.Subscription.channel_id)
+            )
+            return [subscription_view(s) for s in rows]
+
+    async def get(self, guild_id: int, channel_id: int) -> SubscriptionView:
+        async with self._sessionmaker() as session:
+            return subscription_view(await self._get(session, guild_id, channel_id))

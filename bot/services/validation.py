@@ -1,0 +1,181 @@
+"""The rules every event must pass, whoever writes it: a curator, an importer or the seed loader."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from bot.models import EVENT_KINDS
+from bot.services.dates import parse_date
+from bot.services.errors import FieldProblem, ValidationFailed
+
+TITLE_MIN, TITLE_MAX = 3, 200
+SUMMARY_MAX = 1500
+SOURCE_NAME_MAX = 200
+SOURCE_TITLE_MAX = 500
+URL_MAX = 500
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+# Bidirectional overrides and isolates can make text read differently from what is stored.
+BIDI = {"\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069"}
+
+
+@dataclass
+class SourceInput:
+    publisher: str
+    title: str
+    date: str | dt.date | None = None
+    url: str | None = None
+
+
+@dataclass
+class EventInput:
+    title: str
+    summary: str
+    date: str | dt.date
+    kind: str
+    significance: int = 3
+    programs: Sequence[str] = ()
+    actors: Sequence[str] = ()
+    tracks: Sequence[str] = ()
+    sources: Sequence[SourceInput] = ()
+    external_id: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CleanSource:
+    publisher: str
+    title: str
+    published_on: dt.date | None
+    published_precision: str
+    url: str | None
+
+
+@dataclass(frozen=True)
+class CleanEvent:
+    title: str
+    summary: str
+    occurred_on: dt.date
+    precision: str
+    kind: str
+    significance: int
+    programs: tuple[str, ...]
+    actors: tuple[str, ...]
+    tracks: tuple[str, ...]
+    sources: tuple[CleanSource, ...]
+    external_id: str | None
+    details: dict[str, Any]
+
+
+def check_text(
+    value: object,
+    name: str,
+    problems: list[FieldProblem],
+    *,
+    low: int = 0,
+    high: int,
+    multiline: bool = False,
+) -> str:
+    """Trimmed text within bounds and free of control characters and bidi overrides."""
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        problems.append(FieldProblem(name, "must be text"))
+        return ""
+    text = value.strip()
+    allowed = {"\n", "\t"} if multiline else set()
+    if any(ch in BIDI or (unicodedata.category(ch) == "Cc" and ch not in allowed) for ch in text):
+        problems.append(FieldProblem(name, "contains control characters or bidirectional overrides"))
+    if len(text) < low:
+        problems.append(
+            FieldProblem(name, "is required" if not text else f"must be at least {low} characters")
+        )
+    elif len(text) > high:
+        problems.append(FieldProblem(name, f"is {len(text)} characters; at most {high} allowed"))
+    return text
+
+
+def check_url(value: str | None, name: str, problems: list[FieldProblem]) -> str | None:
+    if value is None or not str(value).strip():
+        return None
+    url = check_text(value, name, problems, high=URL_MAX)
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in url):
+        problems.append(FieldProblem(name, "must be an http:// or https:// address"))
+    return url
+
+
+def check_slugs(values: Sequence[str], name: str, problems: list[FieldProblem]) -> tuple[str, ...]:
+    out: list[str] = []
+    for raw in values:
+        slug = str(raw).strip().lower()
+        if not slug:
+            continue
+        if not SLUG.match(slug) or len(slug) > 64:
+            problems.append(FieldProblem(name, f"“{slug[:40]}” is not a valid slug"))
+        elif slug not in out:
+            out.append(slug)
+    return tuple(out)
+
+
+def validate_event(data: EventInput, *, today: dt.date | None = None, row: int | None = None) -> CleanEvent:
+    """Check every field of ``data``; raise ValidationFailed listing every problem at once."""
+    problems: list[FieldProblem] = []
+    title = check_text(data.title, "title", problems, low=TITLE_MIN, high=TITLE_MAX)
+    summary = check_text(data.summary, "summary", problems, high=SUMMARY_MAX, multiline=True)
+    occurred_on, precision = dt.date(1900, 1, 1), "day"
+    try:
+        occurred_on, precision = parse_date(data.date, "date", today=today)
+    except ValidationFailed as exc:
+        problems.extend(exc.problems)
+    if data.kind not in EVENT_KINDS:
+        problems.append(
+            FieldProblem("kind", f"“{str(data.kind)[:40]}” is not one of {', '.join(EVENT_KINDS)}")
+        )
+    significance = data.significance
+    if isinstance(significance, bool) or not isinstance(significance, int) or not 1 <= significance <= 5:
+        problems.append(FieldProblem("significance", "must be a whole number from 1 to 5"))
+        significance = 3
+    sources: list[CleanSource] = []
+    if not data.sources:
+        problems.append(FieldProblem("sources", "at least one source is required"))
+    for i, src in enumerate(data.sources, start=1):
+        before = len(problems)
+        publisher = check_text(src.publisher, f"source {i} publisher", problems, low=1, high=SOURCE_NAME_MAX)
+        stitle = check_text(src.title, f"source {i} title", problems, low=1, high=SOURCE_TITLE_MAX)
+        url = check_url(src.url, f"source {i} url", problems)
+        sdate, sprec = None, "day"
+        if src.date not in (None, ""):
+            try:
+                sdate, sprec = parse_date(src.date, f"source {i} date", today=today)
+            except ValidationFailed as exc:
+                problems.extend(exc.problems)
+        if len(problems) == before:
+            sources.append(CleanSource(publisher, stitle, sdate, sprec, url))
+    external_id = None
+    if data.external_id is not None:
+        external_id = check_text(data.external_id, "external id", problems, low=1, high=120)
+    clean = CleanEvent(
+        title=title,
+        summary=summary,
+        occurred_on=occurred_on,
+        precision=precision,
+        kind=data.kind,
+        significance=significance,
+        programs=check_slugs(data.programs, "programs", problems),
+        actors=check_slugs(data.actors, "parties", problems),
+        tracks=check_slugs(data.tracks, "tracks", problems),
+        sources=tuple(sources),
+        external_id=external_id,
+        details=dict(data.details),
+    )
+    if problems:
+        if row is not None:
+            problems = [FieldProblem(p.field, p.problem, row) for p in problems]
+        raise ValidationFailed(problems)
+    return clean

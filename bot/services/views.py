@@ -1,0 +1,218 @@
+"""Plain, immutable results the services return (no ORM objects leave a service)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot import models
+from bot.services.dates import format_date
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A named link to a catalog record."""
+
+    slug: str
+    name: str
+
+
+@dataclass(frozen=True)
+class SourceView:
+    publisher: str
+    title: str
+    published_on: dt.date | None = None
+    published_precision: str = "day"
+    url: str | None = None
+
+    @property
+    def date_label(self) -> str | None:
+        return format_date(self.published_on, self.published_precision) if self.published_on else None
+
+
+@dataclass(frozen=True)
+class ActorView:
+    id: int
+    slug: str
+    name: str
+    kind: str
+    aliases: tuple[str, ...]
+    summary: str
+
+
+@dataclass(frozen=True)
+class ProgramView:
+    id: int
+    slug: str
+    name: str
+    category: str
+    summary: str
+    status: str
+    status_since: dt.date | None
+    status_since_precision: str
+    aliases: tuple[str, ...]
+    facilities: tuple[dict[str, Any], ...]
+    systems: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class TrackView:
+    id: int
+    slug: str
+    name: str
+    summary: str
+    status: str
+    status_since: dt.date | None
+    status_since_precision: str
+    aliases: tuple[str, ...]
+    participants: tuple[Ref, ...]
+
+
+@dataclass(frozen=True)
+class TopicView:
+    id: int
+    slug: str
+    name: str
+    summary: str
+    aliases: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PositionView:
+    id: int
+    party: Ref
+    topic: Ref
+    as_of: dt.date
+    as_of_precision: str
+    stance: str
+    summary: str
+    quote: str | None
+    speaker: Ref | None
+    source: SourceView
+
+
+@dataclass(frozen=True)
+class EventView:
+    id: int
+    external_id: str | None
+    title: str
+    summary: str
+    occurred_on: dt.date
+    precision: str
+    kind: str
+    significance: int
+    status: str
+    guild_id: int | None
+    revision: int
+    programs: tuple[Ref, ...] = ()
+    actors: tuple[Ref, ...] = ()
+    tracks: tuple[Ref, ...] = ()
+    sources: tuple[SourceView, ...] = ()
+    details: dict[str, Any] = field(default_factory=dict)
+    retract_reason: str | None = None
+    created_by: int | None = None
+    updated_at: dt.datetime | None = None
+
+    @property
+    def date_label(self) -> str:
+        return format_date(self.occurred_on, self.precision)
+
+    @property
+    def is_global(self) -> bool:
+        return self.guild_id is None
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a keyset-paginated list; ``next_cursor`` is None on the last page."""
+
+    items: tuple[EventView, ...]
+    next_cursor: str | None
+
+
+def _refs(rows: list[Any]) -> tuple[Ref, ...]:
+    return tuple(Ref(r.slug, r.name) for r in rows)
+
+
+def event_view(e: models.Event, *, with_links: bool = True) -> EventView:
+    return EventView(
+        id=e.id,
+        external_id=e.external_id,
+        title=e.title,
+        summary=e.summary,
+        occurred_on=e.occurred_on,
+        precision=e.precision,
+        kind=e.kind,
+        significance=e.significance,
+        status=e.status,
+        guild_id=e.guild_id,
+        revision=e.revision,
+        programs=_refs(e.programs) if with_links else (),
+        actors=_refs(e.actors) if with_links else (),
+        tracks=_refs(e.tracks) if with_links else (),
+        sources=tuple(
+            SourceView(s.publisher, s.title, s.published_on, s.published_precision, s.url) for s in e.sources
+        )
+        if with_links
+        else (),
+        details=dict(e.details or {}),
+        retract_reason=e.retract_reason,
+        created_by=e.created_by,
+        updated_at=e.updated_at,
+    )
+
+
+def actor_view(a: models.Actor) -> ActorView:
+    return ActorView(a.id, a.slug, a.name, a.kind, tuple(a.aliases or ()), a.summary or "")
+
+
+def program_view(p: models.Program) -> ProgramView:
+    return ProgramView(
+        p.id,
+        p.slug,
+        p.name,
+        p.category,
+        p.summary,
+        p.status,
+        p.status_since,
+        p.status_since_precision,
+        tuple(p.aliases or ()),
+        tuple(p.facilities or ()),
+        tuple(p.systems or ()),
+    )
+
+
+def track_view(t: models.TalksTrack) -> TrackView:
+    return TrackView(
+        t.id,
+        t.slug,
+        t.name,
+        t.summary,
+        t.status,
+        t.status_since,
+        t.status_since_precision,
+        tuple(t.aliases or ()),
+        _refs(t.participants),
+    )
+
+
+def topic_view(t: models.Topic) -> TopicView:
+    return TopicView(t.id, t.slug, t.name, t.summary or "", tuple(t.aliases or ()))
+
+
+def position_view(p: models.Position) -> PositionView:
+    return PositionView(
+        id=p.id,
+        party=Ref(p.actor.slug, p.actor.name),
+        topic=Ref(p.topic.slug, p.topic.name),
+        as_of=p.as_of,
+        as_of_precision=p.as_of_precision,
+        stance=p.stance,
+        summary=p.summary,
+        quote=p.quote,
+        speaker=Ref(p.speaker.slug, p.speaker.name) if p.speaker else None,
+        source=SourceView(
+            p.source_publisher, p.source_title, p.source_date, p.source_date_precision, p.source_url
+        ),
+    )

@@ -1,0 +1,53 @@
+"""Services wired to a real, migrated database holding the small sample corpus."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bot.services.access import Caller, Policy
+from bot.services.catalog import CatalogService
+from bot.services.curation import CurationService
+from bot.services.events import EventService
+from bot.services.search import SearchService
+from bot.services.seed import load, read_corpus
+from bot.services.subscriptions import SubscriptionService
+from tests.conftest import Database
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+HOME, OTHER, THIRD = 1001, 2002, 3003
+
+
+@dataclass
+class Services:
+    db: Database
+    catalog: CatalogService
+    events: EventService
+    search: SearchService
+    curation: CurationService
+    subscriptions: SubscriptionService
+
+
+def curator(guild: int, user: int = 42) -> Caller:
+    return Caller(user, guild, frozenset({"manage_guild", "manage_channels"}))
+
+
+def member(guild: int, user: int = 43) -> Caller:
+    return Caller(user, guild, frozenset())
+
+
+@pytest.fixture
+async def services(database: Database) -> Services:
+    await load(database.sessionmaker, read_corpus(files=[FIXTURES / "corpus" / "sample.yaml"]))
+    policy = Policy.of([HOME])
+    catalog = CatalogService(database.sessionmaker, ttl=0)
+    return Services(
+        database,
+        catalog,
+        EventService(database.sessionmaker),
+        SearchService(database.sessionmaker, catalog),
+        CurationService(database.sessionmaker, policy),
+        SubscriptionService(database.sessionmaker, catalog, policy),
+    )

@@ -1,0 +1,187 @@
+"""Catalog, events, search, curation and subscriptions on real SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+
+from bot import models
+from bot.services.errors import NotFound, PermissionDenied, ValidationFailed
+from bot.services.events import EventFilter
+from bot.services.seed import load, read_corpus
+from bot.services.subscriptions import Filters
+from bot.services.validation import EventInput, SourceInput
+from tests.services.conftest import FIXTURES, HOME, OTHER, THIRD, Services, curator, member
+
+SRC = [SourceInput("Reuters", "A report", "2024-05-01", "https://example.org/report")]
+
+
+def event_input(**kw: object) -> EventInput:
+    base: dict[str, object] = {
+        "title": "Test launch of a Hwasong-15",
+        "summary": "A test.",
+        "date": "2024-05-01",
+        "kind": "missile_launch",
+        "significance": 3,
+        "programs": ["icbm"],
+        "actors": ["dprk"],
+        "sources": SRC,
+    }
+    base.update(kw)
+    return EventInput(**base)  # type: ignore[arg-type]
+
+
+async def count(services: Services, model: type[models.Base]) -> int:
+    async with services.db.sessionmaker() as s:
+        return int(await s.scalar(select(func.count()).select_from(model)) or 0)
+
+
+async def test_catalog_aliases_resolve(services: Services) -> None:
+    assert (await services.catalog.actor("Pyongyang")).slug == "dprk"
+    assert (await services.catalog.actor("dprk")).slug == "dprk"
+    assert (await services.catalog.program("Hwasong-13")).slug == "icbm"
+    assert (await services.catalog.program("tongchang-ri")).slug == "space-launch"
+    with pytest.raises(NotFound) as info:
+        await services.catalog.program("Hwasong-1")
+    assert "Intercontinental ballistic missiles" in info.value.suggestions
+
+
+async def test_autocomplete_prefix_first_then_fuzzy(services: Services) -> None:
+    names = [c.value for c in await services.catalog.autocomplete("actor", "Sou")]
+    assert names[0] == "south-korea"
+    fuzzy = [c.value for c in await services.catalog.autocomplete("actor", "Nroth Korea")]
+    assert "dprk" in fuzzy
+    assert [c.value for c in await services.catalog.autocomplete("program", "KN-0")] == ["icbm"]
+    parties = [c.value for c in await services.catalog.autocomplete("actor", "", parties_only=True)]
+    assert "wang-yi" not in parties and "china" in parties
+
+
+async def test_positions_keep_history_and_speaker(services: Services) -> None:
+    positions = await services.catalog.positions("Beijing")
+    assert [p.topic.slug for p in positions] == ["talks-format"]
+    assert positions[0].speaker is not None and positions[0].speaker.slug == "wang-yi"
+    compared = await services.catalog.compare("peace-treaty")
+    assert list(compared) == ["North Korea"]
+    assert compared["North Korea"][0].quote == "before anything else"
+
+
+async def test_seed_is_idempotent(services: Services) -> None:
+    report = await load(services.db.sessionmaker, read_corpus(files=[FIXTURES / "corpus" / "sample.yaml"]))
+    assert report.created.total() == 0
+    assert report.unchanged["events"] == 3
+    assert await count(services, models.Event) == 3
+
+
+async def test_event_filters_and_keyset_pages(services: Services) -> None:
+    for i in range(7):
+        await services.curation.create(curator(HOME), event_input(title=f"Launch number {i}", date=f"2020-0{i + 1}"))
+    seen: list[int] = []
+    cursor = None
+    while True:
+        page = await services.events.page(EventFilter(program="icbm"), limit=3, cursor=cursor)
+        seen += [e.id for e in page.items]
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert len(seen) == 7 == len(set(seen))
+    dates = [(await services.events.get(i)).occurred_on for i in seen]
+    assert dates == sorted(dates, reverse=True)
+    only_2006 = await services.events.page(EventFilter(since=dt.date(2006, 1, 1), until=dt.date(2006, 12, 31)))
+    assert [e.title for e in only_2006.items] == ["First nuclear test at Punggye-ri"]
+    with pytest.raises(ValidationFailed):
+        await services.events.page(EventFilter(), cursor="not-a-cursor")
+
+
+async def test_search_ranks_and_respects_scope(services: Services) -> None:
+    local = await services.curation.create(curator(OTHER), event_input(title="Local drill near Sohae coast"))
+    assert local.guild_id == OTHER
+    hits, total = await services.search.search_events("Sohae", guild_id=None)
+    assert total == 1 and hits[0].title.startswith("Unha-3")
+    hits, total = await services.search.search_events("Sohae", guild_id=OTHER)
+    assert total == 2
+    hits, total = await services.search.search_events("sohae", guild_id=THIRD)
+    assert total == 1
+    page = await services.search.search("six-party")
+    assert any(h.kind == "track" and h.ref == "six-party" for h in page.catalog)
+    ac = await services.events.autocomplete("Unha", guild_id=None)
+    assert ac and ac[0].value == str(hits[0].id)
+
+
+async def test_create_validates_and_writes_nothing_on_failure(services: Services) -> None:
+    before = await count(services, models.Event)
+    bad = [
+        event_input(title="x" * 5000),
+        event_input(date="2015-13-01"),
+        event_input(date="3000"),
+        event_input(sources=[SourceInput("X", "Y", None, "javascript:alert(1)")]),
+        event_input(programs=["no-such-program"]),
+        event_input(title="Bidi \u202e trick"),
+        event_input(significance=9),
+        event_input(sources=[]),
+    ]
+    for data in bad:
+        with pytest.raises(ValidationFailed):
+            await services.curation.create(curator(HOME), data)
+    assert await count(services, models.Event) == before
+    assert await count(services, models.AuditLog) == 0
+
+
+async def test_permissions_are_rechecked_in_the_service(services: Services) -> None:
+    with pytest.raises(PermissionDenied):
+        await services.curation.create(member(HOME), event_input())
+    with pytest.raises(PermissionDenied):
+        await services.subscriptions.subscribe(member(HOME), 555)
+    # A non-home guild's curator cannot touch shared events.
+    shared = await services.curation.create(curator(HOME), event_input())
+    with pytest.raises(PermissionDenied):
+        await services.curation.retract(curator(OTHER), shared.id, "not yours")
+    # Nor see another guild's local event.
+    local = await services.curation.create(curator(OTHER), event_input())
+    with pytest.raises(NotFound):
+        await services.events.get(local.id, guild_id=THIRD)
+    with pytest.raises(NotFound):
+        await services.curation.retract(curator(THIRD), local.id, "not yours")
+
+
+async def test_publish_enqueues_matching_deliveries_in_scope(services: Services) -> None:
+    await services.subscriptions.subscribe(curator(HOME), 10, Filters(programs=["icbm"]))
+    await services.subscriptions.subscribe(curator(OTHER), 20, Filters(kinds=["missile_launch"]))
+    await services.subscriptions.subscribe(curator(THIRD), 30, Filters(min_significance=5))
+    await services.subscriptions.subscribe(curator(THIRD), 31, Filters(programs=["space-launch"]))
+    shared = await services.curation.create(curator(HOME), event_input())
+    local = await services.curation.create(curator(OTHER), event_input())
+    async with services.db.sessionmaker() as s:
+        rows = (await s.execute(select(models.Delivery.event_id, models.Delivery.channel_id))).all()
+    assert sorted(rows) == sorted([(shared.id, 10), (shared.id, 20), (local.id, 20)])
+
+
+async def test_edit_bumps_revision_and_retract_hides(services: Services) -> None:
+    created = await services.curation.create(curator(HOME), event_input())
+    same = await services.curation.edit(curator(HOME), created.id, event_input())
+    assert same.revision == 1
+    edited = await services.curation.edit(curator(HOME), created.id, event_input(title="Corrected title"))
+    assert edited.revision == 2 and edited.title == "Corrected title"
+    retracted = await services.curation.retract(curator(HOME), created.id, "Duplicate of another event")
+    assert retracted.status == "retracted" and retracted.revision == 3
+    page = await services.events.page(EventFilter(program="icbm"))
+    assert created.id not in [e.id for e in page.items]
+    log = await services.curation.log(curator(HOME))
+    assert [e.action for e in log] == ["event.retract", "event.edit", "event.create"]
+
+
+async def test_subscription_rules(services: Services) -> None:
+    with pytest.raises(ValidationFailed):
+        await services.subscriptions.subscribe(curator(HOME), 10, Filters(programs=["nope"]))
+    with pytest.raises(ValidationFailed):
+        await services.subscriptions.subscribe(curator(HOME), 10, mention_role_id=HOME)
+    sub = await services.subscriptions.subscribe(curator(HOME), 10, Filters(kinds=["nuclear-test"]))
+    assert sub.kinds == ("nuclear_test",)
+    paused = await services.subscriptions.set_state(curator(HOME), 10, "paused")
+    assert paused.state == "paused"
+    assert [s.channel_id for s in await services.subscriptions.list(HOME)] == [10]
+    assert await services.subscriptions.list(OTHER) == []
+    await services.subscriptions.unsubscribe(curator(HOME), 10)
+    with pytest.raises(NotFound):
+        await services.subscriptions.get(HOME, 10)
