@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing_extensions import Annotated
 
 DEFAULT_DATA_DIR = Path("var")
 
@@ -58,9 +57,9 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _db_scheme(cls, value: str) -> str:
-        if value.startswith("postgres://") or value.startswith("postgresql://"):
+        if value.startswith(("postgres://", "postgresql://")):
             value = "postgresql+asyncpg://" + value.split("://", 1)[1]
-        if not (value.startswith("sqlite+aiosqlite://") or value.startswith("postgresql+asyncpg://")):
+        if not (value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://"))):
             raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
         return value
 
