@@ -844,6 +844,7 @@ class FakeDiscord:
         self._delays: list[tuple[float, str | None, re.Pattern[str] | None]] = []
         self._runner: web.AppRunner | None = None
         self._ws_tasks: set[web.WebSocketResponse] = set()
+        self._background: set[asyncio.Task[int]] = set()
         self.port = 0
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = self._route_table()
 
@@ -950,10 +951,11 @@ class FakeDiscord:
             guild.add_channel(channel)
         self.guilds[gid] = guild
         if self._session is not None and self._session.ws is not None:
-            task = asyncio.get_running_loop().create_task(
-                self.dispatch("GUILD_CREATE", guild.create_payload())
-            )
-            task.add_done_callback(lambda _: None)
+            payload = guild.create_payload()
+            del payload["unavailable"]  # absent on a join, as Discord sends it (→ on_guild_join)
+            task = asyncio.get_running_loop().create_task(self.dispatch("GUILD_CREATE", payload))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
         return guild
 
     def channel_messages(self, channel_id: int) -> list[FakeMessage]:

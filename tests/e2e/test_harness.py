@@ -570,3 +570,15 @@ async def test_guild_sync_and_default_permissions(fake_discord: FakeDiscord, wor
             await fake_discord.invoke("curate", user=alice)
         assert (await fake_discord.invoke("curate", user=alice, bypass_default_permissions=True)).ephemeral
         assert (await fake_discord.invoke("curate", member_permissions=1 << 5)).content == "curated"
+
+
+async def test_guild_added_while_connected(fake_discord: FakeDiscord, bot: HarnessBot) -> None:
+    joined = asyncio.Event()
+
+    async def on_guild_join(guild: discord.Guild) -> None:
+        joined.set()
+
+    bot.add_listener(on_guild_join)
+    late = fake_discord.add_guild("Late Guild")
+    await asyncio.wait_for(joined.wait(), 2)
+    assert bot.get_guild(late.id) is not None
