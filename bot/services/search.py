@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, TypeVar, Unpack
+from typing import Any, TypeVar
 
 from rapidfuzz import fuzz
 from sqlalchemy import Select, column, func, literal_column, select, table
@@ -54,7 +54,7 @@ def words(query: str) -> list[str]:
     return WORD.findall(query.casefold())[:12]
 
 
-SelectT = TypeVar("SelectT", bound=Select[Unpack[tuple[Any, ...]]])
+SelectT = TypeVar("SelectT", bound=Select[*tuple[Any, ...]])
 FTS = table("event_fts", column("rowid"), column("event_fts"))
 
 

@@ -1,0 +1,238 @@
+"""``python -m bot``: run the bot (default) or one of the operator commands."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.config import Settings, SettingsError, load_settings
+from bot.logs import setup_logging
+
+log = logging.getLogger("bot")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="peninsula-brief", description="Peninsula Brief, a Discord bot on the DPRK."
+    )
+    sub = p.add_subparsers(dest="command")
+    sub.add_parser(
+        "run", help="migrate, seed when empty, serve the web surface and connect to Discord (default)"
+    )
+    db = sub.add_parser("db", help="database migrations")
+    db.add_argument("action", choices=["upgrade", "downgrade", "current"])
+    db.add_argument(
+        "revision", nargs="?", help="target revision (default: head for upgrade, base for downgrade)"
+    )
+    sub.add_parser("seed", help="load the curated corpus in data/ (idempotent)")
+    imp = sub.add_parser("import", help="import events from a file")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--format", choices=["native", "cns", "csis"], default="native")
+    imp.add_argument("--dry-run", action="store_true", help="check and report; write nothing")
+    exp = sub.add_parser("export", help="export every event (with its scope)")
+    exp.add_argument("--format", choices=["json", "csv"], default="json")
+    exp.add_argument("-o", "--output", type=Path, help="file to write (default: standard output)")
+    con = sub.add_parser("console", help="run slash commands locally and print the replies (no token needed)")
+    con.add_argument("line", nargs="?", help='for example "/program name:sohae"; none opens a prompt')
+    con.add_argument("--json", action="store_true", help="print the exact message payload Discord would get")
+    con.add_argument("--guild", type=int, default=None, help="act as a member of this guild id")
+    sub.add_parser("sync", help="sync the slash commands with Discord now")
+    sub.add_parser("web", help="serve only the web surface (health, metrics, feed, API)")
+    return p
+
+
+async def _engine(settings: Settings, *, migrate: bool = True):  # type: ignore[no-untyped-def]
+    from bot import db
+
+    engine = db.create_engine(settings.database_url)
+    if migrate:
+        await db.upgrade(engine)
+    return engine
+
+
+async def cmd_db(settings: Settings, action: str, revision: str | None) -> int:
+    from bot import db
+
+    engine = await _engine(settings, migrate=False)
+    try:
+        if action == "upgrade":
+            await db.upgrade(engine, revision or "head")
+        elif action == "downgrade":
+            await db.downgrade(engine, revision or "base")
+        print(await db.current_revision(engine) or "(empty database)")
+    finally:
+        await engine.dispose()
+    return 0
+
+
+async def cmd_seed(settings: Settings) -> int:
+    from bot import db
+    from bot.services.seed import seed
+
+    engine = await _engine(settings)
+    try:
+        report = await seed(db.make_sessionmaker(engine))
+    finally:
+        await engine.dispose()
+    for section in ("actors", "programs", "tracks", "topics", "positions", "events"):
+        print(
+            f"{section:>10}: {report.created[section]} created, {report.updated[section]} updated, "
+            f"{report.unchanged[section]} unchanged"
+        )
+    return 0
+
+
+async def cmd_import(settings: Settings, path: Path, fmt: str, dry_run: bool) -> int:
+    from rich.progress import Progress
+
+    from bot import db
+    from bot.services.access import Caller, Policy
+    from bot.services.importers import import_file
+
+    engine = await _engine(settings)
+    try:
+        with Progress(transient=True) as progress:
+            task = progress.add_task(f"Importing {path.name}", total=None)
+
+            def advance(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            report = await import_file(
+                db.make_sessionmaker(engine),
+                await asyncio.to_thread(path.read_bytes),
+                fmt,
+                caller=Caller.system(),
+                policy=Policy.of(settings.home_guild_ids, settings.curator_role),
+                dry_run=dry_run,
+                progress=advance,
+            )
+    finally:
+        await engine.dispose()
+    print(report.summary())
+    for problem in report.problems[:50]:
+        print(f"  {problem}")
+    if len(report.problems) > 50:
+        print(f"  … and {len(report.problems) - 50} more")
+    return 1 if report.problems else 0
+
+
+async def cmd_export(settings: Settings, fmt: str, output: Path | None) -> int:
+    from bot import db
+    from bot.services.export import export_events
+
+    engine = await _engine(settings)
+    try:
+        data = await export_events(db.make_sessionmaker(engine), fmt)
+    finally:
+        await engine.dispose()
+    if output is None:
+        sys.stdout.write(data)
+    else:
+        await asyncio.to_thread(output.write_text, data, encoding="utf-8")
+        print(f"wrote {output}", file=sys.stderr)
+    return 0
+
+
+async def cmd_run(settings: Settings, *, sync_only: bool = False) -> int:
+    import aiohttp
+
+    from bot import db
+    from bot.bot import PeninsulaBot
+    from bot.discord_endpoints import configure_endpoints
+    from bot.services.access import Policy
+    from bot.services.container import Services
+    from bot.services.seed import is_empty, seed
+
+    token = settings.token()
+    if not token:
+        return 2
+    engine = await _engine(settings)
+    sessionmaker = db.make_sessionmaker(engine)
+    if await is_empty(sessionmaker):
+        log.info("empty database: loading the curated corpus")
+        await seed(sessionmaker)
+    configure_endpoints(settings.discord_api_base, settings.discord_gateway_url)
+    services = Services.build(sessionmaker, Policy.of(settings.home_guild_ids, settings.curator_role))
+    try:
+        async with aiohttp.ClientSession() as http:
+            bot = PeninsulaBot(
+                settings=settings, services=services, http_session=http, sync_commands=not sync_only
+            )
+            async with bot:
+                if sync_only:
+                    await bot.login(token)
+                    await bot.setup_hook()
+                    await bot.sync_if_changed(force=True)
+                    print("commands synced")
+                    return 0
+                loop = asyncio.get_running_loop()
+                for sig in (signal.SIGTERM, signal.SIGINT):
+                    with contextlib.suppress(NotImplementedError):
+                        loop.add_signal_handler(sig, lambda: asyncio.ensure_future(bot.close()))
+                await bot.start(token)
+    finally:
+        await engine.dispose()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        return 2
+    setup_logging(settings.log_level, settings.log_format)
+    command = args.command or "run"
+    if command in ("run", "sync") and not settings.token():
+        print(
+            "DISCORD_TOKEN is not set: set it to run the bot, or try it offline with "
+            '`python -m bot console "/help"`.',
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        if command == "run":
+            return asyncio.run(cmd_run(settings))
+        if command == "sync":
+            return asyncio.run(cmd_run(settings, sync_only=True))
+        if command == "db":
+            return asyncio.run(cmd_db(settings, args.action, args.revision))
+        if command == "seed":
+            return asyncio.run(cmd_seed(settings))
+        if command == "import":
+            return asyncio.run(cmd_import(settings, args.file, args.format, args.dry_run))
+        if command == "export":
+            return asyncio.run(cmd_export(settings, args.format, args.output))
+        if command == "console":
+            from bot.console import main as console_main
+
+            return console_main(settings, args.line, as_json=args.json, guild_id=args.guild)
+        if command == "web":
+            from bot.web import serve
+
+            return asyncio.run(serve(settings))
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # the operator gets one line; the details go to the log
+        from bot.services.errors import ServiceError
+
+        if isinstance(exc, ServiceError):
+            print(f"error: {exc.message}", file=sys.stderr)
+            return 1
+        if isinstance(exc, OSError):
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        raise
+    parser().print_help()
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
