@@ -36,18 +36,52 @@ class AuditEntry:
     details: dict[str, Any]
 
 
+LINKS: tuple[tuple[str, Any, str], ...] = (
+    ("programs", models.Program, "programs"),
+    ("actors", models.Actor, "parties"),
+    ("tracks", models.TalksTrack, "tracks"),
+)
+
+
+class LinkResolver:
+    """The catalog rows of one session, loaded once, for linking many events (imports, seed)."""
+
+    def __init__(self, rows: dict[str, dict[str, Any]]) -> None:
+        self._rows = rows
+
+    @classmethod
+    async def load(cls, session: AsyncSession) -> LinkResolver:
+        rows = {
+            key: {r.slug: r for r in (await session.scalars(select(model))).all()} for key, model, _ in LINKS
+        }
+        return cls(rows)
+
+    def resolve(
+        self, clean: CleanEvent, row: int | None = None, *, skip_unknown: bool = False
+    ) -> dict[str, list[Any]]:
+        """Catalog rows for the event's slugs; unknown slugs fail unless ``skip_unknown``."""
+        problems: list[FieldProblem] = []
+        out: dict[str, list[Any]] = {}
+        for key, _model, label in LINKS:
+            found = self._rows[key]
+            slugs: tuple[str, ...] = getattr(clean, key)
+            if not skip_unknown:
+                problems.extend(
+                    FieldProblem(label, f"“{s}” is not known", row) for s in slugs if s not in found
+                )
+            out[key] = [found[s] for s in slugs if s in found]
+        if problems:
+            raise ValidationFailed(problems)
+        return out
+
+
 async def resolve_links(
     session: AsyncSession, clean: CleanEvent, row: int | None = None
 ) -> dict[str, list[Any]]:
     """Catalog rows for the event's slugs; unknown slugs are a validation failure."""
     problems: list[FieldProblem] = []
     out: dict[str, list[Any]] = {}
-    catalog: tuple[tuple[str, Any, str], ...] = (
-        ("programs", models.Program, "programs"),
-        ("actors", models.Actor, "parties"),
-        ("tracks", models.TalksTrack, "tracks"),
-    )
-    for key, model, label in catalog:
+    for key, model, label in LINKS:
         slugs: tuple[str, ...] = getattr(clean, key)
         found = {r.slug: r for r in (await session.scalars(select(model).where(model.slug.in_(slugs)))).all()}
         problems.extend(FieldProblem(label, f"“{s}” is not known", row) for s in slugs if s not in found)

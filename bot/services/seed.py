@@ -17,9 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import models
 from bot.db import Sessionmaker
-from bot.services.curation import apply_clean, resolve_links, same_content
+from bot.services.curation import LinkResolver, apply_clean, same_content
 from bot.services.dates import parse_date
 from bot.services.errors import FieldProblem, ValidationFailed
+from bot.services.events import with_links
 from bot.services.validation import EventInput, SourceInput, validate_event
 
 DATA_DIR = Path(__file__).resolve().parent.parent.parent / "data"
@@ -213,6 +214,16 @@ async def load(sessionmaker: Sessionmaker, corpus: Corpus) -> SeedReport:
             }
             key = {"actor_id": party.id, "topic_id": topic.id, "as_of": as_of}
             count("positions", await _upsert(session, models.Position, key, values))
+        await session.flush()
+        resolver = await LinkResolver.load(session)
+        existing = {
+            e.external_id: e
+            for e in (
+                await session.scalars(
+                    with_links(select(models.Event).where(models.Event.external_id.like("seed:%")))
+                )
+            ).all()
+        }
         for row_no, e in enumerate(corpus.sections["events"], start=1):
             data = EventInput(
                 title=e["title"],
@@ -230,15 +241,11 @@ async def load(sessionmaker: Sessionmaker, corpus: Corpus) -> SeedReport:
             )
             try:
                 clean = validate_event(data, row=row_no)
-                links = await resolve_links(session, clean, row=row_no)
+                links = resolver.resolve(clean, row=row_no)
             except ValidationFailed as exc:
                 problems.extend(FieldProblem(f"event {e['id']}: {p.field}", p.problem) for p in exc.problems)
                 continue
-            from bot.services.events import with_links
-
-            event = await session.scalar(
-                with_links(select(models.Event).where(models.Event.external_id == data.external_id))
-            )
+            event = existing.get(data.external_id)
             if event is None:
                 event = models.Event(external_id=data.external_id, status="published", revision=1)
                 apply_clean(event, clean, links)
