@@ -76,7 +76,9 @@ async def test_seed_is_idempotent(services: Services) -> None:
 
 async def test_event_filters_and_keyset_pages(services: Services) -> None:
     for i in range(7):
-        await services.curation.create(curator(HOME), event_input(title=f"Launch number {i}", date=f"2020-0{i + 1}"))
+        await services.curation.create(
+            curator(HOME), event_input(title=f"Launch number {i}", date=f"2020-0{i + 1}")
+        )
     seen: list[int] = []
     cursor = None
     while True:
@@ -88,7 +90,9 @@ async def test_event_filters_and_keyset_pages(services: Services) -> None:
     assert len(seen) == 7 == len(set(seen))
     dates = [(await services.events.get(i)).occurred_on for i in seen]
     assert dates == sorted(dates, reverse=True)
-    only_2006 = await services.events.page(EventFilter(since=dt.date(2006, 1, 1), until=dt.date(2006, 12, 31)))
+    only_2006 = await services.events.page(
+        EventFilter(since=dt.date(2006, 1, 1), until=dt.date(2006, 12, 31))
+    )
     assert [e.title for e in only_2006.items] == ["First nuclear test at Punggye-ri"]
     with pytest.raises(ValidationFailed):
         await services.events.page(EventFilter(), cursor="not-a-cursor")
