@@ -1,0 +1,105 @@
+"""Prometheus metrics: defined once here, built on a registry (the process default, or a test's own).
+
+Callers elsewhere use the three module functions; they record on the process-wide default set, which
+is created on first use on prometheus-client's ``REGISTRY``.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from dataclasses import dataclass
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+from sqlalchemy import func, select
+
+from bot import models
+from bot.db import Sessionmaker
+
+COMMAND_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0)
+#: Delivery states still waiting to reach Discord.
+UNSETTLED = ("pending", "sending")
+
+
+@dataclass(frozen=True)
+class Metrics:
+    registry: CollectorRegistry
+    commands: Counter
+    command_seconds: Histogram
+    deliveries: Counter
+    outbox_depth: Gauge
+    gateway_latency: Gauge
+
+
+def build(registry: CollectorRegistry) -> Metrics:
+    """Register a fresh set of metric objects on ``registry``."""
+    return Metrics(
+        registry=registry,
+        commands=Counter(
+            "peninsula_commands",
+            "Slash commands handled, by command name and outcome.",
+            ["command", "outcome"],
+            registry=registry,
+        ),
+        command_seconds=Histogram(
+            "peninsula_command_seconds",
+            "Time from receiving a slash command to its answer.",
+            ["command"],
+            buckets=COMMAND_BUCKETS,
+            registry=registry,
+        ),
+        deliveries=Counter(
+            "peninsula_deliveries",
+            "Alert deliveries attempted, by outcome.",
+            ["outcome"],
+            registry=registry,
+        ),
+        outbox_depth=Gauge(
+            "peninsula_outbox_depth",
+            "Deliveries waiting to be sent (pending or being sent).",
+            registry=registry,
+        ),
+        gateway_latency=Gauge(
+            "peninsula_gateway_latency_seconds",
+            "Latency between a gateway heartbeat and its acknowledgement.",
+            registry=registry,
+        ),
+    )
+
+
+# One set per registry, so the web app and a test that share a registry record on the same objects.
+_by_registry: weakref.WeakKeyDictionary[CollectorRegistry, Metrics] = weakref.WeakKeyDictionary()
+
+
+def for_registry(registry: CollectorRegistry | None = None) -> Metrics:
+    """The metric set registered on ``registry`` (default: the process-wide one), built on first use."""
+    registry = REGISTRY if registry is None else registry
+    found = _by_registry.get(registry)
+    if found is None:
+        found = _by_registry[registry] = build(registry)
+    return found
+
+
+def observe_command(name: str, outcome: str, seconds: float) -> None:
+    """Count one slash command (outcome e.g. ``ok``, ``user_error``, ``error``) and its latency."""
+    m = for_registry()
+    m.commands.labels(command=name, outcome=outcome).inc()
+    m.command_seconds.labels(command=name).observe(max(seconds, 0.0))
+
+
+def count_delivery(outcome: str) -> None:
+    """Count one delivery attempt (outcome e.g. ``sent``, ``retry``, ``failed``, ``disabled``)."""
+    for_registry().deliveries.labels(outcome=outcome).inc()
+
+
+def set_gateway_latency(seconds: float) -> None:
+    """Record the gateway's heartbeat latency; not-a-number (no heartbeat yet) is ignored."""
+    if not math.isnan(seconds) and not math.isinf(seconds):
+        for_registry().gateway_latency.set(seconds)
+
+
+async def outbox_depth(sessionmaker: Sessionmaker) -> int:
+    """How many deliveries are waiting to be sent."""
+    stmt = select(func.count()).select_from(models.Delivery).where(models.Delivery.state.in_(UNSETTLED))
+    async with sessionmaker() as session:
+        return int(await session.scalar(stmt) or 0)

@@ -1,0 +1,349 @@
+"""The aiohttp application: health, readiness, metrics, the Atom feed and the read-only JSON API.
+
+Only published global events are ever read here: every event query runs with no guild, so a guild's
+local events cannot appear, and each item is checked again before it is written out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import json
+import logging
+import math
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import SQLAlchemyError
+from yarl import URL
+
+from bot import metrics, models
+from bot.db import Sessionmaker
+from bot.services.container import Services
+from bot.services.errors import NotFound
+from bot.services.events import decode_cursor, encode_cursor
+from bot.services.views import EventView, Page
+from bot.web import render
+from bot.web.params import FILTERS, BadParameter, EventQuery, event_query, one
+
+log = logging.getLogger(__name__)
+
+Readiness = Callable[[], Awaitable[str | None]]
+OPENAPI_PATH = Path(__file__).with_name("openapi.json")
+FEED_SIZE = 50
+#: Most text-search matches considered before the other filters and the page are applied.
+SEARCH_CAP = 1000
+READINESS_TIMEOUT = 5.0
+FEED_MAX_AGE = 60
+
+SERVICES = web.AppKey("services", Services)
+READINESS: web.AppKey[Readiness] = web.AppKey("readiness")
+METRICS = web.AppKey("metrics", metrics.Metrics)
+GATEWAY_LATENCY: web.AppKey[Callable[[], float | None]] = web.AppKey("gateway_latency")
+OPENAPI = web.AppKey("openapi", bytes)
+
+
+class Gateway(Protocol):
+    """What readiness needs of the Discord client (``discord.Client`` fits)."""
+
+    def is_ready(self) -> bool: ...
+
+    def is_closed(self) -> bool: ...
+
+
+def database_readiness(sessionmaker: Sessionmaker, *, timeout: float = READINESS_TIMEOUT) -> Readiness:
+    """A check that answers None when ``SELECT 1`` succeeds, else why it did not."""
+
+    async def check() -> str | None:
+        try:
+            async with asyncio.timeout(timeout), sessionmaker() as session:
+                await session.execute(text("SELECT 1"))
+        except Exception as exc:  # any failure to reach the database means not ready
+            log.warning("readiness: database unreachable: %s", type(exc).__name__)
+            return f"database unreachable ({type(exc).__name__})"
+        return None
+
+    return check
+
+
+def gateway_readiness(sessionmaker: Sessionmaker, client: Gateway) -> Readiness:
+    """The bot process's check: the database, then the Discord gateway."""
+    database = database_readiness(sessionmaker)
+
+    async def check() -> str | None:
+        reason = await database()
+        if reason is not None:
+            return reason
+        if client.is_closed():
+            return "gateway closed"
+        if not client.is_ready():
+            return "gateway not connected"
+        return None
+
+    return check
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def json_response(value: Any, status: int = 200) -> web.Response:
+    return web.json_response(value, status=status, dumps=_dumps)
+
+
+def error(status: int, message: str, parameter: str | None = None) -> web.Response:
+    body: dict[str, Any] = {"message": message}
+    if parameter is not None:
+        body["parameter"] = parameter
+    return json_response({"error": body}, status)
+
+
+@web.middleware
+async def errors(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Every failure is a JSON error body; nobody is shown a traceback."""
+    try:
+        return await handler(request)
+    except BadParameter as exc:
+        return error(400, exc.message, exc.parameter)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        response = error(exc.status, exc.reason)
+        if "Allow" in exc.headers:
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
+    except (SQLAlchemyError, OSError, TimeoutError) as exc:
+        log.warning("%s %s: database unavailable: %s", request.method, request.path, type(exc).__name__)
+        return error(503, "The database is unavailable; try again shortly.")
+    except Exception:
+        log.exception("%s %s failed", request.method, request.path)
+        return error(500, "Internal error.")
+
+
+def _base(request: web.Request) -> URL:
+    return request.url.origin()
+
+
+def _public(events: tuple[EventView, ...] | list[EventView]) -> list[EventView]:
+    # The queries already exclude them; this is the second lock on the door.
+    return [e for e in events if e.is_global and e.status == "published"]
+
+
+def _matches(e: EventView, q: EventQuery) -> bool:
+    f = q.filter
+    return (
+        (f.program is None or any(r.slug == f.program for r in e.programs))
+        and (f.party is None or any(r.slug == f.party for r in e.actors))
+        and (f.track is None or any(r.slug == f.track for r in e.tracks))
+        and (f.kind is None or e.kind == f.kind)
+        and (f.min_significance is None or e.significance >= f.min_significance)
+        and (f.since is None or e.occurred_on >= f.since)
+        and (f.until is None or e.occurred_on <= f.until)
+    )
+
+
+async def find_events(services: Services, q: EventQuery) -> Page:
+    """A page of published global events, newest first; ``q`` narrows by text search."""
+    if q.q is None:
+        page = await services.events.page(q.filter, limit=q.limit, cursor=q.cursor)
+        return Page(tuple(_public(page.items)), page.next_cursor)
+    # Text matches are few (capped); the other filters and the keyset page apply to them in date order,
+    # so cursors mean the same with or without ``q``.
+    found, _total = await services.search.search_events(q.q, guild_id=None, limit=SEARCH_CAP)
+    matching = sorted(
+        (e for e in _public(found) if _matches(e, q)), key=lambda e: (e.occurred_on, e.id), reverse=True
+    )
+    if q.cursor:
+        after = decode_cursor(q.cursor)
+        matching = [e for e in matching if (e.occurred_on, e.id) < after]
+    items = tuple(matching[: q.limit])
+    return Page(items, encode_cursor(items[-1]) if len(matching) > q.limit else None)
+
+
+async def last_change(sessionmaker: Sessionmaker) -> dt.datetime | None:
+    """When any global event last changed (retractions included), for Last-Modified."""
+    E = models.Event
+    async with sessionmaker() as session:
+        value = await session.scalar(select(func.max(E.updated_at)).where(E.guild_id.is_(None)))
+    if value is not None and value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value
+
+
+# Handlers ---------------------------------------------------------------------------------------
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    reason = await request.app[READINESS]()
+    if reason is None:
+        return json_response({"status": "ready"})
+    return json_response({"status": "unavailable", "reason": reason}, 503)
+
+
+async def metrics_endpoint(request: web.Request) -> web.Response:
+    app = request.app
+    m = app[METRICS]
+    try:
+        m.outbox_depth.set(await metrics.outbox_depth(app[SERVICES].sessionmaker))
+    except (SQLAlchemyError, OSError, TimeoutError) as exc:
+        # The other metrics are still worth scraping when the database is down.
+        log.warning("metrics: outbox depth unavailable: %s", type(exc).__name__)
+    latency = app[GATEWAY_LATENCY]()
+    if latency is not None and math.isfinite(latency):
+        m.gateway_latency.set(latency)
+    body = generate_latest(m.registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def _http_date(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
+
+
+def _etag_matches(header: str, etag: str) -> bool:
+    if header.strip() == "*":
+        return True
+    # Weak comparison (RFC 9110 13.1.2): a proxy may have weakened our tag.
+    wanted = etag.removeprefix("W/")
+    return any(t.strip().removeprefix("W/") == wanted for t in header.split(","))
+
+
+def _not_modified(request: web.Request, etag: str, modified: dt.datetime) -> bool:
+    if_none_match = request.headers.get("If-None-Match")
+    if if_none_match is not None:
+        # When both are sent, If-None-Match decides (RFC 9110 13.2.2).
+        return _etag_matches(if_none_match, etag)
+    since = request.if_modified_since
+    return since is not None and modified.replace(microsecond=0) <= since
+
+
+async def feed(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    q = await event_query(request.query, services.catalog, paged=False)
+    page = await find_events(services, EventQuery(q.filter, q.q, FEED_SIZE, None, q.canonical, q.labels))
+    modified = await last_change(services.sessionmaker) or render.EPOCH
+    base = _base(request)
+    body = render.atom(
+        page.items,
+        base=base,
+        self_url=(base / "feed.atom").with_query(list(q.canonical)),
+        canonical=q.canonical,
+        labels=q.labels,
+        fallback_updated=modified,
+    )
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    headers = {
+        "ETag": etag,
+        "Last-Modified": _http_date(modified),
+        "Cache-Control": f"public, max-age={FEED_MAX_AGE}",
+    }
+    if _not_modified(request, etag, modified):
+        return web.Response(status=304, headers=headers)
+    return web.Response(body=body, headers={**headers, "Content-Type": "application/atom+xml; charset=utf-8"})
+
+
+async def list_events(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    q = await event_query(request.query, services.catalog, paged=True)
+    page = await find_events(services, q)
+    base = _base(request)
+    return json_response(
+        {"items": [render.event(e, base) for e in page.items], "next_cursor": page.next_cursor}
+    )
+
+
+async def get_event(request: web.Request) -> web.Response:
+    raw = request.match_info["id"]
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+        raise BadParameter("id", f"“{raw[:40]}” is not an event id (a positive whole number)")
+    event_id = int(raw)
+    try:
+        found = await request.app[SERVICES].events.get(event_id, guild_id=None)
+    except NotFound:
+        found = None
+    if found is None or not _public([found]):
+        return error(404, f"No published event #{event_id}.")
+    return json_response(render.event(found, _base(request)))
+
+
+async def list_programs(request: web.Request) -> web.Response:
+    programs = await request.app[SERVICES].catalog.programs()
+    return json_response({"items": [render.program(p) for p in programs]})
+
+
+async def list_tracks(request: web.Request) -> web.Response:
+    tracks = await request.app[SERVICES].catalog.tracks()
+    return json_response({"items": [render.track(t) for t in tracks]})
+
+
+async def list_actors(request: web.Request) -> web.Response:
+    actors = await request.app[SERVICES].catalog.actors()
+    return json_response({"items": [render.actor(a) for a in actors]})
+
+
+async def list_positions(request: web.Request) -> web.Response:
+    catalog = request.app[SERVICES].catalog
+    slugs: dict[str, str | None] = {}
+    for name, resolve in (("party", catalog.actor), ("topic", catalog.topic)):
+        value = one(request.query, name)
+        try:
+            slugs[name] = (await resolve(value)).slug if value is not None else None
+        except NotFound as exc:
+            raise BadParameter(name, exc.message) from None
+    positions = await catalog.positions(slugs["party"], slugs["topic"])
+    return json_response({"items": [render.position(p) for p in positions]})
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return web.Response(body=request.app[OPENAPI], content_type="application/json")
+
+
+def _no_latency() -> float | None:
+    return None
+
+
+def create_app(
+    services: Services,
+    *,
+    readiness: Readiness | None = None,
+    registry: CollectorRegistry | None = None,
+    gateway_latency: Callable[[], float | None] | None = None,
+) -> web.Application:
+    """The web surface over ``services``.
+
+    ``readiness`` returns None when ready, else the reason (default: the database answers ``SELECT 1``);
+    ``registry`` is where metrics live (default: the process-wide one); ``gateway_latency`` is read on
+    each scrape (the bot passes ``lambda: bot.latency``).
+    """
+    app = web.Application(middlewares=[errors])
+    app[SERVICES] = services
+    app[READINESS] = readiness or database_readiness(services.sessionmaker)
+    app[METRICS] = metrics.for_registry(registry)
+    app[GATEWAY_LATENCY] = gateway_latency or _no_latency
+    app[OPENAPI] = OPENAPI_PATH.read_bytes()
+    get = app.router.add_get
+    get("/healthz", healthz)
+    get("/readyz", readyz)
+    get("/metrics", metrics_endpoint)
+    get("/feed.atom", feed)
+    get("/api/events", list_events)
+    get("/api/events/{id}", get_event)
+    get("/api/programs", list_programs)
+    get("/api/tracks", list_tracks)
+    get("/api/actors", list_actors)
+    get("/api/positions", list_positions)
+    get("/api/openapi.json", openapi)
+    return app
+
+
+__all__ = ["FILTERS", "Gateway", "Readiness", "create_app", "database_readiness", "gateway_readiness"]

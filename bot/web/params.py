@@ -1,0 +1,139 @@
+"""Query parameters of the feed and the API: parsed, resolved to slugs, or refused by name."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+
+from multidict import MultiMapping
+
+from bot.models import EVENT_KINDS
+from bot.services.catalog import CatalogService
+from bot.services.dates import format_date, iso_with_precision, parse_date, period_end
+from bot.services.errors import NotFound, ValidationFailed
+from bot.services.events import MAX_PAGE, EventFilter, decode_cursor
+from bot.services.search import QUERY_MAX
+
+DEFAULT_LIMIT = 50
+#: The filters the feed and the event list share (``limit`` and ``cursor`` are the list's own).
+FILTERS = ("program", "party", "track", "kind", "min_significance", "since", "until", "q")
+
+
+class BadParameter(Exception):
+    """A query parameter the API refuses; answered with 400 naming it."""
+
+    def __init__(self, parameter: str, message: str) -> None:
+        super().__init__(f"{parameter}: {message}")
+        self.parameter = parameter
+        self.message = message
+
+
+@dataclass(frozen=True)
+class EventQuery:
+    """A parsed event query: the filter (slugs resolved), the text search, the page wanted."""
+
+    filter: EventFilter
+    q: str | None = None
+    limit: int = DEFAULT_LIMIT
+    cursor: str | None = None
+    #: The filters as given after normalization (slug, canonical date), for feed ids and titles.
+    canonical: tuple[tuple[str, str], ...] = ()
+    labels: tuple[str, ...] = ()
+
+
+def one(params: MultiMapping[str], name: str) -> str | None:
+    """The parameter's single value, stripped; None when absent or blank."""
+    values = {v.strip() for v in params.getall(name, [])}
+    values.discard("")
+    if len(values) > 1:
+        raise BadParameter(name, "is given more than once with different values")
+    return values.pop() if values else None
+
+
+def integer(text: str, name: str, low: int, high: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise BadParameter(name, f"“{text[:40]}” is not a whole number") from None
+    if not low <= value <= high:
+        raise BadParameter(name, f"must be from {low} to {high}")
+    return value
+
+
+def date(text: str, name: str) -> tuple[dt.date, str]:
+    try:
+        return parse_date(text, name)
+    except ValidationFailed as exc:
+        raise BadParameter(name, exc.problems[0].problem) from None
+
+
+async def _slug(resolve: Callable[[str], Awaitable[object]], text: str, name: str) -> tuple[str, str]:
+    try:
+        view = await resolve(text)
+    except NotFound as exc:
+        raise BadParameter(name, exc.message) from None
+    return view.slug, view.name  # type: ignore[attr-defined]
+
+
+async def event_query(params: MultiMapping[str], catalog: CatalogService, *, paged: bool) -> EventQuery:
+    """Parse the feed's or the list's parameters; unknown parameters are ignored (feed readers add some)."""
+    canonical: list[tuple[str, str]] = []
+    labels: list[str] = []
+    slugs: dict[str, str | None] = {}
+    for name, resolve in (("program", catalog.program), ("party", catalog.actor), ("track", catalog.track)):
+        text = one(params, name)
+        slugs[name] = None
+        if text is not None:
+            slug, label = await _slug(resolve, text, name)
+            slugs[name] = slug
+            canonical.append((name, slug))
+            labels.append(label)
+    f = EventFilter(program=slugs["program"], party=slugs["party"], track=slugs["track"], guild_id=None)
+    kind_text = one(params, "kind")
+    if kind_text is not None:
+        kind = kind_text.casefold().replace("-", "_").replace(" ", "_")
+        if kind not in EVENT_KINDS:
+            raise BadParameter("kind", f"“{kind_text[:40]}” is not one of {', '.join(EVENT_KINDS)}")
+        f = replace(f, kind=kind)
+        canonical.append(("kind", kind))
+        labels.append(kind.replace("_", " "))
+    sig_text = one(params, "min_significance")
+    if sig_text is not None:
+        significance = integer(sig_text, "min_significance", 1, 5)
+        f = replace(f, min_significance=significance)
+        canonical.append(("min_significance", str(significance)))
+        labels.append(f"significance {significance}+")
+    since_text, until_text = one(params, "since"), one(params, "until")
+    if since_text is not None:
+        since, precision = date(since_text, "since")
+        f = replace(f, since=since)
+        canonical.append(("since", iso_with_precision(since, precision)))
+        labels.append(f"since {format_date(since, precision)}")
+    if until_text is not None:
+        # ``until=2012`` means to the end of 2012.
+        start, precision = date(until_text, "until")
+        until = period_end(start, precision)
+        if f.since is not None and until < f.since:
+            raise BadParameter("until", "is before since")
+        f = replace(f, until=until)
+        canonical.append(("until", iso_with_precision(start, precision)))
+        labels.append(f"until {format_date(start, precision)}")
+    q = one(params, "q")
+    if q is not None:
+        if len(q) > QUERY_MAX:
+            raise BadParameter("q", f"is {len(q)} characters; at most {QUERY_MAX}")
+        canonical.append(("q", q))
+        labels.append(f"“{q}”")
+    limit, cursor = DEFAULT_LIMIT, None
+    if paged:
+        limit_text = one(params, "limit")
+        if limit_text is not None:
+            limit = integer(limit_text, "limit", 1, MAX_PAGE)
+        cursor = one(params, "cursor")
+        if cursor is not None:
+            try:
+                decode_cursor(cursor)
+            except ValidationFailed as exc:
+                raise BadParameter("cursor", exc.problems[0].problem) from None
+    return EventQuery(f, q, limit, cursor, tuple(canonical), tuple(labels))

@@ -1,0 +1,190 @@
+"""JSON shapes of the API (documented in ``openapi.json``) and the Atom feed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from feedgen.ext.base import BaseEntryExtension
+from feedgen.feed import FeedGenerator
+from feedgen.util import xml_elem
+from yarl import URL
+
+from bot.services.dates import iso_with_precision
+from bot.services.views import (
+    ActorView,
+    EventView,
+    PositionView,
+    ProgramView,
+    Ref,
+    SourceView,
+    TrackView,
+)
+
+TAG = "tag:peninsula-brief,2026:"
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+FEED_TITLE = "Peninsula Brief"
+
+
+def entry_id(event_id: int) -> str:
+    """The Atom id of an event: fixed for its life, whatever edits it goes through."""
+    return f"{TAG}event/{event_id}"
+
+
+def timestamp(value: dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def _since(value: dt.date | None, precision: str) -> str | None:
+    return iso_with_precision(value, precision) if value else None
+
+
+def ref(r: Ref) -> dict[str, str]:
+    return {"slug": r.slug, "name": r.name}
+
+
+def source(s: SourceView) -> dict[str, Any]:
+    return {
+        "publisher": s.publisher,
+        "title": s.title,
+        "date": _since(s.published_on, s.published_precision),
+        "url": s.url,
+    }
+
+
+def event(e: EventView, base: URL) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "external_id": e.external_id,
+        "title": e.title,
+        "summary": e.summary,
+        "date": iso_with_precision(e.occurred_on, e.precision),
+        "date_label": e.date_label,
+        "precision": e.precision,
+        "kind": e.kind,
+        "significance": e.significance,
+        "revision": e.revision,
+        "updated_at": timestamp(e.updated_at),
+        "programs": [ref(r) for r in e.programs],
+        "parties": [ref(r) for r in e.actors],
+        "tracks": [ref(r) for r in e.tracks],
+        "sources": [source(s) for s in e.sources],
+        "url": str(base / "api" / "events" / str(e.id)),
+    }
+
+
+def program(p: ProgramView) -> dict[str, Any]:
+    return {
+        "slug": p.slug,
+        "name": p.name,
+        "category": p.category,
+        "summary": p.summary,
+        "status": p.status,
+        "status_since": _since(p.status_since, p.status_since_precision),
+        "aliases": list(p.aliases),
+        "facilities": [dict(f) for f in p.facilities],
+        "systems": [dict(s) for s in p.systems],
+    }
+
+
+def track(t: TrackView) -> dict[str, Any]:
+    return {
+        "slug": t.slug,
+        "name": t.name,
+        "summary": t.summary,
+        "status": t.status,
+        "status_since": _since(t.status_since, t.status_since_precision),
+        "aliases": list(t.aliases),
+        "participants": [ref(r) for r in t.participants],
+    }
+
+
+def actor(a: ActorView) -> dict[str, Any]:
+    return {"slug": a.slug, "name": a.name, "kind": a.kind, "aliases": list(a.aliases), "summary": a.summary}
+
+
+def position(p: PositionView) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "party": ref(p.party),
+        "topic": ref(p.topic),
+        "as_of": iso_with_precision(p.as_of, p.as_of_precision),
+        "stance": p.stance,
+        "summary": p.summary,
+        "quote": p.quote,
+        "speaker": ref(p.speaker) if p.speaker else None,
+        "source": source(p.source),
+    }
+
+
+class _Links(BaseEntryExtension):  # type: ignore[misc]
+    """An entry's links with their attributes.
+
+    feedgen 1.0's entry writer drops ``rel``, ``type`` and ``title`` from links (a name clash in its
+    loop), so the links are written here instead.
+    """
+
+    def __init__(self) -> None:
+        self.links: list[dict[str, str]] = []
+
+    def extend_atom(self, entry: Any) -> Any:
+        for attrs in self.links:
+            xml_elem("link", entry, **attrs)
+        return entry
+
+
+def _category(scheme: str) -> str:
+    return f"{TAG}{scheme}"
+
+
+def atom(
+    events: Sequence[EventView],
+    *,
+    base: URL,
+    self_url: URL,
+    canonical: Sequence[tuple[str, str]],
+    labels: Sequence[str],
+    fallback_updated: dt.datetime,
+) -> bytes:
+    """An Atom 1.0 document of ``events`` in the order given (newest first)."""
+    fg = FeedGenerator()
+    query = "&".join(f"{k}={v}" for k, v in canonical)
+    fg.id(f"{TAG}feed" + (f"?{query}" if query else ""))
+    fg.title(FEED_TITLE + (" — " + ", ".join(labels) if labels else ""))
+    fg.subtitle("Curated events on North Korea's nuclear and missile programs and the talks around them.")
+    fg.author({"name": FEED_TITLE})
+    fg.link(href=str(self_url), rel="self", type="application/atom+xml")
+    fg.link(
+        href=str((base / "api" / "events").with_query(list(canonical))),
+        rel="alternate",
+        type="application/json",
+    )
+    newest = max((e.updated_at for e in events if e.updated_at is not None), default=None)
+    fg.updated(newest or fallback_updated)
+    for e in events:
+        fe = fg.add_entry(order="append")
+        fe.id(entry_id(e.id))
+        fe.title(e.title)
+        fe.updated(e.updated_at or fallback_updated)
+        fe.summary(f"{e.date_label} — {e.summary}")
+        api_url = str(base / "api" / "events" / str(e.id))
+        # Kept in feedgen's own list only to pass its check that an entry has an alternate link.
+        fe.link(href=api_url, rel="alternate")
+        fe.register_extension("peninsula_links", _Links, atom=True, rss=False)
+        links: list[dict[str, str]] = fe.peninsula_links.links
+        links.extend(
+            {"href": s.url, "rel": "related", "title": f"{s.publisher}: {s.title}"[:200]}
+            for s in e.sources
+            if s.url
+        )
+        fe.category(term=e.kind, scheme=_category("kind"), label=e.kind.replace("_", " "))
+        for scheme, refs in (("program", e.programs), ("party", e.actors), ("track", e.tracks)):
+            for r in refs:
+                fe.category(term=r.slug, scheme=_category(scheme), label=r.name)
+    body: bytes = fg.atom_str(pretty=True)
+    return body

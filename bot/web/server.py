@@ -1,0 +1,67 @@
+"""Running the web surface: inside the bot process (start/stop) or alone (``python -m bot web``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+from aiohttp import web
+
+from bot.config import Settings
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_TIMEOUT = 5.0
+
+
+async def start_web(app: web.Application, host: str, port: int) -> web.AppRunner:
+    """Bind and serve ``app``; port 0 picks a free one (see ``runner.addresses``)."""
+    runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_TIMEOUT)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    for address in runner.addresses:
+        log.info("web surface listening on %s", address)
+    return runner
+
+
+async def stop_web(runner: web.AppRunner) -> None:
+    """Stop accepting connections, let in-flight requests finish, release the socket."""
+    await runner.cleanup()
+
+
+async def serve(settings: Settings) -> int:
+    """Migrate, seed an empty database, then serve the web surface until SIGTERM or SIGINT."""
+    from bot import db
+    from bot.services.access import Policy
+    from bot.services.container import Services
+    from bot.services.seed import is_empty, seed
+    from bot.web.app import create_app
+
+    engine = db.create_engine(settings.database_url)
+    try:
+        await db.upgrade(engine)
+        sessionmaker = db.make_sessionmaker(engine)
+        if await is_empty(sessionmaker):
+            log.info("empty database: loading the curated corpus")
+            await seed(sessionmaker)
+        services = Services.build(sessionmaker, Policy.of(settings.home_guild_ids, settings.curator_role))
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        runner = await start_web(create_app(services), settings.web_host, settings.web_port)
+        try:
+            await stop.wait()
+            log.info("stopping the web surface")
+        finally:
+            await stop_web(runner)
+    finally:
+        await engine.dispose()
+    return 0
