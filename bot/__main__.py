@@ -141,6 +141,7 @@ async def cmd_export(settings: Settings, fmt: str, output: Path | None) -> int:
 
 async def cmd_run(settings: Settings, *, sync_only: bool = False) -> int:
     import aiohttp
+    from aiohttp import web
 
     from bot import db
     from bot.bot import PeninsulaBot
@@ -159,6 +160,7 @@ async def cmd_run(settings: Settings, *, sync_only: bool = False) -> int:
         await seed(sessionmaker)
     configure_endpoints(settings.discord_api_base, settings.discord_gateway_url)
     services = Services.build(sessionmaker, Policy.of(settings.home_guild_ids, settings.curator_role))
+    web_runner: web.AppRunner | None = None
     try:
         async with aiohttp.ClientSession() as http:
             bot = PeninsulaBot(
@@ -175,8 +177,21 @@ async def cmd_run(settings: Settings, *, sync_only: bool = False) -> int:
                 for sig in (signal.SIGTERM, signal.SIGINT):
                     with contextlib.suppress(NotImplementedError):
                         loop.add_signal_handler(sig, lambda: asyncio.ensure_future(bot.close()))
+                if settings.web_enabled:
+                    from bot.web import create_app, gateway_readiness, start_web
+
+                    web_app = create_app(
+                        services,
+                        readiness=gateway_readiness(sessionmaker, bot),
+                        gateway_latency=lambda: bot.latency,
+                    )
+                    web_runner = await start_web(web_app, settings.web_host, settings.web_port)
                 await bot.start(token)
     finally:
+        if web_runner is not None:
+            from bot.web import stop_web
+
+            await stop_web(web_runner)
         await engine.dispose()
     return 0
 
