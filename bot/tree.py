@@ -36,6 +36,8 @@ def message_for(error: app_commands.AppCommandError) -> str | None:
     if isinstance(error, app_commands.CommandOnCooldown):
         return f"Slow down: try again in {error.retry_after:.0f} s."
     if isinstance(error, app_commands.TransformerError):
+        if isinstance(error.__cause__, ServiceError):  # a transformer's own explanation, e.g. a bad date
+            return error.__cause__.message
         return f"“{str(error.value)[:80]}” is not a valid value for this option."
     if isinstance(error, app_commands.CheckFailure):
         return str(error) or "You cannot use this command here."

@@ -164,6 +164,10 @@ class CatalogService:
         for e in snap.entries[kind]:
             if query in e.keys:
                 return e.slug
+        # A whole word of one record's name or alias ("sohae" for the Sohae station) names it too.
+        by_word = {e.slug for e in snap.entries[kind] if any(query in key.split() for key in e.keys)}
+        if len(by_word) == 1:
+            return by_word.pop()
         raise NotFound(what, text, [e.label for e in rank(snap.entries[kind], text, limit=5)])
 
     async def program(self, name: str) -> ProgramView:

@@ -67,10 +67,10 @@ def fts_match(
         stmt = stmt.join(FTS, FTS.c.rowid == models.Event.id).where(FTS.c.event_fts.op("MATCH")(expr))
         return stmt, func.bm25(literal_column("event_fts"), 4.0, 1.0)
     document = func.to_tsvector(literal_column("'english'"), models.Event.title + " " + models.Event.summary)
-    if prefix:
-        tsq = func.to_tsquery(literal_column("'english'"), " & ".join(f"{t}:*" for t in terms))
-    else:
-        tsq = func.plainto_tsquery(literal_column("'english'"), " ".join(terms))
+    # PostgreSQL's parser reads "Hwasong-15" as 'hwasong' and '-15': a number also matches its signed form.
+    star = ":*" if prefix else ""
+    parts = [f"({t}{star} | -{t}{star})" if t.isdigit() else f"{t}{star}" for t in terms]
+    tsq = func.to_tsquery(literal_column("'english'"), " & ".join(parts))
     return stmt.where(document.op("@@")(tsq)), -func.ts_rank(document, tsq)
 
 

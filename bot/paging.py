@@ -1,0 +1,378 @@
+"""Paginated replies (/timeline, /search) whose page state lives in the buttons' ``custom_id``.
+
+The buttons are :class:`discord.ui.DynamicItem`: discord.py rebuilds them from the ``custom_id`` of
+any message, so paging keeps working after a restart with nothing kept in memory. A custom id
+carries the invoker's id (only they may turn pages), the direction, the page number, a keyset
+cursor (timeline) or an offset (search), and the filters, compactly: catalog ids in base 36, the
+kind as its index, dates as ``YYYYMMDD``. Everything fits Discord's 100 characters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Self, cast
+
+import discord
+
+from bot import render
+from bot.models import EVENT_KINDS
+from bot.render import EmbedBuilder, Reply, Who
+from bot.services.dates import format_date, period_end
+from bot.services.errors import ServiceError
+from bot.services.events import EventFilter, encode_cursor
+from bot.services.search import words
+
+if TYPE_CHECKING:
+    from bot.services.container import Services
+
+log = logging.getLogger(__name__)
+
+TIMELINE_PAGE = 10
+SEARCH_PAGE = 6
+CUSTOM_ID_MAX = 100
+NOT_YOURS = "Only the person who ran this command can turn its pages. Run it yourself to browse."
+EXPIRED = "This page can no longer be turned (its data changed). Run the command again."
+SEARCH_TITLE = "Search: "
+
+
+def b36(value: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        value, r = divmod(value, 36)
+        out = digits[r] + out
+        if not value:
+            return out
+
+
+def services_of(client: discord.Client) -> Services:
+    """The services of the bot (``PeninsulaBot.services``) that received the interaction."""
+    return cast("Services", client.services)  # type: ignore[attr-defined]
+
+
+# ---------------------------------------------------------------------------------------------
+# Timeline
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimelineState:
+    """The filters of one /timeline, by catalog id (compact and stable across restarts)."""
+
+    program: int | None = None
+    party: int | None = None
+    track: int | None = None
+    kind: str | None = None
+    since: dt.date | None = None
+    until: dt.date | None = None
+
+    def encode(self) -> str:
+        def n(v: int | None) -> str:
+            return b36(v) if v is not None else ""
+
+        def d(v: dt.date | None) -> str:
+            return v.strftime("%Y%m%d") if v else ""
+
+        kind = b36(EVENT_KINDS.index(self.kind)) if self.kind in EVENT_KINDS else ""
+        return ".".join((n(self.program), n(self.party), n(self.track), kind, d(self.since), d(self.until)))
+
+    @classmethod
+    def decode(cls, text: str) -> TimelineState:
+        parts = text.split(".")
+        if len(parts) != 6:
+            raise ValueError("bad timeline state")
+        p, a, t, k, s, u = parts
+
+        def n(v: str) -> int | None:
+            return int(v, 36) if v else None
+
+        def d(v: str) -> dt.date | None:
+            return dt.datetime.strptime(v, "%Y%m%d").date() if v else None
+
+        return cls(n(p), n(a), n(t), EVENT_KINDS[int(k, 36)] if k else None, d(s), d(u))
+
+
+class TimelineButton(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=r"pb:tl:(?P<uid>\d+):(?P<dir>[np]):(?P<page>\d+):(?P<cursor>[A-Za-z0-9_-]*):(?P<state>[0-9a-z.]*)",
+):
+    def __init__(
+        self, uid: int, direction: str, page: int, cursor: str, state: str, *, disabled: bool = False
+    ) -> None:
+        self.uid, self.direction, self.page, self.cursor, self.state = uid, direction, page, cursor, state
+        label = "◀ Prev" if direction == "p" else "Next ▶"
+        super().__init__(
+            discord.ui.Button(
+                label=label,
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"pb:tl:{uid}:{direction}:{page}:{cursor}:{state}",
+                disabled=disabled,
+            )
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction,
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> Self:
+        return cls(int(match["uid"]), match["dir"], int(match["page"]), match["cursor"], match["state"])
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        return await _only_invoker(interaction, self.uid)
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        async def work() -> Reply:
+            state = TimelineState.decode(self.state)
+            who = Who(interaction.guild_id, self.uid)
+            return await timeline_page(
+                services_of(interaction.client),
+                who,
+                state,
+                page=self.page,
+                cursor=self.cursor or None,
+                backwards=self.direction == "p",
+            )
+
+        await _turn_page(interaction, work)
+
+
+async def timeline(
+    services: Services,
+    who: Who,
+    *,
+    program: str | None = None,
+    party: str | None = None,
+    track: str | None = None,
+    kind: str | None = None,
+    since: tuple[dt.date, str] | None = None,
+    until: tuple[dt.date, str] | None = None,
+) -> Reply:
+    """The first page of /timeline; names are resolved (an unknown one lists the closest matches)."""
+    state = TimelineState(
+        program=(await services.catalog.program(program)).id if program else None,
+        party=(await services.catalog.actor(party)).id if party else None,
+        track=(await services.catalog.track(track)).id if track else None,
+        kind=kind,
+        since=since[0] if since else None,
+        until=period_end(*until) if until else None,
+    )
+    return await timeline_page(services, who, state, page=1, cursor=None)
+
+
+async def _filter(
+    services: Services, state: TimelineState, guild_id: int | None
+) -> tuple[EventFilter, list[str]]:
+    """The service filter for a state, and a readable description of it."""
+    labels: list[str] = []
+    slugs: dict[str, str | None] = {"program": None, "party": None, "track": None}
+    if state.program is not None:
+        p = next((p for p in await services.catalog.programs() if p.id == state.program), None)
+        if p is None:
+            raise ServiceError(EXPIRED)
+        slugs["program"] = p.slug
+        labels.append(f"program: {p.name}")
+    if state.party is not None:
+        a = next((a for a in await services.catalog.actors() if a.id == state.party), None)
+        if a is None:
+            raise ServiceError(EXPIRED)
+        slugs["party"] = a.slug
+        labels.append(f"party: {a.name}")
+    if state.track is not None:
+        t = next((t for t in await services.catalog.tracks() if t.id == state.track), None)
+        if t is None:
+            raise ServiceError(EXPIRED)
+        slugs["track"] = t.slug
+        labels.append(f"talks: {t.name}")
+    if state.kind:
+        labels.append(f"kind: {render.kind_label(state.kind)}")
+    if state.since:
+        labels.append(f"since {format_date(state.since)}")
+    if state.until:
+        labels.append(f"until {format_date(state.until)}")
+    f = EventFilter(
+        program=slugs["program"],
+        party=slugs["party"],
+        track=slugs["track"],
+        kind=state.kind,
+        since=state.since,
+        until=state.until,
+        guild_id=guild_id,
+    )
+    return f, labels
+
+
+async def timeline_page(
+    services: Services,
+    who: Who,
+    state: TimelineState,
+    *,
+    page: int,
+    cursor: str | None,
+    backwards: bool = False,
+) -> Reply:
+    """Page ``page`` of a timeline, newest first: after ``cursor``, or before it when ``backwards``."""
+    f, labels = await _filter(services, state, who.guild_id)
+    if backwards and cursor:
+        got = await services.events.page(replace(f, order="asc"), limit=TIMELINE_PAGE, cursor=cursor)
+        items = list(reversed(got.items))
+        has_next = True
+    else:
+        got = await services.events.page(f, limit=TIMELINE_PAGE, cursor=cursor)
+        items = list(got.items)
+        has_next = got.next_cursor is not None
+    if backwards and not items:
+        # Everything before this page was removed meanwhile: start over at the first page.
+        return await timeline_page(services, who, state, page=1, cursor=None)
+    page = max(page, 1)
+    has_prev = page > 1
+    description = "\n".join(render.event_line(e) for e in items) if items else "No events match."
+    b = EmbedBuilder(
+        "Timeline",
+        description=description,
+        footer=f"Page {page} · newest first · open one with /event id",
+        author=", ".join(labels) if labels else "all events",
+    )
+    view: discord.ui.View | None = None
+    if has_prev or has_next:
+        encoded = state.encode()
+        view = discord.ui.View(timeout=None)
+        first = encode_cursor(items[0]) if items else ""
+        last = encode_cursor(items[-1]) if items else ""
+        view.add_item(TimelineButton(who.user_id, "p", page - 1, first, encoded, disabled=not has_prev))
+        view.add_item(TimelineButton(who.user_id, "n", page + 1, last, encoded, disabled=not has_next))
+    return Reply(embeds=[b.build()], view=view)
+
+
+# ---------------------------------------------------------------------------------------------
+# Search
+# ---------------------------------------------------------------------------------------------
+
+
+class SearchButton(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=r"pb:sr:(?P<uid>\d+):(?P<dir>[np]):(?P<offset>\d+):(?P<q>.*)",
+):
+    def __init__(self, uid: int, direction: str, offset: int, query: str, *, disabled: bool = False) -> None:
+        self.uid, self.direction, self.offset, self.query = uid, direction, offset, query
+        head = f"pb:sr:{uid}:{direction}:{offset}:"
+        # A query too long for the custom id is read back from the message's embed title.
+        carried = query if len(head) + len(query) <= CUSTOM_ID_MAX else ""
+        super().__init__(
+            discord.ui.Button(
+                label="◀ Prev" if direction == "p" else "Next ▶",
+                style=discord.ButtonStyle.secondary,
+                custom_id=head + carried,
+                disabled=disabled,
+            )
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction,
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> Self:
+        query = match["q"]
+        if not query and interaction.message is not None and interaction.message.embeds:
+            title = interaction.message.embeds[0].title or ""
+            query = title.removeprefix(SEARCH_TITLE) if title.startswith(SEARCH_TITLE) else ""
+        return cls(int(match["uid"]), match["dir"], int(match["offset"]), query)
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        return await _only_invoker(interaction, self.uid)
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        async def work() -> Reply:
+            return await search(
+                services_of(interaction.client),
+                Who(interaction.guild_id, self.uid),
+                query=self.query,
+                offset=self.offset,
+            )
+
+        await _turn_page(interaction, work)
+
+
+def search_query_key(query: str) -> str:
+    """What a search button carries: the query's words, which is all the event search uses."""
+    return " ".join(words(query))
+
+
+async def search(services: Services, who: Who, *, query: str, offset: int = 0) -> Reply:
+    """A page of search results: catalog matches (first page) and ranked events."""
+    result = await services.search.search(query, guild_id=who.guild_id, limit=SEARCH_PAGE, offset=offset)
+    b = EmbedBuilder(
+        SEARCH_TITLE + result.query,
+        footer=_search_footer(result.offset, len(result.events), result.total_events),
+    )
+    if result.catalog:
+        lines = [f"**{h.title}** ({h.kind}) — {render.truncate(h.summary, 140)}" for h in result.catalog]
+        b.add_lines("Programs, talks and positions", lines)
+    if result.events:
+        lines = [f"{render.event_line(e)}\n{render.truncate(e.summary, 160)}" for e in result.events]
+        b.add_lines("Events", lines)
+    if not result.events and not result.catalog:
+        b.describe("Nothing matches. Try fewer or different words.")
+    has_prev = result.offset > 0
+    has_next = result.next_offset is not None
+    view: discord.ui.View | None = None
+    if has_prev or has_next:
+        key = search_query_key(result.query) or result.query
+        view = discord.ui.View(timeout=None)
+        prev_offset = max(result.offset - SEARCH_PAGE, 0)
+        view.add_item(SearchButton(who.user_id, "p", prev_offset, key, disabled=not has_prev))
+        view.add_item(SearchButton(who.user_id, "n", result.next_offset or 0, key, disabled=not has_next))
+    return Reply(embeds=[b.build()], view=view)
+
+
+def _search_footer(offset: int, shown: int, total: int) -> str:
+    if not total:
+        return "No events match"
+    return f"Events {offset + 1}–{offset + shown} of {total} · best matches first"
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared
+# ---------------------------------------------------------------------------------------------
+
+
+async def _only_invoker(interaction: discord.Interaction, uid: int) -> bool:
+    if interaction.user.id == uid:
+        return True
+    await interaction.response.send_message(
+        NOT_YOURS, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+    )
+    return False
+
+
+async def _turn_page(interaction: discord.Interaction, work: Any) -> None:
+    """Edit the message to the new page; a failure is an ephemeral note, never silence."""
+    from bot.tree import GENERIC, reply_ephemeral
+
+    try:
+        reply = await work()
+    except ServiceError as exc:
+        await reply_ephemeral(interaction, exc.message)
+        return
+    except (ValueError, IndexError):
+        await reply_ephemeral(interaction, EXPIRED)
+        return
+    except Exception:
+        log.exception(
+            "turning a page failed (%s)", getattr(interaction.data, "get", lambda _k: None)("custom_id")
+        )
+        await reply_ephemeral(interaction, GENERIC)
+        return
+    await interaction.response.edit_message(**reply.edit_kwargs())
+
+
+def dynamic_items() -> tuple[type[discord.ui.DynamicItem[Any]], ...]:
+    return (TimelineButton, SearchButton)

@@ -1,0 +1,1 @@
+"""Discord-facing extensions: thin cogs that parse an interaction, call a service and render."""
