@@ -406,6 +406,8 @@ def spec() -> OpenAPI:
 async def test_responses_conform_to_the_openapi_document(site: Site, spec: OpenAPI) -> None:
     cursor = (await get_json(site, "/api/events", limit="1"))["next_cursor"]
     requests: list[tuple[str, dict[str, str], int]] = [
+        ("/metrics", {}, 200),
+        ("/feed.atom", {"program": "icbm"}, 200),
         ("/healthz", {}, 200),
         ("/readyz", {}, 200),
         ("/api/events", {}, 200),
@@ -421,14 +423,21 @@ async def test_responses_conform_to_the_openapi_document(site: Site, spec: OpenA
         ("/api/openapi.json", {}, 200),
         *((path, params, 400) for path, params, _ in BAD_PARAMETERS),
     ]
-    for path, params, status in requests:
-        response = await site.client.get(path, params=params)
+    etag = (await site.client.get("/feed.atom")).headers["ETag"]
+    conditional = [("/feed.atom", {}, {"If-None-Match": etag}, 304)]
+    for path, params, headers, status in [*((p, q, {}, s) for p, q, s in requests), *conditional]:
+        response = await site.client.get(path, params=params, headers=headers)
         assert response.status == status, (path, params)
         body = await response.read()
-        request = MockRequest("http://localhost", "get", path, args=params)
+        request = MockRequest("http://localhost", "get", path, args=params, headers=headers)
         spec.validate_response(
             request,
-            MockResponse(body, status_code=response.status, content_type=response.content_type),
+            MockResponse(
+                body,
+                status_code=response.status,
+                content_type=response.headers.get("Content-Type", ""),
+                headers=dict(response.headers),
+            ),
         )
 
 
@@ -460,3 +469,17 @@ async def test_start_and_stop_on_a_real_port(database: Database) -> None:
 def test_tag_prefix_is_stable() -> None:
     # Changing it would make every feed reader see every entry as new.
     assert TAG == SCHEME
+
+
+async def test_an_unexpected_failure_is_a_json_500_without_traceback(database: Database) -> None:
+    async def broken() -> str | None:
+        raise RuntimeError("secret internals")
+
+    services = Services.build(database.sessionmaker, Policy.of([HOME]))
+    app = create_app(services, readiness=broken, registry=CollectorRegistry())
+    async with TestClient(TestServer(app)) as client:
+        response = await client.get("/readyz")
+        assert response.status == 500
+        text = await response.text()
+    assert json.loads(text) == {"error": {"message": "Internal error."}}
+    assert "secret" not in text and "Traceback" not in text
