@@ -9,13 +9,14 @@ from typing import Any
 
 import aiohttp
 import discord
+from discord import app_commands
 from discord.ext import commands
 from sqlalchemy import select
 
-from bot import models
+from bot import metrics, models
 from bot.config import Settings
 from bot.services.container import Services
-from bot.tree import BriefTree
+from bot.tree import BriefTree, elapsed
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,14 @@ class PeninsulaBot(commands.Bot):
             await self.load_extension(extension)
         if self.sync_commands:
             await self.sync_if_changed()
+
+    async def on_app_command_completion(
+        self,
+        interaction: discord.Interaction,
+        command: app_commands.Command[Any, ..., Any] | app_commands.ContextMenu,
+    ) -> None:
+        metrics.observe_command(command.qualified_name, "ok", elapsed(interaction))
+        metrics.set_gateway_latency(self.latency)
 
     def tree_hash(self) -> str:
         """A stable digest of the command definitions (what Discord would be sent)."""

@@ -7,6 +7,7 @@ import logging
 import discord
 from discord import app_commands
 
+from bot import metrics
 from bot.services.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -59,11 +60,17 @@ async def reply_ephemeral(interaction: discord.Interaction, text: str) -> None:
         log.warning("could not deliver an error reply for interaction %s", interaction.id)
 
 
+def elapsed(interaction: discord.Interaction) -> float:
+    """Seconds since Discord created the interaction."""
+    return (discord.utils.utcnow() - interaction.created_at).total_seconds()
+
+
 class BriefTree(app_commands.CommandTree[discord.Client]):
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         text = message_for(error)
+        command = interaction.command.qualified_name if interaction.command else "?"
         if text is None:
-            command = interaction.command.qualified_name if interaction.command else "?"
             log.error("command /%s failed", command, exc_info=error)
             text = GENERIC
+        metrics.observe_command(command, "user_error" if text != GENERIC else "error", elapsed(interaction))
         await reply_ephemeral(interaction, text)
