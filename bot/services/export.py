@@ -22,10 +22,15 @@ from bot.services.events import visible, with_links
 from bot.services.importers import NATIVE_COLUMNS, NATIVE_FORMAT, NATIVE_VERSION
 
 
+def export_id(event: models.Event) -> str:
+    """The id an event stored without one is exported under (with its guild's prefix if local)."""
+    return f"pb:{event.id}" if event.guild_id is None else f"g{event.guild_id}:pb:{event.id}"
+
+
 def event_record(event: models.Event) -> dict[str, Any]:
     """One event as a native-format record (see data/schema/events.schema.json)."""
     return {
-        "external_id": event.external_id or f"pb:{event.id}",
+        "external_id": event.external_id or export_id(event),
         "title": event.title,
         "summary": event.summary,
         "date": iso_with_precision(event.occurred_on, event.precision),

@@ -257,7 +257,7 @@ async def _by_export_id(session: AsyncSession, external_id: str, clean: CleanEve
     Only an event that still has no external id and the same date and kind qualifies, so a file
     from another database cannot overwrite an unrelated event that happens to share the number.
     """
-    match = re.fullmatch(r"pb:(\d{1,18})", external_id)
+    match = re.fullmatch(r"(?:g\d{1,20}:)?pb:(\d{1,18})", external_id)
     if match is None:
         return None
     event: models.Event | None = await session.scalar(

@@ -201,8 +201,12 @@ async def test_cns_excerpt_import(catalog_db: Database) -> None:
 
 
 async def test_reimport_is_unchanged_and_dry_run_writes_nothing(sqlite_db: Database) -> None:
-    dry = await run(sqlite_db, CNS_EXCERPT.read_bytes(), "cns", dry_run=True)
+    seen: list[tuple[int, int]] = []
+    dry = await run(
+        sqlite_db, CNS_EXCERPT.read_bytes(), "cns", dry_run=True, progress=lambda d, t: seen.append((d, t))
+    )
     assert dry.ok and dry.created == 11
+    assert seen[-1] == (11, 11)
     assert "dry run" in dry.summary()
     assert await count(sqlite_db, models.Event) == 0
     assert await count(sqlite_db, models.AuditLog) == 0

@@ -1,0 +1,140 @@
+"""Export in the native format, and the round trip export → import → export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+from sqlalchemy import delete
+
+from bot import db as dbmod
+from bot import models
+from bot.services.access import Caller, Policy
+from bot.services.curation import CurationService
+from bot.services.export import export_events
+from bot.services.importers import import_file, native_schema
+from bot.services.seed import load, read_corpus
+from bot.services.validation import EventInput, SourceInput
+from tests.conftest import Database
+from tests.services.conftest import FIXTURES, HOME, OTHER, THIRD, curator
+
+POLICY = Policy.of([HOME])
+SAMPLE = FIXTURES / "corpus" / "sample.yaml"
+
+
+async def populate(database: Database) -> None:
+    """The sample corpus, both excerpts, and curator events: one edited, one retracted, two local."""
+    await load(database.sessionmaker, read_corpus(files=[SAMPLE]))
+    for path, fmt in ((FIXTURES / "cns-excerpt.csv", "cns"), (FIXTURES / "csis-excerpt.json", "csis")):
+        report = await import_file(
+            database.sessionmaker, path.read_bytes(), fmt, caller=Caller.system(), policy=POLICY
+        )
+        assert report.ok, report.problems
+    curation = CurationService(database.sessionmaker, POLICY)
+    src = [SourceInput("Reuters", "Report", "2024-05-01", "https://example.org/r")]
+
+    def item(title: str) -> EventInput:
+        return EventInput(title, "Summary.", "2024-05", "statement", 2, actors=["dprk"], sources=src)
+
+    kept = await curation.create(curator(HOME), item("A global statement"), alert=False)
+    await curation.edit(curator(HOME), kept.id, item("A global statement, revised"))
+    gone = await curation.create(curator(HOME), item("A retracted statement"), alert=False)
+    await curation.retract(curator(HOME), gone.id, "Wrong date")
+    await curation.create(curator(OTHER), item("A local statement"), alert=False)
+    await curation.create(curator(THIRD), item("Another guild's statement"), alert=False)
+
+
+async def wipe_events(database: Database) -> None:
+    async with database.sessionmaker() as s, s.begin():
+        await s.execute(delete(models.Event))
+        await s.execute(delete(models.AuditLog))
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+async def test_round_trip_is_identical(database: Database, fmt: str) -> None:
+    await populate(database)
+    first = await export_events(database.sessionmaker, fmt)
+    await wipe_events(database)
+    report = await import_file(
+        database.sessionmaker, first.encode(), "native", caller=Caller.system(), policy=POLICY
+    )
+    assert report.ok, report.problems[:5]
+    assert report.created == 3 + 11 + 10 + 4
+    second = await export_events(database.sessionmaker, fmt)
+    assert second == first
+    again = await import_file(
+        database.sessionmaker, second.encode(), "native", caller=Caller.system(), policy=POLICY
+    )
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 28)
+
+
+@pytest.fixture
+async def fresh_sqlite(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[Database]:
+    """A second, empty database next to ``sqlite_db``."""
+    path = tmp_path / "fresh.db"
+    shutil.copy(sqlite_template, path)
+    url = f"sqlite+aiosqlite:///{path}"
+    engine = dbmod.create_engine(url)
+    yield Database(url, engine, dbmod.make_sessionmaker(engine))
+    await engine.dispose()
+
+
+async def test_round_trip_into_a_fresh_database(sqlite_db: Database, fresh_sqlite: Database) -> None:
+    await populate(sqlite_db)
+    exported = await export_events(sqlite_db.sessionmaker, "json")
+    await load(fresh_sqlite.sessionmaker, read_corpus(files=[SAMPLE]))
+    report = await import_file(
+        fresh_sqlite.sessionmaker, exported.encode(), "native", caller=Caller.system(), policy=POLICY
+    )
+    assert report.ok and report.created == 25 and report.unchanged == 3
+    assert await export_events(fresh_sqlite.sessionmaker, "json") == exported
+    # The CSV of one database is the native input of the other too.
+    as_csv = await export_events(sqlite_db.sessionmaker, "csv")
+    again = await import_file(
+        fresh_sqlite.sessionmaker, as_csv.encode(), "native", caller=Caller.system(), policy=POLICY
+    )
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 28)
+
+
+async def test_json_export_fields_scopes_and_schema(sqlite_db: Database) -> None:
+    await populate(sqlite_db)
+    doc = json.loads(await export_events(sqlite_db.sessionmaker, "json"))
+    assert list(Draft202012Validator(native_schema()).iter_errors(doc)) == []
+    assert (doc["format"], doc["version"]) == ("peninsula-brief/events", 1)
+    by_title = {e["title"]: e for e in doc["events"]}
+    assert by_title["A local statement"]["scope"] == str(OTHER)
+    assert by_title["Another guild's statement"]["scope"] == str(THIRD)
+    revised = by_title["A global statement, revised"]
+    assert (revised["scope"], revised["revision"], revised["date"]) == ("global", 2, "2024-05")
+    assert revised["external_id"].startswith("pb:")
+    retracted = by_title["A retracted statement"]
+    assert (retracted["status"], retracted["retract_reason"]) == ("retracted", "Wrong date")
+    month = next(e for e in doc["events"] if e["external_id"] == "cns:4")
+    assert month["date"] == "1984-09" and month["details"]["missile_name"] == "Scud-B"
+    assert month["sources"][0]["date"] == "2016-12-23"
+    assert all(e["sources"] for e in doc["events"])
+    assert len(doc["events"]) == 28
+    # Importing the export into the same database finds every event again, pb: ids included.
+    same = await import_file(
+        sqlite_db.sessionmaker, json.dumps(doc).encode(), "native", caller=Caller.system(), policy=POLICY
+    )
+    assert (same.created, same.updated, same.unchanged) == (0, 0, 28)
+
+
+async def test_guild_export_holds_global_and_its_own(sqlite_db: Database) -> None:
+    await populate(sqlite_db)
+    text = await export_events(sqlite_db.sessionmaker, "json", guild_id=OTHER, all_scopes=False)
+    scopes = {e["scope"] for e in json.loads(text)["events"]}
+    assert scopes == {"global", str(OTHER)}
+    rows = list(csv.DictReader(io.StringIO(await export_events(sqlite_db.sessionmaker, "csv"))))
+    assert len(rows) == 28
+    cns = next(r for r in rows if r["external_id"] == "cns:16")
+    assert cns["programs"] == "space-launch" and cns["actors"] == "dprk"
+    assert json.loads(cns["sources"])[0]["title"] == "CNS North Korea Missile Test Database"
+    assert json.loads(cns["details"])["distance_km"] == 1380.0
