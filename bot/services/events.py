@@ -84,30 +84,16 @@ def apply_filter(stmt: Select[Any], f: EventFilter) -> Select[Any]:
         stmt = stmt.where(E.occurred_on <= f.until)
     if f.min_significance:
         stmt = stmt.where(E.significance >= f.min_significance)
-    if f.program:
-        stmt = stmt.where(
-            E.id.in_(
-                select(models.event_program.c.event_id)
-                .join(models.Program, models.Program.id == models.event_program.c.program_id)
-                .where(models.Program.slug == f.program)
+    for slug, table, model, column in (
+        (f.program, models.event_program, models.Program, "program_id"),
+        (f.party, models.event_actor, models.Actor, "actor_id"),
+        (f.track, models.event_track, models.TalksTrack, "track_id"),
+    ):
+        if slug:
+            linked = (
+                select(table.c.event_id).join(model, model.id == table.c[column]).where(model.slug == slug)
             )
-        )
-    if f.party:
-        stmt = stmt.where(
-            E.id.in_(
-                select(models.event_actor.c.event_id)
-                .join(models.Actor, models.Actor.id == models.event_actor.c.actor_id)
-                .where(models.Actor.slug == f.party)
-            )
-        )
-    if f.track:
-        stmt = stmt.where(
-            E.id.in_(
-                select(models.event_track.c.event_id)
-                .join(models.TalksTrack, models.TalksTrack.id == models.event_track.c.track_id)
-                .where(models.TalksTrack.slug == f.track)
-            )
-        )
+            stmt = stmt.where(E.id.in_(linked))
     return stmt
 
 
