@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 DEFER_AFTER = 2.0
 LATEST = 6
 MILESTONE_SIGNIFICANCE = 4
+MILESTONES = 8
 SINCE = "Only events from this date on: YYYY, YYYY-MM or YYYY-MM-DD"
 PRIVATE = "Only you see the answer (default: everyone in the channel)"
 Choices = list[app_commands.Choice[str]]
@@ -90,16 +91,17 @@ async def build_brief(services: Services, who: Who, *, since: tuple[dt.date, str
 
 async def build_program(services: Services, who: Who, *, name: str) -> Reply:
     program = await services.catalog.program(name)
-    milestones = await services.events.page(
-        EventFilter(
-            program=program.slug, guild_id=who.guild_id, min_significance=MILESTONE_SIGNIFICANCE, order="asc"
-        ),
-        limit=10,
+    significant = await services.events.page(
+        EventFilter(program=program.slug, guild_id=who.guild_id, min_significance=MILESTONE_SIGNIFICANCE),
+        limit=50,
     )
+    # The most significant (then most recent) few, shown in date order.
+    top = sorted(significant.items, key=lambda e: (e.significance, e.occurred_on), reverse=True)[:MILESTONES]
+    milestones = sorted(top, key=lambda e: (e.occurred_on, e.id))
     latest = await services.events.page(
         EventFilter(program=program.slug, guild_id=who.guild_id), limit=LATEST
     )
-    return Reply(embeds=render.program_embeds(program, milestones.items, latest.items))
+    return Reply(embeds=render.program_embeds(program, milestones, latest.items))
 
 
 async def build_talks(services: Services, who: Who, *, track: str) -> Reply:

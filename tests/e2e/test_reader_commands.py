@@ -430,3 +430,25 @@ async def test_sync_only_when_the_definition_changes(world: World) -> None:
         pass
     assert puts() == 2
     assert "ping" in {c["name"] for c in world.fake.global_commands}
+
+
+@pytest.mark.parametrize(
+    ("line", "name", "options"),
+    [
+        ("/program name:KN-08", "program", {"name": "KN-08"}),
+        ("/brief since:2005-09", "brief", {"since": "2005-09"}),
+        ('/compare topic:"peace treaty" private:true', "compare", {"topic": "peace treaty", "private": True}),
+        ("/timeline party:DPRK kind:agreement", "timeline", {"party": "DPRK", "kind": "agreement"}),
+    ],
+)
+async def test_console_prints_what_discord_receives(
+    world: World, bot: PeninsulaBot, line: str, name: str, options: dict[str, object]
+) -> None:
+    from bot.console import Console
+
+    discord_side = await invoke(world, name, options)
+    outcome = await Console(bot, world.home.id).run(line)
+    payload = outcome.reply.payload()
+    assert payload["embeds"] == discord_side.embeds
+    assert bool(payload["flags"] & 64) == discord_side.ephemeral
+    assert payload["allowed_mentions"] == {"parse": []}

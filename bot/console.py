@@ -1,0 +1,387 @@
+"""``python -m bot console``: run slash commands locally and print the reply (no Discord token needed).
+
+The console goes through the same code as Discord: the line ``/program name:sohae`` is parsed
+against the command's real ``app_commands`` parameters (names, types, required, choices, length
+ranges, transformers), then the cog's own callback runs with a stand-in interaction that records
+what would have been sent. Text mode prints a readable version; ``--json`` prints the exact
+message payload (``content``, ``embeds``, ``components``, ``flags``, ``allowed_mentions``).
+With no line, a prompt opens; there ``next`` and ``prev`` press the page buttons of the last reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
+
+import discord
+from discord import app_commands
+
+from bot.config import Settings
+from bot.render import Reply
+from bot.services.errors import ServiceError
+from bot.tree import GENERIC, message_for
+
+if TYPE_CHECKING:
+    from bot.bot import PeninsulaBot
+
+log = logging.getLogger(__name__)
+
+CONSOLE_EXTENSIONS = ("cogs.briefing",)
+CONSOLE_USER_ID = 1
+PROMPT = "peninsula-brief> "
+TRUE = {"true", "yes", "y", "1", "on"}
+FALSE = {"false", "no", "n", "0", "off"}
+
+
+class UsageError(Exception):
+    """The line does not fit the command; the message says why."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing
+# ---------------------------------------------------------------------------------------------
+
+
+def split_line(line: str) -> tuple[str, str]:
+    line = line.strip()
+    if not line.startswith("/"):
+        raise UsageError('a command starts with "/", for example /program name:sohae')
+    name, _, rest = line[1:].partition(" ")
+    return name.strip().lower(), rest.strip()
+
+
+def parse_options(rest: str, names: Sequence[str]) -> dict[str, str]:
+    """``a:1 b:"two words" c:three words`` → raw strings; an unquoted value runs to the next option."""
+    if not rest:
+        return {}
+    known = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    starts = list(re.finditer(rf"(?:^|\s)({known}):", rest)) if names else []
+    if not starts or rest[: starts[0].start()].strip():
+        head = rest[: starts[0].start()].strip() if starts else rest
+        word = head.split(":", 1)[0].split()[0] if head else rest
+        raise UsageError(f"unknown option “{word}”; options: {', '.join(names) or 'none'}")
+    out: dict[str, str] = {}
+    for i, m in enumerate(starts):
+        end = starts[i + 1].start() if i + 1 < len(starts) else len(rest)
+        value = rest[m.end() : end].strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        if m.group(1) in out:
+            raise UsageError(f"option {m.group(1)} given twice")
+        out[m.group(1)] = value
+    return out
+
+
+def convert(param: app_commands.Parameter, raw: str) -> Any:
+    """A raw string as Discord would send it for this option type (before any transformer)."""
+    kind = param.type
+    if kind is discord.AppCommandOptionType.boolean:
+        low = raw.lower()
+        if low in TRUE or low in FALSE:
+            return low in TRUE
+        raise UsageError(f"{param.display_name} must be true or false")
+    if kind is discord.AppCommandOptionType.integer:
+        try:
+            value: Any = int(raw)
+        except ValueError:
+            raise UsageError(f"{param.display_name} must be a whole number") from None
+    elif kind is discord.AppCommandOptionType.number:
+        try:
+            value = float(raw)
+        except ValueError:
+            raise UsageError(f"{param.display_name} must be a number") from None
+    elif kind is discord.AppCommandOptionType.string:
+        value = raw
+        shortest, longest = param.min_value, param.max_value
+        if (shortest is not None and len(raw) < shortest) or (longest is not None and len(raw) > longest):
+            raise UsageError(f"{param.display_name} must be {shortest or 0}–{longest} characters")
+    else:
+        raise UsageError(f"{param.display_name}: this option type is not available in the console")
+    if param.choices:
+        for choice in param.choices:
+            if raw == str(choice.value) or raw.casefold() == choice.name.casefold():
+                return choice.value
+        shown = ", ".join(str(c.value) for c in param.choices)
+        raise UsageError(f"{param.display_name} must be one of: {shown}")
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# A stand-in interaction: records what the callback sends
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _User:
+    id: int
+    name: str = "console"
+
+
+@dataclass
+class _Message:
+    embeds: list[discord.Embed] = field(default_factory=list)
+
+
+class _Response:
+    def __init__(self, owner: ConsoleInteraction) -> None:
+        self._owner = owner
+        self._done = False
+        self.deferred = False
+
+    def is_done(self) -> bool:
+        return self._done
+
+    async def send_message(self, content: str | None = None, **kwargs: Any) -> None:
+        self._done = True
+        self._owner.record(content, **kwargs)
+
+    async def defer(self, *, ephemeral: bool = False, thinking: bool = False) -> None:
+        self._done = True
+        self.deferred = True
+
+    async def edit_message(self, **kwargs: Any) -> None:
+        self._done = True
+        self._owner.record(kwargs.pop("content", None), **kwargs)
+
+
+class _Followup:
+    def __init__(self, owner: ConsoleInteraction) -> None:
+        self._owner = owner
+
+    async def send(self, content: str | None = None, **kwargs: Any) -> None:
+        self._owner.record(content, **kwargs)
+
+
+class ConsoleInteraction:
+    """The parts of :class:`discord.Interaction` the reader commands and page buttons use."""
+
+    def __init__(self, client: PeninsulaBot, guild_id: int | None, message: Reply | None = None) -> None:
+        self.client = client
+        self.id = 0
+        self.guild_id = guild_id
+        self.user = _User(CONSOLE_USER_ID)
+        self.message = _Message(list(message.embeds)) if message else None
+        self.data: dict[str, Any] = {}
+        self.response = _Response(self)
+        self.followup = _Followup(self)
+        self.replies: list[Reply] = []
+
+    def record(self, content: str | None, **kwargs: Any) -> None:
+        embeds = list(kwargs.get("embeds") or ([kwargs["embed"]] if kwargs.get("embed") else []))
+        self.replies.append(Reply(content, embeds, kwargs.get("view"), bool(kwargs.get("ephemeral"))))
+
+    def as_interaction(self) -> discord.Interaction:
+        return cast("discord.Interaction", self)
+
+
+# ---------------------------------------------------------------------------------------------
+# Running
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    reply: Reply
+    failed: bool = False
+
+
+class Console:
+    def __init__(self, bot: PeninsulaBot, guild_id: int | None) -> None:
+        self.bot = bot
+        self.guild_id = guild_id
+        self.last: Reply | None = None
+
+    def command(self, name: str) -> app_commands.Command[Any, ..., Any]:
+        found = self.bot.tree.get_command(name)
+        if not isinstance(found, app_commands.Command):
+            names = sorted(
+                c.name for c in self.bot.tree.get_commands() if isinstance(c, app_commands.Command)
+            )
+            raise UsageError(f"no command /{name}; try: {', '.join('/' + n for n in names)}")
+        return found
+
+    async def run(self, line: str) -> Outcome:
+        """Parse and run one command line; every failure becomes the message a user would see."""
+        try:
+            name, rest = split_line(line)
+            command = self.command(name)
+            params = {p.display_name: p for p in command.parameters}
+            raw = parse_options(rest, list(params))
+            missing = [p.display_name for p in command.parameters if p.required and p.display_name not in raw]
+            if missing:
+                raise UsageError(f"/{name} needs {', '.join(missing)}")
+        except UsageError as exc:
+            return Outcome(Reply(content=f"Usage: {exc}", ephemeral=True), failed=True)
+        interaction = ConsoleInteraction(self.bot, self.guild_id)
+        try:
+            kwargs: dict[str, Any] = {}
+            for display, value in raw.items():
+                param = params[display]
+                converted = convert(param, value)
+                # The command's own parameter object: choices and transformers (dates) as on Discord.
+                kwargs[param.name] = await command._params[param.name].transform(
+                    interaction.as_interaction(), converted
+                )
+            await command.callback(command.binding, interaction.as_interaction(), **kwargs)  # type: ignore[arg-type]
+        except UsageError as exc:
+            return Outcome(Reply(content=f"Usage: {exc}", ephemeral=True), failed=True)
+        except app_commands.AppCommandError as exc:
+            return Outcome(Reply(content=message_for(exc) or GENERIC, ephemeral=True), failed=True)
+        except Exception as exc:
+            return Outcome(self._failure(command, exc), failed=True)
+        return self._finish(interaction)
+
+    async def press(self, label: str) -> Outcome:
+        """Press the button of the last reply whose label contains ``label`` (``next``, ``prev``)."""
+        from bot import paging
+
+        last = self.last
+        buttons = [
+            item
+            for item in (last.view.children if last and last.view else [])
+            if isinstance(item, discord.ui.DynamicItem)
+            and label.casefold() in str(item.item.label).casefold()
+        ]
+        if last is None or not buttons or buttons[0].item.disabled:
+            return Outcome(Reply(content=f"There is no {label} page.", ephemeral=True), failed=True)
+        custom_id = buttons[0].custom_id
+        interaction = ConsoleInteraction(self.bot, self.guild_id, last)
+        for factory in paging.dynamic_items():
+            match = factory.__discord_ui_compiled_template__.fullmatch(custom_id)
+            if match is None:
+                continue
+            base = discord.ui.Button[discord.ui.View](custom_id=custom_id)
+            item = await factory.from_custom_id(interaction.as_interaction(), base, match)
+            if await item.interaction_check(interaction.as_interaction()):
+                await item.callback(interaction.as_interaction())
+            return self._finish(interaction, keep_view=True)
+        return Outcome(Reply(content="That button is not known.", ephemeral=True), failed=True)
+
+    def _finish(self, interaction: ConsoleInteraction, *, keep_view: bool = False) -> Outcome:
+        if not interaction.replies:
+            return Outcome(Reply(content="(no reply)", ephemeral=True), failed=True)
+        reply = interaction.replies[-1]
+        if reply.view is not None or not keep_view:
+            self.last = reply
+        return Outcome(reply, failed=reply.ephemeral and not reply.embeds and reply.view is None)
+
+    def _failure(self, command: app_commands.Command[Any, ..., Any], exc: Exception) -> Reply:
+        if isinstance(exc, ServiceError):
+            return Reply(content=exc.message, ephemeral=True)
+        text = message_for(app_commands.CommandInvokeError(command, exc))
+        if text is None:
+            log.error("console command /%s failed", command.name, exc_info=exc)
+            text = GENERIC
+        return Reply(content=text, ephemeral=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Output
+# ---------------------------------------------------------------------------------------------
+
+
+def as_text(reply: Reply) -> str:
+    """A readable plain-text version of a reply."""
+    out: list[str] = []
+    if reply.ephemeral:
+        out.append("(only you see this)")
+    if reply.content:
+        out.append(reply.content)
+    for embed in reply.embeds:
+        data = embed.to_dict()
+        if author := data.get("author", {}).get("name"):
+            out.append(f"[{author}]")
+        if title := data.get("title"):
+            out += [title, "=" * min(len(title), 80)]
+        if description := data.get("description"):
+            out.append(description)
+        for f in data.get("fields", []):
+            out += ["", f"## {f['name']}", f["value"]]
+        if footer := data.get("footer", {}).get("text"):
+            out += ["", f"— {footer}"]
+    if reply.view is not None:
+        labels = []
+        for row in reply.view.to_components():
+            for c in row.get("components", []):
+                labels.append(f"[{c.get('label', '?')}{' (disabled)' if c.get('disabled') else ''}]")
+        if labels:
+            out += ["", " ".join(labels) + "   (type next / prev)"]
+    return "\n".join(out)
+
+
+def show(reply: Reply, *, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(reply.payload(), ensure_ascii=False, indent=2))
+        return
+    from rich.console import Console as RichConsole
+    from rich.panel import Panel
+    from rich.text import Text
+
+    RichConsole(highlight=False).print(Panel(Text(as_text(reply)), expand=False))
+
+
+async def _session(settings: Settings, line: str | None, *, as_json: bool, guild_id: int | None) -> int:
+    from bot import db
+    from bot.bot import PeninsulaBot
+    from bot.services.access import Policy
+    from bot.services.container import Services
+    from bot.services.seed import is_empty, seed
+
+    engine = db.create_engine(settings.database_url)
+    try:
+        await db.upgrade(engine)
+        sessionmaker = db.make_sessionmaker(engine)
+        if await is_empty(sessionmaker):
+            print("empty database: loading the curated corpus first", file=sys.stderr)
+            await seed(sessionmaker)
+        services = Services.build(sessionmaker, Policy.of(settings.home_guild_ids, settings.curator_role))
+        # discord.py warns about voice support at construction; irrelevant to a console.
+        logging.getLogger("discord.client").setLevel(logging.ERROR)
+        bot = PeninsulaBot(
+            settings=settings, services=services, extensions=CONSOLE_EXTENSIONS, sync_commands=False
+        )
+        for extension in CONSOLE_EXTENSIONS:
+            await bot.load_extension(extension)
+        console = Console(bot, guild_id)
+        try:
+            if line is not None:
+                outcome = await console.run(line)
+                show(outcome.reply, as_json=as_json)
+                return 1 if outcome.failed else 0
+            await _prompt(console, as_json=as_json)
+            return 0
+        finally:
+            await bot.close()
+    finally:
+        await engine.dispose()
+
+
+async def _prompt(console: Console, *, as_json: bool) -> None:
+    print('Type a command such as /help or /program name:sohae; "next"/"prev" turn pages; "quit" leaves.')
+    while True:
+        try:
+            line = (await asyncio.to_thread(input, PROMPT)).strip()
+        except EOFError:
+            print()
+            return
+        if not line:
+            continue
+        if line.lower() in {"quit", "exit", "q"}:
+            return
+        word = line.lower()
+        if word in {"next", "n", "prev", "p", "previous"}:
+            outcome = await console.press("next" if word.startswith("n") else "prev")
+        else:
+            outcome = await console.run(line)
+        show(outcome.reply, as_json=as_json)
+
+
+def main(settings: Settings, line: str | None, *, as_json: bool = False, guild_id: int | None = None) -> int:
+    """Run one command line (or a prompt when ``line`` is None); 0 on a reply, 1 on a refusal."""
+    return asyncio.run(_session(settings, line, as_json=as_json, guild_id=guild_id))

@@ -1,0 +1,133 @@
+"""The console runs the real command callbacks and prints what Discord would get."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot import db as dbmod
+from bot.bot import PeninsulaBot
+from bot.config import Settings
+from bot.console import Console, UsageError, as_text, main, parse_options
+from bot.services.access import Caller, Policy
+from bot.services.container import Services
+from bot.services.seed import load, read_corpus
+from bot.services.validation import EventInput, SourceInput
+from tests.conftest import Database
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "corpus"
+CORPUS = [FIXTURES / "sample.yaml", FIXTURES / "reader.yaml"]
+
+
+def settings_for(url: str) -> Settings:
+    return Settings(database_url=url, _env_file=None)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+async def console(database: Database) -> AsyncIterator[Console]:
+    await load(database.sessionmaker, read_corpus(files=CORPUS))
+    services = Services.build(database.sessionmaker, Policy.of([]))
+    bot = PeninsulaBot(
+        settings=settings_for(database.url),
+        services=services,
+        extensions=("cogs.briefing",),
+        sync_commands=False,
+    )
+    await bot.load_extension("cogs.briefing")
+    yield Console(bot, None)
+    await bot.close()
+
+
+def test_parse_options() -> None:
+    names = ["program", "party", "since", "private"]
+    assert parse_options('program:KN-08 party:"North Korea" private:true', names) == {
+        "program": "KN-08",
+        "party": "North Korea",
+        "private": "true",
+    }
+    assert parse_options("party:North Korea since:2010", names) == {"party": "North Korea", "since": "2010"}
+    assert parse_options("", names) == {}
+    with pytest.raises(UsageError, match="unknown option “colour”"):
+        parse_options("colour:red", names)
+    with pytest.raises(UsageError, match="given twice"):
+        parse_options("since:2010 since:2011", names)
+
+
+async def test_program_payload(console: Console) -> None:
+    outcome = await console.run("/program name:sohae")
+    assert not outcome.failed
+    payload = outcome.reply.payload()
+    assert set(payload) == {"content", "embeds", "components", "flags", "allowed_mentions"}
+    assert payload["embeds"][0]["title"] == "Space launch"
+    assert payload["flags"] == 0 and payload["allowed_mentions"] == {"parse": []}
+    assert "Space launch" in as_text(outcome.reply)
+
+
+async def test_private_and_choices(console: Console) -> None:
+    outcome = await console.run("/help private:yes")
+    assert outcome.reply.payload()["flags"] == 64
+    outcome = await console.run("/timeline kind:Satellite launch")
+    assert "Unha-3" in outcome.reply.payload()["embeds"][0]["description"]
+    assert outcome.reply.payload()["embeds"][0]["author"]["name"] == "kind: Satellite launch"
+
+
+async def test_refusals_are_messages(console: Console) -> None:
+    cases = {
+        "/brief since:2010-13": "“2010-13” is not a real date",
+        "/program": "/program needs name",
+        "/nope": "no command /nope",
+        "/timeline kind:bogus": "kind must be one of: nuclear_test",
+        "/program name:Hwasong-1": "Did you mean: Intercontinental ballistic missiles",
+        "/help private:maybe": "private must be true or false",
+        "program name:x": 'a command starts with "/"',
+        "/search query:" + "x" * 201: "query must be 1–200 characters",
+    }
+    for line, expected in cases.items():
+        outcome = await console.run(line)
+        assert outcome.failed, line
+        assert outcome.reply.ephemeral
+        assert expected in (outcome.reply.content or ""), (line, outcome.reply.content)
+
+
+async def test_pages_turn_in_the_console(console: Console, database: Database) -> None:
+    services = console.bot.services
+    caller = Caller.system()
+    for i in range(12):
+        data = EventInput(
+            f"Exercise {i} near the border",
+            "A drill.",
+            f"2021-{i + 1:02d}",
+            "military_action",
+            2,
+            sources=[SourceInput("KCNA", "Report")],
+        )
+        await services.curation.create(caller, data, alert=False)
+    first = await console.run("/timeline kind:military_action")
+    assert len(first.reply.embeds[0].description.splitlines()) == 10  # type: ignore[union-attr]
+    second = await console.press("next")
+    assert second.reply.embeds[0].footer.text.startswith("Page 2")  # type: ignore[union-attr]
+    assert (await console.press("next")).failed
+    back = await console.press("prev")
+    assert back.reply.embeds[0].footer.text.startswith("Page 1")  # type: ignore[union-attr]
+
+
+def test_main_prints_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'console.db'}"
+
+    async def prepare() -> None:
+        engine = dbmod.create_engine(url)
+        await dbmod.upgrade(engine)
+        await load(dbmod.make_sessionmaker(engine), read_corpus(files=CORPUS))
+        await engine.dispose()
+
+    asyncio.run(prepare())
+    assert main(settings_for(url), "/talks track:six-party", as_json=True) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["embeds"][0]["title"] == "Six-party talks"
+    assert payload["components"] == [] and payload["content"] == ""
+    assert main(settings_for(url), "/talks track:nowhere") == 1
+    assert "No talks track matches “nowhere”" in capsys.readouterr().out

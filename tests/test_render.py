@@ -1,0 +1,163 @@
+"""The renderer keeps every Discord limit and shortens visibly, never silently or mid-word."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import discord
+import pytest
+
+from bot import render
+from bot.render import EmbedBuilder, Reply, truncate
+from bot.services.catalog import Choice
+from bot.services.views import EventView, Ref, SourceView
+
+
+def event(**kw: object) -> EventView:
+    base: dict[str, object] = {
+        "id": 7,
+        "external_id": None,
+        "title": "Unha-3 places a satellite in orbit",
+        "summary": "The first North Korean satellite to reach orbit.",
+        "occurred_on": dt.date(2012, 12, 12),
+        "precision": "day",
+        "kind": "satellite_launch",
+        "significance": 4,
+        "status": "published",
+        "guild_id": None,
+        "revision": 1,
+        "programs": (Ref("space-launch", "Space launch"),),
+        "actors": (Ref("dprk", "North Korea"),),
+        "sources": (SourceView("CSIS", "Database", dt.date(2013, 1, 1), "month", "https://example.org/a"),),
+    }
+    base.update(kw)
+    return EventView(**base)  # type: ignore[arg-type]
+
+
+def within_limits(embed: discord.Embed) -> None:
+    data = embed.to_dict()
+    assert len(data.get("title", "")) <= 256
+    assert len(data.get("description", "")) <= 4096
+    assert len(data.get("fields", [])) <= 25
+    for f in data.get("fields", []):
+        assert 1 <= len(f["name"]) <= 256 and 1 <= len(f["value"]) <= 1024
+    assert len(data.get("footer", {}).get("text", "")) <= 2048
+    assert len(data.get("author", {}).get("name", "")) <= 256
+    assert len(embed) <= 6000
+
+
+def test_truncate_keeps_short_text() -> None:
+    assert truncate("Punggye-ri", 10) == "Punggye-ri"
+    assert truncate("", 5) == ""
+
+
+def test_truncate_cuts_at_a_word_with_a_marker() -> None:
+    text = "North Korea conducts its first underground nuclear test"
+    cut = truncate(text, 30)
+    assert cut == "North Korea conducts its…"
+    assert len(cut) <= 30
+    assert text.startswith(cut[:-1])
+
+
+@pytest.mark.parametrize("limit", [5, 17, 64, 99])
+def test_truncate_never_exceeds_and_always_marks(limit: int) -> None:
+    text = "word " * 40
+    cut = truncate(text, limit)
+    assert len(cut) <= limit
+    assert cut.endswith("…")
+    body = cut[:-1]
+    # Either empty, or a prefix that ends at a whole word.
+    assert not body or (text.startswith(body) and text[len(body)] == " ")
+    assert truncate(text, 1) == "…"
+
+
+def test_truncate_marks_a_cut_inside_one_long_word() -> None:
+    url = "https://example.org/" + "x" * 300
+    cut = truncate(url, 100)
+    assert len(cut) == 100 and cut.endswith("…")
+
+
+def test_join_lines_counts_what_it_leaves_out() -> None:
+    lines = [f"line number {i}" for i in range(100)]
+    text = render.join_lines(lines, 200)
+    assert len(text) <= 200
+    kept = text.splitlines()
+    assert kept[-1] == f"… and {100 - (len(kept) - 1)} more"
+    assert kept[:-1] == lines[: len(kept) - 1]
+
+
+def test_builder_holds_every_limit_under_huge_input() -> None:
+    b = EmbedBuilder("T" * 400, description="d " * 5000, footer="f" * 3000, author="a" * 300)
+    for i in range(40):
+        b.add_field(f"name {i} " + "n" * 300, "value " * 400)
+    embed = b.build()
+    within_limits(embed)
+    assert embed.title is not None and embed.title.endswith("…")
+    assert embed.footer.text is not None and embed.footer.text.endswith("more not shown")
+    assert embed.description is not None and embed.description.endswith("…")
+
+
+def test_event_embed_dates_links_and_marker() -> None:
+    embed = render.event_embed(event(), marker="Updated")
+    data = embed.to_dict()
+    assert data["title"] == "[Updated] Unha-3 places a satellite in orbit"
+    fields = {f["name"]: f["value"] for f in data["fields"]}
+    assert fields["Date"] == "12 Dec 2012"
+    assert fields["Sources"] == "[Database](https://example.org/a) — CSIS, Jan 2013"
+    assert fields["Programs"] == "Space launch"
+    assert (
+        render.event_embed(event(occurred_on=dt.date(1984, 9, 1), precision="month")).fields[0].value
+        == "Sep 1984"
+    )
+    assert (
+        render.event_embed(event(occurred_on=dt.date(2015, 1, 1), precision="year")).fields[0].value == "2015"
+    )
+
+
+def test_event_embed_of_a_maximal_event_fits() -> None:
+    sources = tuple(
+        SourceView("P" * 200, "T" * 500, dt.date(2020, 1, 1), "day", "https://example.org/" + "u" * 480)
+        for _ in range(30)
+    )
+    big = event(
+        title="x" * 200,
+        summary="s " * 750,
+        sources=sources,
+        actors=tuple(Ref(f"a{i}", "A" * 80) for i in range(30)),
+    )
+    embed = render.event_embed(big, marker="Retracted")
+    within_limits(embed)
+    sources_value = next(f.value for f in embed.fields if f.name == "Sources")
+    assert sources_value is not None and "more" in sources_value
+
+
+def test_retracted_event_says_so() -> None:
+    embed = render.event_embed(event(status="retracted", retract_reason="duplicate"))
+    assert embed.description is not None and embed.description.startswith("**Retracted: duplicate**")
+
+
+def test_link_survives_brackets_and_parentheses() -> None:
+    assert render.link("A [draft] note", "https://x.org/a_(b)") == "[A (draft) note](https://x.org/a_(b%29)"
+    assert render.link("No URL", None) == "No URL"
+
+
+def test_mention_like_text_is_left_as_written() -> None:
+    line = render.event_line(event(title="@everyone look"))
+    assert "@everyone" in line
+
+
+async def test_reply_payload_is_what_discord_gets() -> None:
+    reply = Reply(content="x" * 2500, embeds=[render.event_embed(event())] * 12, ephemeral=True)
+    payload = reply.payload()
+    assert set(payload) == {"content", "embeds", "components", "flags", "allowed_mentions"}
+    assert len(payload["content"]) == 2000 and payload["content"].endswith("…")
+    assert len(payload["embeds"]) == 10
+    assert payload["flags"] == 64
+    assert payload["allowed_mentions"] == {"parse": []}
+
+
+def test_choices_are_capped() -> None:
+    items = [Choice("n" * 150, f"v{i}") for i in range(40)]
+    out = render.choices(items)
+    assert len(out) == 25
+    assert all(len(c.name) <= 100 and c.name.endswith("…") for c in out)
