@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.db import Sessionmaker
 from bot.services.access import Policy
@@ -23,18 +23,36 @@ class Services:
     search: SearchService
     curation: CurationService
     subscriptions: SubscriptionService
+    # Called after a write enqueued deliveries (the dispatcher registers here to wake at once).
+    enqueue_listeners: list[Callable[[], None]] = field(default_factory=list)
+
+    def add_enqueue_listener(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Register ``callback``; returns the function that removes it again."""
+        self.enqueue_listeners.append(callback)
+        return lambda: self.enqueue_listeners.remove(callback) if callback in self.enqueue_listeners else None
+
+    def notify_enqueued(self) -> None:
+        for callback in list(self.enqueue_listeners):
+            callback()
 
     @classmethod
     def build(
         cls, sessionmaker: Sessionmaker, policy: Policy, *, on_enqueue: Callable[[], None] | None = None
     ) -> Services:
         catalog = CatalogService(sessionmaker)
+        listeners: list[Callable[[], None]] = [on_enqueue] if on_enqueue is not None else []
+
+        def enqueued() -> None:
+            for callback in list(listeners):
+                callback()
+
         return cls(
             sessionmaker=sessionmaker,
             policy=policy,
             catalog=catalog,
             events=EventService(sessionmaker),
             search=SearchService(sessionmaker, catalog),
-            curation=CurationService(sessionmaker, policy, on_enqueue=on_enqueue),
+            curation=CurationService(sessionmaker, policy, on_enqueue=enqueued),
             subscriptions=SubscriptionService(sessionmaker, catalog, policy),
+            enqueue_listeners=listeners,
         )

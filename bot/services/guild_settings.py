@@ -1,0 +1,163 @@
+"""Per-guild settings: the curator role, the locale and the time zone. Manage Server to change."""
+
+from __future__ import annotations
+
+import zoneinfo
+from dataclasses import dataclass
+from functools import cache
+
+from bot import models
+from bot.db import Sessionmaker
+from bot.services.access import Caller, Policy
+from bot.services.catalog import Choice, normalize
+from bot.services.errors import FieldProblem, ValidationFailed
+
+MANAGE_GUILD = ("manage_guild", "Manage Server")
+DEFAULT_LOCALE = "en-US"
+DEFAULT_TIMEZONE = "UTC"
+
+# Discord's locales (https://discord.com/developers/docs/reference#locales).
+LOCALES: dict[str, str] = {
+    "id": "Indonesian",
+    "da": "Danish",
+    "de": "German",
+    "en-GB": "English, UK",
+    "en-US": "English, US",
+    "es-ES": "Spanish",
+    "es-419": "Spanish, LATAM",
+    "fr": "French",
+    "hr": "Croatian",
+    "it": "Italian",
+    "lt": "Lithuanian",
+    "hu": "Hungarian",
+    "nl": "Dutch",
+    "no": "Norwegian",
+    "pl": "Polish",
+    "pt-BR": "Portuguese, Brazilian",
+    "ro": "Romanian",
+    "fi": "Finnish",
+    "sv-SE": "Swedish",
+    "vi": "Vietnamese",
+    "tr": "Turkish",
+    "cs": "Czech",
+    "el": "Greek",
+    "bg": "Bulgarian",
+    "ru": "Russian",
+    "uk": "Ukrainian",
+    "hi": "Hindi",
+    "th": "Thai",
+    "zh-CN": "Chinese, China",
+    "ja": "Japanese",
+    "zh-TW": "Chinese, Taiwan",
+    "ko": "Korean",
+}
+
+
+@dataclass(frozen=True)
+class GuildSettingsView:
+    guild_id: int
+    curator_role_id: int | None
+    locale: str
+    timezone: str
+
+
+@cache
+def timezones() -> tuple[str, ...]:
+    return tuple(sorted(zoneinfo.available_timezones()))
+
+
+def _suggest(names: tuple[str, ...], labels: dict[str, str], text: str, limit: int = 25) -> list[Choice]:
+    query = normalize(text)
+    prefix = [
+        n for n in names if normalize(n).startswith(query) or normalize(labels.get(n, "")).startswith(query)
+    ]
+    inner = [
+        n
+        for n in names
+        if n not in prefix and (query in normalize(n) or query in normalize(labels.get(n, "")))
+    ]
+    return [Choice(f"{n} — {labels[n]}" if n in labels else n, n) for n in (prefix + inner)[:limit]]
+
+
+class GuildSettingsService:
+    def __init__(self, sessionmaker: Sessionmaker, policy: Policy) -> None:
+        self._sessionmaker = sessionmaker
+        self._policy = policy
+
+    async def get(self, guild_id: int) -> GuildSettingsView:
+        async with self._sessionmaker() as session:
+            row = await session.get(models.GuildSettings, guild_id)
+        if row is None:
+            return GuildSettingsView(guild_id, None, DEFAULT_LOCALE, DEFAULT_TIMEZONE)
+        return GuildSettingsView(guild_id, row.curator_role_id, row.locale, row.timezone)
+
+    async def require_curator(self, caller: Caller) -> None:
+        """Raise PermissionDenied unless ``caller`` has Manage Server or the curator role."""
+        async with self._sessionmaker() as session:
+            await self._policy.require_curator(session, caller)
+
+    async def _update(self, caller: Caller, action: str, **values: object) -> GuildSettingsView:
+        self._policy.require(caller, *MANAGE_GUILD)
+        if caller.guild_id is None:
+            raise ValidationFailed([FieldProblem("server", "settings belong to a server")])
+        async with self._sessionmaker() as session, session.begin():
+            row = await session.get(models.GuildSettings, caller.guild_id)
+            if row is None:
+                row = models.GuildSettings(
+                    guild_id=caller.guild_id, locale=DEFAULT_LOCALE, timezone=DEFAULT_TIMEZONE
+                )
+                session.add(row)
+            before = {k: getattr(row, k) for k in values}
+            for key, value in values.items():
+                setattr(row, key, value)
+            session.add(
+                models.AuditLog(
+                    guild_id=caller.guild_id,
+                    user_id=caller.user_id or None,
+                    action=f"settings.{action}",
+                    record_type="guild_settings",
+                    record_id=str(caller.guild_id),
+                    details={"before": before, "after": dict(values)},
+                )
+            )
+            return GuildSettingsView(row.guild_id, row.curator_role_id, row.locale, row.timezone)
+
+    async def set_curator_role(self, caller: Caller, role_id: int | None) -> GuildSettingsView:
+        """``None`` goes back to the default: members with a role named like ``CURATOR_ROLE``."""
+        if role_id is not None and role_id == caller.guild_id:
+            raise ValidationFailed([FieldProblem("role", "@everyone cannot be the curator role")])
+        return await self._update(caller, "curator_role", curator_role_id=role_id)
+
+    async def set_locale(self, caller: Caller, locale: str) -> GuildSettingsView:
+        wanted = locale.strip()
+        match = next((code for code in LOCALES if code.casefold() == wanted.casefold()), None)
+        if match is None:
+            raise ValidationFailed(
+                [
+                    FieldProblem(
+                        "locale", f"“{wanted[:40]}” is not a Discord locale (for example en-US, ko, ja)"
+                    )
+                ]
+            )
+        return await self._update(caller, "locale", locale=match)
+
+    async def set_timezone(self, caller: Caller, timezone: str) -> GuildSettingsView:
+        wanted = timezone.strip()
+        match = next((name for name in timezones() if name.casefold() == wanted.casefold()), None)
+        if match is None:
+            raise ValidationFailed(
+                [
+                    FieldProblem(
+                        "timezone", f"“{wanted[:40]}” is not an IANA time zone (for example Asia/Seoul)"
+                    )
+                ]
+            )
+        return await self._update(caller, "timezone", timezone=match)
+
+    @staticmethod
+    def locale_choices(text: str) -> list[Choice]:
+        return _suggest(tuple(LOCALES), LOCALES, text)
+
+    @staticmethod
+    def timezone_choices(text: str) -> list[Choice]:
+        return _suggest(timezones(), {}, text)

@@ -1,0 +1,296 @@
+"""``/alerts``: channel subscriptions, and the owner of the alert dispatcher (started when the bot
+is ready, woken on every publish, stopped on unload: in-flight deliveries finish or are released)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import checks
+from bot.dispatcher import Dispatcher, DispatcherConfig, Outcome, RestTransport
+from bot.models import EVENT_KINDS
+from bot.render import BRAND, EmbedBuilder, choices, kind_label, message
+from bot.services.catalog import Choice
+from bot.services.subscriptions import Filters, SubscriptionView, split_slugs
+
+if TYPE_CHECKING:
+    from bot.bot import PeninsulaBot
+    from bot.services.catalog import Kind
+
+log = logging.getLogger(__name__)
+
+
+async def complete_list(bot: Any, kind: Kind | None, current: str) -> list[app_commands.Choice[str]]:
+    """Autocomplete the last item of a comma-separated list, keeping the items before it."""
+    head, _, last = current.rpartition(",")
+    done = split_slugs(head)
+    prefix = ", ".join(done) + (", " if done else "")
+    if kind is None:
+        query = last.strip().lower().replace("-", "_").replace(" ", "_")
+        found = [Choice(kind_label(k), k) for k in EVENT_KINDS if k.startswith(query) or query in k]
+    else:
+        found = await bot.services.catalog.autocomplete(kind, last.strip())
+    out = [
+        Choice(f"{prefix}{c.name}" if prefix else c.name, prefix + c.value)
+        for c in found
+        if c.value not in done and len(prefix + c.value) <= 100
+    ]
+    return choices(out)
+
+
+def filters_line(sub: SubscriptionView) -> str:
+    parts = []
+    for label, values in (
+        ("kinds", sub.kinds),
+        ("programs", sub.programs),
+        ("parties", sub.actors),
+        ("tracks", sub.tracks),
+    ):
+        if values:
+            parts.append(f"{label}: {', '.join(values)}")
+    if sub.min_significance > 1:
+        parts.append(f"significance ≥ {sub.min_significance}")
+    return "; ".join(parts) or "every event"
+
+
+def subscription_embed(subs: list[SubscriptionView], guild_name: str) -> discord.Embed:
+    b = EmbedBuilder(f"Alert subscriptions in {guild_name}", colour=BRAND)
+    if not subs:
+        b.describe("No channel receives alerts yet. Add one with `/alerts subscribe`.")
+    for sub in subs:
+        lines = [f"**{sub.state.capitalize()}** · {filters_line(sub)}"]
+        if sub.mention_role_id:
+            lines.append(f"Mentions <@&{sub.mention_role_id}>")
+        last = discord.utils.format_dt(sub.last_delivery_at, "R") if sub.last_delivery_at else "never"
+        lines.append(f"Last alert: {last}")
+        if sub.state == "disabled" and sub.disabled_reason:
+            lines.append(f"Disabled because: {sub.disabled_reason}")
+        b.add_field(f"#{sub.channel_id}", "\n".join(lines))
+    embed = b.build()
+    # Channel mentions render as names in field values, not in field names.
+    for i, sub in enumerate(subs[: len(embed.fields)]):
+        embed.set_field_at(
+            i, name="\u200b", value=f"<#{sub.channel_id}>\n{embed.fields[i].value}", inline=False
+        )
+    return embed
+
+
+def outcome_text(outcome: Outcome, channel: str) -> str:
+    if outcome.kind == "ok":
+        return f"Posted a sample alert in {channel}."
+    if outcome.kind in ("forbidden", "missing_channel"):
+        return f"I cannot post in {channel} (Discord answered {outcome.error}). Check my permissions there."
+    if outcome.kind == "rate_limited":
+        return f"{channel} is busy; try again in {max(outcome.retry_after, 1):.0f} s."
+    return "Discord did not accept the sample alert just now; please try again."
+
+
+class Alerts(commands.Cog):
+    """Alert subscriptions and their delivery."""
+
+    alerts = app_commands.Group(
+        name="alerts",
+        description="Alerts posted to channels when events are published",
+        guild_only=True,
+        default_permissions=discord.Permissions(manage_channels=True),
+    )
+
+    def __init__(self, bot: PeninsulaBot) -> None:
+        self.bot = bot
+        self.dispatcher: Dispatcher | None = None
+        self._starter: asyncio.Task[None] | None = None
+        self._unhook: Any = None
+
+    # -- the dispatcher --------------------------------------------------------------------------
+
+    async def cog_load(self) -> None:
+        self._unhook = self.bot.services.add_enqueue_listener(self.wake)
+        self._starter = asyncio.create_task(self._start_dispatcher(), name="dispatcher-start")
+
+    async def _start_dispatcher(self) -> None:
+        await self.bot.wait_until_ready()
+        # Tests set ``bot.dispatcher_config`` for short delays; production uses the defaults.
+        config: DispatcherConfig = getattr(self.bot, "dispatcher_config", None) or DispatcherConfig()
+        settings = self.bot.settings
+        token = self.bot.http.token or ""
+        self.dispatcher = Dispatcher(
+            self.bot.services.sessionmaker,
+            RestTransport(token, timeout=config.request_timeout, user_agent=self.bot.http.user_agent),
+            config=config,
+            on_disable=self.bot.services.subscriptions.disable,
+            shard_ids=settings.shard_ids or None,
+            shard_count=settings.shard_count,
+        )
+        self.dispatcher.start()
+
+    def wake(self) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.wake()
+
+    async def cog_unload(self) -> None:
+        if self._unhook is not None:
+            self._unhook()
+        if self._starter is not None:
+            self._starter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._starter
+        if self.dispatcher is not None:
+            await self.dispatcher.stop()
+
+    # -- commands --------------------------------------------------------------------------------
+
+    @alerts.command(name="subscribe")
+    @app_commands.describe(
+        channel="Channel to post alerts in",
+        kinds="Kinds of event, comma-separated (all when empty)",
+        programs="Programs, comma-separated slugs (all when empty)",
+        parties="Parties, comma-separated slugs (all when empty)",
+        tracks="Talks tracks, comma-separated slugs (all when empty)",
+        min_significance="Only events at least this significant (1-5)",
+        mention="Role to mention in each alert",
+    )
+    @checks.manage_channels()
+    async def subscribe(
+        self,
+        interaction: discord.Interaction,
+        channel: discord.TextChannel,
+        kinds: str | None = None,
+        programs: str | None = None,
+        parties: str | None = None,
+        tracks: str | None = None,
+        min_significance: app_commands.Range[int, 1, 5] = 1,
+        mention: discord.Role | None = None,
+    ) -> None:
+        """Post alerts in a channel, optionally filtered"""
+        guild = interaction.guild
+        missing = checks.bot_missing_in(channel, guild.me if guild else None)
+        if missing:
+            await interaction.response.send_message(
+                **message(
+                    f"I cannot post alerts in {channel.mention}: I need the {', '.join(missing)} "
+                    "permission there. Nothing was changed."
+                ).send_kwargs()
+            )
+            return
+        filters = Filters(
+            kinds=split_slugs(kinds),
+            programs=split_slugs(programs),
+            tracks=split_slugs(tracks),
+            actors=split_slugs(parties),
+            min_significance=min_significance,
+        )
+        sub = await self.bot.services.subscriptions.subscribe(
+            checks.caller_of(interaction),
+            channel.id,
+            filters,
+            mention_role_id=mention.id if mention else None,
+        )
+        text = f"{channel.mention} will receive alerts for {filters_line(sub)}."
+        if mention is not None:
+            text += f" Each alert mentions {mention.mention}."
+            me = guild.me if guild else None
+            if (
+                not mention.mentionable
+                and me is not None
+                and not channel.permissions_for(me).mention_everyone
+            ):
+                text += (
+                    " (That role is not mentionable and I lack Mention Everyone, so it will not be pinged.)"
+                )
+        await interaction.response.send_message(**message(text).send_kwargs())
+
+    @subscribe.autocomplete("kinds")
+    async def _kinds(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return await complete_list(self.bot, None, current)
+
+    @subscribe.autocomplete("programs")
+    async def _programs(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await complete_list(self.bot, "program", current)
+
+    @subscribe.autocomplete("parties")
+    async def _parties(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await complete_list(self.bot, "actor", current)
+
+    @subscribe.autocomplete("tracks")
+    async def _tracks(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return await complete_list(self.bot, "track", current)
+
+    @alerts.command(name="unsubscribe")
+    @app_commands.describe(channel="Channel to stop posting alerts in")
+    @checks.manage_channels()
+    async def unsubscribe(self, interaction: discord.Interaction, channel: discord.TextChannel) -> None:
+        """Stop posting alerts in a channel"""
+        await self.bot.services.subscriptions.unsubscribe(checks.caller_of(interaction), channel.id)
+        await interaction.response.send_message(
+            **message(f"{channel.mention} will no longer receive alerts.").send_kwargs()
+        )
+
+    @alerts.command(name="list")
+    @checks.manage_channels()
+    async def list_(self, interaction: discord.Interaction) -> None:
+        """Show this server's subscriptions, their state and last delivery"""
+        subs = await self.bot.services.subscriptions.list(interaction.guild_id or 0)
+        name = interaction.guild.name if interaction.guild else "this server"
+        await interaction.response.send_message(
+            embed=subscription_embed(subs, name),
+            ephemeral=True,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+
+    @alerts.command(name="pause")
+    @app_commands.describe(channel="Channel whose alerts to pause")
+    @checks.manage_channels()
+    async def pause(self, interaction: discord.Interaction, channel: discord.TextChannel) -> None:
+        """Pause a channel's alerts (resume later)"""
+        await self.bot.services.subscriptions.set_state(checks.caller_of(interaction), channel.id, "paused")
+        await interaction.response.send_message(
+            **message(f"Alerts in {channel.mention} are paused.").send_kwargs()
+        )
+
+    @alerts.command(name="resume")
+    @app_commands.describe(channel="Channel whose alerts to resume")
+    @checks.manage_channels()
+    async def resume(self, interaction: discord.Interaction, channel: discord.TextChannel) -> None:
+        """Resume a paused or disabled channel's alerts"""
+        await self.bot.services.subscriptions.set_state(checks.caller_of(interaction), channel.id, "active")
+        await interaction.response.send_message(
+            **message(f"Alerts in {channel.mention} are active again.").send_kwargs()
+        )
+
+    @alerts.command(name="test")
+    @app_commands.describe(channel="Channel to post a sample alert in")
+    @checks.manage_channels()
+    async def test(self, interaction: discord.Interaction, channel: discord.TextChannel) -> None:
+        """Post a sample alert in a channel"""
+        guild = interaction.guild
+        missing = checks.bot_missing_in(channel, guild.me if guild else None)
+        if missing:
+            text = f"I cannot post in {channel.mention}: I need the {', '.join(missing)} permission there."
+            await interaction.response.send_message(**message(text).send_kwargs())
+            return
+        if self.dispatcher is None:
+            await interaction.response.send_message(
+                **message("Alerts are starting up; try again.").send_kwargs()
+            )
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        outcome = await self.dispatcher.send_sample(channel.id, None)
+        await interaction.followup.send(
+            outcome_text(outcome, channel.mention),
+            ephemeral=True,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+
+
+async def setup(bot: PeninsulaBot) -> None:
+    await bot.add_cog(Alerts(bot))

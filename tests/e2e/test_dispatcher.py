@@ -1,0 +1,257 @@
+"""The alert dispatcher end to end: outbox rows → Discord messages, against the fake Discord."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from bot import models
+from bot.bot import PeninsulaBot
+from bot.dispatcher import DispatcherConfig, Outcome, SlidingWindow, classify, nonce_for
+from bot.services.access import Caller
+from bot.services.subscriptions import Filters
+from bot.services.validation import EventInput, SourceInput
+from tests.conftest import Database
+
+from .bot_process import FAST, channel_manager, grant_bot, load_sample, running_bot
+from .fake_discord import FakeDiscord, FakeGuild, RateLimitConfig
+
+
+def event_input(title: str = "Hwasong-19 launch from Pyongyang", **changes: object) -> EventInput:
+    data = EventInput(
+        title=title,
+        summary="A solid-fuel ICBM flies on a lofted trajectory.",
+        date="2024-10-31",
+        kind="missile_launch",
+        significance=4,
+        programs=["icbm"],
+        actors=["dprk"],
+        sources=[SourceInput("Yonhap", "North Korea fires ICBM", "2024-10-31", "https://example.org/a")],
+    )
+    for key, value in changes.items():
+        setattr(data, key, value)
+    return data
+
+
+def curator(guild_id: int) -> Caller:
+    return Caller(1, guild_id, frozenset({"manage_guild"}))
+
+
+async def subscribe_all(bot: PeninsulaBot, guild: FakeGuild, channels: list[int], **kw: object) -> list[int]:
+    ids = []
+    for cid in channels:
+        view = await bot.services.subscriptions.subscribe(channel_manager(guild.id), cid, Filters(), **kw)  # type: ignore[arg-type]
+        ids.append(view.id)
+    return ids
+
+
+async def wait_deliveries(db: Database, where: Any, count: int, within: float = 10) -> None:
+    """Wait until exactly ``count`` delivery rows match ``where`` (polled: rows are recorded
+    after Discord's response, so the fake's own change notifications come too early)."""
+    deadline = time.monotonic() + within
+    while True:
+        async with db.sessionmaker() as s:
+            n = await s.scalar(select(func.count()).select_from(models.Delivery).where(where))
+        if n == count:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{n} deliveries match, wanted {count}")
+        await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+async def world(fake_discord: FakeDiscord) -> FakeGuild:
+    guild = fake_discord.add_guild("Peninsula Watchers", channels=[f"alerts-{i}" for i in range(12)])
+    grant_bot(guild)
+    return guild
+
+
+@pytest.fixture
+async def bot(
+    fake_discord: FakeDiscord, world: FakeGuild, sqlite_db: Database
+) -> AsyncIterator[PeninsulaBot]:
+    await load_sample(sqlite_db)
+    async with running_bot(fake_discord, sqlite_db, extensions=("cogs.alerts",)) as client:
+        yield client
+
+
+def channel_ids(guild: FakeGuild) -> list[int]:
+    return [c.id for c in guild.channels.values()]
+
+
+async def test_fan_out_once_per_channel_with_nonce(
+    fake_discord: FakeDiscord, world: FakeGuild, bot: PeninsulaBot, sqlite_db: Database
+) -> None:
+    role = world.add_role("watchers")
+    channels = channel_ids(world)
+    await subscribe_all(bot, world, channels[:6])
+    await subscribe_all(bot, world, channels[6:], mention_role_id=role.id)
+    event = await bot.services.curation.create(curator(world.id), event_input())
+    await fake_discord.wait_for(lambda: all(fake_discord.channel_messages(c) for c in channels), 5, "alerts")
+    await wait_deliveries(sqlite_db, models.Delivery.state == "sent", len(channels))
+    for i, cid in enumerate(channels):
+        [msg] = fake_discord.channel_messages(cid)
+        assert msg.embeds[0]["title"] == event.title
+        assert isinstance(msg.nonce, str) and msg.nonce.startswith("pb") and len(msg.nonce) <= 25
+        if i < 6:
+            assert msg.allowed_mentions == {"parse": []}
+            assert "<@&" not in msg.content
+        else:
+            assert msg.content.startswith(f"<@&{role.id}> ")
+            assert msg.allowed_mentions == {"parse": [], "roles": [str(role.id)]}
+    async with sqlite_db.sessionmaker() as s:
+        rows = (await s.scalars(select(models.Delivery))).all()
+        subs = (await s.scalars(select(models.Subscription))).all()
+    assert {r.message_id for r in rows} == {fake_discord.channel_messages(r.channel_id)[0].id for r in rows}
+    assert all(r.attempts == 1 and r.claimed_by is None for r in rows)
+    assert all(s.last_delivery_at is not None for s in subs)
+
+
+async def test_server_errors_then_recovery(
+    fake_discord: FakeDiscord, world: FakeGuild, bot: PeninsulaBot, sqlite_db: Database
+) -> None:
+    channels = channel_ids(world)
+    await subscribe_all(bot, world, channels)
+    fake_discord.fail_next(15, 502, method="POST", path=r"/channels/\d+/messages$")
+    await bot.services.curation.create(curator(world.id), event_input())
+    await wait_deliveries(sqlite_db, models.Delivery.state == "sent", len(channels))
+    assert all(len(fake_discord.channel_messages(c)) == 1 for c in channels)
+    async with sqlite_db.sessionmaker() as s:
+        attempts = (await s.scalars(select(models.Delivery.attempts))).all()
+    assert max(attempts) > 1
+    assert sum(a - 1 for a in attempts) == 15
+    statuses = Counter(
+        r.status for r in fake_discord.requests if r.method == "POST" and "/messages" in r.path
+    )
+    assert statuses == {502: 15, 200: len(channels)}
+
+
+async def test_gives_up_after_max_attempts(
+    fake_discord: FakeDiscord, world: FakeGuild, bot: PeninsulaBot, sqlite_db: Database
+) -> None:
+    [cid] = channel_ids(world)[:1]
+    await subscribe_all(bot, world, [cid])
+    fake_discord.fail_next(100, 503, method="POST", path=rf"/channels/{cid}/messages$")
+    await bot.services.curation.create(curator(world.id), event_input())
+    await wait_deliveries(sqlite_db, models.Delivery.state == "failed", 1)
+    async with sqlite_db.sessionmaker() as s:
+        row = await s.scalar(select(models.Delivery))
+    assert row is not None
+    assert row.attempts == FAST.max_attempts
+    assert "503" in (row.last_error or "")
+    fake_discord.clear_faults()
+
+
+async def test_forbidden_channel_disables_subscription_with_reason(
+    fake_discord: FakeDiscord, world: FakeGuild, bot: PeninsulaBot, sqlite_db: Database
+) -> None:
+    channels = channel_ids(world)
+    await subscribe_all(bot, world, channels)
+    fake_discord.fail_channel(channels[0], 403)
+    fake_discord.fail_channel(channels[1], 404)
+    await bot.services.curation.create(curator(world.id), event_input())
+    await bot.services.curation.create(curator(world.id), event_input("Second launch of the day"))
+    await wait_deliveries(sqlite_db, models.Delivery.state == "sent", 2 * (len(channels) - 2))
+    await wait_deliveries(sqlite_db, models.Delivery.state.in_(("failed", "cancelled")), 4)
+    subs = {s.channel_id: s for s in await bot.services.subscriptions.list(world.id)}
+    assert subs[channels[0]].state == "disabled"
+    assert "403" in (subs[channels[0]].disabled_reason or "")
+    assert subs[channels[1]].state == "disabled"
+    assert "no longer exists" in (subs[channels[1]].disabled_reason or "")
+    assert all(subs[c].state == "active" for c in channels[2:])
+    # No retry storm: at most one request per failing channel and event.
+    for cid in channels[:2]:
+        hits = [r for r in fake_discord.requests if r.path == f"/channels/{cid}/messages"]
+        assert 1 <= len(hits) <= 2
+    async with sqlite_db.sessionmaker() as s:
+        audit = (
+            await s.scalars(select(models.AuditLog).where(models.AuditLog.action == "subscription.disable"))
+        ).all()
+    assert {a.record_id for a in audit} == {str(channels[0]), str(channels[1])}
+
+
+async def test_edit_and_retract_reach_posted_alerts(
+    fake_discord: FakeDiscord, world: FakeGuild, bot: PeninsulaBot, sqlite_db: Database
+) -> None:
+    channels = channel_ids(world)[:3]
+    await subscribe_all(bot, world, channels)
+    caller = curator(world.id)
+    event = await bot.services.curation.create(caller, event_input())
+    await wait_deliveries(sqlite_db, models.Delivery.state == "sent", 3)
+    await bot.services.curation.edit(caller, event.id, event_input("Hwasong-19 ICBM launch (corrected)"))
+    await wait_deliveries(sqlite_db, models.Delivery.state == "sent", 6)
+    for cid in channels:
+        [msg] = fake_discord.channel_messages(cid)
+        assert msg.embeds[0]["title"] == "[Updated] Hwasong-19 ICBM launch (corrected)"
+        assert msg.content.startswith("**Updated:**")
+        assert msg.edits == 1
+    await bot.services.curation.retract(caller, event.id, "Duplicate of an earlier report")
+    await wait_deliveries(sqlite_db, models.Delivery.state == "sent", 9)
+    for cid in channels:
+        [msg] = fake_discord.channel_messages(cid)
+        assert msg.embeds[0]["title"].startswith("[Retracted]")
+        assert "Duplicate of an earlier report" in msg.embeds[0]["description"]
+        assert msg.edits == 2
+
+
+async def test_paused_subscription_gets_nothing(
+    fake_discord: FakeDiscord, world: FakeGuild, bot: PeninsulaBot, sqlite_db: Database
+) -> None:
+    a, b = channel_ids(world)[:2]
+    await subscribe_all(bot, world, [a, b])
+    await bot.services.subscriptions.set_state(channel_manager(world.id), b, "paused")
+    await bot.services.curation.create(curator(world.id), event_input())
+    await wait_deliveries(sqlite_db, models.Delivery.state == "sent", 1)
+    assert len(fake_discord.channel_messages(a)) == 1
+    assert fake_discord.channel_messages(b) == []
+
+
+async def test_429_is_honoured_without_duplicates(
+    fake_discord: FakeDiscord, world: FakeGuild, sqlite_db: Database
+) -> None:
+    # The fake is stricter than the dispatcher believes Discord to be: 429s must be waited out.
+    fake_discord.rate_limits = RateLimitConfig(global_per_second=4, channel_messages=5, channel_window=5)
+    await load_sample(sqlite_db)
+    config = DispatcherConfig(**{**FAST.__dict__, "global_per_second": 50})
+    async with running_bot(fake_discord, sqlite_db, extensions=("cogs.alerts",), config=config) as client:
+        channels = channel_ids(world)
+        await subscribe_all(client, world, channels)
+        await client.services.curation.create(curator(world.id), event_input())
+        await wait_deliveries(sqlite_db, models.Delivery.state == "sent", len(channels), within=15)
+    assert fake_discord.rate_limited["global"] > 0
+    assert all(len(fake_discord.channel_messages(c)) == 1 for c in channels)
+
+
+def test_sliding_window_bursts_then_waits_without_drift() -> None:
+    now = [0.0]
+    w = SlidingWindow(3, 1.0, clock=lambda: now[0])
+    for _ in range(3):
+        assert w.delay() == 0
+        w.take()
+    assert w.delay() is None  # all three in flight
+    now[0] = 0.01
+    for _ in range(3):
+        w.release()
+    assert w.delay() == pytest.approx(1.0)
+    now[0] = 1.01
+    assert w.delay() == 0
+    w.block(2.0)
+    assert w.delay() == pytest.approx(2.0)
+
+
+def test_classify_and_nonce() -> None:
+    assert classify(200, {}, {"id": "5"}) == Outcome("ok", message_id=5)
+    limited = classify(429, {"X-RateLimit-Global": "true"}, {"retry_after": 0.25, "global": True})
+    assert limited.kind == "rate_limited" and limited.is_global and limited.retry_after == 0.25
+    assert classify(403, {}, {"code": 50013}).kind == "forbidden"
+    assert classify(404, {}, {"code": 10003}).kind == "missing_channel"
+    assert classify(404, {}, {"code": 10008}).kind == "gone"
+    assert classify(502, {}, None).kind == "transient"
+    assert classify(400, {}, {"code": 50035}).kind == "invalid"
+    assert len(nonce_for(2**53, 9999)) <= 25
