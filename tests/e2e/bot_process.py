@@ -140,3 +140,21 @@ class BotProcess:
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path and self.log_path.exists() else ""
+
+
+class Staff:
+    """A guild with the bot able to post, and one member per permission level."""
+
+    def __init__(self, fake: FakeDiscord, name: str = "Peninsula Watchers", channels: int = 4) -> None:
+        self.guild = fake.add_guild(name, channels=["general"] + [f"alerts-{i}" for i in range(channels)])
+        grant_bot(self.guild)
+        self.admin_role = self.guild.add_role("Moderators", permissions=MANAGE_GUILD)
+        self.channels_role = self.guild.add_role("Channel managers", permissions=MANAGE_CHANNELS)
+        self.curator_role = self.guild.add_role("Curator")
+        self.admin = self.guild.add_member(f"admin-{name}", roles=[self.admin_role])
+        self.channel_manager = self.guild.add_member(f"chan-{name}", roles=[self.channels_role])
+        self.curator = self.guild.add_member(f"curator-{name}", roles=[self.curator_role])
+        self.reader = self.guild.add_member(f"reader-{name}")
+
+    def channel(self, i: int) -> Any:
+        return self.guild.channel(f"alerts-{i}")

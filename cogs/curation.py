@@ -1,0 +1,497 @@
+"""``/curate``: publish, edit, retract, import and export events; read the audit log."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import checks
+from bot.models import EVENT_KINDS
+from bot.render import EmbedBuilder, choices, event_embed, join_lines, kind_label, message, plain, truncate
+from bot.services.curation import AuditEntry
+from bot.services.errors import FieldProblem, ServiceError, ValidationFailed
+from bot.services.export import export_events
+from bot.services.importers import import_file
+from bot.services.subscriptions import split_slugs
+from bot.services.validation import EventInput, SourceInput
+from bot.tree import GENERIC, reply_ephemeral
+from cogs.alerts import complete_list
+
+if TYPE_CHECKING:
+    from bot.bot import PeninsulaBot
+
+log = logging.getLogger(__name__)
+
+LOG_PAGE = 10
+IMPORT_MAX_BYTES = 10 * 1024 * 1024
+PROBLEMS_SHOWN = 15
+KIND_CHOICES = [app_commands.Choice(name=kind_label(k), value=k) for k in EVENT_KINDS]
+TAG_KEYS = ("kind", "significance", "programs", "parties", "tracks")
+
+
+def parse_event_id(text: str) -> int:
+    value = text.strip().lstrip("#")
+    if not value.isdigit():
+        raise ValidationFailed(
+            [FieldProblem("id", f"“{text[:40]}” is not an event number; pick one from the list")]
+        )
+    return int(value)
+
+
+def host_of(url: str) -> str:
+    host = urlsplit(url.strip()).hostname or ""
+    return host.removeprefix("www.") or "Source"
+
+
+# -- the edit form ---------------------------------------------------------------------------------
+
+
+def tags_text(data: EventInput) -> str:
+    return "\n".join(
+        (
+            f"kind: {data.kind}",
+            f"significance: {data.significance}",
+            f"programs: {', '.join(data.programs)}",
+            f"parties: {', '.join(data.actors)}",
+            f"tracks: {', '.join(data.tracks)}",
+        )
+    )
+
+
+def sources_text(sources: Sequence[SourceInput]) -> str:
+    lines = []
+    for s in sources:
+        date = s.date if isinstance(s.date, str) else s.date.isoformat() if s.date else ""
+        lines.append(" | ".join((s.publisher, s.title, date, s.url or "")).rstrip(" |"))
+    return "\n".join(lines)
+
+
+def parse_tags(text: str, base: EventInput) -> dict[str, Any]:
+    """``key: value`` lines; keys left out keep their value."""
+    out: dict[str, Any] = {}
+    problems: list[FieldProblem] = []
+    for raw in text.splitlines():
+        if not raw.strip():
+            continue
+        key, sep, value = raw.partition(":")
+        key = key.strip().lower()
+        if not sep or key not in TAG_KEYS:
+            problems.append(
+                FieldProblem("tags", f"“{raw.strip()[:40]}” is not one of {', '.join(TAG_KEYS)}: value")
+            )
+            continue
+        value = value.strip()
+        if key == "kind":
+            out["kind"] = value.lower().replace(" ", "_")
+        elif key == "significance":
+            if not value.isdigit():
+                problems.append(FieldProblem("significance", "must be a whole number from 1 to 5"))
+            else:
+                out["significance"] = int(value)
+        else:
+            out["actors" if key == "parties" else key] = split_slugs(value)
+    if problems:
+        raise ValidationFailed(problems)
+    return out
+
+
+def parse_sources(text: str) -> list[SourceInput]:
+    sources = []
+    problems: list[FieldProblem] = []
+    for i, raw in enumerate(line for line in text.splitlines() if line.strip()):
+        parts = [p.strip() for p in raw.split("|")]
+        if len(parts) < 2 or len(parts) > 4:
+            problems.append(FieldProblem(f"source {i + 1}", "write it as Publisher | Title | date | URL"))
+            continue
+        parts += [""] * (4 - len(parts))
+        sources.append(SourceInput(parts[0], parts[1], parts[2] or None, parts[3] or None))
+    if problems:
+        raise ValidationFailed(problems)
+    return sources
+
+
+class EditEventModal(discord.ui.Modal):
+    """The event's fields, prefilled; submitting saves a new revision."""
+
+    def __init__(self, cog: Curation, event_id: int, data: EventInput) -> None:
+        super().__init__(
+            title=truncate(f"Edit event #{event_id}", 45), timeout=900, custom_id=f"curate:edit:{event_id}"
+        )
+        self.cog = cog
+        self.event_id = event_id
+        self.base = data
+        self.title_input: discord.ui.TextInput[EditEventModal] = discord.ui.TextInput(
+            label="Title", default=data.title, min_length=3, max_length=200, custom_id="title"
+        )
+        self.date_input: discord.ui.TextInput[EditEventModal] = discord.ui.TextInput(
+            label="Date (YYYY, YYYY-MM or YYYY-MM-DD)",
+            default=str(data.date),
+            min_length=4,
+            max_length=10,
+            custom_id="date",
+        )
+        self.summary_input: discord.ui.TextInput[EditEventModal] = discord.ui.TextInput(
+            label="Summary",
+            style=discord.TextStyle.paragraph,
+            default=data.summary or None,
+            required=False,
+            max_length=1500,
+            custom_id="summary",
+        )
+        self.tags_input: discord.ui.TextInput[EditEventModal] = discord.ui.TextInput(
+            label="Kind, significance, programs, parties, tracks",
+            style=discord.TextStyle.paragraph,
+            default=tags_text(data),
+            max_length=1000,
+            custom_id="tags",
+        )
+        self.sources_input: discord.ui.TextInput[EditEventModal] = discord.ui.TextInput(
+            label="Sources: Publisher | Title | date | URL",
+            style=discord.TextStyle.paragraph,
+            default=sources_text(data.sources),
+            max_length=4000,
+            custom_id="sources",
+        )
+        for item in (
+            self.title_input,
+            self.date_input,
+            self.summary_input,
+            self.tags_input,
+            self.sources_input,
+        ):
+            self.add_item(item)
+
+    def to_input(self) -> EventInput:
+        tags = parse_tags(self.tags_input.value, self.base)
+        return EventInput(
+            title=self.title_input.value,
+            summary=self.summary_input.value,
+            date=self.date_input.value.strip(),
+            kind=tags.get("kind", self.base.kind),
+            significance=tags.get("significance", self.base.significance),
+            programs=tags.get("programs", self.base.programs),
+            actors=tags.get("actors", self.base.actors),
+            tracks=tags.get("tracks", self.base.tracks),
+            sources=parse_sources(self.sources_input.value),
+            external_id=self.base.external_id,
+            details=dict(self.base.details),
+        )
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        curation = self.cog.bot.services.curation
+        view = await curation.edit(checks.caller_of(interaction), self.event_id, self.to_input())
+        text = f"Saved event #{view.id} (revision {view.revision}). Alerts already posted are being updated."
+        await interaction.response.send_message(
+            text, embed=event_embed(view), ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+        )
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:  # type: ignore[override]
+        if isinstance(error, ServiceError):
+            await reply_ephemeral(interaction, error.message)
+            return
+        log.error("the edit form of event #%s failed", self.event_id, exc_info=error)
+        await reply_ephemeral(interaction, GENERIC)
+
+
+# -- the audit log ---------------------------------------------------------------------------------
+
+
+def audit_line(entry: AuditEntry) -> str:
+    who = f"<@{entry.user_id}>" if entry.user_id else "the bot"
+    what = f"{entry.action} {entry.record_type}"
+    if entry.record_id:
+        what += f" #{entry.record_id}" if entry.record_type == "event" else f" {entry.record_id}"
+    title = entry.details.get("title")
+    extra = f" — {plain(truncate(str(title), 80))}" if title else ""
+    reason = entry.details.get("reason")
+    if reason:
+        extra += f" ({plain(truncate(str(reason), 120))})"
+    return f"{discord.utils.format_dt(entry.at, 'f')} · {who} · `{what}`{extra}"
+
+
+def audit_embed(entries: Sequence[AuditEntry], page: int) -> discord.Embed:
+    b = EmbedBuilder("Curation log", footer=f"Page {page + 1} · newest first")
+    b.describe(
+        join_lines([audit_line(e) for e in entries], 4000) if entries else "Nothing has been logged yet."
+    )
+    return b.build()
+
+
+class AuditLogView(discord.ui.View):
+    """Older / Newer buttons over keyset pages of the audit log; only the caller may turn them."""
+
+    def __init__(self, cog: Curation, owner_id: int, entries: Sequence[AuditEntry]) -> None:
+        super().__init__(timeout=600)
+        self.cog = cog
+        self.owner_id = owner_id
+        self.pages: list[int | None] = [None]  # the before_id of each page seen
+        self.entries = list(entries)
+        self._sync()
+
+    def _sync(self) -> None:
+        self.newer.disabled = len(self.pages) == 1
+        self.older.disabled = len(self.entries) < LOG_PAGE
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if interaction.user.id != self.owner_id:
+            await reply_ephemeral(interaction, "Only the person who opened this log can turn its pages.")
+            return False
+        return True
+
+    async def _show(self, interaction: discord.Interaction) -> None:
+        self.entries = await self.cog.bot.services.curation.log(
+            checks.caller_of(interaction), limit=LOG_PAGE, before_id=self.pages[-1]
+        )
+        self._sync()
+        await interaction.response.edit_message(
+            embed=audit_embed(self.entries, len(self.pages) - 1),
+            view=self,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+
+    @discord.ui.button(label="Newer", style=discord.ButtonStyle.secondary, custom_id="curate:log:newer")
+    async def newer(self, interaction: discord.Interaction, button: discord.ui.Button[AuditLogView]) -> None:
+        if len(self.pages) > 1:
+            self.pages.pop()
+        await self._show(interaction)
+
+    @discord.ui.button(label="Older", style=discord.ButtonStyle.secondary, custom_id="curate:log:older")
+    async def older(self, interaction: discord.Interaction, button: discord.ui.Button[AuditLogView]) -> None:
+        if self.entries:
+            self.pages.append(self.entries[-1].id)
+        await self._show(interaction)
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception, item: Any) -> None:
+        text = error.message if isinstance(error, ServiceError) else GENERIC
+        if not isinstance(error, ServiceError):
+            log.error("the curation log view failed", exc_info=error)
+        await reply_ephemeral(interaction, text)
+
+
+# -- the cog ---------------------------------------------------------------------------------------
+
+
+class Curation(commands.Cog):
+    """Curators publish and maintain events."""
+
+    curate = app_commands.Group(
+        name="curate",
+        description="Publish and maintain events (curators)",
+        guild_only=True,
+        default_permissions=discord.Permissions(manage_guild=True),
+    )
+
+    def __init__(self, bot: PeninsulaBot) -> None:
+        self.bot = bot
+
+    @curate.command(name="add")
+    @app_commands.describe(
+        kind="Kind of event",
+        title="Title (3-200 characters)",
+        date="When: YYYY, YYYY-MM or YYYY-MM-DD",
+        summary="What happened (up to 1,500 characters)",
+        source_url="Link to the source (http or https)",
+        source_name="Who published the source (default: the link's site)",
+        programs="Programs, comma-separated slugs",
+        parties="Parties, comma-separated slugs",
+        track="Talks track slug",
+        significance="How significant, 1 (minor) to 5 (major)",
+    )
+    @app_commands.choices(kind=KIND_CHOICES)
+    @checks.curator_only()
+    async def add(
+        self,
+        interaction: discord.Interaction,
+        kind: str,
+        title: app_commands.Range[str, 3, 200],
+        date: app_commands.Range[str, 4, 10],
+        summary: app_commands.Range[str, 1, 1500],
+        source_url: app_commands.Range[str, 8, 500],
+        source_name: app_commands.Range[str, 1, 200] | None = None,
+        programs: str | None = None,
+        parties: str | None = None,
+        track: str | None = None,
+        significance: app_commands.Range[int, 1, 5] = 3,
+    ) -> None:
+        """Publish a new event (and alert subscribed channels)"""
+        name = source_name or host_of(source_url)
+        data = EventInput(
+            title=title,
+            summary=summary,
+            date=date.strip(),
+            kind=kind,
+            significance=significance,
+            programs=split_slugs(programs),
+            actors=split_slugs(parties),
+            tracks=split_slugs(track),
+            sources=[SourceInput(name, source_name or title, None, source_url)],
+        )
+        view = await self.bot.services.curation.create(checks.caller_of(interaction), data, alert=True)
+        scope = "shared with every server" if view.is_global else "local to this server"
+        await interaction.response.send_message(
+            f"Published event #{view.id} ({scope}). Matching channels are being alerted.",
+            embed=event_embed(view),
+            ephemeral=True,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+
+    @add.autocomplete("programs")
+    async def _add_programs(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await complete_list(self.bot, "program", current)
+
+    @add.autocomplete("parties")
+    async def _add_parties(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await complete_list(self.bot, "actor", current)
+
+    @add.autocomplete("track")
+    async def _add_track(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await complete_list(self.bot, "track", current.replace(",", " "))
+
+    async def event_choices(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        found = await self.bot.services.events.autocomplete(current, guild_id=interaction.guild_id)
+        return choices(found)
+
+    @curate.command(name="edit")
+    @app_commands.describe(id="Event to edit (type words of its title or its number)")
+    @checks.curator_only()
+    async def edit(self, interaction: discord.Interaction, id: str) -> None:
+        """Edit an event in a form; posted alerts are updated"""
+        event_id = parse_event_id(id)
+        data = await self.bot.services.curation.edit_input(checks.caller_of(interaction), event_id)
+        if len(sources_text(data.sources)) > 4000:
+            await interaction.response.send_message(
+                **message(
+                    f"Event #{event_id} has too many sources to edit in a form; use `/curate import`."
+                ).send_kwargs()
+            )
+            return
+        await interaction.response.send_modal(EditEventModal(self, event_id, data))
+
+    @edit.autocomplete("id")
+    async def _edit_id(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await self.event_choices(interaction, current)
+
+    @curate.command(name="retract")
+    @app_commands.describe(id="Event to retract", reason="Why it is withdrawn (shown on its alerts)")
+    @checks.curator_only()
+    async def retract(
+        self, interaction: discord.Interaction, id: str, reason: app_commands.Range[str, 3, 500]
+    ) -> None:
+        """Withdraw an event; posted alerts are marked retracted"""
+        view = await self.bot.services.curation.retract(
+            checks.caller_of(interaction), parse_event_id(id), reason
+        )
+        await interaction.response.send_message(
+            **message(f"Event #{view.id} is retracted. Alerts already posted are being marked.").send_kwargs()
+        )
+
+    @retract.autocomplete("id")
+    async def _retract_id(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await self.event_choices(interaction, current)
+
+    @curate.command(name="import")
+    @app_commands.describe(
+        file="The file to import",
+        format="native (JSON/CSV of this bot), cns or csis",
+        dry_run="Only check the file and report; write nothing",
+        alert="Alert subscribed channels about new events (default: no)",
+    )
+    @checks.curator_only()
+    async def import_(
+        self,
+        interaction: discord.Interaction,
+        file: discord.Attachment,
+        format: Literal["native", "cns", "csis"] = "native",
+        dry_run: bool = False,
+        alert: bool = False,
+    ) -> None:
+        """Import events from a file (silent unless alert is on)"""
+        if file.size > IMPORT_MAX_BYTES:
+            await interaction.response.send_message(
+                **message(
+                    f"{file.filename} is {file.size / 1024 / 1024:.1f} MB; at most 10 MB is accepted."
+                ).send_kwargs()
+            )
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        data = await file.read()
+        services = self.bot.services
+        report = await import_file(
+            services.sessionmaker,
+            data,
+            format,
+            caller=checks.caller_of(interaction),
+            policy=services.policy,
+            dry_run=dry_run,
+            alert=alert,
+        )
+        if report.ok and not dry_run:
+            services.notify_enqueued()  # edits of posted alerts, and new alerts when asked for
+        lines = [report.summary()]
+        lines += [f"• {p}" for p in report.problems[:PROBLEMS_SHOWN]]
+        if len(report.problems) > PROBLEMS_SHOWN:
+            lines.append(f"… and {len(report.problems) - PROBLEMS_SHOWN} more problems")
+        await interaction.followup.send(
+            truncate("\n".join(lines), 2000), ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+        )
+
+    @curate.command(name="export")
+    @app_commands.describe(format="json or csv")
+    @checks.curator_only()
+    async def export(self, interaction: discord.Interaction, format: Literal["json", "csv"] = "json") -> None:
+        """Export the shared events and this server's own as a file"""
+        services = self.bot.services
+        from bot.services.guild_settings import GuildSettingsService
+
+        await GuildSettingsService(services.sessionmaker, services.policy).require_curator(
+            checks.caller_of(interaction)
+        )
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        text = await export_events(
+            services.sessionmaker, format, guild_id=interaction.guild_id, all_scopes=False
+        )
+        attachment = discord.File(
+            io.BytesIO(text.encode("utf-8")), filename=f"peninsula-brief-events.{format}"
+        )
+        await interaction.followup.send(
+            "The shared events and this server's own.",
+            file=attachment,
+            ephemeral=True,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+
+    @curate.command(name="log")
+    @checks.curator_only()
+    async def log_(self, interaction: discord.Interaction) -> None:
+        """Page through this server's curation log"""
+        entries = await self.bot.services.curation.log(checks.caller_of(interaction), limit=LOG_PAGE)
+        view = AuditLogView(self, interaction.user.id, entries)
+        await interaction.response.send_message(
+            embed=audit_embed(entries, 0),
+            view=view,
+            ephemeral=True,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+
+
+async def setup(bot: PeninsulaBot) -> None:
+    await bot.add_cog(Curation(bot))
