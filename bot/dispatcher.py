@@ -44,7 +44,7 @@ from typing import Any, Literal
 
 import aiohttp
 from discord.http import Route
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import case, func, literal_column, or_, select, update
 
 from bot import models
 from bot.db import Sessionmaker
@@ -365,7 +365,9 @@ class DeliveryStore:
         if self._shards is None or not self._shard_count:
             return stmt
         D = models.Delivery
-        return stmt.where((D.guild_id.op(">>")(DISCORD_EPOCH_SHIFT) % self._shard_count).in_(self._shards))
+        # PostgreSQL has bigint >> integer only: the shift is written inline, not bound as a bigint.
+        shifted = D.guild_id.op(">>")(literal_column(str(DISCORD_EPOCH_SHIFT)))
+        return stmt.where((shifted % self._shard_count).in_(self._shards))
 
     async def claim(self, limit: int, lease: float) -> list[Job]:
         """Claim up to ``limit`` due deliveries (free, or whose lease expired) and load them."""

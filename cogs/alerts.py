@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -118,6 +119,10 @@ class Alerts(commands.Cog):
         # Tests set ``bot.dispatcher_config`` for short delays; production uses the defaults.
         config: DispatcherConfig = getattr(self.bot, "dispatcher_config", None) or DispatcherConfig()
         settings = self.bot.settings
+        if settings.shard_count and settings.shard_ids:
+            # The global limit is per bot token: each process takes its shards' share of it.
+            share = config.global_per_second * len(settings.shard_ids) // settings.shard_count
+            config = replace(config, global_per_second=max(1, share))
         token = self.bot.http.token or ""
         self.dispatcher = Dispatcher(
             self.bot.services.sessionmaker,

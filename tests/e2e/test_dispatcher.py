@@ -6,21 +6,39 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
+from bot import db as dbmod
 from bot import models
 from bot.bot import PeninsulaBot
-from bot.dispatcher import DispatcherConfig, Outcome, SlidingWindow, classify, nonce_for
-from bot.services.access import Caller
+from bot.dispatcher import (
+    Dispatcher,
+    DispatcherConfig,
+    Outcome,
+    RestTransport,
+    SlidingWindow,
+    classify,
+    nonce_for,
+)
+from bot.services.access import Caller, Policy
+from bot.services.container import Services
 from bot.services.subscriptions import Filters
 from bot.services.validation import EventInput, SourceInput
 from tests.conftest import Database
 
-from .bot_process import FAST, channel_manager, grant_bot, load_sample, running_bot
+from .bot_process import FAST, BotProcess, channel_manager, grant_bot, load_sample, running_bot
 from .fake_discord import FakeDiscord, FakeGuild, RateLimitConfig
+
+ALERT_OPTIONS = {
+    "kind": "nuclear_test",
+    "date": "2026-02-01",
+    "summary": "A test at Punggye-ri.",
+    "source_url": "https://example.org/test",
+}
 
 
 def event_input(title: str = "Hwasong-19 launch from Pyongyang", **changes: object) -> EventInput:
@@ -255,3 +273,111 @@ def test_classify_and_nonce() -> None:
     assert classify(502, {}, None).kind == "transient"
     assert classify(400, {}, {"code": 50035}).kind == "invalid"
     assert len(nonce_for(2**53, 9999)) <= 25
+
+
+async def test_kill_9_mid_fan_out_then_restart_leaves_exactly_one_alert_per_channel(
+    fake_discord: FakeDiscord, sqlite_db: Database, tmp_path: Path
+) -> None:
+    guild = fake_discord.add_guild("Fan-out", channels=[f"c{i}" for i in range(200)])
+    grant_bot(guild)
+    channels = channel_ids(guild)
+    await load_sample(sqlite_db)
+    services = Services.build(sqlite_db.sessionmaker, Policy.of([guild.id]))
+    for cid in channels:
+        await services.subscriptions.subscribe(channel_manager(guild.id), cid)
+    env = {"HOME_GUILD_IDS": str(guild.id)}
+    first = BotProcess(fake_discord, sqlite_db.url, env=env)
+    await first.start(tmp_path / "bot.log")
+    try:
+        await fake_discord.wait_for(lambda: bool(fake_discord.global_commands), 30, "the bot to sync")
+        await fake_discord.wait_for(lambda: fake_discord.identifies >= 1, 30, "the bot to connect")
+        result = await fake_discord.invoke(
+            "curate", {**ALERT_OPTIONS, "title": "Seventh nuclear test"}, subcommand="add", timeout=10
+        )
+        assert result.content.startswith("Published event #"), first.output()
+
+        def posted() -> int:
+            return sum(1 for c in channels if fake_discord.channel_messages(c))
+
+        await fake_discord.wait_for(lambda: posted() >= 60, 20, "60 alerts")
+        first.kill()
+        killed_at = time.monotonic()
+        assert await first.wait(10) == -9
+        assert posted() < 200, "the fan-out finished before the kill; nothing was tested"
+
+        second = BotProcess(fake_discord, sqlite_db.url, env=env)
+        await second.start(tmp_path / "bot.log")
+        try:
+            await fake_discord.wait_for(lambda: posted() == 200, 40, "every channel to hold an alert")
+            resumed_in = time.monotonic() - killed_at
+            await wait_deliveries(sqlite_db, models.Delivery.state == "sent", 200, within=10)
+            second.terminate()
+            assert await second.wait(20) == 0, second.output()
+        finally:
+            await second.stop()
+    finally:
+        await first.stop()
+    assert all(len(fake_discord.channel_messages(c)) == 1 for c in channels)
+    async with sqlite_db.sessionmaker() as s:
+        rows = (await s.scalars(select(models.Delivery))).all()
+    assert {r.message_id for r in rows} == {fake_discord.channel_messages(r.channel_id)[0].id for r in rows}
+    assert all(r.claimed_by is None for r in rows)
+    # The restart resends in-doubt deliveries with the same nonce rather than skipping them.
+    nonces = Counter(
+        r.body.get("nonce")
+        for r in fake_discord.requests
+        if r.method == "POST" and r.path.endswith("/messages") and isinstance(r.body, dict)
+    )
+    assert len(nonces) == 200
+    assert resumed_in < 30, f"took {resumed_in:.1f}s after the kill"
+
+
+async def test_two_dispatchers_on_postgres_never_send_a_delivery_twice(
+    fake_discord: FakeDiscord, postgres_db: Database
+) -> None:
+    from discord.gateway import DiscordWebSocket
+    from discord.http import Route
+
+    from bot.discord_endpoints import configure_endpoints
+
+    guild = fake_discord.add_guild("Two workers", channels=[f"c{i}" for i in range(120)])
+    channels = channel_ids(guild)
+    await load_sample(postgres_db)
+    services = Services.build(postgres_db.sessionmaker, Policy.of([guild.id]))
+    for cid in channels:
+        await services.subscriptions.subscribe(channel_manager(guild.id), cid)
+    saved = (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)
+    configure_endpoints(fake_discord.api_base, fake_discord.gateway_url)
+    engines = [dbmod.create_engine(postgres_db.url) for _ in range(2)]
+    # Each process takes half of the bot's global budget, as sharded processes do.
+    config = DispatcherConfig(**{**FAST.__dict__, "global_per_second": 25, "batch": 20})
+    workers = [
+        Dispatcher(
+            dbmod.make_sessionmaker(e),
+            RestTransport(fake_discord.token),
+            config=config,
+            worker_id=f"proc-{i}",
+        )
+        for i, e in enumerate(engines)
+    ]
+    try:
+        for w in workers:
+            w.start()
+        await services.curation.create(curator(guild.id), event_input())
+        for w in workers:
+            w.wake()
+        await wait_deliveries(postgres_db, models.Delivery.state == "sent", 120, within=20)
+    finally:
+        for w in workers:
+            await w.stop()
+        for e in engines:
+            await e.dispose()
+        Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = saved
+    assert all(len(fake_discord.channel_messages(c)) == 1 for c in channels)
+    posts = Counter(
+        r.body["nonce"] for r in fake_discord.requests if r.method == "POST" and r.path.endswith("/messages")
+    )
+    assert len(posts) == 120 and set(posts.values()) == {1}
+    assert all(w.stats.sent > 0 for w in workers), [w.stats.sent for w in workers]
+    assert sum(w.stats.sent for w in workers) == 120
+    assert fake_discord.rate_limited["global"] == 0

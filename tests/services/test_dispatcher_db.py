@@ -1,0 +1,116 @@
+"""The dispatcher's outbox store on real databases: claiming, leases, shards, recording; and on
+PostgreSQL, concurrent claimers (``FOR UPDATE SKIP LOCKED``) never sharing a delivery."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+from sqlalchemy import select, update
+
+from bot import db as dbmod
+from bot import models
+from bot.dispatcher import DeliveryStore, Job, Result, shard_of
+from bot.services.subscriptions import Filters
+from bot.services.validation import EventInput, SourceInput
+from tests.conftest import Database
+
+from .conftest import HOME, Services, curator
+
+# Snowflake-shaped guild ids spread over two shards.
+GUILDS = [(1 << 22) * k + 12345 for k in range(1, 5)]
+
+
+def launch(title: str = "Missile launch into the Sea of Japan") -> EventInput:
+    return EventInput(
+        title=title,
+        summary="",
+        date="2022-11-18",
+        kind="missile_launch",
+        significance=3,
+        sources=[SourceInput("Yonhap", "Launch", None, "https://example.org/l")],
+    )
+
+
+async def seed_deliveries(services: Services, per_guild: int) -> int:
+    """Subscriptions in every guild of GUILDS, then one global event: one delivery each."""
+    for guild in GUILDS:
+        for i in range(per_guild):
+            await services.subscriptions.subscribe(curator(guild), 10_000 * guild + i, Filters())
+    await services.curation.create(curator(HOME), launch())
+    async with services.db.sessionmaker() as s:
+        return len((await s.scalars(select(models.Delivery.id))).all())
+
+
+async def test_claim_lease_release_and_record(services: Services) -> None:
+    total = await seed_deliveries(services, 3)
+    assert total == 12
+    a = DeliveryStore(services.db.sessionmaker, "worker-a")
+    b = DeliveryStore(services.db.sessionmaker, "worker-b")
+    first = await a.claim(5, lease=60)
+    rest = await b.claim(100, lease=60)
+    assert len(first) == 5 and len(rest) == 7
+    assert not {j.delivery_id for j in first} & {j.delivery_id for j in rest}
+    assert all(j.attempts == 1 and j.event.title.startswith("Missile") for j in first)
+    assert await a.claim(100, lease=60) == []  # everything is leased
+    assert await a.next_due() is not None  # b's leases, when they run out
+    # A released delivery is claimable again at once, keeping its attempt count.
+    assert await a.release([first[0].delivery_id]) == 1
+    [again] = await b.claim(100, lease=60)
+    assert again.delivery_id == first[0].delivery_id and again.attempts == 2
+    # An expired lease (a crashed worker) is claimable too.
+    async with services.db.sessionmaker() as s, s.begin():
+        await s.execute(
+            update(models.Delivery)
+            .where(models.Delivery.claimed_by == "worker-a")
+            .values(claimed_until=models.utcnow() - dt.timedelta(seconds=1))
+        )
+    stolen = await b.claim(100, lease=60)
+    assert {j.delivery_id for j in stolen} == {j.delivery_id for j in first[1:]}
+    await b.record(
+        [Result(stolen[0], "sent", message_id=99), Result(stolen[1], "retry", error="502", retry_in=30)]
+    )
+    async with services.db.sessionmaker() as s:
+        sent = await s.get(models.Delivery, stolen[0].delivery_id)
+        retry = await s.get(models.Delivery, stolen[1].delivery_id)
+        sub = await s.get(models.Subscription, stolen[0].subscription_id)
+    assert sent is not None and (sent.state, sent.message_id, sent.claimed_by) == ("sent", 99, None)
+    assert retry is not None and (retry.state, retry.claimed_by, retry.last_error) == ("sending", None, "502")
+    assert retry.next_attempt_at > models.utcnow() + dt.timedelta(seconds=20)
+    assert sub is not None and sub.last_delivery_at is not None
+    assert await b.release() == 10  # all of b's other open deliveries
+
+
+async def test_claims_only_the_guilds_of_its_shards(services: Services) -> None:
+    await seed_deliveries(services, 2)
+    even = DeliveryStore(services.db.sessionmaker, "even", shard_ids=[0], shard_count=2)
+    odd = DeliveryStore(services.db.sessionmaker, "odd", shard_ids=[1], shard_count=2)
+    got_even = await even.claim(100, lease=60)
+    got_odd = await odd.claim(100, lease=60)
+    assert {shard_of(j.guild_id, 2) for j in got_even} == {0}
+    assert {shard_of(j.guild_id, 2) for j in got_odd} == {1}
+    assert len(got_even) + len(got_odd) == 8
+
+
+async def test_concurrent_claimers_never_share_a_delivery(services: Services, database: Database) -> None:
+    total = await seed_deliveries(services, 25)
+    assert total == 100
+    # Separate engines: separate connection pools, as in separate processes.
+    engines = [dbmod.create_engine(database.url) for _ in range(4)]
+    try:
+        stores = [DeliveryStore(dbmod.make_sessionmaker(e), f"w{i}") for i, e in enumerate(engines)]
+
+        async def drain(store: DeliveryStore) -> list[Job]:
+            mine: list[Job] = []
+            while batch := await store.claim(7, lease=60):
+                mine += batch
+            return mine
+
+        results = await asyncio.gather(*(drain(s) for s in stores))
+    finally:
+        for e in engines:
+            await e.dispose()
+    claimed = [j.delivery_id for jobs in results for j in jobs]
+    assert len(claimed) == len(set(claimed)) == 100
+    if database.dialect == "postgresql":
+        assert sum(1 for jobs in results if jobs) >= 2  # the work really was shared
