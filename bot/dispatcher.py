@@ -68,7 +68,7 @@ class DispatcherConfig:
     global_window: float = 1.0
     channel_messages: int = 5
     channel_window: float = 5.0
-    concurrency: int = 25
+    concurrency: int = 10
     batch: int = 100
     lease: float = 8.0
     poll_interval: float = 2.0

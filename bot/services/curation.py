@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import models
@@ -151,18 +151,25 @@ async def enqueue(session: AsyncSession, event: models.Event, action: str) -> in
                 await session.scalars(select(models.Subscription).where(models.Subscription.id.in_(posted)))
             ).all()
         )
-    for sub in targets:
-        session.add(
-            models.Delivery(
-                event_id=event.id,
-                subscription_id=sub.id,
-                guild_id=sub.guild_id,
-                channel_id=sub.channel_id,
-                revision=event.revision,
-                action=action,
-                state="pending",
-                next_attempt_at=now,
-            )
+    if targets:
+        # One executemany: a publish to thousands of channels stays one quick transaction.
+        await session.execute(
+            insert(models.Delivery),
+            [
+                {
+                    "event_id": event.id,
+                    "subscription_id": sub.id,
+                    "guild_id": sub.guild_id,
+                    "channel_id": sub.channel_id,
+                    "revision": event.revision,
+                    "action": action,
+                    "state": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                }
+                for sub in targets
+            ],
         )
     return len(targets)
 
