@@ -219,11 +219,13 @@ async def timeline_page(
     """Page ``page`` of a timeline, newest first: after ``cursor``, or before it when ``backwards``."""
     f, labels = await _filter(services, state, who.guild_id)
     if backwards and cursor:
-        got = await services.events.page(replace(f, order="asc"), limit=TIMELINE_PAGE, cursor=cursor)
+        got = await services.events.page(
+            replace(f, order="asc"), limit=TIMELINE_PAGE, cursor=cursor, links=False
+        )
         items = list(reversed(got.items))
         has_next = True
     else:
-        got = await services.events.page(f, limit=TIMELINE_PAGE, cursor=cursor)
+        got = await services.events.page(f, limit=TIMELINE_PAGE, cursor=cursor, links=False)
         items = list(got.items)
         has_next = got.next_cursor is not None
     if backwards and not items:
@@ -308,7 +310,9 @@ def search_query_key(query: str) -> str:
 
 async def search(services: Services, who: Who, *, query: str, offset: int = 0) -> Reply:
     """A page of search results: catalog matches (first page) and ranked events."""
-    result = await services.search.search(query, guild_id=who.guild_id, limit=SEARCH_PAGE, offset=offset)
+    result = await services.search.search(
+        query, guild_id=who.guild_id, limit=SEARCH_PAGE, offset=offset, links=False
+    )
     b = EmbedBuilder(
         SEARCH_TITLE + result.query,
         footer=_search_footer(result.offset, len(result.events), result.total_events),

@@ -61,7 +61,7 @@ async def build_brief(services: Services, who: Who, *, since: tuple[dt.date, str
     tracks = await services.catalog.tracks()
     programs = await services.catalog.programs()
     latest = await services.events.latest(
-        guild_id=who.guild_id, since=since[0] if since else None, limit=LATEST + 2
+        guild_id=who.guild_id, since=since[0] if since else None, limit=LATEST + 2, links=False
     )
     b = EmbedBuilder(
         "State of play",
@@ -91,24 +91,24 @@ async def build_brief(services: Services, who: Who, *, since: tuple[dt.date, str
 
 async def build_program(services: Services, who: Who, *, name: str) -> Reply:
     program = await services.catalog.program(name)
-    significant = await services.events.page(
+    milestones = await services.events.milestones(
         EventFilter(program=program.slug, guild_id=who.guild_id, min_significance=MILESTONE_SIGNIFICANCE),
-        limit=50,
+        limit=MILESTONES,
+        links=False,
     )
-    # The most significant (then most recent) few, shown in date order.
-    top = sorted(significant.items, key=lambda e: (e.significance, e.occurred_on), reverse=True)[:MILESTONES]
-    milestones = sorted(top, key=lambda e: (e.occurred_on, e.id))
     latest = await services.events.page(
-        EventFilter(program=program.slug, guild_id=who.guild_id), limit=LATEST
+        EventFilter(program=program.slug, guild_id=who.guild_id), limit=LATEST, links=False
     )
     return Reply(embeds=render.program_embeds(program, milestones, latest.items))
 
 
 async def build_talks(services: Services, who: Who, *, track: str) -> Reply:
     found = await services.catalog.track(track)
-    recent = await services.events.page(EventFilter(track=found.slug, guild_id=who.guild_id), limit=20)
+    recent = await services.events.page(
+        EventFilter(track=found.slug, guild_id=who.guild_id), limit=20, links=False
+    )
     agreements = await services.events.page(
-        EventFilter(track=found.slug, kind="agreement", guild_id=who.guild_id), limit=5
+        EventFilter(track=found.slug, kind="agreement", guild_id=who.guild_id), limit=5, links=False
     )
     last_session = next((e for e in recent.items if e.kind in ("talks_session", "summit")), None)
     return Reply(embeds=render.track_embeds(found, last_session, agreements.items, recent.items[:LATEST]))

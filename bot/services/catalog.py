@@ -58,6 +58,7 @@ class _Snapshot:
     actors: dict[str, ActorView]
     topics: dict[str, TopicView]
     entries: dict[str, list[_Entry]]
+    positions: list[PositionView]
     loaded: float
 
 
@@ -123,6 +124,22 @@ class CatalogService:
             ]
             actors = [actor_view(a) for a in (await session.scalars(select(models.Actor))).all()]
             topics = [topic_view(t) for t in (await session.scalars(select(models.Topic))).all()]
+            positions = [
+                position_view(p)
+                for p in (
+                    await session.scalars(
+                        select(models.Position)
+                        .join(models.Position.actor)
+                        .join(models.Position.topic)
+                        .options(
+                            selectinload(models.Position.actor),
+                            selectinload(models.Position.topic),
+                            selectinload(models.Position.speaker),
+                        )
+                        .order_by(models.Actor.name, models.Topic.name, models.Position.as_of.desc())
+                    )
+                ).all()
+            ]
         entries = {
             "program": [
                 _entry(
@@ -146,6 +163,7 @@ class CatalogService:
             actors={a.slug: a for a in actors},
             topics={t.slug: t for t in topics},
             entries=entries,
+            positions=positions,
             loaded=time.monotonic(),
         )
         self._snapshot = snap
@@ -209,23 +227,12 @@ class CatalogService:
         """Stated positions, newest first within each party and topic (the full dated history)."""
         party_slug = (await self.actor(party)).slug if party else None
         topic_slug = (await self.topic(topic)).slug if topic else None
-        stmt = (
-            select(models.Position)
-            .join(models.Position.actor)
-            .join(models.Position.topic)
-            .options(
-                selectinload(models.Position.actor),
-                selectinload(models.Position.topic),
-                selectinload(models.Position.speaker),
-            )
-            .order_by(models.Actor.name, models.Topic.name, models.Position.as_of.desc())
-        )
-        if party_slug:
-            stmt = stmt.where(models.Actor.slug == party_slug)
-        if topic_slug:
-            stmt = stmt.where(models.Topic.slug == topic_slug)
-        async with self._sessionmaker() as session:
-            return [position_view(p) for p in (await session.scalars(stmt)).all()]
+        return [
+            p
+            for p in (await self._load()).positions
+            if (party_slug is None or p.party.slug == party_slug)
+            and (topic_slug is None or p.topic.slug == topic_slug)
+        ]
 
     async def compare(self, topic: str) -> dict[str, list[PositionView]]:
         """Every party's positions on one topic: party name → history, newest first."""

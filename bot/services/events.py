@@ -9,10 +9,13 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-from dataclasses import dataclass
+import time
+from collections import defaultdict
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, exists, func, literal, or_, select, union_all
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -21,9 +24,11 @@ from bot.db import Sessionmaker
 from bot.services.catalog import Choice
 from bot.services.dates import format_date
 from bot.services.errors import FieldProblem, NotFound, ValidationFailed
-from bot.services.views import EventView, Page, event_view
+from bot.services.views import EventView, Page, Ref, SourceView, event_view
 
 MAX_PAGE = 100
+COUNT_TTL = 30.0
+AUTOCOMPLETE_WINDOW = 200
 
 
 @dataclass(frozen=True)
@@ -94,27 +99,74 @@ def apply_filter(stmt: Select[Any], f: EventFilter) -> Select[Any]:
         (f.track, models.event_track, models.TalksTrack, "track_id"),
     ):
         if slug:
-            linked = (
-                select(table.c.event_id).join(model, model.id == table.c[column]).where(model.slug == slug)
-            )
-            stmt = stmt.where(E.id.in_(linked))
+            # A correlated EXISTS lets the planner walk the date index and probe the link's primary
+            # key, instead of collecting every linked event and sorting it (29 ms → 0.5 ms at 100k).
+            ident = select(model.id).where(model.slug == slug).scalar_subquery()
+            stmt = stmt.where(exists().where(table.c.event_id == E.id, table.c[column] == ident))
     return stmt
+
+
+async def read_views(session: AsyncSession, stmt: Select[Any], *, links: bool = True) -> list[EventView]:
+    """Events selected by ``stmt`` as views; with ``links``, their catalog links and sources too, in
+    two more queries (not four). Lists that show one line per event need neither."""
+    events = list((await session.scalars(stmt)).all())
+    if not events or not links:
+        return [event_view(e, with_links=False) for e in events]
+    ids = [e.id for e in events]
+    link_queries = [
+        select(table.c.event_id, literal(key), model.slug, model.name)
+        .join(model, model.id == table.c[column])
+        .where(table.c.event_id.in_(ids))
+        for key, table, model, column in (
+            ("programs", models.event_program, models.Program, "program_id"),
+            ("actors", models.event_actor, models.Actor, "actor_id"),
+            ("tracks", models.event_track, models.TalksTrack, "track_id"),
+        )
+    ]
+    found: dict[tuple[int, str], list[Ref]] = defaultdict(list)
+    for event_id, key, slug, name in (await session.execute(union_all(*link_queries))).all():
+        found[(event_id, key)].append(Ref(slug, name))
+    sources: dict[int, list[SourceView]] = defaultdict(list)
+    rows = await session.scalars(
+        select(models.Source).where(models.Source.event_id.in_(ids)).order_by(models.Source.position)
+    )
+    for src in rows:
+        sources[src.event_id].append(
+            SourceView(src.publisher, src.title, src.published_on, src.published_precision, src.url)
+        )
+
+    def refs(event_id: int, key: str) -> tuple[Ref, ...]:
+        return tuple(sorted(found[(event_id, key)], key=lambda r: r.name))
+
+    return [
+        replace(
+            event_view(e, with_links=False),
+            programs=refs(e.id, "programs"),
+            actors=refs(e.id, "actors"),
+            tracks=refs(e.id, "tracks"),
+            sources=tuple(sources[e.id]),
+        )
+        for e in events
+    ]
 
 
 class EventService:
     def __init__(self, sessionmaker: Sessionmaker) -> None:
         self._sessionmaker = sessionmaker
+        self._counts: dict[EventFilter, tuple[float, int]] = {}
 
     async def get(self, event_id: int, *, guild_id: int | None = None) -> EventView:
         """One event with its links and sources; retracted events are returned, marked as such."""
-        stmt = with_links(select(models.Event).where(models.Event.id == event_id, visible(guild_id)))
+        stmt = select(models.Event).where(models.Event.id == event_id, visible(guild_id))
         async with self._sessionmaker() as session:
-            row = await session.scalar(stmt)
-        if row is None:
+            views = await read_views(session, stmt)
+        if not views:
             raise NotFound("event", f"#{event_id}")
-        return event_view(row)
+        return views[0]
 
-    async def page(self, f: EventFilter, *, limit: int = 10, cursor: str | None = None) -> Page:
+    async def page(
+        self, f: EventFilter, *, limit: int = 10, cursor: str | None = None, links: bool = True
+    ) -> Page:
         """A page of events in date order, newest first unless ``f.order`` is ``asc``."""
         if not 1 <= limit <= MAX_PAGE:
             raise ValidationFailed([FieldProblem("limit", f"must be from 1 to {MAX_PAGE}")])
@@ -127,26 +179,41 @@ class EventService:
             else:
                 stmt = stmt.where(or_(E.occurred_on > day, and_(E.occurred_on == day, E.id > ident)))
         order = (E.occurred_on.desc(), E.id.desc()) if f.order == "desc" else (E.occurred_on, E.id)
-        stmt = with_links(stmt.order_by(*order).limit(limit + 1))
+        stmt = stmt.order_by(*order).limit(limit + 1)
         async with self._sessionmaker() as session:
-            rows = (await session.scalars(stmt)).all()
-        items = tuple(event_view(r) for r in rows[:limit])
+            rows = await read_views(session, stmt, links=links)
+        items = tuple(rows[:limit])
         next_cursor = encode_cursor(items[-1]) if len(rows) > limit else None
         return Page(items, next_cursor)
 
     async def latest(
-        self, *, guild_id: int | None = None, since: dt.date | None = None, limit: int = 5
+        self, *, guild_id: int | None = None, since: dt.date | None = None, limit: int = 5, links: bool = True
     ) -> list[EventView]:
-        page = await self.page(EventFilter(guild_id=guild_id, since=since), limit=limit)
+        page = await self.page(EventFilter(guild_id=guild_id, since=since), limit=limit, links=links)
         return list(page.items)
 
     async def count(self, f: EventFilter) -> int:
-        stmt = select(func.count()).select_from(apply_filter(select(models.Event), f).subquery())
+        """How many events match; cached for COUNT_TTL seconds (it feeds /help, not decisions)."""
+        cached = self._counts.get(f)
+        if cached is not None and time.monotonic() - cached[0] < COUNT_TTL:
+            return cached[1]
+        stmt = select(func.count()).select_from(apply_filter(select(models.Event.id), f).subquery())
         async with self._sessionmaker() as session:
-            return int(await session.scalar(stmt) or 0)
+            value = int(await session.scalar(stmt) or 0)
+        self._counts[f] = (time.monotonic(), value)
+        return value
+
+    async def milestones(self, f: EventFilter, *, limit: int = 8, links: bool = True) -> list[EventView]:
+        """The most significant events (most recent first among equals), shown in date order."""
+        E = models.Event
+        stmt = apply_filter(select(E), f).order_by(E.significance.desc(), E.occurred_on.desc(), E.id.desc())
+        async with self._sessionmaker() as session:
+            views = await read_views(session, stmt.limit(limit), links=links)
+        return sorted(views, key=lambda e: (e.occurred_on, e.id))
 
     async def autocomplete(self, text: str, *, guild_id: int | None = None, limit: int = 25) -> list[Choice]:
-        """Events by id (digits) or by words of the title, newest first."""
+        """Events by id (digits) or by words of their title; among the most recently added matches,
+        newest first by date."""
         E = models.Event
         text = text.strip().lstrip("#")
         stmt = select(E.id, E.title, E.occurred_on, E.precision).where(
@@ -155,13 +222,18 @@ class EventService:
         if text.isdigit():
             stmt = stmt.where(E.id == int(text))
         elif text:
-            from bot.services.search import fts_match, words
+            from bot.services.search import newest_matches, words
 
             terms = words(text)
             if terms:
                 bind = self._sessionmaker.kw.get("bind")
                 dialect = bind.dialect.name if bind is not None else "sqlite"
-                stmt, _rank = fts_match(stmt, dialect, terms, prefix=True)
+                # Candidates straight from the text index, newest additions first: ordering every
+                # match of a short prefix by date would read them all.
+                window = newest_matches(
+                    dialect, terms, limit=AUTOCOMPLETE_WINDOW, prefix=True, title_only=True
+                )
+                stmt = stmt.where(E.id.in_(select(window.c.id)))
         stmt = stmt.order_by(E.occurred_on.desc(), E.id.desc()).limit(limit)
         async with self._sessionmaker() as session:
             rows = (await session.execute(stmt)).all()

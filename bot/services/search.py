@@ -18,12 +18,14 @@ from bot import models
 from bot.db import Sessionmaker
 from bot.services.catalog import CatalogService, normalize
 from bot.services.errors import FieldProblem, ValidationFailed
-from bot.services.events import visible, with_links
-from bot.services.views import EventView, event_view
+from bot.services.events import read_views, visible
+from bot.services.views import EventView
 
 WORD = re.compile(r"\w+", re.UNICODE)
 QUERY_MAX = 200
 CATALOG_CUTOFF = 75
+#: Beyond this many matches, only the most recently added are ranked (see search_events).
+RANK_WINDOW = 1000
 
 
 @dataclass(frozen=True)
@@ -59,19 +61,43 @@ FTS = table("event_fts", column("rowid"), column("event_fts"))
 
 
 def fts_match(
-    stmt: SelectT, dialect: str, terms: list[str], *, prefix: bool
+    stmt: SelectT, dialect: str, terms: list[str], *, prefix: bool, title_only: bool = False
 ) -> tuple[SelectT, ColumnElement[Any]]:
     """``stmt`` (over ``event``) narrowed to events matching every term, and a rank (lower is better)."""
     if dialect == "sqlite":
         expr = " ".join(f'"{t}"*' if prefix else f'"{t}"' for t in terms)
+        if title_only:
+            expr = f"title : ({expr})"
         stmt = stmt.join(FTS, FTS.c.rowid == models.Event.id).where(FTS.c.event_fts.op("MATCH")(expr))
         return stmt, func.bm25(literal_column("event_fts"), 4.0, 1.0)
-    document = func.to_tsvector(literal_column("'english'"), models.Event.title + " " + models.Event.summary)
+    # The stored, weighted vector of migration 0002 (title above summary), indexed with GIN.
+    document: ColumnElement[Any] = literal_column("event.search_vector")
     # PostgreSQL's parser reads "Hwasong-15" as 'hwasong' and '-15': a number also matches its signed form.
-    star = ":*" if prefix else ""
+    star = (":*" if prefix else "") + ("A" if title_only else "")
+    if title_only and not prefix:
+        star = ":A"
     parts = [f"({t}{star} | -{t}{star})" if t.isdigit() else f"{t}{star}" for t in terms]
     tsq = func.to_tsquery(literal_column("'english'"), " & ".join(parts))
     return stmt.where(document.op("@@")(tsq)), -func.ts_rank(document, tsq)
+
+
+def matching_ids(dialect: str, terms: list[str], *, prefix: bool, title_only: bool = False) -> Select[Any]:
+    """The ids of every event matching every term, straight from the text index (scope not applied)."""
+    if dialect == "sqlite":
+        expr = " ".join(f'"{t}"*' if prefix else f'"{t}"' for t in terms)
+        if title_only:
+            expr = f"title : ({expr})"
+        return select(FTS.c.rowid.label("id")).where(FTS.c.event_fts.op("MATCH")(expr))
+    stmt, _ = fts_match(select(models.Event.id), dialect, terms, prefix=prefix, title_only=title_only)
+    return stmt
+
+
+def newest_matches(
+    dialect: str, terms: list[str], *, limit: int, prefix: bool, title_only: bool = False
+) -> Any:
+    """A subquery of the ids of the ``limit`` most recently added events matching every term."""
+    ids = matching_ids(dialect, terms, prefix=prefix, title_only=title_only)
+    return ids.order_by(ids.selected_columns[0].desc()).limit(limit).subquery()
 
 
 class SearchService:
@@ -97,18 +123,34 @@ class SearchService:
         limit: int = 10,
         offset: int = 0,
         prefix: bool = False,
+        links: bool = True,
     ) -> tuple[list[EventView], int]:
-        """Ranked events matching every word of ``query`` and the total count."""
+        """Ranked events matching every word of ``query``, and how many match (at most RANK_WINDOW + 1).
+
+        When more than RANK_WINDOW events match, only the RANK_WINDOW most recently added are ranked:
+        a query that broad says little, and ranking every match costs time linear in the matches.
+        """
         terms = words(query)
         if not terms:
             return [], 0
         stmt, rank = self._event_query(terms, guild_id, prefix=prefix)
-        count_stmt = select(func.count()).select_from(stmt.subquery())
-        page = with_links(stmt.order_by(rank, models.Event.occurred_on.desc()).limit(limit).offset(offset))
+        E = models.Event
+        # Matches regardless of scope and status: cheap to count and to cut, and close enough for a
+        # recency window. The planners misjudge the scope filter and would rank every match.
+        matching = matching_ids(self._dialect(), terms, prefix=prefix)
+        key = matching.selected_columns[0]
         async with self._sessionmaker() as session:
-            total = int(await session.scalar(count_stmt) or 0)
-            rows = (await session.scalars(page)).all() if total > offset else []
-        return [event_view(r) for r in rows], total
+            broad = select(func.count()).select_from(matching.limit(RANK_WINDOW + 1).subquery())
+            total = int(await session.scalar(broad) or 0)
+            if total > RANK_WINDOW:
+                window = matching.order_by(key.desc()).offset(RANK_WINDOW - 1).limit(1)
+                threshold = int(await session.scalar(window) or 0)
+                stmt = stmt.where((FTS.c.rowid if self._dialect() == "sqlite" else E.id) >= threshold)
+            else:
+                total = int(await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+            page = stmt.order_by(rank, E.occurred_on.desc(), E.id.desc()).limit(limit).offset(offset)
+            views = await read_views(session, page, links=links) if total > offset else []
+        return views, total
 
     async def search_catalog(self, query: str) -> list[CatalogHit]:
         q = normalize(query)
@@ -156,7 +198,7 @@ class SearchService:
         return hits
 
     async def search(
-        self, query: str, *, guild_id: int | None = None, limit: int = 5, offset: int = 0
+        self, query: str, *, guild_id: int | None = None, limit: int = 5, offset: int = 0, links: bool = True
     ) -> SearchPage:
         """Everything that matches: catalog hits (first page only) and a page of ranked events."""
         query = query.strip()
@@ -166,6 +208,8 @@ class SearchService:
             raise ValidationFailed(
                 [FieldProblem("query", f"is {len(query)} characters; at most {QUERY_MAX}")]
             )
-        events, total = await self.search_events(query, guild_id=guild_id, limit=limit, offset=offset)
+        events, total = await self.search_events(
+            query, guild_id=guild_id, limit=limit, offset=offset, links=links
+        )
         catalog = tuple((await self.search_catalog(query))[:5]) if offset == 0 else ()
         return SearchPage(query, catalog, tuple(events), total, offset, limit)

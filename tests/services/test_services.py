@@ -189,3 +189,44 @@ async def test_subscription_rules(services: Services) -> None:
     await services.subscriptions.unsubscribe(curator(HOME), 10)
     with pytest.raises(NotFound):
         await services.subscriptions.get(HOME, 10)
+
+
+async def test_broad_search_ranks_only_the_newest_window(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.services import search as search_module
+
+    monkeypatch.setattr(search_module, "RANK_WINDOW", 3)
+    ids = [
+        (await services.curation.create(curator(HOME), event_input(title=f"Rocket engine trial {i}"))).id
+        for i in range(5)
+    ]
+    hits, total = await services.search.search_events("rocket engine", limit=10)
+    assert total == 4  # more than the window: reported as window + 1
+    assert sorted(h.id for h in hits) == ids[-3:]
+    narrow, exact = await services.search.search_events("trial 2", limit=10)
+    assert exact == 1
+    assert [h.id for h in narrow] == [ids[2]]
+
+
+async def test_milestones_are_the_most_significant_in_date_order(services: Services) -> None:
+    made = {}
+    for sig, date in ((5, "2001"), (2, "2002"), (4, "2003"), (5, "2004"), (3, "2005")):
+        view = await services.curation.create(
+            curator(HOME), event_input(title=f"Milestone {date}", date=date, significance=sig)
+        )
+        made[date] = view.id
+    top = await services.events.milestones(EventFilter(program="icbm", min_significance=4), limit=2)
+    assert [e.id for e in top] == [made["2001"], made["2004"]]
+    assert [e.significance for e in top] == [5, 5]
+
+
+async def test_event_autocomplete_matches_title_words_only(services: Services) -> None:
+    await services.curation.create(
+        curator(HOME), event_input(title="Engine ground test at Sohae", summary="Observed by a satellite.")
+    )
+    titles = [c.name for c in await services.events.autocomplete("eng")]
+    assert any("Engine ground test" in t for t in titles)
+    by_summary = [c.name for c in await services.events.autocomplete("satellit")]
+    assert any("Unha-3" in n for n in by_summary)
+    assert not any("Engine ground test" in n for n in by_summary)
