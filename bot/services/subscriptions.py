@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -62,21 +63,51 @@ def subscription_view(s: models.Subscription) -> SubscriptionView:
     )
 
 
+@dataclass(frozen=True)
+class EventFacets:
+    """What subscriptions filter on, taken once from an event."""
+
+    published: bool
+    guild_id: int | None
+    significance: int
+    kind: str
+    programs: frozenset[str]
+    tracks: frozenset[str]
+    actors: frozenset[str]
+
+    @classmethod
+    def of(cls, event: models.Event) -> EventFacets:
+        return cls(
+            event.status == "published",
+            event.guild_id,
+            event.significance,
+            event.kind,
+            frozenset(p.slug for p in event.programs),
+            frozenset(t.slug for t in event.tracks),
+            frozenset(a.slug for a in event.actors),
+        )
+
+    def wanted_by(self, sub: Any) -> bool:
+        """Whether a subscription (anything with its filter attributes) takes this event: scope
+        first, then every non-empty filter must hold."""
+        if not self.published:
+            return False
+        if self.guild_id is not None and self.guild_id != sub.guild_id:
+            return False
+        if self.significance < sub.min_significance:
+            return False
+        if sub.kinds and self.kind not in sub.kinds:
+            return False
+        if sub.programs and not self.programs.intersection(sub.programs):
+            return False
+        if sub.tracks and not self.tracks.intersection(sub.tracks):
+            return False
+        return not (sub.actors and not self.actors.intersection(sub.actors))
+
+
 def matches(sub: models.Subscription | SubscriptionView, event: models.Event) -> bool:
-    """Whether ``event`` is for ``sub``: scope first, then every non-empty filter must hold."""
-    if event.status != "published":
-        return False
-    if event.guild_id is not None and event.guild_id != sub.guild_id:
-        return False
-    if event.significance < sub.min_significance:
-        return False
-    if sub.kinds and event.kind not in sub.kinds:
-        return False
-    if sub.programs and not {p.slug for p in event.programs} & set(sub.programs):
-        return False
-    if sub.tracks and not {t.slug for t in event.tracks} & set(sub.tracks):
-        return False
-    return not (sub.actors and not {a.slug for a in event.actors} & set(sub.actors))
+    """Whether ``event`` is for ``sub``."""
+    return EventFacets.of(event).wanted_by(sub)
 
 
 def split_slugs(text: str | None) -> list[str]:
