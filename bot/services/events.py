@@ -236,6 +236,9 @@ class EventService:
                 stmt = stmt.where(E.id.in_(select(window.c.id)))
         stmt = stmt.order_by(E.occurred_on.desc(), E.id.desc()).limit(limit)
         async with self._sessionmaker() as session:
+            from bot.services.search import custom_plans
+
+            await custom_plans(session)
             rows = (await session.execute(stmt)).all()
         out = []
         for ident, title, day, precision in rows:

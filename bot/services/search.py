@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from rapidfuzz import fuzz
-from sqlalchemy import Select, column, func, literal_column, select, table
+from sqlalchemy import Select, column, func, literal_column, select, table, text
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot import models
@@ -81,6 +82,17 @@ def fts_match(
     return stmt.where(document.op("@@")(tsq)), -func.ts_rank(document, tsq)
 
 
+async def custom_plans(session: AsyncSession) -> None:
+    """On PostgreSQL, plan this transaction's statements for their actual values.
+
+    How many rows a text query matches swings from a handful to half the table, and a prepared
+    statement's generic plan cannot know which: it would scan every match where walking the primary
+    key finds the newest ones at once (or the other way round).
+    """
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+
+
 def matching_ids(dialect: str, terms: list[str], *, prefix: bool, title_only: bool = False) -> Select[Any]:
     """The ids of every event matching every term, straight from the text index (scope not applied)."""
     if dialect == "sqlite":
@@ -140,6 +152,7 @@ class SearchService:
         matching = matching_ids(self._dialect(), terms, prefix=prefix)
         key = matching.selected_columns[0]
         async with self._sessionmaker() as session:
+            await custom_plans(session)
             broad = select(func.count()).select_from(matching.limit(RANK_WINDOW + 1).subquery())
             total = int(await session.scalar(broad) or 0)
             if total > RANK_WINDOW:
