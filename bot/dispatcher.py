@@ -50,8 +50,8 @@ from bot import models
 from bot.db import Sessionmaker
 from bot.models import utcnow
 from bot.render import event_embed, truncate
-from bot.services.events import with_links
-from bot.services.views import EventView, SourceView, event_view
+from bot.services.events import read_views
+from bot.services.views import EventView, SourceView
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,7 @@ class DispatcherConfig:
     channel_window: float = 5.0
     concurrency: int = 10
     batch: int = 100
+    first_batch: int = 10
     lease: float = 8.0
     poll_interval: float = 2.0
     request_timeout: float = 10.0
@@ -414,12 +415,8 @@ class DeliveryStore:
             ).all()
             event_ids = {d.event_id for d, _ in rows}
             events = {
-                e.id: event_view(e)
-                for e in (
-                    await session.scalars(
-                        with_links(select(models.Event).where(models.Event.id.in_(event_ids)))
-                    )
-                ).all()
+                e.id: e
+                for e in await read_views(session, select(models.Event).where(models.Event.id.in_(event_ids)))
             }
             posted: dict[tuple[int, int], int] = {}
             if any(d.action == "edit" for d, _ in rows):
@@ -670,6 +667,9 @@ class Dispatcher:
             self._wake.clear()
             try:
                 room = cfg.batch - len(self._held)
+                if not self._held:
+                    # Idle until now: a small first claim gets the first alerts out sooner.
+                    room = min(room, cfg.first_batch)
                 if room > 0:
                     jobs = await self.store.claim(room, cfg.lease)
                     if jobs:

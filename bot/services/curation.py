@@ -4,11 +4,13 @@ audit row and, when alerts are wanted, its outbox rows (``delivery``)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, Text, cast, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import models
@@ -129,6 +131,13 @@ def same_content(event: models.Event, clean: CleanEvent, links: dict[str, list[A
     )
 
 
+def _filter(raw: str | None) -> list[Any]:
+    if raw is None or raw.replace(" ", "") in ("", "[]", "null"):
+        return []
+    value = json.loads(raw)
+    return value if isinstance(value, list) else []
+
+
 async def enqueue(session: AsyncSession, event: models.Event, action: str) -> int:
     """Outbox rows for ``event`` in the caller's transaction; returns how many.
 
@@ -140,13 +149,35 @@ async def enqueue(session: AsyncSession, event: models.Event, action: str) -> in
     targets: list[Any]
     if action == "post":
         # Plain rows, not ORM objects: a publish may fan out to thousands of subscriptions.
+        # The filters come as JSON text and are decoded only when not empty (most are): decoding
+        # thousands of "[]" cost more than the rest of the publish.
         stmt = select(
-            S.id, S.guild_id, S.channel_id, S.kinds, S.programs, S.tracks, S.actors, S.min_significance
+            S.id,
+            S.guild_id,
+            S.channel_id,
+            cast(S.kinds, Text).label("kinds"),
+            cast(S.programs, Text).label("programs"),
+            cast(S.tracks, Text).label("tracks"),
+            cast(S.actors, Text).label("actors"),
+            S.min_significance,
         ).where(S.state == "active")
         if event.guild_id is not None:
             stmt = stmt.where(S.guild_id == event.guild_id)
         facets = EventFacets.of(event)
-        targets = [row for row in (await session.execute(stmt)).all() if facets.wanted_by(row)]
+        targets = [
+            row
+            for row in (await session.execute(stmt)).all()
+            if facets.wanted_by(
+                SimpleNamespace(
+                    guild_id=row.guild_id,
+                    min_significance=row.min_significance,
+                    kinds=_filter(row.kinds),
+                    programs=_filter(row.programs),
+                    tracks=_filter(row.tracks),
+                    actors=_filter(row.actors),
+                )
+            )
+        ]
     else:
         posted = select(models.Delivery.subscription_id).where(
             models.Delivery.event_id == event.id,
