@@ -360,7 +360,7 @@ def report(dialect: str, rows: list[Row], load_seconds: float, events: int) -> s
         f"### {'SQLite' if dialect == 'sqlite' else 'PostgreSQL'} ({events:,} synthetic events + corpus, "
         f"loaded in {load_seconds:.0f} s; {len(ping.samples)} runs per row)",
         "",
-        "| command | p50 ms | p99 ms | target p99 | p50 ≤ 2× ping | met |",
+        "| command | p50 ms | p99 ms | target p99 ms | p99 target met | p50 ≤ 2× ping |",
         "|---|---:|---:|---:|---|---|",
     ]
     for r in rows:
@@ -370,10 +370,10 @@ def report(dialect: str, rows: list[Row], load_seconds: float, events: int) -> s
         elif r.name == "search":
             limit = SEARCH_TARGET
         p50_ok = r.name == "ping" or r.p50 <= 2 * ping.p50
-        met = r.p99 <= limit and p50_ok
+        met = r.p99 <= limit
         lines.append(
-            f"| {r.name} | {r.p50:.1f} | {r.p99:.1f} | {limit:.0f} | {'yes' if p50_ok else 'no'} | "
-            f"{'yes' if met else '**no**'} |"
+            f"| {r.name} | {r.p50:.1f} | {r.p99:.1f} | {limit:.0f} | {'yes' if met else '**no**'} | "
+            f"{'yes' if p50_ok else '**no**'} |"
         )
     return "\n".join(lines)
 
