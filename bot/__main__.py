@@ -94,9 +94,14 @@ async def cmd_import(settings: Settings, path: Path, fmt: str, dry_run: bool) ->
     from bot import db
     from bot.services.access import Caller, Policy
     from bot.services.importers import import_file
+    from bot.services.seed import is_empty, seed
 
     engine = await _engine(settings)
     try:
+        if await is_empty(db.make_sessionmaker(engine)):
+            # Imported events link to programs, parties and tracks: the catalog must be there first.
+            print("empty database: loading the curated corpus first", file=sys.stderr)
+            await seed(db.make_sessionmaker(engine))
         with Progress(transient=True) as progress:
             task = progress.add_task(f"Importing {path.name}", total=None)
 
