@@ -18,6 +18,7 @@ from bot.dispatcher import Dispatcher, DispatcherConfig, Outcome, RestTransport
 from bot.models import EVENT_KINDS
 from bot.render import BRAND, EmbedBuilder, choices, kind_label, message
 from bot.services.catalog import Choice
+from bot.services.errors import NotFound
 from bot.services.subscriptions import Filters, SubscriptionView, split_slugs
 
 if TYPE_CHECKING:
@@ -289,7 +290,12 @@ class Alerts(commands.Cog):
             )
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
-        outcome = await self.dispatcher.send_sample(channel.id, None)
+        # The sample pings the subscription's role, as a real alert would; no subscription, no ping.
+        try:
+            sub = await self.bot.services.subscriptions.get(interaction.guild_id or 0, channel.id)
+        except NotFound:
+            sub = None
+        outcome = await self.dispatcher.send_sample(channel.id, sub.mention_role_id if sub else None)
         await interaction.followup.send(
             outcome_text(outcome, channel.mention),
             ephemeral=True,

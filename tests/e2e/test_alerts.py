@@ -186,6 +186,14 @@ async def test_test_posts_a_sample_alert(fake_discord: FakeDiscord, staff: Staff
     [sample] = fake_discord.channel_messages(channel.id)
     assert sample.embeds[0]["title"] == "Test alert from Peninsula Brief"
     assert sample.allowed_mentions == {"parse": []}
+    assert "<@&" not in sample.content
+    role = staff.guild.add_role("Sample watchers")
+    await fake_discord.invoke("alerts", {"channel": channel, "mention": role}, subcommand="subscribe")
+    pinged = await fake_discord.invoke("alerts", {"channel": channel}, subcommand="test")
+    assert pinged.content == f"Posted a sample alert in <#{channel.id}>."
+    [_, with_role] = fake_discord.channel_messages(channel.id)
+    assert with_role.content.startswith(f"<@&{role.id}> ")
+    assert with_role.allowed_mentions == {"parse": [], "roles": [str(role.id)]}
     fake_discord.fail_channel(channel.id, 403)
     failed = await fake_discord.invoke("alerts", {"channel": channel}, subcommand="test")
     assert "I cannot post in" in failed.content and "403" in failed.content
