@@ -153,12 +153,13 @@ class SearchService:
         key = matching.selected_columns[0]
         async with self._sessionmaker() as session:
             await custom_plans(session)
-            broad = select(func.count()).select_from(matching.limit(RANK_WINDOW + 1).subquery())
-            total = int(await session.scalar(broad) or 0)
-            if total > RANK_WINDOW:
-                window = matching.order_by(key.desc()).offset(RANK_WINDOW - 1).limit(1)
-                threshold = int(await session.scalar(window) or 0)
-                stmt = stmt.where((FTS.c.rowid if self._dialect() == "sqlite" else E.id) >= threshold)
+            # The RANK_WINDOW-th and the next newest match: two rows mean the query is broad, and the
+            # first is where the window starts. One statement answers both questions.
+            window = matching.order_by(key.desc()).offset(RANK_WINDOW - 1).limit(2)
+            edge = list((await session.scalars(window)).all())
+            if len(edge) == 2:
+                total = RANK_WINDOW + 1
+                stmt = stmt.where((FTS.c.rowid if self._dialect() == "sqlite" else E.id) >= int(edge[0]))
             else:
                 total = int(await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
             page = stmt.order_by(rank, E.occurred_on.desc(), E.id.desc()).limit(limit).offset(offset)
