@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Self
 from urllib.parse import urlsplit
 
 import discord
@@ -14,7 +15,19 @@ from discord.ext import commands
 
 from bot import checks
 from bot.models import EVENT_KINDS
-from bot.render import EmbedBuilder, choices, event_embed, join_lines, kind_label, message, plain, truncate
+from bot.paging import services_of
+from bot.render import (
+    EmbedBuilder,
+    Reply,
+    choices,
+    event_embed,
+    join_lines,
+    kind_label,
+    message,
+    plain,
+    truncate,
+)
+from bot.services.access import Caller
 from bot.services.curation import AuditEntry
 from bot.services.errors import FieldProblem, ServiceError, ValidationFailed
 from bot.services.export import export_events
@@ -26,6 +39,7 @@ from cogs.alerts import complete_list
 
 if TYPE_CHECKING:
     from bot.bot import PeninsulaBot
+    from bot.services.container import Services
 
 log = logging.getLogger(__name__)
 
@@ -224,55 +238,95 @@ def audit_embed(entries: Sequence[AuditEntry], page: int) -> discord.Embed:
     return b.build()
 
 
-class AuditLogView(discord.ui.View):
-    """Older / Newer buttons over keyset pages of the audit log; only the caller may turn them."""
+LOG_NOT_YOURS = "Only the person who opened this log can turn its pages."
 
-    def __init__(self, cog: Curation, owner_id: int, entries: Sequence[AuditEntry]) -> None:
-        super().__init__(timeout=600)
-        self.cog = cog
-        self.owner_id = owner_id
-        self.pages: list[int | None] = [None]  # the before_id of each page seen
-        self.entries = list(entries)
-        self._sync()
 
-    def _sync(self) -> None:
-        self.newer.disabled = len(self.pages) == 1
-        self.older.disabled = len(self.entries) < LOG_PAGE
+async def audit_page(
+    services: Services,
+    caller: Caller,
+    *,
+    page: int = 1,
+    before_id: int | None = None,
+    after_id: int | None = None,
+) -> Reply:
+    """A page of the log, newest first: the first, the one older than ``before_id``, or the one
+    newer than ``after_id``. Buttons carry the page state, so they outlive a restart."""
+    curation = services.curation
+    has_newer = before_id is not None or after_id is not None
+    if after_id is not None:
+        got = await curation.log(caller, limit=LOG_PAGE + 1, after_id=after_id)
+        if len(got) > LOG_PAGE:
+            entries, has_older = got[-LOG_PAGE:], True
+        else:  # Fewer than a page above: that is the first page.
+            return await audit_page(services, caller)
+    else:
+        got = await curation.log(caller, limit=LOG_PAGE + 1, before_id=before_id)
+        if before_id is not None and not got:
+            return await audit_page(services, caller)
+        entries, has_older = got[:LOG_PAGE], len(got) > LOG_PAGE
+    page = max(page, 2) if has_newer else 1
+    view: discord.ui.View | None = None
+    if has_newer or has_older:
+        view = discord.ui.View(timeout=None)
+        uid = caller.user_id
+        view.add_item(AuditLogButton(uid, "n", entries[0].id, page - 1, disabled=not has_newer))
+        view.add_item(AuditLogButton(uid, "o", entries[-1].id, page + 1, disabled=not has_older))
+    return Reply(embeds=[audit_embed(entries, page - 1)], view=view, ephemeral=True)
 
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if interaction.user.id != self.owner_id:
-            await reply_ephemeral(interaction, "Only the person who opened this log can turn its pages.")
-            return False
-        return True
 
-    async def _show(self, interaction: discord.Interaction) -> None:
-        self.entries = await self.cog.bot.services.curation.log(
-            checks.caller_of(interaction), limit=LOG_PAGE, before_id=self.pages[-1]
+class AuditLogButton(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=r"pb:log:(?P<uid>\d+):(?P<dir>[on]):(?P<before>\d+):(?P<page>\d+)",
+):
+    """Older / Newer on a /curate log page. ``before`` is the audit id to page from (older: the
+    page's oldest entry, newer: its newest); only ``uid``, the invoker, may press."""
+
+    def __init__(self, uid: int, direction: str, before: int, page: int, *, disabled: bool = False) -> None:
+        self.uid, self.direction, self.before, self.page = uid, direction, before, page
+        super().__init__(
+            discord.ui.Button(
+                label="Older" if direction == "o" else "Newer",
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"pb:log:{uid}:{direction}:{before}:{page}",
+                disabled=disabled,
+            )
         )
-        self._sync()
-        await interaction.response.edit_message(
-            embed=audit_embed(self.entries, len(self.pages) - 1),
-            view=self,
-            allowed_mentions=discord.AllowedMentions.none(),
-        )
 
-    @discord.ui.button(label="Newer", style=discord.ButtonStyle.secondary, custom_id="curate:log:newer")
-    async def newer(self, interaction: discord.Interaction, button: discord.ui.Button[AuditLogView]) -> None:
-        if len(self.pages) > 1:
-            self.pages.pop()
-        await self._show(interaction)
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction,
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> Self:
+        return cls(int(match["uid"]), match["dir"], int(match["before"]), int(match["page"]))
 
-    @discord.ui.button(label="Older", style=discord.ButtonStyle.secondary, custom_id="curate:log:older")
-    async def older(self, interaction: discord.Interaction, button: discord.ui.Button[AuditLogView]) -> None:
-        if self.entries:
-            self.pages.append(self.entries[-1].id)
-        await self._show(interaction)
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        if interaction.user.id == self.uid:
+            return True
+        await reply_ephemeral(interaction, LOG_NOT_YOURS)
+        return False
 
-    async def on_error(self, interaction: discord.Interaction, error: Exception, item: Any) -> None:
-        text = error.message if isinstance(error, ServiceError) else GENERIC
-        if not isinstance(error, ServiceError):
-            log.error("the curation log view failed", exc_info=error)
-        await reply_ephemeral(interaction, text)
+    async def callback(self, interaction: discord.Interaction) -> None:
+        older = self.direction == "o"
+        try:
+            # The service re-checks that the presser is still a curator.
+            reply = await audit_page(
+                services_of(interaction.client),
+                checks.caller_of(interaction),
+                page=self.page,
+                before_id=self.before if older else None,
+                after_id=None if older else self.before,
+            )
+        except ServiceError as exc:
+            await reply_ephemeral(interaction, exc.message)
+            return
+        except Exception:
+            log.exception("turning a page of the curation log failed")
+            await reply_ephemeral(interaction, GENERIC)
+            return
+        await interaction.response.edit_message(**reply.edit_kwargs())
 
 
 # -- the cog ---------------------------------------------------------------------------------------
@@ -290,6 +344,12 @@ class Curation(commands.Cog):
 
     def __init__(self, bot: PeninsulaBot) -> None:
         self.bot = bot
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(AuditLogButton)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(AuditLogButton)
 
     @curate.command(name="add")
     @app_commands.describe(
@@ -483,14 +543,8 @@ class Curation(commands.Cog):
     @checks.curator_only()
     async def log_(self, interaction: discord.Interaction) -> None:
         """Page through this server's curation log"""
-        entries = await self.bot.services.curation.log(checks.caller_of(interaction), limit=LOG_PAGE)
-        view = AuditLogView(self, interaction.user.id, entries)
-        await interaction.response.send_message(
-            embed=audit_embed(entries, 0),
-            view=view,
-            ephemeral=True,
-            allowed_mentions=discord.AllowedMentions.none(),
-        )
+        reply = await audit_page(self.bot.services, checks.caller_of(interaction))
+        await interaction.response.send_message(**reply.send_kwargs())
 
 
 async def setup(bot: PeninsulaBot) -> None:

@@ -348,15 +348,24 @@ class CurationService:
                 details=dict(event.details or {}),
             )
 
-    async def log(self, caller: Caller, *, limit: int = 10, before_id: int | None = None) -> list[AuditEntry]:
-        """This guild's audit log, newest first (``before_id`` pages back)."""
+    async def log(
+        self, caller: Caller, *, limit: int = 10, before_id: int | None = None, after_id: int | None = None
+    ) -> list[AuditEntry]:
+        """This guild's audit log, newest first (``before_id`` pages back; ``after_id`` forward: the
+        ``limit`` entries just newer than it)."""
         async with self._sessionmaker() as session:
             await self._policy.require_curator(session, caller)
-            stmt = select(models.AuditLog).order_by(models.AuditLog.id.desc()).limit(limit)
+            forward = after_id is not None and before_id is None
+            order = models.AuditLog.id.asc() if forward else models.AuditLog.id.desc()
+            stmt = select(models.AuditLog).order_by(order).limit(limit)
             stmt = stmt.where(models.AuditLog.guild_id == caller.guild_id)
             if before_id is not None:
                 stmt = stmt.where(models.AuditLog.id < before_id)
-            rows = (await session.scalars(stmt)).all()
+            if after_id is not None:
+                stmt = stmt.where(models.AuditLog.id > after_id)
+            rows = list((await session.scalars(stmt)).all())
+        if forward:
+            rows.reverse()
         return [
             AuditEntry(
                 r.id, r.at, r.guild_id, r.user_id, r.action, r.record_type, r.record_id, dict(r.details or {})

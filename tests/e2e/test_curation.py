@@ -289,10 +289,45 @@ async def test_export_and_log(fake_discord: FakeDiscord, staff: Staff, bot: Peni
     description = first.embeds[0]["description"]
     assert description.count("event.create") == 10
     assert "Launch number 10" in description and "Launch number 0" not in description
-    older = await fake_discord.press(first, "curate:log:older")
+    assert first.message is not None
+    newer_id, older_id = first.message.custom_ids()
+    assert newer_id.startswith("pb:log:") and first.message.find_component(newer_id)["disabled"]
+    older = await fake_discord.press(first, older_id)
     assert "Launch number 0" in older.embeds[0]["description"]
     assert older.embeds[0]["description"].count("event.create") == 1
-    newer = await fake_discord.press(first, "curate:log:newer")
+    assert first.embeds[0]["footer"]["text"].startswith("Page 2")
+    newer_id, older_id = first.message.custom_ids()
+    assert first.message.find_component(older_id)["disabled"]
+    newer = await fake_discord.press(first, newer_id)
     assert "Launch number 10" in newer.embeds[0]["description"]
-    stranger = await fake_discord.press(first, "curate:log:older", user=staff.curator)
+    assert first.embeds[0]["description"] == description
+    assert first.embeds[0]["footer"]["text"].startswith("Page 1")
+    _newer_id, older_id = first.message.custom_ids()
+    stranger = await fake_discord.press(first, older_id, user=staff.curator)
     assert stranger.ephemeral and "Only the person" in stranger.content
+    assert first.embeds[0]["description"] == description
+
+
+async def test_log_paging_survives_a_restart(
+    fake_discord: FakeDiscord, staff: Staff, database: Database
+) -> None:
+    await load_sample(database)
+    async with running_bot(fake_discord, database, home_guild_ids=[staff.guild.id]) as first_bot:
+        for i in range(11):
+            await fake_discord.invoke("curate", {**ADD, "title": f"Launch number {i}"}, subcommand="add")
+        first = await fake_discord.invoke("curate", subcommand="log")
+        assert first.message is not None
+        page1 = first.embeds[0]["description"]
+        assert "Launch number 0" not in page1
+    assert first_bot.is_closed()
+    async with running_bot(fake_discord, database, home_guild_ids=[staff.guild.id]) as second_bot:
+        assert second_bot is not first_bot
+        _newer_id, older_id = first.message.custom_ids()
+        turned = await fake_discord.press(first, older_id)
+        assert turned.callback_type == 7
+        page2 = first.embeds[0]["description"]
+        assert "Launch number 0" in page2 and "Launch number 10" not in page2
+        assert first.embeds[0]["footer"]["text"].startswith("Page 2")
+        newer_id, _older_id = first.message.custom_ids()
+        await fake_discord.press(first, newer_id)
+        assert first.embeds[0]["description"] == page1
