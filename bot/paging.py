@@ -105,12 +105,7 @@ class TimelineButton(
         self.uid, self.direction, self.page, self.cursor, self.state = uid, direction, page, cursor, state
         label = "◀ Prev" if direction == "p" else "Next ▶"
         super().__init__(
-            discord.ui.Button(
-                label=label,
-                style=discord.ButtonStyle.secondary,
-                custom_id=f"pb:tl:{uid}:{direction}:{page}:{cursor}:{state}",
-                disabled=disabled,
-            )
+            page_button(label, f"pb:tl:{uid}:{direction}:{page}:{cursor}:{state}", disabled=disabled)
         )
 
     @classmethod
@@ -124,7 +119,7 @@ class TimelineButton(
         return cls(int(match["uid"]), match["dir"], int(match["page"]), match["cursor"], match["state"])
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        return await _only_invoker(interaction, self.uid)
+        return await only_invoker(interaction, self.uid)
 
     async def callback(self, interaction: discord.Interaction) -> None:
         async def work() -> Reply:
@@ -139,7 +134,7 @@ class TimelineButton(
                 backwards=self.direction == "p",
             )
 
-        await _turn_page(interaction, work)
+        await turn_page(interaction, work)
 
 
 async def timeline(
@@ -266,12 +261,7 @@ class SearchButton(
         # A query too long for the custom id is read back from the message's embed title.
         carried = query if len(head) + len(query) <= CUSTOM_ID_MAX else ""
         super().__init__(
-            discord.ui.Button(
-                label="◀ Prev" if direction == "p" else "Next ▶",
-                style=discord.ButtonStyle.secondary,
-                custom_id=head + carried,
-                disabled=disabled,
-            )
+            page_button("◀ Prev" if direction == "p" else "Next ▶", head + carried, disabled=disabled)
         )
 
     @classmethod
@@ -289,7 +279,7 @@ class SearchButton(
         return cls(int(match["uid"]), match["dir"], int(match["offset"]), query)
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        return await _only_invoker(interaction, self.uid)
+        return await only_invoker(interaction, self.uid)
 
     async def callback(self, interaction: discord.Interaction) -> None:
         async def work() -> Reply:
@@ -300,7 +290,7 @@ class SearchButton(
                 offset=self.offset,
             )
 
-        await _turn_page(interaction, work)
+        await turn_page(interaction, work)
 
 
 def search_query_key(query: str) -> str:
@@ -348,16 +338,24 @@ def _search_footer(offset: int, shown: int, total: int) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-async def _only_invoker(interaction: discord.Interaction, uid: int) -> bool:
+def page_button(label: str, custom_id: str, *, disabled: bool = False) -> discord.ui.Button[discord.ui.View]:
+    """The button every paging control wraps: its state lives in ``custom_id``."""
+    return discord.ui.Button(
+        label=label, style=discord.ButtonStyle.secondary, custom_id=custom_id, disabled=disabled
+    )
+
+
+async def only_invoker(interaction: discord.Interaction, uid: int, text: str = NOT_YOURS) -> bool:
+    """True for the member who ran the command; anyone else gets ``text``, ephemerally."""
     if interaction.user.id == uid:
         return True
     await interaction.response.send_message(
-        NOT_YOURS, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+        text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
     )
     return False
 
 
-async def _turn_page(interaction: discord.Interaction, work: Any) -> None:
+async def turn_page(interaction: discord.Interaction, work: Any) -> None:
     """Edit the message to the new page; a failure is an ephemeral note, never silence."""
     from bot.tree import GENERIC, reply_ephemeral
 

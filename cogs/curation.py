@@ -15,7 +15,7 @@ from discord.ext import commands
 
 from bot import checks
 from bot.models import EVENT_KINDS
-from bot.paging import services_of
+from bot.paging import only_invoker, page_button, services_of, turn_page
 from bot.render import (
     EmbedBuilder,
     Reply,
@@ -283,14 +283,8 @@ class AuditLogButton(
 
     def __init__(self, uid: int, direction: str, before: int, page: int, *, disabled: bool = False) -> None:
         self.uid, self.direction, self.before, self.page = uid, direction, before, page
-        super().__init__(
-            discord.ui.Button(
-                label="Older" if direction == "o" else "Newer",
-                style=discord.ButtonStyle.secondary,
-                custom_id=f"pb:log:{uid}:{direction}:{before}:{page}",
-                disabled=disabled,
-            )
-        )
+        label = "Older" if direction == "o" else "Newer"
+        super().__init__(page_button(label, f"pb:log:{uid}:{direction}:{before}:{page}", disabled=disabled))
 
     @classmethod
     async def from_custom_id(
@@ -303,30 +297,22 @@ class AuditLogButton(
         return cls(int(match["uid"]), match["dir"], int(match["before"]), int(match["page"]))
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        if interaction.user.id == self.uid:
-            return True
-        await reply_ephemeral(interaction, LOG_NOT_YOURS)
-        return False
+        return await only_invoker(interaction, self.uid, LOG_NOT_YOURS)
 
     async def callback(self, interaction: discord.Interaction) -> None:
         older = self.direction == "o"
-        try:
+
+        async def work() -> Reply:
             # The service re-checks that the presser is still a curator.
-            reply = await audit_page(
+            return await audit_page(
                 services_of(interaction.client),
                 checks.caller_of(interaction),
                 page=self.page,
                 before_id=self.before if older else None,
                 after_id=None if older else self.before,
             )
-        except ServiceError as exc:
-            await reply_ephemeral(interaction, exc.message)
-            return
-        except Exception:
-            log.exception("turning a page of the curation log failed")
-            await reply_ephemeral(interaction, GENERIC)
-            return
-        await interaction.response.edit_message(**reply.edit_kwargs())
+
+        await turn_page(interaction, work)
 
 
 # -- the cog ---------------------------------------------------------------------------------------
