@@ -84,7 +84,3 @@ async def current_revision(engine: AsyncEngine) -> str | None:
 
     async with engine.connect() as conn:
         return await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
-
-
-def dialect_name(engine: AsyncEngine) -> str:
-    return engine.dialect.name

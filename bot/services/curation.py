@@ -60,19 +60,14 @@ class LinkResolver:
         }
         return cls(rows)
 
-    def resolve(
-        self, clean: CleanEvent, row: int | None = None, *, skip_unknown: bool = False
-    ) -> dict[str, list[Any]]:
-        """Catalog rows for the event's slugs; unknown slugs fail unless ``skip_unknown``."""
+    def resolve(self, clean: CleanEvent, row: int | None = None) -> dict[str, list[Any]]:
+        """Catalog rows for the event's slugs; unknown slugs are a validation failure."""
         problems: list[FieldProblem] = []
         out: dict[str, list[Any]] = {}
         for key, _model, label in LINKS:
             found = self._rows[key]
             slugs: tuple[str, ...] = getattr(clean, key)
-            if not skip_unknown:
-                problems.extend(
-                    FieldProblem(label, f"“{s}” is not known", row) for s in slugs if s not in found
-                )
+            problems.extend(FieldProblem(label, f"“{s}” is not known", row) for s in slugs if s not in found)
             out[key] = [found[s] for s in slugs if s in found]
         if problems:
             raise ValidationFailed(problems)
@@ -82,17 +77,8 @@ class LinkResolver:
 async def resolve_links(
     session: AsyncSession, clean: CleanEvent, row: int | None = None
 ) -> dict[str, list[Any]]:
-    """Catalog rows for the event's slugs; unknown slugs are a validation failure."""
-    problems: list[FieldProblem] = []
-    out: dict[str, list[Any]] = {}
-    for key, model, label in LINKS:
-        slugs: tuple[str, ...] = getattr(clean, key)
-        found = {r.slug: r for r in (await session.scalars(select(model).where(model.slug.in_(slugs)))).all()}
-        problems.extend(FieldProblem(label, f"“{s}” is not known", row) for s in slugs if s not in found)
-        out[key] = [found[s] for s in slugs if s in found]
-    if problems:
-        raise ValidationFailed(problems)
-    return out
+    """Catalog rows for one event's slugs; unknown slugs are a validation failure."""
+    return (await LinkResolver.load(session)).resolve(clean, row)
 
 
 def apply_clean(event: models.Event, clean: CleanEvent, links: dict[str, list[Any]]) -> None:

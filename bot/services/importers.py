@@ -37,7 +37,7 @@ from bot import models
 from bot.db import Sessionmaker
 from bot.models import utcnow
 from bot.services.access import Caller, Policy
-from bot.services.curation import apply_clean, enqueue, resolve_links, same_content
+from bot.services.curation import LinkResolver, apply_clean, enqueue, same_content
 from bot.services.dates import format_date
 from bot.services.errors import FieldProblem, ValidationFailed
 from bot.services.events import with_links
@@ -320,6 +320,7 @@ async def _write(
     if report.problems:
         return
     existing = await _existing(session, [c.external_id for _, c, _ in prepared if c.external_id])
+    resolver = await LinkResolver.load(session)
     created: list[models.Event] = []
     updated: list[models.Event] = []
     total = len(prepared)
@@ -327,7 +328,7 @@ async def _write(
         if progress is not None:
             progress(done, total)
         try:
-            links = await resolve_links(session, clean, row=r.row)
+            links = resolver.resolve(clean, row=r.row)
         except ValidationFailed as exc:
             report.problems.extend(exc.problems)
             continue
