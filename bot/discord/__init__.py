@@ -1,0 +1,1 @@
+"""Discord glue: the client, the command tree, options, errors, checks, paging, console and rendering."""
