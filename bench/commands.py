@@ -36,8 +36,8 @@ from sqlalchemy.engine import make_url
 
 from bot import db as dbmod
 from bot import models
-from bot.bot import PeninsulaBot
 from bot.config import Settings
+from bot.discord.client import PeninsulaBot
 from bot.services.access import Policy
 from bot.services.container import Services
 from bot.services.seed import load as load_corpus

@@ -34,8 +34,8 @@ import discord
 from discord.ext import commands
 
 from bot import db as dbmod
-from bot.bot import PeninsulaBot
 from bot.config import load_settings
+from bot.discord.client import PeninsulaBot
 from bot.dispatcher import DispatcherConfig, sample_event
 from bot.render import event_embed
 from bot.services.access import Caller, Policy

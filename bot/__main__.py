@@ -149,7 +149,7 @@ async def cmd_run(settings: Settings, *, sync_only: bool = False) -> int:
     from aiohttp import web
 
     from bot import db
-    from bot.bot import PeninsulaBot
+    from bot.discord.client import PeninsulaBot
     from bot.discord_endpoints import configure_endpoints
     from bot.services.access import Policy
     from bot.services.container import Services
@@ -231,7 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "export":
             return asyncio.run(cmd_export(settings, args.format, args.output))
         if command == "console":
-            from bot.console import main as console_main
+            from bot.discord.console import main as console_main
 
             return console_main(settings, args.line, as_json=args.json, guild_id=args.guild)
         if command == "web":

@@ -357,7 +357,7 @@ async def only_invoker(interaction: discord.Interaction, uid: int, text: str = N
 
 async def turn_page(interaction: discord.Interaction, work: Any) -> None:
     """Edit the message to the new page; a failure is an ephemeral note, never silence."""
-    from bot.tree import GENERIC, reply_ephemeral
+    from bot.discord.tree import GENERIC, reply_ephemeral
 
     try:
         reply = await work()

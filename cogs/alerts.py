@@ -22,7 +22,7 @@ from bot.services.errors import NotFound
 from bot.services.subscriptions import Filters, SubscriptionView, split_slugs
 
 if TYPE_CHECKING:
-    from bot.bot import PeninsulaBot
+    from bot.discord.client import PeninsulaBot
     from bot.services.catalog import Kind
 
 log = logging.getLogger(__name__)

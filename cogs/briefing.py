@@ -24,7 +24,7 @@ from bot.services.errors import NotFound
 from bot.services.events import EventFilter
 
 if TYPE_CHECKING:
-    from bot.bot import PeninsulaBot
+    from bot.discord.client import PeninsulaBot
     from bot.services.container import Services
 
 # Work still running after this long is deferred, so the 3 s interaction deadline is never missed.

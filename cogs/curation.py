@@ -14,6 +14,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import checks
+from bot.discord.tree import GENERIC, reply_ephemeral
 from bot.models import EVENT_KINDS
 from bot.paging import only_invoker, page_button, services_of, turn_page
 from bot.render import (
@@ -34,11 +35,10 @@ from bot.services.export import export_events
 from bot.services.importers import import_file
 from bot.services.subscriptions import split_slugs
 from bot.services.validation import EventInput, SourceInput
-from bot.tree import GENERIC, reply_ephemeral
 from cogs.alerts import complete_list
 
 if TYPE_CHECKING:
-    from bot.bot import PeninsulaBot
+    from bot.discord.client import PeninsulaBot
     from bot.services.container import Services
 
 log = logging.getLogger(__name__)

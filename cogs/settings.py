@@ -13,7 +13,7 @@ from bot.render import choices, message
 from bot.services.guild_settings import GuildSettingsService, GuildSettingsView
 
 if TYPE_CHECKING:
-    from bot.bot import PeninsulaBot
+    from bot.discord.client import PeninsulaBot
 
 
 def settings_text(view: GuildSettingsView, default_role: str) -> str:

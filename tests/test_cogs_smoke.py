@@ -7,8 +7,8 @@ from collections import Counter
 
 from discord import app_commands
 
-from bot.bot import EXTENSIONS, PeninsulaBot
 from bot.config import Settings
+from bot.discord.client import EXTENSIONS, PeninsulaBot
 from bot.services.access import Policy
 from bot.services.container import Services
 from tests.conftest import Database

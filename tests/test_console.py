@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from bot import db as dbmod
-from bot.bot import PeninsulaBot
 from bot.config import Settings
-from bot.console import Console, UsageError, as_text, main, parse_options
+from bot.discord.client import PeninsulaBot
+from bot.discord.console import Console, UsageError, as_text, main, parse_options
 from bot.services.access import Caller, Policy
 from bot.services.container import Services
 from bot.services.seed import load, read_corpus

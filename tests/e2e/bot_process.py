@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.bot import PeninsulaBot
 from bot.config import load_settings
+from bot.discord.client import PeninsulaBot
 from bot.dispatcher import DispatcherConfig
 from bot.services.access import Caller, Policy
 from bot.services.container import Services

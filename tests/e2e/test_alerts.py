@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bot import models
-from bot.bot import PeninsulaBot
+from bot.discord.client import PeninsulaBot
 from tests.conftest import Database
 
 from .bot_process import Staff, load_sample, running_bot

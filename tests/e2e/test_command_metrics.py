@@ -6,8 +6,8 @@ from pathlib import Path
 
 from prometheus_client import REGISTRY
 
-from bot.bot import PeninsulaBot
 from bot.config import Settings
+from bot.discord.client import PeninsulaBot
 from bot.services.access import Policy
 from bot.services.container import Services
 from bot.services.seed import load, read_corpus

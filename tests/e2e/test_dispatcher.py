@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from bot import db as dbmod
 from bot import models
-from bot.bot import PeninsulaBot
+from bot.discord.client import PeninsulaBot
 from bot.dispatcher import (
     Dispatcher,
     DispatcherConfig,

@@ -11,8 +11,8 @@ import discord
 import pytest
 from discord import app_commands
 
-from bot.bot import PeninsulaBot
 from bot.config import Settings
+from bot.discord.client import PeninsulaBot
 from bot.paging import NOT_YOURS
 from bot.services.access import Caller, Policy
 from bot.services.container import Services
@@ -444,7 +444,7 @@ async def test_sync_only_when_the_definition_changes(world: World) -> None:
 async def test_console_prints_what_discord_receives(
     world: World, bot: PeninsulaBot, line: str, name: str, options: dict[str, object]
 ) -> None:
-    from bot.console import Console
+    from bot.discord.console import Console
 
     discord_side = await invoke(world, name, options)
     outcome = await Console(bot, world.home.id).run(line)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client import CollectorRegistry
 
-from bot.bot import PeninsulaBot
 from bot.config import Settings
+from bot.discord.client import PeninsulaBot
 from bot.services.access import Policy
 from bot.services.container import Services
 from bot.web import create_app, gateway_readiness

@@ -23,12 +23,12 @@ import discord
 from discord import app_commands
 
 from bot.config import Settings
+from bot.discord.tree import GENERIC, message_for
 from bot.render import Reply
 from bot.services.errors import ServiceError
-from bot.tree import GENERIC, message_for
 
 if TYPE_CHECKING:
-    from bot.bot import PeninsulaBot
+    from bot.discord.client import PeninsulaBot
 
 log = logging.getLogger(__name__)
 
@@ -328,7 +328,7 @@ def show(reply: Reply, *, as_json: bool) -> None:
 
 async def _session(settings: Settings, line: str | None, *, as_json: bool, guild_id: int | None) -> int:
     from bot import db
-    from bot.bot import PeninsulaBot
+    from bot.discord.client import PeninsulaBot
     from bot.services.access import Policy
     from bot.services.container import Services
     from bot.services.seed import is_empty, seed

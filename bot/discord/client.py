@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from bot import metrics, models
 from bot.config import Settings
+from bot.discord.tree import BriefTree, elapsed
 from bot.services.container import Services
-from bot.tree import BriefTree, elapsed
 
 log = logging.getLogger(__name__)
 
