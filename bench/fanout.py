@@ -36,8 +36,8 @@ from discord.ext import commands
 from bot import db as dbmod
 from bot.config import load_settings
 from bot.discord.client import PeninsulaBot
+from bot.discord.render import event_embed
 from bot.dispatcher import DispatcherConfig, sample_event
-from bot.render import event_embed
 from bot.services.access import Caller, Policy
 from bot.services.container import Services
 from bot.services.seed import load, read_corpus

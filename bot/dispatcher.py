@@ -48,8 +48,8 @@ from sqlalchemy import case, func, literal_column, or_, select, update
 
 from bot import models
 from bot.db import Sessionmaker
+from bot.discord.render import event_embed, truncate
 from bot.models import utcnow
-from bot.render import event_embed, truncate
 from bot.services.events import read_views
 from bot.services.views import EventView, SourceView
 

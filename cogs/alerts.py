@@ -13,10 +13,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import checks
+from bot.discord import checks
+from bot.discord.render import BRAND, EmbedBuilder, choices, kind_label, message
 from bot.dispatcher import Dispatcher, DispatcherConfig, Outcome, RestTransport
 from bot.models import EVENT_KINDS
-from bot.render import BRAND, EmbedBuilder, choices, kind_label, message
 from bot.services.catalog import Choice
 from bot.services.errors import NotFound
 from bot.services.subscriptions import Filters, SubscriptionView, split_slugs

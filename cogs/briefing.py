@@ -16,9 +16,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import paging, render
+from bot.discord import paging, render
+from bot.discord.render import EmbedBuilder, Reply, Who
 from bot.models import EVENT_KINDS
-from bot.render import EmbedBuilder, Reply, Who
 from bot.services.dates import format_date, parse_date
 from bot.services.errors import NotFound
 from bot.services.events import EventFilter

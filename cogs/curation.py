@@ -13,11 +13,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import checks
-from bot.discord.tree import GENERIC, reply_ephemeral
-from bot.models import EVENT_KINDS
-from bot.paging import only_invoker, page_button, services_of, turn_page
-from bot.render import (
+from bot.discord import checks
+from bot.discord.paging import only_invoker, page_button, services_of, turn_page
+from bot.discord.render import (
     EmbedBuilder,
     Reply,
     choices,
@@ -28,6 +26,8 @@ from bot.render import (
     plain,
     truncate,
 )
+from bot.discord.tree import GENERIC, reply_ephemeral
+from bot.models import EVENT_KINDS
 from bot.services.access import Caller
 from bot.services.curation import AuditEntry
 from bot.services.errors import FieldProblem, ServiceError, ValidationFailed

@@ -8,8 +8,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import checks
-from bot.render import choices, message
+from bot.discord import checks
+from bot.discord.render import choices, message
 from bot.services.guild_settings import GuildSettingsService, GuildSettingsView
 
 if TYPE_CHECKING:

@@ -7,8 +7,8 @@ import datetime as dt
 import discord
 import pytest
 
-from bot import render
-from bot.render import EmbedBuilder, Reply, truncate
+from bot.discord import render
+from bot.discord.render import EmbedBuilder, Reply, truncate
 from bot.services.catalog import Choice
 from bot.services.views import EventView, Ref, SourceView
 

@@ -23,8 +23,8 @@ import discord
 from discord import app_commands
 
 from bot.config import Settings
+from bot.discord.render import Reply
 from bot.discord.tree import GENERIC, message_for
-from bot.render import Reply
 from bot.services.errors import ServiceError
 
 if TYPE_CHECKING:
@@ -239,7 +239,7 @@ class Console:
 
     async def press(self, label: str) -> Outcome:
         """Press the button of the last reply whose label contains ``label`` (``next``, ``prev``)."""
-        from bot import paging
+        from bot.discord import paging
 
         last = self.last
         buttons = [

@@ -13,7 +13,7 @@ from discord import app_commands
 
 from bot.config import Settings
 from bot.discord.client import PeninsulaBot
-from bot.paging import NOT_YOURS
+from bot.discord.paging import NOT_YOURS
 from bot.services.access import Caller, Policy
 from bot.services.container import Services
 from bot.services.seed import load, read_corpus

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any, Self, cast
 
 import discord
 
-from bot import render
+from bot.discord import render
+from bot.discord.render import EmbedBuilder, Reply, Who
 from bot.models import EVENT_KINDS
-from bot.render import EmbedBuilder, Reply, Who
 from bot.services.dates import format_date, period_end
 from bot.services.errors import ServiceError
 from bot.services.events import EventFilter, encode_cursor

@@ -2,7 +2,7 @@
 
 Every limit of DESIGN.md ("Discord limits that rendering must respect") is enforced here, so a long
 summary or a large list is shortened with a visible "…" instead of a 400 from Discord. Nothing here
-touches the database; the command builders in ``cogs.briefing`` and ``bot.paging`` call the services
+touches the database; the command builders in ``cogs.briefing`` and ``bot.discord.paging`` call the services
 and hand the results to these functions.
 """
 
