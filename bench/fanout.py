@@ -37,7 +37,8 @@ from bot import db as dbmod
 from bot.config import load_settings
 from bot.discord.client import PeninsulaBot
 from bot.discord.render import event_embed
-from bot.dispatcher import DispatcherConfig, sample_event
+from bot.outbox.config import DispatcherConfig
+from bot.outbox.payload import sample_event
 from bot.services.access import Caller, Policy
 from bot.services.container import Services
 from bot.services.seed import load, read_corpus

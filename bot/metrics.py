@@ -15,10 +15,9 @@ from sqlalchemy import func, select
 
 from bot import models
 from bot.db import Sessionmaker
+from bot.outbox.store import OPEN_STATES
 
 COMMAND_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0)
-#: Delivery states still waiting to reach Discord.
-UNSETTLED = ("pending", "sending")
 
 
 @dataclass(frozen=True)
@@ -88,7 +87,8 @@ def observe_command(name: str, outcome: str, seconds: float) -> None:
 
 
 def count_delivery(outcome: str) -> None:
-    """Count one delivery attempt (outcome e.g. ``sent``, ``retry``, ``failed``, ``disabled``)."""
+    """Count one outcome of the outbox worker (``sent``, ``edited``, ``retry``, ``rate_limited``,
+    ``failed``, ``disabled``, ``skipped``, ``cancelled``)."""
     for_registry().deliveries.labels(outcome=outcome).inc()
 
 
@@ -100,6 +100,6 @@ def set_gateway_latency(seconds: float) -> None:
 
 async def outbox_depth(sessionmaker: Sessionmaker) -> int:
     """How many deliveries are waiting to be sent."""
-    stmt = select(func.count()).select_from(models.Delivery).where(models.Delivery.state.in_(UNSETTLED))
+    stmt = select(func.count()).select_from(models.Delivery).where(models.Delivery.state.in_(OPEN_STATES))
     async with sessionmaker() as session:
         return int(await session.scalar(stmt) or 0)

@@ -15,8 +15,10 @@ from discord.ext import commands
 
 from bot.discord import checks
 from bot.discord.render import BRAND, EmbedBuilder, choices, kind_label, message
-from bot.dispatcher import Dispatcher, DispatcherConfig, Outcome, RestTransport
 from bot.models import EVENT_KINDS
+from bot.outbox.config import DispatcherConfig
+from bot.outbox.transport import Outcome, RestTransport
+from bot.outbox.worker import Dispatcher
 from bot.services.catalog import Choice
 from bot.services.errors import NotFound
 from bot.services.subscriptions import Filters, SubscriptionView, split_slugs

@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.config import load_settings
 from bot.discord.client import PeninsulaBot
-from bot.dispatcher import DispatcherConfig
+from bot.outbox.config import DispatcherConfig
 from bot.services.access import Caller, Policy
 from bot.services.container import Services
 from bot.services.seed import load, read_corpus

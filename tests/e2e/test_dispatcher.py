@@ -15,15 +15,11 @@ from sqlalchemy import func, select
 from bot import db as dbmod
 from bot import models
 from bot.discord.client import PeninsulaBot
-from bot.dispatcher import (
-    Dispatcher,
-    DispatcherConfig,
-    Outcome,
-    RestTransport,
-    SlidingWindow,
-    classify,
-    nonce_for,
-)
+from bot.outbox.config import DispatcherConfig
+from bot.outbox.pacing import SlidingWindow
+from bot.outbox.payload import nonce_for
+from bot.outbox.transport import Outcome, RestTransport, classify
+from bot.outbox.worker import Dispatcher
 from bot.services.access import Caller, Policy
 from bot.services.container import Services
 from bot.services.subscriptions import Filters

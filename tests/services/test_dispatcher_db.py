@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from bot import db as dbmod
 from bot import models
-from bot.dispatcher import DeliveryStore, Job, Result, shard_of
+from bot.outbox.store import DeliveryStore, Job, Result, shard_of
 from bot.services.subscriptions import Filters
 from bot.services.validation import EventInput, SourceInput
 from tests.conftest import Database

@@ -1,0 +1,55 @@
+"""What an alert looks like on Discord: content, embed, allowed mentions, nonce."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from bot.discord.render import event_embed, truncate
+from bot.services.views import EventView, SourceView
+
+CONTENT_MAX = 2000
+
+
+def nonce_for(delivery_id: int, revision: int) -> str:
+    """Discord nonces are at most 25 characters; this one is stable across restarts."""
+    return f"pb{delivery_id}r{revision}"
+
+
+def marker_for(event_status: str, action: str) -> str | None:
+    """The mark an alert carries: "Retracted", "Updated" (an edit), or none (a new event)."""
+    if event_status == "retracted":
+        return "Retracted"
+    return "Updated" if action == "edit" else None
+
+
+def alert_payload(event: EventView, *, mention_role_id: int | None, marker: str | None) -> dict[str, Any]:
+    """Content (the role mention, then one short line) and the event's embed (``marker``:
+    None, "Updated" or "Retracted")."""
+    line = f"**{marker or 'New event'}:** {event.title}"
+    mention = f"<@&{mention_role_id}> " if mention_role_id else ""
+    content = mention + truncate(line, CONTENT_MAX - len(mention))
+    # Only the subscription's role may be pinged: no @everyone, no users, no other role.
+    allowed: dict[str, Any] = {"parse": []}
+    if mention_role_id:
+        allowed["roles"] = [str(mention_role_id)]
+    embed = event_embed(event, marker=marker)
+    return {"content": content, "embeds": [embed.to_dict()], "allowed_mentions": allowed}
+
+
+def sample_event() -> EventView:
+    """What ``/alerts test`` posts: clearly a test, in the shape of a real alert."""
+    return EventView(
+        id=0,
+        external_id=None,
+        title="Test alert from Peninsula Brief",
+        summary="This is a sample alert. Real alerts look like this when a matching event is published.",
+        occurred_on=dt.datetime.now(dt.UTC).date(),
+        precision="day",
+        kind="other",
+        significance=1,
+        status="published",
+        guild_id=None,
+        revision=1,
+        sources=(SourceView("Peninsula Brief", "Sample alert"),),
+    )

@@ -1,0 +1,264 @@
+"""The outbox on the database side (no Discord): claiming, leases, recording outcomes.
+
+A worker claims a batch with one ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED)
+RETURNING`` (PostgreSQL; SQLite has a single writer and no row locks), only for the guilds of its
+shards, and holds a short lease (``claimed_until``) that it renews while it lives. A killed
+worker's rows come free when the lease runs out, so a restart resumes them within seconds. A
+claimed row is marked ``sending`` with ``attempts + 1`` before its request is made.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import case, func, literal_column, or_, select, update
+
+from bot import models
+from bot.db import Sessionmaker
+from bot.models import utcnow
+from bot.outbox.payload import nonce_for
+from bot.services.events import read_views
+from bot.services.views import EventView
+
+#: Delivery states still waiting to reach Discord.
+OPEN_STATES = ("pending", "sending")
+DISCORD_EPOCH_SHIFT = 22
+
+
+@dataclass
+class Job:
+    delivery_id: int
+    event_id: int
+    subscription_id: int
+    guild_id: int
+    channel_id: int
+    revision: int
+    action: str
+    attempts: int
+    mention_role_id: int | None
+    subscription_state: str
+    event: EventView
+    target_message_id: int | None = None
+    rate_limited: int = 0
+
+    @property
+    def nonce(self) -> str:
+        return nonce_for(self.delivery_id, self.revision)
+
+
+ResultKind = Literal["sent", "retry", "failed", "cancelled"]
+
+
+@dataclass(frozen=True)
+class Result:
+    job: Job
+    kind: ResultKind
+    message_id: int | None = None
+    error: str | None = None
+    retry_in: float = 0.0
+    count_attempt: bool = True
+
+
+def shard_of(guild_id: int, shard_count: int) -> int:
+    return (guild_id >> DISCORD_EPOCH_SHIFT) % shard_count
+
+
+class DeliveryStore:
+    """Claims, renews, records and releases deliveries for one worker."""
+
+    def __init__(
+        self,
+        sessionmaker: Sessionmaker,
+        worker_id: str,
+        *,
+        shard_ids: Sequence[int] | None = None,
+        shard_count: int | None = None,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self.worker_id = worker_id
+        self._shards = tuple(shard_ids) if shard_ids and shard_count else None
+        self._shard_count = shard_count
+        bind = sessionmaker.kw.get("bind")
+        self._postgres = bind is not None and bind.dialect.name == "postgresql"
+
+    def _in_shards(self, stmt: Any) -> Any:
+        if self._shards is None or not self._shard_count:
+            return stmt
+        D = models.Delivery
+        # PostgreSQL has bigint >> integer only: the shift is written inline, not bound as a bigint.
+        shifted = D.guild_id.op(">>")(literal_column(str(DISCORD_EPOCH_SHIFT)))
+        return stmt.where((shifted % self._shard_count).in_(self._shards))
+
+    async def claim(self, limit: int, lease: float) -> list[Job]:
+        """Claim up to ``limit`` due deliveries (free, or whose lease expired) and load them."""
+        D = models.Delivery
+        now = utcnow()
+        due = (
+            select(D.id)
+            .where(
+                D.state.in_(OPEN_STATES),
+                D.next_attempt_at <= now,
+                or_(D.claimed_until.is_(None), D.claimed_until < now),
+            )
+            .order_by(D.next_attempt_at, D.id)
+            .limit(limit)
+        )
+        due = self._in_shards(due)
+        if self._postgres:
+            due = due.with_for_update(skip_locked=True)
+        stmt = (
+            update(D)
+            .where(D.id.in_(due.scalar_subquery()))
+            .values(
+                claimed_by=self.worker_id,
+                claimed_until=now + dt.timedelta(seconds=lease),
+                state="sending",
+                attempts=D.attempts + 1,
+            )
+            .returning(D.id)
+            .execution_options(synchronize_session=False)
+        )
+        async with self._sessionmaker() as session, session.begin():
+            ids = list((await session.scalars(stmt)).all())
+        if not ids:
+            return []
+        return await self._load(ids)
+
+    async def _load(self, ids: list[int]) -> list[Job]:
+        D, S = models.Delivery, models.Subscription
+        async with self._sessionmaker() as session:
+            rows = (
+                await session.execute(
+                    select(D, S).join(S, S.id == D.subscription_id).where(D.id.in_(ids)).order_by(D.id)
+                )
+            ).all()
+            event_ids = {d.event_id for d, _ in rows}
+            events = {
+                e.id: e
+                for e in await read_views(session, select(models.Event).where(models.Event.id.in_(event_ids)))
+            }
+            posted: dict[tuple[int, int], int] = {}
+            if any(d.action == "edit" for d, _ in rows):
+                for event_id, sub_id, message_id in (
+                    await session.execute(
+                        select(D.event_id, D.subscription_id, D.message_id)
+                        .where(
+                            D.event_id.in_(event_ids),
+                            D.action == "post",
+                            D.state == "sent",
+                            D.message_id.is_not(None),
+                        )
+                        .order_by(D.id)
+                    )
+                ).all():
+                    if message_id is not None:
+                        posted[(event_id, sub_id)] = message_id
+        return [
+            Job(
+                delivery_id=d.id,
+                event_id=d.event_id,
+                subscription_id=d.subscription_id,
+                guild_id=d.guild_id,
+                channel_id=d.channel_id,
+                revision=d.revision,
+                action=d.action,
+                attempts=d.attempts,
+                mention_role_id=s.mention_role_id,
+                subscription_state=s.state,
+                event=events[d.event_id],
+                target_message_id=posted.get((d.event_id, d.subscription_id)),
+            )
+            for d, s in rows
+            if d.event_id in events
+        ]
+
+    async def renew(self, lease: float) -> int:
+        D = models.Delivery
+        stmt = (
+            update(D)
+            .where(D.claimed_by == self.worker_id, D.state.in_(OPEN_STATES))
+            .values(claimed_until=utcnow() + dt.timedelta(seconds=lease))
+            .execution_options(synchronize_session=False)
+        )
+        async with self._sessionmaker() as session, session.begin():
+            result = await session.execute(stmt)
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def release(self, ids: Sequence[int] | None = None) -> int:
+        """Give back open deliveries this worker holds (all of them, or ``ids``)."""
+        D = models.Delivery
+        stmt = update(D).where(D.claimed_by == self.worker_id, D.state.in_(OPEN_STATES))
+        if ids is not None:
+            stmt = stmt.where(D.id.in_(list(ids)))
+        stmt = stmt.values(claimed_by=None, claimed_until=None).execution_options(synchronize_session=False)
+        async with self._sessionmaker() as session, session.begin():
+            result = await session.execute(stmt)
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def record(self, results: Sequence[Result]) -> None:
+        """Write a batch of outcomes in one transaction."""
+        if not results:
+            return
+        now = utcnow()
+        rows: list[dict[str, Any]] = []
+        delivered: dict[int, dt.datetime] = {}
+        for r in results:
+            row: dict[str, Any] = {"id": r.job.delivery_id, "claimed_by": None, "claimed_until": None}
+            if r.kind == "sent":
+                row.update(state="sent", message_id=r.message_id, sent_at=now, last_error=None)
+                delivered[r.job.subscription_id] = now
+            elif r.kind == "retry":
+                # Stays "sending": a POST may have reached Discord; the resend reuses the nonce.
+                row.update(
+                    next_attempt_at=now + dt.timedelta(seconds=r.retry_in),
+                    last_error=(r.error or "")[:1000],
+                )
+                if not r.count_attempt:
+                    row["attempts"] = max(r.job.attempts - 1, 0)
+            else:
+                row.update(state=r.kind, last_error=(r.error or "")[:1000])
+            rows.append(row)
+        async with self._sessionmaker() as session, session.begin():
+            await session.execute(update(models.Delivery), rows)
+            if delivered:
+                await session.execute(
+                    update(models.Subscription),
+                    [{"id": sid, "last_delivery_at": at} for sid, at in delivered.items()],
+                )
+
+    async def cancel_open(self, subscription_id: int, reason: str) -> int:
+        """Cancel every open delivery of a subscription (after it was disabled)."""
+        D = models.Delivery
+        stmt = (
+            update(D)
+            .where(D.subscription_id == subscription_id, D.state.in_(OPEN_STATES))
+            .values(state="cancelled", last_error=reason[:1000], claimed_by=None, claimed_until=None)
+            .execution_options(synchronize_session=False)
+        )
+        async with self._sessionmaker() as session, session.begin():
+            result = await session.execute(stmt)
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def next_due(self) -> dt.datetime | None:
+        """When the next delivery this worker could claim becomes due (None: nothing open)."""
+        D = models.Delivery
+        when = case(
+            (D.claimed_until.is_(None), D.next_attempt_at),
+            (D.claimed_until > D.next_attempt_at, D.claimed_until),
+            else_=D.next_attempt_at,
+        )
+        stmt = select(func.min(when)).where(
+            D.state.in_(OPEN_STATES), or_(D.claimed_by.is_(None), D.claimed_by != self.worker_id)
+        )
+        stmt = self._in_shards(stmt)
+        async with self._sessionmaker() as session:
+            value: Any = await session.scalar(stmt)
+        if value is None:
+            return None
+        if isinstance(value, str):  # SQLite returns CASE results untyped
+            value = dt.datetime.fromisoformat(value)
+        when_due: dt.datetime = value
+        return when_due if when_due.tzinfo is not None else when_due.replace(tzinfo=dt.UTC)

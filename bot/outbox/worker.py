@@ -1,0 +1,399 @@
+"""The outbox worker: drains the ``delivery`` outbox into Discord, exactly once per revision.
+
+How the guarantees are kept:
+
+* **Claiming** is the store's (``bot.outbox.store``): short leases, renewed here while the worker
+  lives, so a killed worker's deliveries resume within seconds.
+* **Exactly once.** A claimed row is ``sending`` with ``attempts + 1`` before its POST, and the
+  POST carries ``nonce = pb{delivery}r{revision}`` with ``enforce_nonce``: a resend after a crash
+  (or after a 5xx that did create the message) returns the message already created, and its id is
+  what the row records as ``sent``.
+* **Pacing** is the pacer's (``bot.outbox.pacing``); a 429 is still honoured (``retry_after``)
+  should another client share the token.
+* **Failures.** 5xx, timeouts and connection errors are retried with the config's backoff, up to
+  ``max_attempts``; 403 and 404 (unknown channel) disable the subscription with the reason at
+  once (Discord bans clients that make too many invalid requests), and cancel its other open
+  deliveries.
+
+Every outcome is counted in the ``peninsula_deliveries`` metric: ``sent``, ``edited``,
+``retry``, ``rate_limited``, ``failed``, ``disabled``, ``skipped`` (nothing to send any more) and
+``cancelled`` (the posted alert was deleted).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import socket
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from bot import metrics
+from bot.db import Sessionmaker
+from bot.models import utcnow
+from bot.outbox.config import DispatcherConfig
+from bot.outbox.pacing import Pacer
+from bot.outbox.payload import alert_payload, marker_for, sample_event
+from bot.outbox.store import DeliveryStore, Job, Result
+from bot.outbox.transport import Outcome, RestTransport
+
+log = logging.getLogger(__name__)
+
+DisableHook = Callable[[int, str], Awaitable[None]]
+ReadyHook = Callable[[], Awaitable[object]]
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+@dataclass
+class Stats:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    rate_limited: int = 0
+    disabled: list[int] = field(default_factory=list)
+
+
+class Dispatcher:
+    """Claims deliveries and sends them; ``wake()`` on publish, polls as a fallback."""
+
+    def __init__(
+        self,
+        sessionmaker: Sessionmaker,
+        transport: RestTransport,
+        *,
+        config: DispatcherConfig | None = None,
+        on_disable: DisableHook | None = None,
+        shard_ids: Sequence[int] | None = None,
+        shard_count: int | None = None,
+        worker_id: str | None = None,
+    ) -> None:
+        self.config = config or DispatcherConfig()
+        self.transport = transport
+        self.store = DeliveryStore(
+            sessionmaker, worker_id or default_worker_id(), shard_ids=shard_ids, shard_count=shard_count
+        )
+        self.pacer = Pacer(self.config)
+        self.stats = Stats()
+        self._on_disable = on_disable
+        self._wake = asyncio.Event()
+        self._ready: asyncio.Queue[Job] = asyncio.Queue()
+        self._results: asyncio.Queue[Result] = asyncio.Queue()
+        self._held: set[int] = set()  # claimed and not yet recorded
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._disabled: set[int] = set()
+        self._deferred: dict[int, asyncio.TimerHandle] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+
+    @property
+    def worker_id(self) -> str:
+        return self.store.worker_id
+
+    def wake(self) -> None:
+        """Look for work now (called when a publish enqueued deliveries)."""
+        self._wake.set()
+
+    def start(self, ready: ReadyHook | None = None) -> None:
+        """Start the worker's tasks; with ``ready``, claim nothing until it has returned (the bot
+        passes ``wait_until_ready``: alerts go out once the gateway is connected)."""
+        if self._tasks:
+            return
+        self._stopping = False
+        loop = asyncio.get_running_loop()
+        self._tasks = [
+            loop.create_task(self._claim_loop(ready), name="dispatcher-claim"),
+            loop.create_task(self._record_loop(), name="dispatcher-record"),
+            loop.create_task(self._renew_loop(), name="dispatcher-renew"),
+        ]
+        self._tasks += [
+            loop.create_task(self._send_loop(), name=f"dispatcher-send-{i}")
+            for i in range(self.config.concurrency)
+        ]
+
+    async def stop(self) -> None:
+        """Stop claiming, let requests in flight finish (up to ``stop_grace``), record what is
+        known and give every other claimed delivery back."""
+        if not self._tasks or self._stopping:
+            return
+        self._stopping = True
+        claim, record, renew, *senders = self._tasks
+        claim.cancel()
+        for handle in self._deferred.values():
+            handle.cancel()
+        self._deferred.clear()
+        while not self._ready.empty():
+            self._ready.get_nowait()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), self.config.stop_grace)
+        for task in senders:
+            task.cancel()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._results.join(), self.config.stop_grace)
+        record.cancel()
+        renew.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        try:
+            released = await self.store.release()
+        except Exception:
+            log.exception("dispatcher %s could not release its deliveries", self.worker_id)
+        else:
+            if released:
+                log.info("dispatcher %s released %d deliveries", self.worker_id, released)
+        self._held.clear()
+        await self.transport.close()
+
+    # -- claiming --------------------------------------------------------------------------------
+
+    async def _claim_loop(self, ready: ReadyHook | None) -> None:
+        if ready is not None:
+            await ready()
+        log.info("dispatcher %s started", self.worker_id)
+        while True:
+            self._wake.clear()
+            try:
+                wait = await self._claim_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("dispatcher %s: claiming failed; retrying", self.worker_id)
+                wait = self.config.poll_interval
+            if wait:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), wait)
+
+    async def _claim_once(self) -> float:
+        """Claim what there is room for; 0 when it claimed something, else how long to sleep
+        (until the next delivery falls due, at most ``poll_interval``) unless woken."""
+        cfg = self.config
+        room = cfg.batch - len(self._held)
+        if not self._held:
+            # Idle until now: a small first claim gets the first alerts out sooner.
+            room = min(room, cfg.first_batch)
+        if room <= 0:
+            return cfg.poll_interval  # woken when the backlog drains
+        jobs = await self.store.claim(room, cfg.lease)
+        if jobs:
+            for job in jobs:
+                self._held.add(job.delivery_id)
+                self._ready.put_nowait(job)
+            return 0.0
+        due = await self.store.next_due()
+        if due is None:
+            return cfg.poll_interval
+        return min(cfg.poll_interval, max((due - utcnow()).total_seconds(), 0.01))
+
+    async def _renew_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.lease / 3)
+            if self._held:
+                try:
+                    await self.store.renew(self.config.lease)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("dispatcher %s: lease renewal failed", self.worker_id)
+
+    # -- sending ---------------------------------------------------------------------------------
+
+    def _defer(self, job: Job, seconds: float) -> None:
+        if self._stopping:
+            return
+        loop = asyncio.get_running_loop()
+
+        def ready() -> None:
+            self._deferred.pop(job.delivery_id, None)
+            self._ready.put_nowait(job)
+
+        self._deferred[job.delivery_id] = loop.call_later(seconds, ready)
+
+    def _skip_reason(self, job: Job) -> str | None:
+        event = job.event
+        if job.subscription_id in self._disabled or job.subscription_state == "disabled":
+            return "subscription disabled"
+        if job.action == "post":
+            if event.status != "published":
+                return "event retracted before its alert was sent"
+            if job.subscription_state != "active":
+                return f"subscription {job.subscription_state}"
+        else:
+            if job.target_message_id is None:
+                return "no posted alert to edit"
+            if job.revision < event.revision:
+                return f"superseded by revision {event.revision}"
+        return None
+
+    async def _send_loop(self) -> None:
+        while True:
+            job = await self._ready.get()
+            self._in_flight += 1
+            self._idle.clear()
+            try:
+                await self._send(job)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.exception("dispatcher: delivery %s failed unexpectedly", job.delivery_id)
+                retry_in = self.config.backoff(job.attempts)
+                self._finish(Result(job, "retry", error=repr(exc)[:300], retry_in=retry_in), "retry")
+            finally:
+                self._in_flight -= 1
+                if self._in_flight == 0:
+                    self._idle.set()
+
+    async def _send(self, job: Job) -> None:
+        reason = self._skip_reason(job)
+        if reason is not None:
+            self._finish(Result(job, "cancelled", error=reason), "skipped")
+            return
+        wait = self.pacer.channel_wait(job.channel_id)
+        if wait:
+            self._defer(job, wait)
+            return
+        async with self.pacer.slot(job.channel_id):
+            payload = alert_payload(
+                job.event,
+                mention_role_id=job.mention_role_id,
+                marker=marker_for(job.event.status, job.action),
+            )
+            if job.action == "post":
+                payload.update(nonce=job.nonce, enforce_nonce=True)
+                outcome = await self.transport.create_message(job.channel_id, payload)
+            else:
+                assert job.target_message_id is not None
+                outcome = await self.transport.edit_message(job.channel_id, job.target_message_id, payload)
+        await self._handle(job, outcome)
+
+    async def _handle(self, job: Job, outcome: Outcome) -> None:
+        cfg = self.config
+        if outcome.kind == "ok":
+            if outcome.bucket_empty_for > 0:
+                self.pacer.channel(job.channel_id).block(outcome.bucket_empty_for)
+            message_id = outcome.message_id or job.target_message_id
+            self._finish(
+                Result(job, "sent", message_id=message_id), "sent" if job.action == "post" else "edited"
+            )
+        elif outcome.kind == "rate_limited":
+            self._rate_limited(job, outcome)
+        elif outcome.kind == "transient":
+            if job.attempts >= cfg.max_attempts:
+                error = f"gave up after {job.attempts} attempts: {outcome.error}"
+                self._finish(Result(job, "failed", error=error), "failed")
+            else:
+                retry_in = cfg.backoff(job.attempts)
+                self._finish(Result(job, "retry", error=outcome.error, retry_in=retry_in), "retry")
+        elif outcome.kind in ("forbidden", "missing_channel"):
+            await self._disable(job, outcome)
+        elif outcome.kind == "gone":
+            error = f"the alert message was deleted: {outcome.error}"
+            self._finish(Result(job, "cancelled", error=error), "cancelled")
+        else:
+            log.error("dispatcher: Discord refused delivery %s: %s", job.delivery_id, outcome.error)
+            self._finish(Result(job, "failed", error=outcome.error), "failed")
+
+    def _rate_limited(self, job: Job, outcome: Outcome) -> None:
+        self.stats.rate_limited += 1
+        if outcome.is_global:
+            self.pacer.global_window.block(outcome.retry_after)
+        else:
+            self.pacer.channel(job.channel_id).block(outcome.retry_after)
+        job.rate_limited += 1
+        if job.rate_limited <= self.config.rate_limit_retries:
+            metrics.count_delivery("rate_limited")
+            self._defer(job, outcome.retry_after)
+            return
+        # Handed back without counting an attempt: a 429 is not the delivery's failure.
+        retry_in = outcome.retry_after
+        result = Result(job, "retry", error=outcome.error, retry_in=retry_in, count_attempt=False)
+        self._finish(result, "rate_limited")
+
+    async def _disable(self, job: Job, outcome: Outcome) -> None:
+        what = (
+            "cannot post in this channel" if outcome.kind == "forbidden" else "the channel no longer exists"
+        )
+        reason = f"Discord answered {outcome.error}: {what}"
+        first = job.subscription_id not in self._disabled
+        self._disabled.add(job.subscription_id)
+        self._finish(Result(job, "failed", error=reason), "disabled")
+        if not first:
+            return
+        self.stats.disabled.append(job.subscription_id)
+        log.warning(
+            "dispatcher: disabling subscription %s (channel %s): %s",
+            job.subscription_id,
+            job.channel_id,
+            reason,
+        )
+        try:
+            if self._on_disable is not None:
+                await self._on_disable(job.subscription_id, reason)
+            await self.store.cancel_open(job.subscription_id, reason)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("dispatcher: could not disable subscription %s", job.subscription_id)
+
+    def _finish(self, result: Result, outcome: str) -> None:
+        """Queue ``result`` for recording; ``outcome`` is its label in the deliveries metric."""
+        kind = result.kind
+        if kind == "sent":
+            self.stats.sent += 1
+        elif kind == "retry":
+            self.stats.retried += 1
+        elif kind == "failed":
+            self.stats.failed += 1
+        else:
+            self.stats.cancelled += 1
+        metrics.count_delivery(outcome)
+        self._results.put_nowait(result)
+
+    # -- recording -------------------------------------------------------------------------------
+
+    async def _record_loop(self) -> None:
+        while True:
+            batch = [await self._results.get()]
+            while not self._results.empty() and len(batch) < 500:
+                batch.append(self._results.get_nowait())
+            try:
+                await self._record_with_retry(batch)
+            finally:
+                for result in batch:
+                    self._held.discard(result.job.delivery_id)
+                    self._results.task_done()
+            if any(r.kind == "retry" for r in batch) or len(self._held) <= self.config.batch // 2:
+                self._wake.set()
+
+    async def _record_with_retry(self, batch: list[Result]) -> None:
+        tries = self.config.record_attempts
+        for attempt in range(1, tries + 1):
+            try:
+                await self.store.record(batch)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("dispatcher: recording %d outcomes failed (try %d)", len(batch), attempt)
+                if attempt < tries:
+                    await asyncio.sleep(self.config.backoff(attempt))
+        # Unrecorded sends are safe: the lease runs out and the resend reuses the nonce.
+
+    # -- one-off messages ------------------------------------------------------------------------
+
+    async def send_sample(self, channel_id: int, mention_role_id: int | None) -> Outcome:
+        """Post ``/alerts test``'s sample alert through the same pacing (not the outbox)."""
+        wait = self.pacer.channel_wait(channel_id)
+        if wait:
+            return Outcome("rate_limited", retry_after=wait, error="channel busy")
+        payload = alert_payload(sample_event(), mention_role_id=mention_role_id, marker=None)
+        payload.update(nonce=f"pbt{secrets.token_hex(8)}", enforce_nonce=True)
+        async with self.pacer.slot(channel_id):
+            return await self.transport.create_message(channel_id, payload)
