@@ -119,11 +119,13 @@ async def run_dispatcher(channels: int, workdir: Path) -> Run:
         settings = load_settings(
             discord_token=fake.token, database_url=url, home_guild_ids=[guild.id], web_enabled=False
         )
-        bot = PeninsulaBot(settings=settings, services=services, extensions=("cogs.curation", "cogs.alerts"))
-        bot.dispatcher_config = DispatcherConfig()  # type: ignore[attr-defined]
+        bot = PeninsulaBot(
+            settings=settings,
+            services=services,
+            extensions=("cogs.curation", "cogs.alerts"),
+            outbox_config=DispatcherConfig(),
+        )
         async with connect_bot(fake, bot):
-            cog = bot.get_cog("Alerts")
-            await asyncio.wait_for(asyncio.shield(cog._starter), 10)  # type: ignore[union-attr]
             await asyncio.sleep(1.1)  # let the start-up requests leave the rolling second
             started = time.monotonic()
             result = await fake.invoke("curate", ADD, subcommand="add", timeout=10)
@@ -159,7 +161,7 @@ async def run_naive(channels: int) -> Run:
             started = time.monotonic()
             for channel in targets:
                 assert isinstance(channel, discord.TextChannel)
-                await channel.send("**New event:** " + ADD["title"], embed=embed)
+                await channel.send(f"**New event:** {ADD['title']}", embed=embed)
             times = created(fake)
             return Run(
                 "naive `for … await channel.send`",

@@ -1,12 +1,8 @@
-"""``/alerts``: channel subscriptions, and the owner of the alert dispatcher (started when the bot
-is ready, woken on every publish, stopped on unload: in-flight deliveries finish or are released)."""
+"""``/alerts``: channel subscriptions and the sample alert. The outbox worker that delivers alerts
+belongs to the bot (``bot.outbox``), not to this cog."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -16,9 +12,7 @@ from discord.ext import commands
 from bot.discord import checks
 from bot.discord.render import BRAND, EmbedBuilder, choices, kind_label, message
 from bot.models import EVENT_KINDS
-from bot.outbox.config import DispatcherConfig
-from bot.outbox.transport import Outcome, RestTransport
-from bot.outbox.worker import Dispatcher
+from bot.outbox.transport import Outcome
 from bot.services.catalog import Choice
 from bot.services.errors import NotFound
 from bot.services.subscriptions import Filters, SubscriptionView, split_slugs
@@ -26,8 +20,6 @@ from bot.services.subscriptions import Filters, SubscriptionView, split_slugs
 if TYPE_CHECKING:
     from bot.discord.client import PeninsulaBot
     from bot.services.catalog import Kind
-
-log = logging.getLogger(__name__)
 
 
 async def complete_list(bot: Any, kind: Kind | None, current: str) -> list[app_commands.Choice[str]]:
@@ -96,7 +88,7 @@ def outcome_text(outcome: Outcome, channel: str) -> str:
 
 
 class Alerts(commands.Cog):
-    """Alert subscriptions and their delivery."""
+    """Alert subscriptions."""
 
     alerts = app_commands.Group(
         name="alerts",
@@ -107,49 +99,6 @@ class Alerts(commands.Cog):
 
     def __init__(self, bot: PeninsulaBot) -> None:
         self.bot = bot
-        self.dispatcher: Dispatcher | None = None
-        self._starter: asyncio.Task[None] | None = None
-        self._unhook: Any = None
-
-    # -- the dispatcher --------------------------------------------------------------------------
-
-    async def cog_load(self) -> None:
-        self._unhook = self.bot.services.add_enqueue_listener(self.wake)
-        self._starter = asyncio.create_task(self._start_dispatcher(), name="dispatcher-start")
-
-    async def _start_dispatcher(self) -> None:
-        await self.bot.wait_until_ready()
-        # Tests set ``bot.dispatcher_config`` for short delays; production uses the defaults.
-        config: DispatcherConfig = getattr(self.bot, "dispatcher_config", None) or DispatcherConfig()
-        settings = self.bot.settings
-        if settings.shard_count and settings.shard_ids:
-            # The global limit is per bot token: each process takes its shards' share of it.
-            share = config.global_per_second * len(settings.shard_ids) // settings.shard_count
-            config = replace(config, global_per_second=max(1, share))
-        token = self.bot.http.token or ""
-        self.dispatcher = Dispatcher(
-            self.bot.services.sessionmaker,
-            RestTransport(token, timeout=config.request_timeout, user_agent=self.bot.http.user_agent),
-            config=config,
-            on_disable=self.bot.services.subscriptions.disable,
-            shard_ids=settings.shard_ids or None,
-            shard_count=settings.shard_count,
-        )
-        self.dispatcher.start()
-
-    def wake(self) -> None:
-        if self.dispatcher is not None:
-            self.dispatcher.wake()
-
-    async def cog_unload(self) -> None:
-        if self._unhook is not None:
-            self._unhook()
-        if self._starter is not None:
-            self._starter.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._starter
-        if self.dispatcher is not None:
-            await self.dispatcher.stop()
 
     # -- commands --------------------------------------------------------------------------------
 
@@ -286,7 +235,8 @@ class Alerts(commands.Cog):
             text = f"I cannot post in {channel.mention}: I need the {', '.join(missing)} permission there."
             await interaction.response.send_message(**message(text).send_kwargs())
             return
-        if self.dispatcher is None:
+        outbox = self.bot.outbox
+        if outbox is None:
             await interaction.response.send_message(
                 **message("Alerts are starting up; try again.").send_kwargs()
             )
@@ -297,7 +247,7 @@ class Alerts(commands.Cog):
             sub = await self.bot.services.subscriptions.get(interaction.guild_id or 0, channel.id)
         except NotFound:
             sub = None
-        outcome = await self.dispatcher.send_sample(channel.id, sub.mention_role_id if sub else None)
+        outcome = await outbox.send_sample(channel.id, sub.mention_role_id if sub else None)
         await interaction.followup.send(
             outcome_text(outcome, channel.mention),
             ephemeral=True,

@@ -1,10 +1,12 @@
-"""The Discord client: receives its dependencies, loads the cogs, syncs only when commands change."""
+"""The Discord client: receives its dependencies, loads the cogs, syncs only when commands change,
+and owns the outbox worker (started in ``setup_hook``, stopped in ``close``)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -16,6 +18,9 @@ from sqlalchemy import select
 from bot import metrics, models
 from bot.config import Settings
 from bot.discord.tree import BriefTree, elapsed
+from bot.outbox.config import DispatcherConfig
+from bot.outbox.transport import RestTransport
+from bot.outbox.worker import Dispatcher
 from bot.services.container import Services
 
 log = logging.getLogger(__name__)
@@ -33,6 +38,7 @@ class PeninsulaBot(commands.Bot):
         http_session: aiohttp.ClientSession | None = None,
         extensions: tuple[str, ...] = EXTENSIONS,
         sync_commands: bool = True,
+        outbox_config: DispatcherConfig | None = None,
         **options: Any,
     ) -> None:
         intents = discord.Intents.none()
@@ -52,12 +58,47 @@ class PeninsulaBot(commands.Bot):
         self.http_session = http_session
         self.initial_extensions = extensions
         self.sync_commands = sync_commands
+        self.outbox_config = outbox_config or DispatcherConfig()
+        #: The alert outbox worker, built and started by ``setup_hook`` (None before it ran).
+        self.outbox: Dispatcher | None = None
+        self._unhook_outbox: Callable[[], None] | None = None
 
     async def setup_hook(self) -> None:
         for extension in self.initial_extensions:
             await self.load_extension(extension)
         if self.sync_commands:
             await self.sync_if_changed()
+        self.start_outbox()
+
+    def start_outbox(self) -> Dispatcher:
+        """Build the outbox worker (after login: it needs the token) and start it; it claims
+        nothing until the gateway is ready, and every publish wakes it."""
+        if self.outbox is None:
+            settings = self.settings
+            config = self.outbox_config.for_shards(settings.shard_ids, settings.shard_count)
+            transport = RestTransport(
+                self.http.token or "", timeout=config.request_timeout, user_agent=self.http.user_agent
+            )
+            self.outbox = Dispatcher(
+                self.services.sessionmaker,
+                transport,
+                config=config,
+                on_disable=self.services.subscriptions.disable,
+                shard_ids=settings.shard_ids or None,
+                shard_count=settings.shard_count,
+            )
+            self._unhook_outbox = self.services.add_enqueue_listener(self.outbox.wake)
+        self.outbox.start(ready=self.wait_until_ready)
+        return self.outbox
+
+    async def close(self) -> None:
+        """Stop the outbox first (in-flight deliveries finish or are released), then disconnect."""
+        if self._unhook_outbox is not None:
+            self._unhook_outbox()
+            self._unhook_outbox = None
+        if self.outbox is not None:
+            await self.outbox.stop()
+        await super().close()
 
     async def on_app_command_completion(
         self,

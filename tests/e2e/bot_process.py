@@ -67,8 +67,8 @@ async def running_bot(
     extensions: Sequence[str] = MY_EXTENSIONS,
     **settings: Any,
 ) -> AsyncIterator[PeninsulaBot]:
-    """The real ``PeninsulaBot`` (given cogs, tree synced) connected to ``fake``; its dispatcher
-    is running when this yields."""
+    """The real ``PeninsulaBot`` (given cogs, tree synced) connected to ``fake``; its outbox
+    worker is running when this yields."""
     conf = load_settings(
         discord_token=fake.token,
         database_url=db.url,
@@ -77,13 +77,9 @@ async def running_bot(
         **settings,
     )
     services = Services.build(db.sessionmaker, Policy.of(home_guild_ids, conf.curator_role))
-    bot = PeninsulaBot(settings=conf, services=services, extensions=tuple(extensions))
-    bot.dispatcher_config = config  # type: ignore[attr-defined]
+    bot = PeninsulaBot(settings=conf, services=services, extensions=tuple(extensions), outbox_config=config)
     async with connect_bot(fake, bot):
-        cog: Any = bot.get_cog("Alerts")
-        if cog is not None:
-            # The cog starts the dispatcher once the client is ready; wait for that task.
-            await asyncio.wait_for(asyncio.shield(cog._starter), 5)
+        assert bot.outbox is not None  # started by setup_hook, claiming since the bot is ready
         yield bot
 
 

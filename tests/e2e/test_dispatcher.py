@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
 from bot import db as dbmod
@@ -24,6 +26,7 @@ from bot.services.access import Caller, Policy
 from bot.services.container import Services
 from bot.services.subscriptions import Filters
 from bot.services.validation import EventInput, SourceInput
+from bot.web import create_app
 from tests.conftest import Database
 
 from .bot_process import FAST, BotProcess, channel_manager, grant_bot, load_sample, running_bot
@@ -212,6 +215,36 @@ async def test_edit_and_retract_reach_posted_alerts(
         assert msg.embeds[0]["title"].startswith("[Retracted]")
         assert "Duplicate of an earlier report" in msg.embeds[0]["description"]
         assert msg.edits == 2
+
+
+async def scraped_deliveries(services: Services) -> Counter[str]:
+    """``peninsula_deliveries_total`` by outcome, as ``/metrics`` shows it (process registry)."""
+    async with TestClient(TestServer(create_app(services))) as client:
+        text = await (await client.get("/metrics")).text()
+    counts: Counter[str] = Counter()
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "peninsula_deliveries_total":
+                counts[sample.labels["outcome"]] += int(sample.value)
+    return counts
+
+
+async def test_deliveries_metric_counts_real_outcomes(
+    fake_discord: FakeDiscord, world: FakeGuild, bot: PeninsulaBot, sqlite_db: Database
+) -> None:
+    channels = channel_ids(world)[:4]
+    await subscribe_all(bot, world, channels)
+    fake_discord.fail_channel(channels[3], 403)
+    fake_discord.fail_next(1, 502, method="POST", path=rf"/channels/{channels[0]}/messages$")
+    before = await scraped_deliveries(bot.services)
+    caller = curator(world.id)
+    event = await bot.services.curation.create(caller, event_input())
+    await wait_deliveries(sqlite_db, models.Delivery.state == "sent", 3)
+    await wait_deliveries(sqlite_db, models.Delivery.state == "failed", 1)
+    await bot.services.curation.edit(caller, event.id, event_input("Hwasong-19 ICBM launch (corrected)"))
+    await wait_deliveries(sqlite_db, models.Delivery.state == "sent", 6)
+    after = await scraped_deliveries(bot.services)
+    assert after - before == Counter({"sent": 3, "edited": 3, "retry": 1, "disabled": 1})
 
 
 async def test_paused_subscription_gets_nothing(
