@@ -89,7 +89,8 @@ class Dispatcher:
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
-        self._disabled: set[int] = set()
+        # Subscriptions found unreachable, each with the task that disables it in the database.
+        self._disabled: dict[int, asyncio.Task[None]] = {}
         self._deferred: dict[int, asyncio.TimerHandle] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
@@ -140,7 +141,7 @@ class Dispatcher:
             await asyncio.wait_for(self._results.join(), self.config.stop_grace)
         record.cancel()
         renew.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self._tasks, *self._disabled.values(), return_exceptions=True)
         self._tasks = []
         try:
             released = await self.store.release()
@@ -253,6 +254,9 @@ class Dispatcher:
     async def _send(self, job: Job) -> None:
         reason = self._skip_reason(job)
         if reason is not None:
+            disabling = self._disabled.get(job.subscription_id)
+            if disabling is not None:
+                await asyncio.shield(disabling)  # the skip is recorded after the disable is
             self._finish(Result(job, "cancelled", error=reason), "skipped")
             return
         wait = self.pacer.channel_wait(job.channel_id)
@@ -317,15 +321,20 @@ class Dispatcher:
         self._finish(result, "rate_limited")
 
     async def _disable(self, job: Job, outcome: Outcome) -> None:
+        """Disable the subscription once (the first 403/404 of it), then record this delivery as
+        failed: whoever reads the delivery reads a disabled subscription too."""
         what = (
             "cannot post in this channel" if outcome.kind == "forbidden" else "the channel no longer exists"
         )
         reason = f"Discord answered {outcome.error}: {what}"
-        first = job.subscription_id not in self._disabled
-        self._disabled.add(job.subscription_id)
+        disabling = self._disabled.get(job.subscription_id)
+        if disabling is None:
+            disabling = asyncio.create_task(self._disable_subscription(job, reason))
+            self._disabled[job.subscription_id] = disabling
+        await asyncio.shield(disabling)
         self._finish(Result(job, "failed", error=reason), "disabled")
-        if not first:
-            return
+
+    async def _disable_subscription(self, job: Job, reason: str) -> None:
         self.stats.disabled.append(job.subscription_id)
         log.warning(
             "dispatcher: disabling subscription %s (channel %s): %s",
