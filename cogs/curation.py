@@ -506,11 +506,7 @@ class Curation(commands.Cog):
     async def export(self, interaction: discord.Interaction, format: Literal["json", "csv"] = "json") -> None:
         """Export the shared events and this server's own as a file"""
         services = self.bot.services
-        from bot.services.guild_settings import GuildSettingsService
-
-        await GuildSettingsService(services.sessionmaker, services.policy).require_curator(
-            checks.caller_of(interaction)
-        )
+        await services.guild_settings.require_curator(checks.caller_of(interaction))
         await interaction.response.defer(ephemeral=True, thinking=True)
         text = await export_events(
             services.sessionmaker, format, guild_id=interaction.guild_id, all_scopes=False

@@ -43,7 +43,8 @@ def _settings_service(interaction: discord.Interaction) -> GuildSettingsService:
     services: Any = getattr(interaction.client, "services", None)
     if services is None:
         raise app_commands.CheckFailure("This bot is not set up for that command.")
-    return GuildSettingsService(services.sessionmaker, services.policy)
+    settings: GuildSettingsService = services.guild_settings
+    return settings
 
 
 def curator_only() -> Callable[[T], T]:

@@ -10,6 +10,7 @@ from bot.services.access import Policy
 from bot.services.catalog import CatalogService
 from bot.services.curation import CurationService
 from bot.services.events import EventService
+from bot.services.guild_settings import GuildSettingsService
 from bot.services.search import SearchService
 from bot.services.subscriptions import SubscriptionService
 
@@ -23,6 +24,7 @@ class Services:
     search: SearchService
     curation: CurationService
     subscriptions: SubscriptionService
+    guild_settings: GuildSettingsService
     # Called after a write enqueued deliveries (the dispatcher registers here to wake at once).
     enqueue_listeners: list[Callable[[], None]] = field(default_factory=list)
 
@@ -54,5 +56,6 @@ class Services:
             search=SearchService(sessionmaker, catalog),
             curation=CurationService(sessionmaker, policy, on_enqueue=enqueued),
             subscriptions=SubscriptionService(sessionmaker, catalog, policy),
+            guild_settings=GuildSettingsService(sessionmaker, policy),
             enqueue_listeners=listeners,
         )
