@@ -10,11 +10,20 @@ from sqlalchemy import select
 
 from bot import models
 from bot.discord.client import PeninsulaBot
+from bot.services.access import Caller
+from bot.services.errors import PermissionDenied, ValidationFailed
 from tests.conftest import Database
 
-from .bot_process import Staff, load_sample, running_bot
-from .fake_discord import FakeDiscord
+from .bot_process import MANAGE_CHANNELS, MANAGE_GUILD, Staff, load_sample, running_bot
+from .fake_discord import FakeDiscord, FakeMember
 from .test_dispatcher import curator, event_input, wait_deliveries
+
+
+def caller_of(staff: Staff, member: FakeMember) -> Caller:
+    """The service-level caller for ``member`` of the staff guild, with its guild permissions."""
+    names = {"manage_guild": MANAGE_GUILD, "manage_channels": MANAGE_CHANNELS}
+    granted = frozenset(n for n, bit in names.items() if member.permissions & bit)
+    return Caller(member.user.id, staff.guild.id, granted)
 
 
 @pytest.fixture
@@ -44,7 +53,9 @@ async def test_groups_declare_default_permissions(fake_discord: FakeDiscord, bot
         "resume",
         "test",
     }
-    assert {o["name"] for o in defs["settings"]["options"]} == {"curator-role", "locale", "timezone"}
+    # /settings locale and /settings timezone are hidden until a reader of them lands.
+    assert {o["name"] for o in defs["settings"]["options"]} == {"curator-role"}
+    assert not {"locale", "timezone"} & {o["name"] for o in defs["settings"]["options"]}
 
 
 async def test_permission_matrix_for_alerts_and_settings(
@@ -62,23 +73,24 @@ async def test_permission_matrix_for_alerts_and_settings(
     assert refused.content == "You need the Manage Channels permission to do this."
     refused = await fake_discord.invoke(
         "settings",
-        {"timezone": "Asia/Seoul"},
-        subcommand="timezone",
+        subcommand="curator-role",
         user=staff.channel_manager,
         bypass_default_permissions=True,
     )
     assert refused.ephemeral
     assert refused.content == "You need the Manage Server permission to do this."
+    with pytest.raises(PermissionDenied, match="Manage Server"):
+        await bot.services.guild_settings.set_timezone(caller_of(staff, staff.channel_manager), "Asia/Seoul")
     assert await bot.services.subscriptions.list(staff.guild.id) == []
     ok = await fake_discord.invoke(
         "alerts", {"channel": channel}, subcommand="subscribe", user=staff.channel_manager
     )
     assert ok.ephemeral
     assert f"<#{channel.id}> will receive alerts for every event" in ok.content
-    ok = await fake_discord.invoke(
-        "settings", {"timezone": "asia/seoul"}, subcommand="timezone", user=staff.admin
-    )
-    assert "time zone Asia/Seoul" in ok.content
+    ok = await fake_discord.invoke("settings", subcommand="curator-role", user=staff.admin)
+    assert ok.content.startswith("Saved.")
+    view = await bot.services.guild_settings.set_timezone(caller_of(staff, staff.admin), "asia/seoul")
+    assert view.timezone == "Asia/Seoul"
 
 
 async def test_subscribe_with_filters_mention_and_autocomplete(
@@ -209,16 +221,22 @@ async def test_settings_commands(
         "settings", {"role": staff.guild.everyone}, subcommand="curator-role"
     )
     assert "@everyone cannot be the curator role" in everyone.content
-    bad = await fake_discord.invoke("settings", {"locale": "klingon"}, subcommand="locale")
-    assert bad.ephemeral and "not a Discord locale" in bad.content
-    good = await fake_discord.invoke("settings", {"locale": "ko"}, subcommand="locale")
-    assert "locale ko" in good.content
-    bad_tz = await fake_discord.invoke("settings", {"timezone": "Mars/Olympus"}, subcommand="timezone")
-    assert "not an IANA time zone" in bad_tz.content
-    zones = await fake_discord.autocomplete("settings", "timezone", "seoul", subcommand="timezone")
-    assert zones[0]["value"] == "Asia/Seoul"
-    locales = await fake_discord.autocomplete("settings", "locale", "kor", subcommand="locale")
-    assert locales[0]["value"] == "ko"
+    # Locale and time zone are hidden from the command tree; the service keeps their rules.
+    for hidden in ("locale", "timezone"):
+        with pytest.raises(LookupError):
+            await fake_discord.invoke("settings", {hidden: "x"}, subcommand=hidden)
+    service = bot.services.guild_settings
+    admin = caller_of(staff, staff.admin)
+    with pytest.raises(ValidationFailed, match="not a Discord locale"):
+        await service.set_locale(admin, "klingon")
+    good = await service.set_locale(admin, "ko")
+    assert good.locale == "ko"
+    with pytest.raises(ValidationFailed, match="not an IANA time zone"):
+        await service.set_timezone(admin, "Mars/Olympus")
+    zones = service.timezone_choices("seoul")
+    assert zones[0].value == "Asia/Seoul"
+    locales = service.locale_choices("kor")
+    assert locales[0].value == "ko"
     async with sqlite_db.sessionmaker() as s:
         row = await s.get(models.GuildSettings, staff.guild.id)
         actions = (
