@@ -47,39 +47,25 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-async def _engine(settings: Settings, *, migrate: bool = True):  # type: ignore[no-untyped-def]
-    from bot import db
-
-    engine = db.create_engine(settings.database_url)
-    if migrate:
-        await db.upgrade(engine)
-    return engine
-
-
 async def cmd_db(settings: Settings, action: str, revision: str | None) -> int:
     from bot import db
+    from bot.runtime import runtime
 
-    engine = await _engine(settings, migrate=False)
-    try:
+    async with runtime(settings, migrate=False, seed_if_empty=False) as rt:
         if action == "upgrade":
-            await db.upgrade(engine, revision or "head")
+            await db.upgrade(rt.engine, revision or "head")
         elif action == "downgrade":
-            await db.downgrade(engine, revision or "base")
-        print(await db.current_revision(engine) or "(empty database)")
-    finally:
-        await engine.dispose()
+            await db.downgrade(rt.engine, revision or "base")
+        print(await db.current_revision(rt.engine) or "(empty database)")
     return 0
 
 
 async def cmd_seed(settings: Settings) -> int:
-    from bot import db
+    from bot.runtime import runtime
     from bot.services.seed import seed
 
-    engine = await _engine(settings)
-    try:
-        report = await seed(db.make_sessionmaker(engine))
-    finally:
-        await engine.dispose()
+    async with runtime(settings, seed_if_empty=False) as rt:
+        report = await seed(rt.sessionmaker)
     for section in ("actors", "programs", "tracks", "topics", "positions", "events"):
         print(
             f"{section:>10}: {report.created[section]} created, {report.updated[section]} updated, "
@@ -91,17 +77,12 @@ async def cmd_seed(settings: Settings) -> int:
 async def cmd_import(settings: Settings, path: Path, fmt: str, dry_run: bool) -> int:
     from rich.progress import Progress
 
-    from bot import db
-    from bot.services.access import Caller, Policy
+    from bot.runtime import runtime
+    from bot.services.access import Caller
     from bot.services.importers import import_file
-    from bot.services.seed import is_empty, seed
 
-    engine = await _engine(settings)
-    try:
-        if await is_empty(db.make_sessionmaker(engine)):
-            # Imported events link to programs, parties and tracks: the catalog must be there first.
-            print("empty database: loading the curated corpus first", file=sys.stderr)
-            await seed(db.make_sessionmaker(engine))
+    # Imported events link to programs, parties and tracks: an empty database gets the corpus first.
+    async with runtime(settings, operator=True) as rt:
         with Progress(transient=True) as progress:
             task = progress.add_task(f"Importing {path.name}", total=None)
 
@@ -109,16 +90,14 @@ async def cmd_import(settings: Settings, path: Path, fmt: str, dry_run: bool) ->
                 progress.update(task, completed=done, total=total)
 
             report = await import_file(
-                db.make_sessionmaker(engine),
+                rt.sessionmaker,
                 await asyncio.to_thread(path.read_bytes),
                 fmt,
                 caller=Caller.system(),
-                policy=Policy.of(settings.home_guild_ids, settings.curator_role),
+                policy=rt.services.policy,
                 dry_run=dry_run,
                 progress=advance,
             )
-    finally:
-        await engine.dispose()
     print(report.summary())
     for problem in report.problems[:50]:
         print(f"  {problem}")
@@ -128,14 +107,11 @@ async def cmd_import(settings: Settings, path: Path, fmt: str, dry_run: bool) ->
 
 
 async def cmd_export(settings: Settings, fmt: str, output: Path | None) -> int:
-    from bot import db
+    from bot.runtime import runtime
     from bot.services.export import export_events
 
-    engine = await _engine(settings)
-    try:
-        data = await export_events(db.make_sessionmaker(engine), fmt)
-    finally:
-        await engine.dispose()
+    async with runtime(settings, seed_if_empty=False) as rt:
+        data = await export_events(rt.sessionmaker, fmt)
     if output is None:
         sys.stdout.write(data)
     else:
@@ -148,56 +124,48 @@ async def cmd_run(settings: Settings, *, sync_only: bool = False) -> int:
     import aiohttp
     from aiohttp import web
 
-    from bot import db
     from bot.discord.client import PeninsulaBot
     from bot.discord_endpoints import configure_endpoints
-    from bot.services.access import Policy
-    from bot.services.container import Services
-    from bot.services.seed import is_empty, seed
+    from bot.runtime import runtime
 
     token = settings.token()
     if not token:
         return 2
-    engine = await _engine(settings)
-    sessionmaker = db.make_sessionmaker(engine)
-    if await is_empty(sessionmaker):
-        log.info("empty database: loading the curated corpus")
-        await seed(sessionmaker)
-    configure_endpoints(settings.discord_api_base, settings.discord_gateway_url)
-    services = Services.build(sessionmaker, Policy.of(settings.home_guild_ids, settings.curator_role))
-    web_runner: web.AppRunner | None = None
-    try:
-        async with aiohttp.ClientSession() as http:
-            bot = PeninsulaBot(
-                settings=settings, services=services, http_session=http, sync_commands=not sync_only
-            )
-            async with bot:
-                if sync_only:
-                    await bot.login(token)
-                    await bot.setup_hook()
-                    await bot.sync_if_changed(force=True)
-                    print("commands synced")
-                    return 0
-                loop = asyncio.get_running_loop()
-                for sig in (signal.SIGTERM, signal.SIGINT):
-                    with contextlib.suppress(NotImplementedError):
-                        loop.add_signal_handler(sig, lambda: asyncio.ensure_future(bot.close()))
-                if settings.web_enabled:
-                    from bot.web import create_app, gateway_readiness, start_web
+    async with runtime(settings) as rt:
+        configure_endpoints(settings.discord_api_base, settings.discord_gateway_url)
+        services = rt.services
+        web_runner: web.AppRunner | None = None
+        try:
+            async with aiohttp.ClientSession() as http:
+                bot = PeninsulaBot(
+                    settings=settings, services=services, http_session=http, sync_commands=not sync_only
+                )
+                async with bot:
+                    if sync_only:
+                        await bot.login(token)
+                        await bot.setup_hook()
+                        await bot.sync_if_changed(force=True)
+                        print("commands synced")
+                        return 0
+                    loop = asyncio.get_running_loop()
+                    for sig in (signal.SIGTERM, signal.SIGINT):
+                        with contextlib.suppress(NotImplementedError):
+                            loop.add_signal_handler(sig, lambda: asyncio.ensure_future(bot.close()))
+                    if settings.web_enabled:
+                        from bot.web import create_app, gateway_readiness, start_web
 
-                    web_app = create_app(
-                        services,
-                        readiness=gateway_readiness(sessionmaker, bot),
-                        gateway_latency=lambda: bot.latency,
-                    )
-                    web_runner = await start_web(web_app, settings.web_host, settings.web_port)
-                await bot.start(token)
-    finally:
-        if web_runner is not None:
-            from bot.web import stop_web
+                        web_app = create_app(
+                            services,
+                            readiness=gateway_readiness(rt.sessionmaker, bot),
+                            gateway_latency=lambda: bot.latency,
+                        )
+                        web_runner = await start_web(web_app, settings.web_host, settings.web_port)
+                    await bot.start(token)
+        finally:
+            if web_runner is not None:
+                from bot.web import stop_web
 
-            await stop_web(web_runner)
-        await engine.dispose()
+                await stop_web(web_runner)
     return 0
 
 

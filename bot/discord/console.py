@@ -14,7 +14,6 @@ import asyncio
 import json
 import logging
 import re
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
@@ -327,24 +326,14 @@ def show(reply: Reply, *, as_json: bool) -> None:
 
 
 async def _session(settings: Settings, line: str | None, *, as_json: bool, guild_id: int | None) -> int:
-    from bot import db
     from bot.discord.client import PeninsulaBot
-    from bot.services.access import Policy
-    from bot.services.container import Services
-    from bot.services.seed import is_empty, seed
+    from bot.runtime import runtime
 
-    engine = db.create_engine(settings.database_url)
-    try:
-        await db.upgrade(engine)
-        sessionmaker = db.make_sessionmaker(engine)
-        if await is_empty(sessionmaker):
-            print("empty database: loading the curated corpus first", file=sys.stderr)
-            await seed(sessionmaker)
-        services = Services.build(sessionmaker, Policy.of(settings.home_guild_ids, settings.curator_role))
+    async with runtime(settings, operator=True) as rt:
         # discord.py warns about voice support at construction; irrelevant to a console.
         logging.getLogger("discord.client").setLevel(logging.ERROR)
         bot = PeninsulaBot(
-            settings=settings, services=services, extensions=CONSOLE_EXTENSIONS, sync_commands=False
+            settings=settings, services=rt.services, extensions=CONSOLE_EXTENSIONS, sync_commands=False
         )
         for extension in CONSOLE_EXTENSIONS:
             await bot.load_extension(extension)
@@ -358,8 +347,6 @@ async def _session(settings: Settings, line: str | None, *, as_json: bool, guild
             return 0
         finally:
             await bot.close()
-    finally:
-        await engine.dispose()
 
 
 async def _prompt(console: Console, *, as_json: bool) -> None:

@@ -37,31 +37,19 @@ async def stop_web(runner: web.AppRunner) -> None:
 
 async def serve(settings: Settings) -> int:
     """Migrate, seed an empty database, then serve the web surface until SIGTERM or SIGINT."""
-    from bot import db
-    from bot.services.access import Policy
-    from bot.services.container import Services
-    from bot.services.seed import is_empty, seed
+    from bot.runtime import runtime
     from bot.web.app import create_app
 
-    engine = db.create_engine(settings.database_url)
-    try:
-        await db.upgrade(engine)
-        sessionmaker = db.make_sessionmaker(engine)
-        if await is_empty(sessionmaker):
-            log.info("empty database: loading the curated corpus")
-            await seed(sessionmaker)
-        services = Services.build(sessionmaker, Policy.of(settings.home_guild_ids, settings.curator_role))
+    async with runtime(settings) as rt:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stop.set)
-        runner = await start_web(create_app(services), settings.web_host, settings.web_port)
+        runner = await start_web(create_app(rt.services), settings.web_host, settings.web_port)
         try:
             await stop.wait()
             log.info("stopping the web surface")
         finally:
             await stop_web(runner)
-    finally:
-        await engine.dispose()
     return 0

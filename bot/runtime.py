@@ -1,0 +1,60 @@
+"""Start-up in one place: settings → engine → migrate → seed if empty → services.
+
+``python -m bot`` (the bot and every operator command), the console and the web server all enter
+:func:`runtime`; leaving it disposes the engine, whatever happened inside.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot import db
+from bot.config import Settings
+from bot.services.access import Policy
+from bot.services.container import Services
+from bot.services.seed import is_empty, seed
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    services: Services
+
+    @property
+    def sessionmaker(self) -> db.Sessionmaker:
+        return self.services.sessionmaker
+
+
+@asynccontextmanager
+async def runtime(
+    settings: Settings, *, migrate: bool = True, seed_if_empty: bool = True, operator: bool = False
+) -> AsyncIterator[Runtime]:
+    """The database migrated (unless ``migrate=False``), seeded when empty, and the services on it.
+
+    ``operator``: the notice about a first seed goes to standard error, for a person at a terminal,
+    rather than to the log.
+    """
+    engine = db.create_engine(settings.database_url)
+    try:
+        if migrate:
+            await db.upgrade(engine)
+        sessionmaker = db.make_sessionmaker(engine)
+        if seed_if_empty and await is_empty(sessionmaker):
+            if operator:
+                print("empty database: loading the curated corpus first", file=sys.stderr)
+            else:
+                log.info("empty database: loading the curated corpus")
+            await seed(sessionmaker)
+        services = Services.build(sessionmaker, Policy.of(settings.home_guild_ids, settings.curator_role))
+        yield Runtime(settings, engine, services)
+    finally:
+        await engine.dispose()
