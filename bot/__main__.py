@@ -208,16 +208,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(serve(settings))
     except KeyboardInterrupt:
         return 130
+    except OSError as exc:  # a file or the database that is not there: the operator can fix it
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except Exception as exc:  # the operator gets one line; the details go to the log
-        from bot.services.errors import ServiceError
+        from bot.discord.errors import user_message
 
-        if isinstance(exc, ServiceError):
-            print(f"error: {exc.message}", file=sys.stderr)
-            return 1
-        if isinstance(exc, OSError):
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
-        raise
+        print(f"error: {user_message(exc, context=f'python -m bot {command}')}", file=sys.stderr)
+        return 1
     parser().print_help()
     return 2
 

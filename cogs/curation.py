@@ -14,6 +14,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord import checks
+from bot.discord.errors import reply_ephemeral, user_message
 from bot.discord.paging import only_invoker, page_button, services_of, turn_page
 from bot.discord.render import (
     EmbedBuilder,
@@ -26,11 +27,10 @@ from bot.discord.render import (
     plain,
     truncate,
 )
-from bot.discord.tree import GENERIC, reply_ephemeral
 from bot.models import EVENT_KINDS
 from bot.services.access import Caller
 from bot.services.curation import AuditEntry
-from bot.services.errors import FieldProblem, ServiceError, ValidationFailed
+from bot.services.errors import FieldProblem, ValidationFailed
 from bot.services.export import export_events
 from bot.services.importers import import_file
 from bot.services.subscriptions import split_slugs
@@ -207,11 +207,8 @@ class EditEventModal(discord.ui.Modal):
         )
 
     async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:  # type: ignore[override]
-        if isinstance(error, ServiceError):
-            await reply_ephemeral(interaction, error.message)
-            return
-        log.error("the edit form of event #%s failed", self.event_id, exc_info=error)
-        await reply_ephemeral(interaction, GENERIC)
+        text = user_message(error, context=f"the edit form of event #{self.event_id}")
+        await reply_ephemeral(interaction, text)
 
 
 # -- the audit log ---------------------------------------------------------------------------------

@@ -22,9 +22,8 @@ import discord
 from discord import app_commands
 
 from bot.config import Settings
+from bot.discord.errors import user_message
 from bot.discord.render import Reply
-from bot.discord.tree import GENERIC, message_for
-from bot.services.errors import ServiceError
 
 if TYPE_CHECKING:
     from bot.discord.client import PeninsulaBot
@@ -230,10 +229,9 @@ class Console:
             await command.callback(command.binding, interaction.as_interaction(), **kwargs)  # type: ignore[arg-type]
         except UsageError as exc:
             return Outcome(Reply(content=f"Usage: {exc}", ephemeral=True), failed=True)
-        except app_commands.AppCommandError as exc:
-            return Outcome(Reply(content=message_for(exc) or GENERIC, ephemeral=True), failed=True)
         except Exception as exc:
-            return Outcome(self._failure(command, exc), failed=True)
+            text = user_message(exc, context=f"console command /{command.name}")
+            return Outcome(Reply(content=text, ephemeral=True), failed=True)
         return self._finish(interaction)
 
     async def press(self, label: str) -> Outcome:
@@ -269,15 +267,6 @@ class Console:
         if reply.view is not None or not keep_view:
             self.last = reply
         return Outcome(reply, failed=reply.ephemeral and not reply.embeds and reply.view is None)
-
-    def _failure(self, command: app_commands.Command[Any, ..., Any], exc: Exception) -> Reply:
-        if isinstance(exc, ServiceError):
-            return Reply(content=exc.message, ephemeral=True)
-        text = message_for(app_commands.CommandInvokeError(command, exc))
-        if text is None:
-            log.error("console command /%s failed", command.name, exc_info=exc)
-            text = GENERIC
-        return Reply(content=text, ephemeral=True)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Self, cast
 import discord
 
 from bot.discord import render
+from bot.discord.errors import reply_ephemeral, user_message
 from bot.discord.render import EmbedBuilder, Reply, Who
 from bot.models import EVENT_KINDS
 from bot.services.dates import format_date, period_end
@@ -357,21 +358,14 @@ async def only_invoker(interaction: discord.Interaction, uid: int, text: str = N
 
 async def turn_page(interaction: discord.Interaction, work: Any) -> None:
     """Edit the message to the new page; a failure is an ephemeral note, never silence."""
-    from bot.discord.tree import GENERIC, reply_ephemeral
-
     try:
         reply = await work()
-    except ServiceError as exc:
-        await reply_ephemeral(interaction, exc.message)
-        return
     except (ValueError, IndexError):
         await reply_ephemeral(interaction, EXPIRED)
         return
-    except Exception:
-        log.exception(
-            "turning a page failed (%s)", getattr(interaction.data, "get", lambda _k: None)("custom_id")
-        )
-        await reply_ephemeral(interaction, GENERIC)
+    except Exception as exc:
+        custom_id = getattr(interaction.data, "get", lambda _k: None)("custom_id")
+        await reply_ephemeral(interaction, user_message(exc, context=f"turning a page ({custom_id})"))
         return
     await interaction.response.edit_message(**reply.edit_kwargs())
 

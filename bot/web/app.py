@@ -24,8 +24,9 @@ from yarl import URL
 
 from bot import metrics, models
 from bot.db import Sessionmaker
+from bot.discord.errors import user_message
 from bot.services.container import Services
-from bot.services.errors import NotFound
+from bot.services.errors import Conflict, NotFound, PermissionDenied, ServiceError
 from bot.services.events import decode_cursor, encode_cursor
 from bot.services.views import EventView, Page
 from bot.web import render
@@ -103,6 +104,10 @@ def error(status: int, message: str, parameter: str | None = None) -> web.Respon
     return json_response({"error": body}, status)
 
 
+INTERNAL = "Internal error."
+SERVICE_STATUS: dict[type[ServiceError], int] = {NotFound: 404, PermissionDenied: 403, Conflict: 409}
+
+
 @web.middleware
 async def errors(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -122,9 +127,10 @@ async def errors(
     except (SQLAlchemyError, OSError, TimeoutError) as exc:
         log.warning("%s %s: database unavailable: %s", request.method, request.path, type(exc).__name__)
         return error(503, "The database is unavailable; try again shortly.")
-    except Exception:
-        log.exception("%s %s failed", request.method, request.path)
-        return error(500, "Internal error.")
+    except ServiceError as exc:
+        return error(SERVICE_STATUS.get(type(exc), 400), user_message(exc))
+    except Exception as exc:
+        return error(500, user_message(exc, context=f"{request.method} {request.path}", generic=INTERNAL))
 
 
 def _base(request: web.Request) -> URL:

@@ -1,0 +1,109 @@
+"""From an exception to the text a user sees, in one place; and the ephemeral reply that carries it.
+
+Domain errors (:class:`ServiceError`) say their own message; discord.py's option conversion and
+check errors get a clear sentence; anything else is the generic text, logged once with its
+traceback. The tree, the views and modals, the console, the web surface and the CLI all ask
+:func:`user_message`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from discord import app_commands
+
+from bot.services.errors import ServiceError
+
+log = logging.getLogger(__name__)
+
+GENERIC = "Something went wrong on our side; it has been logged. Please try again."
+
+UNKNOWN_INTERACTION = 10062  # the 3 s to answer passed: the token is dead, a followup fails too
+ALREADY_ACKNOWLEDGED = 40060  # answered elsewhere: a followup still works
+
+
+def _permission_names(permissions: list[str]) -> str:
+    return ", ".join(p.replace("_", " ").replace("guild", "server").title() for p in permissions)
+
+
+def unwrap(exc: BaseException) -> BaseException:
+    """The failure itself, without discord.py's wrapper around a command's or transformer's error."""
+    if isinstance(exc, app_commands.CommandInvokeError):
+        return exc.original
+    if isinstance(exc, app_commands.TransformerError) and isinstance(exc.__cause__, ServiceError):
+        return exc.__cause__  # a transformer's own explanation, e.g. a bad date
+    return exc
+
+
+def expired(exc: BaseException) -> bool:
+    """True when Discord no longer takes an answer to the interaction (code 10062)."""
+    return isinstance(exc, discord.NotFound) and exc.code == UNKNOWN_INTERACTION
+
+
+def already_answered(exc: BaseException) -> bool:
+    """True when the interaction was already answered (locally known, or Discord's code 40060)."""
+    return isinstance(exc, discord.InteractionResponded) or (
+        isinstance(exc, discord.HTTPException) and exc.code == ALREADY_ACKNOWLEDGED
+    )
+
+
+def _known(exc: BaseException) -> str | None:
+    """The text for a failure that is not a bug: a domain refusal or one of discord.py's checks."""
+    if isinstance(exc, ServiceError):
+        return exc.message
+    if isinstance(exc, app_commands.MissingPermissions):
+        return f"You need the {_permission_names(exc.missing_permissions)} permission to do this."
+    if isinstance(exc, app_commands.BotMissingPermissions):
+        return f"I need the {_permission_names(exc.missing_permissions)} permission here to do this."
+    if isinstance(exc, app_commands.NoPrivateMessage):
+        return "This command works only in a server."
+    if isinstance(exc, app_commands.CommandOnCooldown):
+        return f"Slow down: try again in {exc.retry_after:.0f} s."
+    if isinstance(exc, app_commands.TransformerError):
+        return f"“{str(exc.value)[:80]}” is not a valid value for this option."
+    if isinstance(exc, app_commands.CheckFailure):
+        return str(exc) or "You cannot use this command here."
+    return None
+
+
+def is_unexpected(exc: BaseException) -> bool:
+    """True when :func:`user_message` answers ``exc`` with the generic text (a bug, or Discord)."""
+    return _known(unwrap(exc)) is None
+
+
+def user_message(exc: BaseException, *, context: str = "a request", generic: str = GENERIC) -> str:
+    """The text to show for ``exc``; the unexpected is logged once here (``context`` says where).
+
+    ``generic`` is what the unexpected says; the web surface keeps its own short one.
+    """
+    original = unwrap(exc)
+    text = _known(original)
+    if text is not None:
+        return text
+    if expired(original):
+        log.warning("%s: the interaction expired before it was answered", context)
+    else:
+        log.error("%s failed", context, exc_info=original)
+    return generic
+
+
+async def reply_ephemeral(interaction: discord.Interaction, text: str) -> None:
+    """Answer ephemerally whether or not the interaction was already responded to.
+
+    When Discord says it was answered already, the text goes as a followup; when the interaction
+    expired, or the followup fails too, it is logged once at WARNING (nobody sees a traceback).
+    """
+    none = discord.AllowedMentions.none()
+    try:
+        if not interaction.response.is_done():
+            try:
+                await interaction.response.send_message(text, ephemeral=True, allowed_mentions=none)
+                return
+            except (discord.InteractionResponded, discord.HTTPException) as exc:
+                if not already_answered(exc):
+                    raise
+        await interaction.followup.send(text, ephemeral=True, allowed_mentions=none)
+    except discord.HTTPException as exc:
+        why = "it expired" if expired(exc) else f"{exc.status} {exc.text or ''}".strip()
+        log.warning("could not deliver an error reply for interaction %s (%s)", interaction.id, why)
