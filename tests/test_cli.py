@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
+from bot.discord.errors import GENERIC
 from tests.conftest import REPO
 
 
@@ -54,3 +56,14 @@ def test_bad_file_is_one_clear_report(tmp_path: Path) -> None:
     assert "nothing was written" in result.stdout
     assert "missing required column(s): event, description, resources" in result.stdout
     assert "Traceback" not in result.stderr
+
+
+def test_an_unexpected_failure_ends_in_one_error_line(tmp_path: Path) -> None:
+    database = tmp_path / "cli.db"
+    assert cli("db", "upgrade", database=database).returncode == 0
+    with sqlite3.connect(database) as conn:  # a real fault: the events table is gone
+        conn.execute("ALTER TABLE event RENAME TO event_gone")
+    result = cli("export", "--format", "json", database=database)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.strip().splitlines()[-1] == f"error: {GENERIC}"

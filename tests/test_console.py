@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from bot import db as dbmod
 from bot.config import Settings
 from bot.discord.client import PeninsulaBot
 from bot.discord.console import Console, UsageError, as_text, main, parse_options
+from bot.discord.errors import GENERIC
 from bot.services.access import Caller, Policy
 from bot.services.container import Services
 from bot.services.seed import load, read_corpus
@@ -24,7 +26,7 @@ CORPUS = [FIXTURES / "sample.yaml", FIXTURES / "reader.yaml"]
 
 
 def settings_for(url: str) -> Settings:
-    return Settings(database_url=url, _env_file=None)  # type: ignore[call-arg]
+    return Settings(database_url=url, _env_file=None)
 
 
 @pytest.fixture
@@ -131,3 +133,25 @@ def test_main_prints_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert payload["components"] == [] and payload["content"] == ""
     assert main(settings_for(url), "/talks track:nowhere") == 1
     assert "No talks track matches “nowhere”" in capsys.readouterr().out
+
+
+def test_main_answers_an_unexpected_failure_with_the_generic_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'console.db'}"
+
+    async def prepare() -> None:
+        engine = dbmod.create_engine(url)
+        await dbmod.upgrade(engine)
+        await load(dbmod.make_sessionmaker(engine), read_corpus(files=CORPUS))
+        async with engine.begin() as conn:  # a real fault: the events table is gone
+            await conn.exec_driver_sql("ALTER TABLE event RENAME TO event_gone")
+        await engine.dispose()
+
+    asyncio.run(prepare())
+    assert main(settings_for(url), "/timeline", as_json=True) == 1
+    out = capsys.readouterr().out
+    assert json.loads(out)["content"] == GENERIC
+    assert "event_gone" not in out and "Traceback" not in out
+    errors = [r for r in caplog.records if r.name.startswith("bot.") and r.levelno >= logging.ERROR]
+    assert [r.getMessage() for r in errors] == ["console command /timeline failed"]
