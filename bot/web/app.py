@@ -128,7 +128,8 @@ async def errors(
         log.warning("%s %s: database unavailable: %s", request.method, request.path, type(exc).__name__)
         return error(503, "The database is unavailable; try again shortly.")
     except ServiceError as exc:
-        return error(SERVICE_STATUS.get(type(exc), 400), user_message(exc))
+        status = next((code for kind, code in SERVICE_STATUS.items() if isinstance(exc, kind)), 400)
+        return error(status, user_message(exc))
     except Exception as exc:
         return error(500, user_message(exc, context=f"{request.method} {request.path}", generic=INTERNAL))
 
