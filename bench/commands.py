@@ -42,7 +42,7 @@ from bot.services.access import Policy
 from bot.services.container import Services
 from bot.services.seed import load as load_corpus
 from bot.services.seed import read_corpus
-from tests.e2e.fake_discord import FakeDiscord, FakeGuild, InteractionResult, connect_bot
+from testing.fake_discord import FakeDiscord, FakeGuild, InteractionResult, connect_bot
 
 log = logging.getLogger("bench.commands")
 

@@ -43,7 +43,7 @@ from bot.services.access import Caller, Policy
 from bot.services.container import Services
 from bot.services.seed import load, read_corpus
 from bot.services.subscriptions import Filters
-from tests.e2e.fake_discord import FakeDiscord, FakeGuild, connect_bot
+from testing.fake_discord import FakeDiscord, FakeGuild, connect_bot
 
 log = logging.getLogger("bench.fanout")
 

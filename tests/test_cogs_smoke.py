@@ -11,8 +11,8 @@ from bot.config import Settings
 from bot.discord.client import EXTENSIONS, PeninsulaBot
 from bot.services.access import Policy
 from bot.services.container import Services
+from testing.fake_discord import check_command_definitions
 from tests.conftest import Database
-from tests.e2e.fake_discord import check_command_definitions
 
 
 def present() -> tuple[str, ...]:

@@ -18,9 +18,8 @@ from bot.outbox.config import DispatcherConfig
 from bot.services.access import Caller, Policy
 from bot.services.container import Services
 from bot.services.seed import load, read_corpus
+from testing.fake_discord import FakeDiscord, FakeGuild, FakeRole, connect_bot
 from tests.conftest import Database
-
-from .fake_discord import FakeDiscord, FakeGuild, FakeRole, connect_bot
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE_CORPUS = REPO / "tests" / "fixtures" / "corpus" / "sample.yaml"

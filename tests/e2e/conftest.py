@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from .fake_discord import FakeDiscord
+from testing.fake_discord import FakeDiscord
 
 
 @pytest.fixture

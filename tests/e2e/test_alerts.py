@@ -12,10 +12,10 @@ from bot import models
 from bot.discord.client import PeninsulaBot
 from bot.services.access import Caller
 from bot.services.errors import PermissionDenied, ValidationFailed
+from testing.fake_discord import FakeDiscord, FakeMember
 from tests.conftest import Database
 
 from .bot_process import MANAGE_CHANNELS, MANAGE_GUILD, Staff, load_sample, running_bot
-from .fake_discord import FakeDiscord, FakeMember
 from .test_dispatcher import curator, event_input, wait_deliveries
 
 

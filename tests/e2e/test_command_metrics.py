@@ -11,9 +11,8 @@ from bot.discord.client import PeninsulaBot
 from bot.services.access import Policy
 from bot.services.container import Services
 from bot.services.seed import load, read_corpus
+from testing.fake_discord import FakeDiscord, connect_bot
 from tests.conftest import Database
-
-from .fake_discord import FakeDiscord, connect_bot
 
 SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "corpus" / "sample.yaml"
 

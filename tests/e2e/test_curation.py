@@ -13,10 +13,10 @@ from sqlalchemy import func, select
 
 from bot import models
 from bot.discord.client import PeninsulaBot
+from testing.fake_discord import FakeAttachment, FakeDiscord
 from tests.conftest import Database
 
 from .bot_process import Staff, load_sample, running_bot
-from .fake_discord import FakeAttachment, FakeDiscord
 from .test_dispatcher import wait_deliveries
 
 ADD = {

@@ -27,10 +27,10 @@ from bot.services.container import Services
 from bot.services.subscriptions import Filters
 from bot.services.validation import EventInput, SourceInput
 from bot.web import create_app
+from testing.fake_discord import FakeDiscord, FakeGuild, RateLimitConfig
 from tests.conftest import Database
 
 from .bot_process import FAST, BotProcess, channel_manager, grant_bot, load_sample, running_bot
-from .fake_discord import FakeDiscord, FakeGuild, RateLimitConfig
 
 ALERT_OPTIONS = {
     "kind": "nuclear_test",

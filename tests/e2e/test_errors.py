@@ -26,10 +26,10 @@ from bot.services.access import Caller, Policy
 from bot.services.container import Services
 from bot.services.errors import ServiceError
 from bot.services.validation import EventInput, SourceInput
+from testing.fake_discord import FakeDiscord, FakeGuild, FakeMember, connect_bot
 from tests.conftest import Database
 
 from .bot_process import Staff, load_sample, running_bot
-from .fake_discord import FakeDiscord, FakeGuild, FakeMember, connect_bot
 
 REFUSAL = "That event is already retracted."
 

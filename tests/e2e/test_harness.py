@@ -12,7 +12,7 @@ import pytest
 from discord import app_commands
 from discord.ext import commands
 
-from .fake_discord import (
+from testing.fake_discord import (
     FakeAttachment,
     FakeDiscord,
     FakeGuild,
@@ -21,8 +21,8 @@ from .fake_discord import (
     check_command_definitions,
     check_message_payload,
     connect_bot,
+    load_default,
 )
-from .openapi_check import load_default
 
 PROGRAMS = ["yongbyon", "punggye-ri", "sohae", "sinpo", "kn-08"]
 

@@ -19,9 +19,8 @@ from bot.services.container import Services
 from bot.services.seed import load, read_corpus
 from bot.services.validation import EventInput, SourceInput
 from cogs.briefing import Briefing
+from testing.fake_discord import FakeDiscord, FakeGuild, FakeMember, InteractionResult, connect_bot
 from tests.conftest import Database
-
-from .fake_discord import FakeDiscord, FakeGuild, FakeMember, InteractionResult, connect_bot
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "corpus"
 CORPUS = [FIXTURES / "sample.yaml", FIXTURES / "reader.yaml"]

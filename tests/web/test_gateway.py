@@ -10,8 +10,8 @@ from bot.discord.client import PeninsulaBot
 from bot.services.access import Policy
 from bot.services.container import Services
 from bot.web import create_app, gateway_readiness
+from testing.fake_discord import FakeDiscord, connect_bot
 from tests.conftest import Database
-from tests.e2e.fake_discord import FakeDiscord, connect_bot
 
 
 async def readiness(client: TestClient) -> tuple[int, dict[str, str]]:  # type: ignore[type-arg]

@@ -1,0 +1,88 @@
+"""A local fake Discord (REST + gateway) that the real discord.py client talks to.
+
+The fake is an aiohttp application bound to ``127.0.0.1`` on a free port. It serves the REST
+routes a bot uses (login, application info, command sync, interaction callbacks and webhooks,
+channel messages) under ``fake.api_base`` and a gateway websocket at ``fake.gateway_url``
+(HELLO, IDENTIFY → READY + GUILD_CREATE, heartbeats, sequence numbers, RESUME → replay + RESUMED).
+It checks what it receives the way Discord does and records every breach in
+``fake.violations``; a test fails on any of them through the ``fake_discord`` fixture
+(``tests/e2e/conftest.py``), which calls :meth:`FakeDiscord.assert_no_violations` at teardown.
+
+Getting a connected bot::
+
+    async def test_something(fake_discord: FakeDiscord) -> None:
+        guild = fake_discord.add_guild("Pyongyang Watchers")
+        alice = guild.add_member("alice", roles=[guild.add_role("curator", permissions=0)])
+        bot = make_bot()                              # any discord.Client / commands.Bot
+        async with connect_bot(fake_discord, bot):    # endpoints set, started, ready
+            await bot.tree.sync()                     # PUT validated
+            result = await fake_discord.invoke("ping", guild=guild, user=alice)
+            assert result.content == "pong" and not result.ephemeral
+
+Driving API (all ``async`` unless noted):
+
+* World (sync): ``add_guild(name, *, channels=("general",)) -> FakeGuild``;
+  ``FakeGuild.add_channel(name, *, type=0)``, ``add_role(name, *, permissions=0)``,
+  ``add_member(name_or_user, *, roles=(), owner=False)``; ``fake.add_user(name)``.
+* ``invoke(name, options=None, *, subcommand=None, guild=None, channel=None, user=None,
+  member_permissions=None, bypass_default_permissions=False, timeout=5.0) -> InteractionResult``
+  — type 2; options are typed from the *synced* definition (3 str, 4 int, 5 bool, 6 user,
+  7 channel, 8 role, 9 mentionable, 10 number, 11 attachment via :class:`FakeAttachment`) with
+  ``resolved`` filled in; ``subcommand`` is ``"sub"`` or ``"group sub"``. Waits for the
+  callback and, after a defer (type 5/6), for the original-response edit or a followup.
+* ``autocomplete(name, focused, value, options=None, *, subcommand=None, ...) -> list[dict]``
+  (type 4; returns the choices of the type 8 callback).
+* ``press(message, custom_id, *, user=None, values=None, ...) -> InteractionResult`` (type 3).
+* ``submit_modal(result, values, *, user=None, ...) -> InteractionResult`` (type 5) for a
+  modal opened by a type 9 callback (``result.modal``).
+* ``dispatch(event, data)`` sends any gateway event; ``drop_gateway(code=4000)`` closes the
+  socket (the client resumes); ``wait_resumed(count)``.
+* Stores: ``channel_messages(channel_id) -> list[FakeMessage]``, ``message(id)``,
+  ``global_commands`` / ``guild_commands[guild_id]``, ``requests`` (:class:`RequestRecord`
+  with monotonic timestamps), ``mention_log`` (route, ``allowed_mentions``) and
+  ``FakeMessage.allowed_mentions`` for "parse is empty / only this role" assertions.
+* Faults: ``fail_channel(channel_id, status=403|404)``, ``fail_next(count, status=500,
+  method=None, path=None)``, ``set_delay(seconds, method=None, path=None)``,
+  ``clear_faults()``; rate limits per :class:`RateLimitConfig` (global 50/s, 5 messages per
+  5 s per channel) answered with Discord's 429 body and headers; ``rate_limited`` counts 429s
+  by scope.
+* Checks: ``violations``, ``take_violations()``, ``assert_no_violations()``; the checkers
+  ``check_command_definitions``, ``check_message_payload``, ``check_autocomplete_choices`` are
+  plain functions usable on their own. Request bodies of command PUT, interaction callback,
+  original edit, followup and channel message create are also validated against Discord's
+  OpenAPI description when it is present (:mod:`testing.fake_discord.openapi`).
+
+The modules, each one layer on the one before: ``constants`` and ``checks`` (Discord's limits,
+pure functions), ``openapi`` (request bodies against the OpenAPI description), ``world`` (users,
+guilds, channels, roles, members, messages; violations and waiting), ``gateway`` (the websocket
+session), ``rest`` (routing, auth, faults, rate limits, commands, channels, guilds),
+``responses`` (interaction callbacks, original response, followups), ``interactions`` (driving
+the bot as a user) and ``server`` (:class:`FakeDiscord` on a port, :func:`connect_bot`).
+"""
+
+from .checks import check_autocomplete_choices, check_command_definitions, check_message_payload
+from .interactions import InteractionResult
+from .openapi import OpenAPIChecker, load_default
+from .rest import RateLimitConfig, RequestRecord
+from .server import FakeDiscord, connect_bot
+from .world import FakeAttachment, FakeChannel, FakeGuild, FakeMember, FakeMessage, FakeRole, FakeUser
+
+__all__ = [
+    "FakeAttachment",
+    "FakeChannel",
+    "FakeDiscord",
+    "FakeGuild",
+    "FakeMember",
+    "FakeMessage",
+    "FakeRole",
+    "FakeUser",
+    "InteractionResult",
+    "OpenAPIChecker",
+    "RateLimitConfig",
+    "RequestRecord",
+    "check_autocomplete_choices",
+    "check_command_definitions",
+    "check_message_payload",
+    "connect_bot",
+    "load_default",
+]

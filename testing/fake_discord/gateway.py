@@ -1,0 +1,167 @@
+"""The gateway: HELLO, IDENTIFY → READY + GUILD_CREATE, heartbeats, sequence numbers, RESUME.
+
+Every DISPATCH is numbered and kept, so a client that lost its socket (``drop_gateway``) resumes
+and gets what it missed, then RESUMED. Frames are TEXT: discord.py asks for zlib-stream but reads
+TEXT frames as plain JSON.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import secrets
+from collections import deque
+from dataclasses import dataclass, field
+
+from aiohttp import WSMsgType, web
+
+from .constants import JSON, PRIVILEGED_INTENTS
+from .world import FakeGuild, World
+
+
+@dataclass
+class _Session:
+    id: str
+    seq: int = 0
+    events: deque[tuple[int, str]] = field(default_factory=lambda: deque(maxlen=5000))
+    ws: web.WebSocketResponse | None = None
+
+
+class Gateway(World):
+    """The world plus one gateway session a discord.py client connects to."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.heartbeat_interval = 41.25
+        self.gateway_connects: list[str] = []  # path of each websocket connection
+        self.identifies = 0
+        self.resumes = 0
+        self.heartbeats = 0
+        self.identify_payloads: list[JSON] = []
+        self._session: _Session | None = None
+        self._ws_tasks: set[web.WebSocketResponse] = set()
+        self._background: set[asyncio.Task[int]] = set()
+
+    async def wait_ready(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+        """Wait until a client has identified and received READY and its guilds."""
+        await self.wait_for(lambda: self.identifies > 0, timeout, "IDENTIFY")
+
+    async def wait_resumed(self, count: int = 1, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+        await self.wait_for(lambda: self.resumes >= count, timeout, f"RESUME #{count}")
+
+    def _guild_added(self, guild: FakeGuild) -> None:
+        if self._session is not None and self._session.ws is not None:
+            payload = guild.create_payload()
+            del payload["unavailable"]  # absent on a join, as Discord sends it (→ on_guild_join)
+            task = asyncio.get_running_loop().create_task(self.dispatch("GUILD_CREATE", payload))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    async def dispatch(self, event: str, data: JSON) -> int:
+        """Send a DISPATCH event (buffered for replay if the client is disconnected)."""
+        session = self._session
+        if session is None:
+            raise RuntimeError("no gateway session: connect a bot first")
+        session.seq += 1
+        frame = json.dumps({"op": 0, "t": event, "s": session.seq, "d": data})
+        session.events.append((session.seq, frame))
+        if session.ws is not None and not session.ws.closed:
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await session.ws.send_str(frame)
+        return session.seq
+
+    async def drop_gateway(self, code: int = 4000) -> None:
+        """Close the client's websocket with a resumable code; events are buffered meanwhile."""
+        session = self._session
+        if session is None or session.ws is None:
+            raise RuntimeError("no connected gateway session")
+        ws, session.ws = session.ws, None
+        await ws.close(code=code, message=b"dropped by test")
+
+    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(timeout=1.0, autoping=True, max_msg_size=0)
+        await ws.prepare(request)
+        self.gateway_connects.append(request.path)
+        self._ws_tasks.add(ws)
+        # Text frames: discord.py asks for zlib-stream but reads TEXT frames as plain JSON.
+        await ws.send_str(
+            json.dumps({"op": 10, "d": {"heartbeat_interval": int(self.heartbeat_interval * 1000)}})
+        )
+        try:
+            async for msg in ws:
+                if msg.type is not WSMsgType.TEXT:
+                    continue
+                frame = json.loads(msg.data)
+                await self._gateway_frame(ws, frame)
+        finally:
+            self._ws_tasks.discard(ws)
+            if self._session is not None and self._session.ws is ws:
+                self._session.ws = None
+            await self._notify()
+        return ws
+
+    async def _gateway_frame(self, ws: web.WebSocketResponse, frame: JSON) -> None:
+        op, data = frame.get("op"), frame.get("d")
+        if op == 1:
+            self.heartbeats += 1
+            await ws.send_str(json.dumps({"op": 11}))
+        elif op == 2:
+            await self._identify(ws, data or {})
+        elif op == 6:
+            await self._resume(ws, data or {})
+        elif op in (3, 4, 8):
+            pass  # presence, voice state, request guild members: accepted, ignored
+        else:
+            await ws.close(code=4001, message=b"Unknown opcode")
+
+    async def _identify(self, ws: web.WebSocketResponse, data: JSON) -> None:
+        self.identify_payloads.append(data)
+        if data.get("token") != self.token:
+            await ws.close(code=4004, message=b"Authentication failed")
+            return
+        if int(data.get("intents") or 0) & PRIVILEGED_INTENTS:
+            await ws.close(code=4014, message=b"Disallowed intent(s)")
+            return
+        session = _Session(secrets.token_hex(16), ws=ws)
+        self._session = session
+        ready = {
+            "v": 10,
+            "user": self.bot_user.to_json(),
+            "guilds": [{"id": str(g), "unavailable": True} for g in self.guilds],
+            "session_id": session.id,
+            "session_type": "normal",
+            "resume_gateway_url": self.resume_gateway_url,
+            "shard": [0, 1],
+            "application": {"id": str(self.application_id), "flags": 0},
+            "private_channels": [],
+            "relationships": [],
+            "geo_ordered_rtc_regions": [],
+        }
+        await self.dispatch("READY", ready)
+        for guild in self.guilds.values():
+            await self.dispatch("GUILD_CREATE", guild.create_payload())
+        self.identifies += 1
+        await self._notify()
+
+    async def _resume(self, ws: web.WebSocketResponse, data: JSON) -> None:
+        session = self._session
+        if data.get("token") != self.token:
+            await ws.close(code=4004, message=b"Authentication failed")
+            return
+        if session is None or data.get("session_id") != session.id:
+            await ws.send_str(json.dumps({"op": 9, "d": False}))
+            return
+        since = int(data.get("seq") or 0)
+        session.ws = ws
+        for seq, frame in list(session.events):
+            if seq > since:
+                await ws.send_str(frame)
+        session.seq += 1
+        await ws.send_str(json.dumps({"op": 0, "t": "RESUMED", "s": session.seq, "d": {}}))
+        self.resumes += 1
+        await self._notify()
+
+    async def _close_gateways(self) -> None:
+        for ws in list(self._ws_tasks):
+            await ws.close(code=1001)
