@@ -179,8 +179,14 @@ async def populate(sessionmaker: dbmod.Sessionmaker, count: int, seed: int = 7) 
             await s.execute(insert(models.event_actor), ea)
             if et:
                 await s.execute(insert(models.event_track), et)
+    await _after_bulk_insert(sessionmaker)
+    return time.monotonic() - started
+
+
+async def _after_bulk_insert(sessionmaker: dbmod.Sessionmaker) -> None:
+    """Move PostgreSQL's id sequences past the inserted ids, then refresh the planner statistics."""
     async with sessionmaker() as s, s.begin():
-        if s.bind.dialect.name == "postgresql":
+        if (await s.connection()).dialect.name == "postgresql":
             for table in ("event", "source"):
                 await s.execute(
                     text(
@@ -197,7 +203,6 @@ async def populate(sessionmaker: dbmod.Sessionmaker, count: int, seed: int = 7) 
         else:
             await conn.execute(text("ANALYZE"))
             await conn.commit()
-    return time.monotonic() - started
 
 
 # ---------------------------------------------------------------------------------------------

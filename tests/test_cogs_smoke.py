@@ -22,7 +22,7 @@ def present() -> tuple[str, ...]:
 async def test_every_extension_loads_without_duplicates(sqlite_db: Database) -> None:
     extensions = present()
     assert "cogs.briefing" in extensions
-    settings = Settings(database_url=sqlite_db.url, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(database_url=sqlite_db.url, _env_file=None)
     services = Services.build(sqlite_db.sessionmaker, Policy.of([]))
     bot = PeninsulaBot(settings=settings, services=services, extensions=extensions, sync_commands=False)
     try:

@@ -26,7 +26,7 @@ async def test_commands_are_counted_by_outcome(fake_discord: FakeDiscord, sqlite
     user = guild.add_member("reader")
     await load(sqlite_db.sessionmaker, read_corpus(files=[SAMPLE]))
     services = Services.build(sqlite_db.sessionmaker, Policy.of())
-    settings = Settings(discord_token="x", database_url=sqlite_db.url, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(discord_token="x", database_url=sqlite_db.url, _env_file=None)
     bot = PeninsulaBot(settings=settings, services=services, extensions=("cogs.briefing",))
     ok_before = sample("peninsula_commands_total", command="program", outcome="ok")
     bad_before = sample("peninsula_commands_total", command="program", outcome="user_error")

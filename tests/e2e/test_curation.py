@@ -291,13 +291,15 @@ async def test_export_and_log(fake_discord: FakeDiscord, staff: Staff, bot: Peni
     assert "Launch number 10" in description and "Launch number 0" not in description
     assert first.message is not None
     newer_id, older_id = first.message.custom_ids()
-    assert newer_id.startswith("pb:log:") and first.message.find_component(newer_id)["disabled"]
+    newer_button = first.message.find_component(newer_id)
+    assert newer_id.startswith("pb:log:") and newer_button is not None and newer_button["disabled"]
     older = await fake_discord.press(first, older_id)
     assert "Launch number 0" in older.embeds[0]["description"]
     assert older.embeds[0]["description"].count("event.create") == 1
     assert first.embeds[0]["footer"]["text"].startswith("Page 2")
     newer_id, older_id = first.message.custom_ids()
-    assert first.message.find_component(older_id)["disabled"]
+    older_button = first.message.find_component(older_id)
+    assert older_button is not None and older_button["disabled"]
     newer = await fake_discord.press(first, newer_id)
     assert "Launch number 10" in newer.embeds[0]["description"]
     assert first.embeds[0]["description"] == description

@@ -38,7 +38,7 @@ class World:
     database: Database
 
     def bot(self) -> PeninsulaBot:
-        settings = Settings(discord_token="x", database_url=self.database.url, _env_file=None)  # type: ignore[call-arg]
+        settings = Settings(discord_token="x", database_url=self.database.url, _env_file=None)
         return PeninsulaBot(settings=settings, services=self.services, extensions=EXTENSIONS)
 
     async def add_events(
@@ -94,7 +94,8 @@ def text_of(result: InteractionResult) -> str:
 
 
 def field(result: InteractionResult, name: str) -> str:
-    return next(f["value"] for f in result.embeds[0]["fields"] if f["name"].startswith(name))
+    value: str = next(f["value"] for f in result.embeds[0]["fields"] if f["name"].startswith(name))
+    return value
 
 
 async def invoke(
@@ -422,7 +423,7 @@ async def test_sync_only_when_the_definition_changes(world: World) -> None:
             self.tree.add_command(ping)
             await super().setup_hook()
 
-    settings = Settings(discord_token="x", database_url=world.database.url, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(discord_token="x", database_url=world.database.url, _env_file=None)
     async with connect_bot(
         world.fake, Changed(settings=settings, services=world.services, extensions=EXTENSIONS)
     ):

@@ -21,7 +21,7 @@ async def readiness(client: TestClient) -> tuple[int, dict[str, str]]:  # type: 
 
 async def test_ready_only_while_the_gateway_is_connected(sqlite_db: Database) -> None:
     services = Services.build(sqlite_db.sessionmaker, Policy.of([]))
-    settings = Settings(discord_token="x", database_url=sqlite_db.url, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(discord_token="x", database_url=sqlite_db.url, _env_file=None)
     async with FakeDiscord() as fake:
         fake.add_guild("Home")
         bot = PeninsulaBot(settings=settings, services=services, extensions=(), sync_commands=False)

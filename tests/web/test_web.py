@@ -39,7 +39,8 @@ async def all_events(site: Site, **params: Any) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     cursor: str | None = None
     while True:
-        page = await get_json(site, "/api/events", **params, **({"cursor": cursor} if cursor else {}))
+        query: dict[str, Any] = {**params, **({"cursor": cursor} if cursor else {})}
+        page = await get_json(site, "/api/events", **query)
         items += page["items"]
         cursor = page["next_cursor"]
         if cursor is None:
@@ -424,7 +425,9 @@ async def test_responses_conform_to_the_openapi_document(site: Site, spec: OpenA
         *((path, params, 400) for path, params, _ in BAD_PARAMETERS),
     ]
     etag = (await site.client.get("/feed.atom")).headers["ETag"]
-    conditional = [("/feed.atom", {}, {"If-None-Match": etag}, 304)]
+    conditional: list[tuple[str, dict[str, str], dict[str, str], int]] = [
+        ("/feed.atom", {}, {"If-None-Match": etag}, 304)
+    ]
     for path, params, headers, status in [*((p, q, {}, s) for p, q, s in requests), *conditional]:
         response = await site.client.get(path, params=params, headers=headers)
         assert response.status == status, (path, params)
