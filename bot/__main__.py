@@ -142,8 +142,7 @@ async def cmd_run(settings: Settings, *, sync_only: bool = False) -> int:
                 )
                 async with bot:
                     if sync_only:
-                        await bot.login(token)
-                        await bot.setup_hook()
+                        await bot.login(token)  # login runs setup_hook: the cogs load, the tree is built
                         await bot.sync_if_changed(force=True)
                         print("commands synced")
                         return 0
