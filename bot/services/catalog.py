@@ -30,6 +30,10 @@ from bot.services.views import (
 Kind = Literal["program", "track", "actor", "topic"]
 MAX_CHOICES = 25
 FUZZY_CUTOFF = 60
+# A typed name that is no exact key still names a record when it is this long and starts one of its
+# own keys, or is spelled this close to one (fuzz.ratio).
+GUESS_MIN_LENGTH = 3
+TYPO_SCORE = 85
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,8 @@ def normalize(text: str) -> str:
 class _Entry:
     slug: str
     label: str
-    keys: tuple[str, ...]  # normalized name, slug and aliases
+    keys: tuple[str, ...]  # normalized name, slug and aliases, then the names of systems and facilities
+    own: int  # how many of ``keys`` name the record itself (the rest name its systems and facilities)
 
 
 @dataclass
@@ -63,8 +68,9 @@ class _Snapshot:
 
 
 def _entry(slug: str, name: str, aliases: Iterable[str], extra: Iterable[str] = ()) -> _Entry:
-    keys = dict.fromkeys(normalize(k) for k in (name, slug, slug.replace("-", " "), *aliases, *extra) if k)
-    return _Entry(slug, name, tuple(keys))
+    own = dict.fromkeys(normalize(k) for k in (name, slug, slug.replace("-", " "), *aliases) if k)
+    keys = {**own, **dict.fromkeys(normalize(k) for k in extra if k)}
+    return _Entry(slug, name, tuple(keys), len(own))
 
 
 def rank(entries: Sequence[_Entry], text: str, limit: int = MAX_CHOICES) -> list[_Entry]:
@@ -76,6 +82,9 @@ def rank(entries: Sequence[_Entry], text: str, limit: int = MAX_CHOICES) -> list
     for e in entries:
         best = None
         for i, key in enumerate(e.keys):
+            if key == query:  # an exact name or alias comes first, as it is what the name resolves to
+                best = (-1, 0)
+                break
             if key.startswith(query):
                 best = (0 if i == 0 else 1, len(key))
                 break
@@ -95,6 +104,24 @@ def rank(entries: Sequence[_Entry], text: str, limit: int = MAX_CHOICES) -> list
                 seen.add(e.slug)
                 chosen.append(e)
     return chosen[:limit]
+
+
+def guess(entries: Sequence[_Entry], query: str) -> str | None:
+    """The one record a normalized ``query`` that is no exact key names, if any: it starts one of
+    that record's own keys and no key of another record ("denuc"), or it is a near spelling of one of
+    its own keys and of no other record's key ("Nroth Korea"). Systems and facilities are named
+    exactly: "Hwasong-1" may be Hwasong-13 or Hwasong-15, so it names neither."""
+    if len(query) < GUESS_MIN_LENGTH:
+        return None
+    starting = [e for e in entries if any(k.startswith(query) for k in e.keys)]
+    if starting:
+        one = starting[0]
+        own = len(starting) == 1 and any(k.startswith(query) for k in one.keys[: one.own])
+        return one.slug if own else None
+    close = [e for e in entries if any(fuzz.ratio(query, k) >= TYPO_SCORE for k in e.keys)]
+    if len(close) == 1 and any(fuzz.ratio(query, k) >= TYPO_SCORE for k in close[0].keys[: close[0].own]):
+        return close[0].slug
+    return None
 
 
 class CatalogService:
@@ -186,7 +213,12 @@ class CatalogService:
         by_word = {e.slug for e in snap.entries[kind] if any(query in key.split() for key in e.keys)}
         if len(by_word) == 1:
             return by_word.pop()
-        raise NotFound(what, text, [e.label for e in rank(snap.entries[kind], text, limit=5)])
+        # Otherwise a confident guess, and only the one autocomplete offers first for the same text.
+        ranked = rank(snap.entries[kind], text, limit=5)
+        slug = guess(snap.entries[kind], query)
+        if slug is not None and ranked and ranked[0].slug == slug:
+            return slug
+        raise NotFound(what, text, [e.label for e in ranked])
 
     async def program(self, name: str) -> ProgramView:
         return (await self._load()).programs[await self._resolve("program", name, "program")]
