@@ -36,7 +36,7 @@ from discord.ext import commands
 from bot import db as dbmod
 from bot.config import load_settings
 from bot.discord.client import PeninsulaBot
-from bot.discord.render import event_embed
+from bot.discord.render.events import event_embed
 from bot.outbox.config import DispatcherConfig
 from bot.outbox.payload import sample_event
 from bot.services.access import Caller, Policy

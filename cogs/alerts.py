@@ -3,78 +3,22 @@ belongs to the bot (``bot.outbox``), not to this cog."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.discord import checks
-from bot.discord.render import BRAND, EmbedBuilder, choices, kind_label, message
-from bot.models import EVENT_KINDS
+from bot.discord.options import KindListOption, PartyListOption, ProgramListOption, TrackListOption
+from bot.discord.render.reply import message
+from bot.discord.render.subscriptions import filters_line, subscription_embed
 from bot.outbox.transport import Outcome
-from bot.services.catalog import Choice
 from bot.services.errors import NotFound
-from bot.services.subscriptions import Filters, SubscriptionView, split_slugs
+from bot.services.subscriptions import Filters
 
 if TYPE_CHECKING:
     from bot.discord.client import PeninsulaBot
-    from bot.services.catalog import Kind
-
-
-async def complete_list(bot: Any, kind: Kind | None, current: str) -> list[app_commands.Choice[str]]:
-    """Autocomplete the last item of a comma-separated list, keeping the items before it."""
-    head, _, last = current.rpartition(",")
-    done = split_slugs(head)
-    prefix = ", ".join(done) + (", " if done else "")
-    if kind is None:
-        query = last.strip().lower().replace("-", "_").replace(" ", "_")
-        found = [Choice(kind_label(k), k) for k in EVENT_KINDS if k.startswith(query) or query in k]
-    else:
-        found = await bot.services.catalog.autocomplete(kind, last.strip())
-    out = [
-        Choice(f"{prefix}{c.name}" if prefix else c.name, prefix + c.value)
-        for c in found
-        if c.value not in done and len(prefix + c.value) <= 100
-    ]
-    return choices(out)
-
-
-def filters_line(sub: SubscriptionView) -> str:
-    parts = []
-    for label, values in (
-        ("kinds", sub.kinds),
-        ("programs", sub.programs),
-        ("parties", sub.actors),
-        ("tracks", sub.tracks),
-    ):
-        if values:
-            parts.append(f"{label}: {', '.join(values)}")
-    if sub.min_significance > 1:
-        parts.append(f"significance ≥ {sub.min_significance}")
-    return "; ".join(parts) or "every event"
-
-
-def subscription_embed(subs: list[SubscriptionView], guild_name: str) -> discord.Embed:
-    b = EmbedBuilder(f"Alert subscriptions in {guild_name}", colour=BRAND)
-    if not subs:
-        b.describe("No channel receives alerts yet. Add one with `/alerts subscribe`.")
-    for sub in subs:
-        lines = [f"**{sub.state.capitalize()}** · {filters_line(sub)}"]
-        if sub.mention_role_id:
-            lines.append(f"Mentions <@&{sub.mention_role_id}>")
-        last = discord.utils.format_dt(sub.last_delivery_at, "R") if sub.last_delivery_at else "never"
-        lines.append(f"Last alert: {last}")
-        if sub.state == "disabled" and sub.disabled_reason:
-            lines.append(f"Disabled because: {sub.disabled_reason}")
-        b.add_field(f"#{sub.channel_id}", "\n".join(lines))
-    embed = b.build()
-    # Channel mentions render as names in field values, not in field names.
-    for i, sub in enumerate(subs[: len(embed.fields)]):
-        embed.set_field_at(
-            i, name="\u200b", value=f"<#{sub.channel_id}>\n{embed.fields[i].value}", inline=False
-        )
-    return embed
 
 
 def outcome_text(outcome: Outcome, channel: str) -> str:
@@ -117,10 +61,10 @@ class Alerts(commands.Cog):
         self,
         interaction: discord.Interaction,
         channel: discord.TextChannel,
-        kinds: str | None = None,
-        programs: str | None = None,
-        parties: str | None = None,
-        tracks: str | None = None,
+        kinds: KindListOption | None = None,
+        programs: ProgramListOption | None = None,
+        parties: PartyListOption | None = None,
+        tracks: TrackListOption | None = None,
         min_significance: app_commands.Range[int, 1, 5] = 1,
         mention: discord.Role | None = None,
     ) -> None:
@@ -136,10 +80,10 @@ class Alerts(commands.Cog):
             )
             return
         filters = Filters(
-            kinds=split_slugs(kinds),
-            programs=split_slugs(programs),
-            tracks=split_slugs(tracks),
-            actors=split_slugs(parties),
+            kinds=kinds or [],
+            programs=programs or [],
+            tracks=tracks or [],
+            actors=parties or [],
             min_significance=min_significance,
         )
         sub = await self.bot.services.subscriptions.subscribe(
@@ -161,26 +105,6 @@ class Alerts(commands.Cog):
                     " (That role is not mentionable and I lack Mention Everyone, so it will not be pinged.)"
                 )
         await interaction.response.send_message(**message(text).send_kwargs())
-
-    @subscribe.autocomplete("kinds")
-    async def _kinds(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        return await complete_list(self.bot, None, current)
-
-    @subscribe.autocomplete("programs")
-    async def _programs(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        return await complete_list(self.bot, "program", current)
-
-    @subscribe.autocomplete("parties")
-    async def _parties(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        return await complete_list(self.bot, "actor", current)
-
-    @subscribe.autocomplete("tracks")
-    async def _tracks(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        return await complete_list(self.bot, "track", current)
 
     @alerts.command(name="unsubscribe")
     @app_commands.describe(channel="Channel to stop posting alerts in")
@@ -209,19 +133,21 @@ class Alerts(commands.Cog):
     @checks.manage_channels()
     async def pause(self, interaction: discord.Interaction, channel: discord.TextChannel) -> None:
         """Pause a channel's alerts (resume later)"""
-        await self.bot.services.subscriptions.set_state(checks.caller_of(interaction), channel.id, "paused")
-        await interaction.response.send_message(
-            **message(f"Alerts in {channel.mention} are paused.").send_kwargs()
-        )
+        await self._set_state(interaction, channel, "paused", "are paused")
 
     @alerts.command(name="resume")
     @app_commands.describe(channel="Channel whose alerts to resume")
     @checks.manage_channels()
     async def resume(self, interaction: discord.Interaction, channel: discord.TextChannel) -> None:
         """Resume a paused or disabled channel's alerts"""
-        await self.bot.services.subscriptions.set_state(checks.caller_of(interaction), channel.id, "active")
+        await self._set_state(interaction, channel, "active", "are active again")
+
+    async def _set_state(
+        self, interaction: discord.Interaction, channel: discord.TextChannel, state: str, done: str
+    ) -> None:
+        await self.bot.services.subscriptions.set_state(checks.caller_of(interaction), channel.id, state)
         await interaction.response.send_message(
-            **message(f"Alerts in {channel.mention} are active again.").send_kwargs()
+            **message(f"Alerts in {channel.mention} {done}.").send_kwargs()
         )
 
     @alerts.command(name="test")

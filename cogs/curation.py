@@ -15,27 +15,18 @@ from discord.ext import commands
 
 from bot.discord import checks
 from bot.discord.errors import reply_ephemeral, user_message
+from bot.discord.options import EventOption, KindOption, PartyListOption, ProgramListOption, TrackSlugOption
 from bot.discord.paging import only_invoker, page_button, services_of, turn_page
-from bot.discord.render import (
-    EmbedBuilder,
-    Reply,
-    choices,
-    event_embed,
-    join_lines,
-    kind_label,
-    message,
-    plain,
-    truncate,
-)
-from bot.models import EVENT_KINDS
+from bot.discord.render.audit import audit_embed
+from bot.discord.render.events import event_embed
+from bot.discord.render.reply import Reply, message
+from bot.discord.render.text import truncate
 from bot.services.access import Caller
-from bot.services.curation import AuditEntry
 from bot.services.errors import FieldProblem, ValidationFailed
 from bot.services.export import export_events
 from bot.services.importers import import_file
 from bot.services.subscriptions import split_slugs
 from bot.services.validation import EventInput, SourceInput
-from cogs.alerts import complete_list
 
 if TYPE_CHECKING:
     from bot.discord.client import PeninsulaBot
@@ -46,17 +37,7 @@ log = logging.getLogger(__name__)
 LOG_PAGE = 10
 IMPORT_MAX_BYTES = 10 * 1024 * 1024
 PROBLEMS_SHOWN = 15
-KIND_CHOICES = [app_commands.Choice(name=kind_label(k), value=k) for k in EVENT_KINDS]
 TAG_KEYS = ("kind", "significance", "programs", "parties", "tracks")
-
-
-def parse_event_id(text: str) -> int:
-    value = text.strip().lstrip("#")
-    if not value.isdigit():
-        raise ValidationFailed(
-            [FieldProblem("id", f"“{text[:40]}” is not an event number; pick one from the list")]
-        )
-    return int(value)
 
 
 def host_of(url: str) -> str:
@@ -214,27 +195,6 @@ class EditEventModal(discord.ui.Modal):
 # -- the audit log ---------------------------------------------------------------------------------
 
 
-def audit_line(entry: AuditEntry) -> str:
-    who = f"<@{entry.user_id}>" if entry.user_id else "the bot"
-    what = f"{entry.action} {entry.record_type}"
-    if entry.record_id:
-        what += f" #{entry.record_id}" if entry.record_type == "event" else f" {entry.record_id}"
-    title = entry.details.get("title")
-    extra = f" — {plain(truncate(str(title), 80))}" if title else ""
-    reason = entry.details.get("reason")
-    if reason:
-        extra += f" ({plain(truncate(str(reason), 120))})"
-    return f"{discord.utils.format_dt(entry.at, 'f')} · {who} · `{what}`{extra}"
-
-
-def audit_embed(entries: Sequence[AuditEntry], page: int) -> discord.Embed:
-    b = EmbedBuilder("Curation log", footer=f"Page {page + 1} · newest first")
-    b.describe(
-        join_lines([audit_line(e) for e in entries], 4000) if entries else "Nothing has been logged yet."
-    )
-    return b.build()
-
-
 LOG_NOT_YOURS = "Only the person who opened this log can turn its pages."
 
 
@@ -347,20 +307,19 @@ class Curation(commands.Cog):
         track="Talks track slug",
         significance="How significant, 1 (minor) to 5 (major)",
     )
-    @app_commands.choices(kind=KIND_CHOICES)
     @checks.curator_only()
     async def add(
         self,
         interaction: discord.Interaction,
-        kind: str,
+        kind: KindOption,
         title: app_commands.Range[str, 3, 200],
         date: app_commands.Range[str, 4, 10],
         summary: app_commands.Range[str, 1, 1500],
         source_url: app_commands.Range[str, 8, 500],
         source_name: app_commands.Range[str, 1, 200] | None = None,
-        programs: str | None = None,
-        parties: str | None = None,
-        track: str | None = None,
+        programs: ProgramListOption | None = None,
+        parties: PartyListOption | None = None,
+        track: TrackSlugOption | None = None,
         significance: app_commands.Range[int, 1, 5] = 3,
     ) -> None:
         """Publish a new event (and alert subscribed channels)"""
@@ -371,9 +330,9 @@ class Curation(commands.Cog):
             date=date.strip(),
             kind=kind,
             significance=significance,
-            programs=split_slugs(programs),
-            actors=split_slugs(parties),
-            tracks=split_slugs(track),
+            programs=programs or [],
+            actors=parties or [],
+            tracks=track or [],
             sources=[SourceInput(name, source_name or title, None, source_url)],
         )
         view = await self.bot.services.curation.create(checks.caller_of(interaction), data, alert=True)
@@ -385,36 +344,12 @@ class Curation(commands.Cog):
             allowed_mentions=discord.AllowedMentions.none(),
         )
 
-    @add.autocomplete("programs")
-    async def _add_programs(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        return await complete_list(self.bot, "program", current)
-
-    @add.autocomplete("parties")
-    async def _add_parties(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        return await complete_list(self.bot, "actor", current)
-
-    @add.autocomplete("track")
-    async def _add_track(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        return await complete_list(self.bot, "track", current.replace(",", " "))
-
-    async def event_choices(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        found = await self.bot.services.events.autocomplete(current, guild_id=interaction.guild_id)
-        return choices(found)
-
     @curate.command(name="edit")
     @app_commands.describe(id="Event to edit (type words of its title or its number)")
     @checks.curator_only()
-    async def edit(self, interaction: discord.Interaction, id: str) -> None:
+    async def edit(self, interaction: discord.Interaction, id: EventOption) -> None:
         """Edit an event in a form; posted alerts are updated"""
-        event_id = parse_event_id(id)
+        event_id = id
         data = await self.bot.services.curation.edit_input(checks.caller_of(interaction), event_id)
         if len(sources_text(data.sources)) > 4000:
             await interaction.response.send_message(
@@ -425,31 +360,17 @@ class Curation(commands.Cog):
             return
         await interaction.response.send_modal(EditEventModal(self, event_id, data))
 
-    @edit.autocomplete("id")
-    async def _edit_id(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        return await self.event_choices(interaction, current)
-
     @curate.command(name="retract")
     @app_commands.describe(id="Event to retract", reason="Why it is withdrawn (shown on its alerts)")
     @checks.curator_only()
     async def retract(
-        self, interaction: discord.Interaction, id: str, reason: app_commands.Range[str, 3, 500]
+        self, interaction: discord.Interaction, id: EventOption, reason: app_commands.Range[str, 3, 500]
     ) -> None:
         """Withdraw an event; posted alerts are marked retracted"""
-        view = await self.bot.services.curation.retract(
-            checks.caller_of(interaction), parse_event_id(id), reason
-        )
+        view = await self.bot.services.curation.retract(checks.caller_of(interaction), id, reason)
         await interaction.response.send_message(
             **message(f"Event #{view.id} is retracted. Alerts already posted are being marked.").send_kwargs()
         )
-
-    @retract.autocomplete("id")
-    async def _retract_id(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        return await self.event_choices(interaction, current)
 
     @curate.command(name="import")
     @app_commands.describe(

@@ -9,7 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord import checks
-from bot.discord.render import message
+from bot.discord.render.reply import message
 from bot.services.guild_settings import GuildSettingsView
 
 if TYPE_CHECKING:

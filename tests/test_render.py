@@ -7,8 +7,11 @@ import datetime as dt
 import discord
 import pytest
 
-from bot.discord import render
-from bot.discord.render import EmbedBuilder, Reply, truncate
+from bot.discord.render.choices import choices
+from bot.discord.render.embeds import EmbedBuilder
+from bot.discord.render.events import event_embed, event_line
+from bot.discord.render.reply import Reply
+from bot.discord.render.text import join_lines, link, truncate
 from bot.services.catalog import Choice
 from bot.services.views import EventView, Ref, SourceView
 
@@ -79,7 +82,7 @@ def test_truncate_marks_a_cut_inside_one_long_word() -> None:
 
 def test_join_lines_counts_what_it_leaves_out() -> None:
     lines = [f"line number {i}" for i in range(100)]
-    text = render.join_lines(lines, 200)
+    text = join_lines(lines, 200)
     assert len(text) <= 200
     kept = text.splitlines()
     assert kept[-1] == f"… and {100 - (len(kept) - 1)} more"
@@ -98,7 +101,7 @@ def test_builder_holds_every_limit_under_huge_input() -> None:
 
 
 def test_event_embed_dates_links_and_marker() -> None:
-    embed = render.event_embed(event(), marker="Updated")
+    embed = event_embed(event(), marker="Updated")
     data = embed.to_dict()
     assert data["title"] == "[Updated] Unha-3 places a satellite in orbit"
     fields = {f["name"]: f["value"] for f in data["fields"]}
@@ -106,12 +109,9 @@ def test_event_embed_dates_links_and_marker() -> None:
     assert fields["Sources"] == "[Database](https://example.org/a) — CSIS, Jan 2013"
     assert fields["Programs"] == "Space launch"
     assert (
-        render.event_embed(event(occurred_on=dt.date(1984, 9, 1), precision="month")).fields[0].value
-        == "Sep 1984"
+        event_embed(event(occurred_on=dt.date(1984, 9, 1), precision="month")).fields[0].value == "Sep 1984"
     )
-    assert (
-        render.event_embed(event(occurred_on=dt.date(2015, 1, 1), precision="year")).fields[0].value == "2015"
-    )
+    assert event_embed(event(occurred_on=dt.date(2015, 1, 1), precision="year")).fields[0].value == "2015"
 
 
 def test_event_embed_of_a_maximal_event_fits() -> None:
@@ -125,29 +125,29 @@ def test_event_embed_of_a_maximal_event_fits() -> None:
         sources=sources,
         actors=tuple(Ref(f"a{i}", "A" * 80) for i in range(30)),
     )
-    embed = render.event_embed(big, marker="Retracted")
+    embed = event_embed(big, marker="Retracted")
     within_limits(embed)
     sources_value = next(f.value for f in embed.fields if f.name == "Sources")
     assert sources_value is not None and "more" in sources_value
 
 
 def test_retracted_event_says_so() -> None:
-    embed = render.event_embed(event(status="retracted", retract_reason="duplicate"))
+    embed = event_embed(event(status="retracted", retract_reason="duplicate"))
     assert embed.description is not None and embed.description.startswith("**Retracted: duplicate**")
 
 
 def test_link_survives_brackets_and_parentheses() -> None:
-    assert render.link("A [draft] note", "https://x.org/a_(b)") == "[A (draft) note](https://x.org/a_(b%29)"
-    assert render.link("No URL", None) == "No URL"
+    assert link("A [draft] note", "https://x.org/a_(b)") == "[A (draft) note](https://x.org/a_(b%29)"
+    assert link("No URL", None) == "No URL"
 
 
 def test_mention_like_text_is_left_as_written() -> None:
-    line = render.event_line(event(title="@everyone look"))
+    line = event_line(event(title="@everyone look"))
     assert "@everyone" in line
 
 
 async def test_reply_payload_is_what_discord_gets() -> None:
-    reply = Reply(content="x" * 2500, embeds=[render.event_embed(event())] * 12, ephemeral=True)
+    reply = Reply(content="x" * 2500, embeds=[event_embed(event())] * 12, ephemeral=True)
     payload = reply.payload()
     assert set(payload) == {"content", "embeds", "components", "flags", "allowed_mentions"}
     assert len(payload["content"]) == 2000 and payload["content"].endswith("…")
@@ -158,6 +158,6 @@ async def test_reply_payload_is_what_discord_gets() -> None:
 
 def test_choices_are_capped() -> None:
     items = [Choice("n" * 150, f"v{i}") for i in range(40)]
-    out = render.choices(items)
+    out = choices(items)
     assert len(out) == 25
     assert all(len(c.name) <= 100 and c.name.endswith("…") for c in out)

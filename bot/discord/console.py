@@ -23,7 +23,7 @@ from discord import app_commands
 
 from bot.config import Settings
 from bot.discord.errors import user_message
-from bot.discord.render import Reply
+from bot.discord.render.reply import Reply
 
 if TYPE_CHECKING:
     from bot.discord.client import PeninsulaBot

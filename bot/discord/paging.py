@@ -17,14 +17,16 @@ from typing import TYPE_CHECKING, Any, Self, cast
 
 import discord
 
-from bot.discord import render
 from bot.discord.errors import reply_ephemeral, user_message
-from bot.discord.render import EmbedBuilder, Reply, Who
+from bot.discord.render.kinds import kind_label
+from bot.discord.render.pages import SEARCH_TITLE, search_embed, timeline_embed
+from bot.discord.render.reply import Reply, Who
 from bot.models import EVENT_KINDS
 from bot.services.dates import format_date, period_end
 from bot.services.errors import ServiceError
 from bot.services.events import EventFilter, encode_cursor
 from bot.services.search import words
+from bot.services.views import ActorView, ProgramView, TrackView
 
 if TYPE_CHECKING:
     from bot.services.container import Services
@@ -36,7 +38,6 @@ SEARCH_PAGE = 6
 CUSTOM_ID_MAX = 100
 NOT_YOURS = "Only the person who ran this command can turn its pages. Run it yourself to browse."
 EXPIRED = "This page can no longer be turned (its data changed). Run the command again."
-SEARCH_TITLE = "Search: "
 
 
 def b36(value: int) -> str:
@@ -142,18 +143,18 @@ async def timeline(
     services: Services,
     who: Who,
     *,
-    program: str | None = None,
-    party: str | None = None,
-    track: str | None = None,
+    program: ProgramView | None = None,
+    party: ActorView | None = None,
+    track: TrackView | None = None,
     kind: str | None = None,
     since: tuple[dt.date, str] | None = None,
     until: tuple[dt.date, str] | None = None,
 ) -> Reply:
-    """The first page of /timeline; names are resolved (an unknown one lists the closest matches)."""
+    """The first page of /timeline for filters already resolved by the command's options."""
     state = TimelineState(
-        program=(await services.catalog.program(program)).id if program else None,
-        party=(await services.catalog.actor(party)).id if party else None,
-        track=(await services.catalog.track(track)).id if track else None,
+        program=program.id if program else None,
+        party=party.id if party else None,
+        track=track.id if track else None,
         kind=kind,
         since=since[0] if since else None,
         until=period_end(*until) if until else None,
@@ -186,7 +187,7 @@ async def _filter(
         slugs["track"] = t.slug
         labels.append(f"talks: {t.name}")
     if state.kind:
-        labels.append(f"kind: {render.kind_label(state.kind)}")
+        labels.append(f"kind: {kind_label(state.kind)}")
     if state.since:
         labels.append(f"since {format_date(state.since)}")
     if state.until:
@@ -229,13 +230,6 @@ async def timeline_page(
         return await timeline_page(services, who, state, page=1, cursor=None)
     page = max(page, 1)
     has_prev = page > 1
-    description = "\n".join(render.event_line(e) for e in items) if items else "No events match."
-    b = EmbedBuilder(
-        "Timeline",
-        description=description,
-        footer=f"Page {page} · newest first · open one with /event id",
-        author=", ".join(labels) if labels else "all events",
-    )
     view: discord.ui.View | None = None
     if has_prev or has_next:
         encoded = state.encode()
@@ -244,7 +238,7 @@ async def timeline_page(
         last = encode_cursor(items[-1]) if items else ""
         view.add_item(TimelineButton(who.user_id, "p", page - 1, first, encoded, disabled=not has_prev))
         view.add_item(TimelineButton(who.user_id, "n", page + 1, last, encoded, disabled=not has_next))
-    return Reply(embeds=[b.build()], view=view)
+    return Reply(embeds=[timeline_embed(items, page, labels)], view=view)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -304,18 +298,6 @@ async def search(services: Services, who: Who, *, query: str, offset: int = 0) -
     result = await services.search.search(
         query, guild_id=who.guild_id, limit=SEARCH_PAGE, offset=offset, links=False
     )
-    b = EmbedBuilder(
-        SEARCH_TITLE + result.query,
-        footer=_search_footer(result.offset, len(result.events), result.total_events),
-    )
-    if result.catalog:
-        lines = [f"**{h.title}** ({h.kind}) — {render.truncate(h.summary, 140)}" for h in result.catalog]
-        b.add_lines("Programs, talks and positions", lines)
-    if result.events:
-        lines = [f"{render.event_line(e)}\n{render.truncate(e.summary, 160)}" for e in result.events]
-        b.add_lines("Events", lines)
-    if not result.events and not result.catalog:
-        b.describe("Nothing matches. Try fewer or different words.")
     has_prev = result.offset > 0
     has_next = result.next_offset is not None
     view: discord.ui.View | None = None
@@ -325,13 +307,7 @@ async def search(services: Services, who: Who, *, query: str, offset: int = 0) -
         prev_offset = max(result.offset - SEARCH_PAGE, 0)
         view.add_item(SearchButton(who.user_id, "p", prev_offset, key, disabled=not has_prev))
         view.add_item(SearchButton(who.user_id, "n", result.next_offset or 0, key, disabled=not has_next))
-    return Reply(embeds=[b.build()], view=view)
-
-
-def _search_footer(offset: int, shown: int, total: int) -> str:
-    if not total:
-        return "No events match"
-    return f"Events {offset + 1}–{offset + shown} of {total} · best matches first"
+    return Reply(embeds=[search_embed(result)], view=view)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from bot.discord.render import event_embed, truncate
+from bot.discord.render.events import event_embed
+from bot.discord.render.text import truncate
 from bot.services.views import EventView, SourceView
 
 CONTENT_MAX = 2000

@@ -333,3 +333,56 @@ async def test_log_paging_survives_a_restart(
         newer_id, _older_id = first.message.custom_ids()
         await fake_discord.press(first, newer_id)
         assert first.embeds[0]["description"] == page1
+
+
+async def test_list_and_event_options_resolve_typed_and_picked_alike(
+    fake_discord: FakeDiscord, staff: Staff, bot: PeninsulaBot
+) -> None:
+    programs = await fake_discord.autocomplete("curate", "programs", "ICBM, Tong", subcommand="add")
+    assert programs[0] == {"name": "icbm, Space launch", "value": "icbm, space-launch"}
+    [track] = await fake_discord.autocomplete("curate", "track", "six", subcommand="add")
+    assert track["value"] == "six-party"
+    picked = await fake_discord.invoke(
+        "curate",
+        {**ADD, "programs": programs[0]["value"], "parties": "dprk, china", "track": track["value"]},
+        subcommand="add",
+    )
+    # Typed without picking: a facility, a misspelt party, a party alias, a track prefix.
+    typed = await fake_discord.invoke(
+        "curate",
+        {**ADD, "programs": "icbm, Sohae", "parties": "Nroth Korea, Beijing", "track": "six"},
+        subcommand="add",
+    )
+    for result in (picked, typed):
+        assert result.content.startswith("Published event #"), result.content
+        fields = {f["name"]: f["value"] for f in result.embeds[0]["fields"]}
+        assert fields["Programs"] == "Intercontinental ballistic missiles, Space launch"
+        assert fields["Parties"] == "North Korea, China"
+        assert fields["Talks"] == "Six-party talks"
+    picked_id, typed_id = (r.content.split("#")[1].split()[0] for r in (picked, typed))
+    kinds = await fake_discord.autocomplete("alerts", "kinds", "missile_launch, nucl", subcommand="subscribe")
+    assert kinds[0]["value"] == "missile_launch, nuclear_test"
+    for value in (kinds[0]["value"], "Missile launch, nuclear"):
+        subscribed = await fake_discord.invoke(
+            "alerts",
+            {"channel": staff.channel(0), "kinds": value, "parties": "pyong"},
+            subcommand="subscribe",
+        )
+        assert "kinds: missile_launch, nuclear_test; parties: dprk" in subscribed.content, subscribed.content
+    # An event is its number or the words of one title: /curate retract resolves as /event does.
+    suggested = await fake_discord.autocomplete("curate", "id", "Hwasong-19", subcommand="retract")
+    assert {c["value"] for c in suggested} == {picked_id, typed_id}
+    ambiguous = await fake_discord.invoke(
+        "curate", {"id": "Hwasong-19", "reason": "Duplicate report"}, subcommand="retract"
+    )
+    assert "is not an event number" in ambiguous.content and "did you mean #" in ambiguous.content
+    first = await fake_discord.invoke(
+        "curate", {"id": suggested[0]["value"], "reason": "Duplicate report"}, subcommand="retract"
+    )
+    assert first.content.startswith(f"Event #{suggested[0]['value']} is retracted.")
+    # One published event now matches the title: typed words resolve to it.
+    other = ({picked_id, typed_id} - {suggested[0]["value"]}).pop()
+    second = await fake_discord.invoke(
+        "curate", {"id": "Hwasong-19 launch", "reason": "Duplicate report"}, subcommand="retract"
+    )
+    assert second.content == f"Event #{other} is retracted. Alerts already posted are being marked."

@@ -16,7 +16,7 @@ from bot.discord.client import PeninsulaBot
 from bot.discord.paging import NOT_YOURS
 from bot.services.access import Caller, Policy
 from bot.services.container import Services
-from bot.services.seed import load, read_corpus
+from bot.services.seed import load, read_corpus, seed
 from bot.services.validation import EventInput, SourceInput
 from cogs.briefing import Briefing
 from testing.fake_discord import FakeDiscord, FakeGuild, FakeMember, InteractionResult, connect_bot
@@ -452,3 +452,94 @@ async def test_console_prints_what_discord_receives(
     assert payload["embeds"] == discord_side.embeds
     assert bool(payload["flags"] & 64) == discord_side.ephemeral
     assert payload["allowed_mentions"] == {"parse": []}
+
+
+# What an option suggests is what it resolves; a value typed without picking resolves the same way.
+# Each case: command, option, text typed, what a reader sees for the first suggestion picked, and a
+# value typed without picking (a prefix, an alias in other case, a misspelling) that shows the same.
+OPTION_CASES = [
+    ("program", "name", "Tong", "Space launch", "space lau"),
+    ("program", "name", "inter", "Intercontinental ballistic missiles", "kn-08"),
+    ("talks", "track", "six", "Six-party talks", "Six-party"),
+    ("position", "party", "pyong", "North Korea: stated positions", "Nroth Korea"),
+    ("compare", "topic", "form", "Positions on Format of talks", "Form"),
+    ("compare", "topic", "peace t", "Positions on Peace treaty", "peace traety"),
+    ("event", "id", "Unha", "Unha-3 places a satellite in orbit from Sohae", "unha-3"),
+]
+
+
+@pytest.mark.parametrize(("command", "option", "typed", "seen", "unpicked"), OPTION_CASES)
+async def test_option_suggestion_and_typed_value_resolve_alike(
+    world: World, bot: PeninsulaBot, command: str, option: str, typed: str, seen: str, unpicked: str
+) -> None:
+    suggestions = await world.fake.autocomplete(command, option, typed, guild=world.home)
+    picked = await invoke(world, command, {option: suggestions[0]["value"]})
+    assert not picked.ephemeral, picked.content
+    assert picked.embeds[0]["title"] == seen
+    typed_reply = await invoke(world, command, {option: unpicked})
+    assert not typed_reply.ephemeral, typed_reply.content
+    assert typed_reply.embeds == picked.embeds
+    # The bare text typed resolves to the first suggestion, or not at all.
+    as_typed = await invoke(world, command, {option: typed})
+    assert as_typed.ephemeral or as_typed.embeds == picked.embeds
+
+
+async def test_options_that_name_nothing_list_the_closest(world: World, bot: PeninsulaBot) -> None:
+    party = await invoke(world, "position", {"party": "Korea"})
+    assert party.ephemeral and party.embeds == []
+    assert party.content.startswith("No party matches “Korea”. Did you mean: ")
+    assert "North Korea" in party.content and "South Korea" in party.content
+    topic = await invoke(world, "compare", {"topic": "warheads"})
+    assert topic.ephemeral and topic.content.startswith("No topic matches “warheads”.")
+    track = await invoke(world, "timeline", {"track": "quartet"})
+    assert track.ephemeral and track.content.startswith("No talks track matches “quartet”.")
+    event = await invoke(world, "event", {"id": "six-party"})
+    assert event.ephemeral and "“six-party” is not an event number" in event.content
+    assert "did you mean #" in event.content
+    assert "Six-party heads of delegation" in event.content and "September 2005 Joint" in event.content
+
+
+async def test_timeline_options_resolve_typed_and_picked_alike(world: World, bot: PeninsulaBot) -> None:
+    [program] = await world.fake.autocomplete("timeline", "program", "Sohae", guild=world.home)
+    [track, *_] = await world.fake.autocomplete("timeline", "track", "six", guild=world.home)
+    party = (await world.fake.autocomplete("timeline", "party", "China", guild=world.home))[0]
+    picked = await invoke(
+        world,
+        "timeline",
+        {"program": program["value"], "kind": "satellite_launch", "since": "2012", "until": "2012-12"},
+    )
+    typed = await invoke(
+        world,
+        "timeline",
+        {"program": "space", "kind": "satellite_launch", "since": "2012", "until": "2012-12"},
+    )
+    assert typed.embeds == picked.embeds
+    author = picked.embeds[0]["author"]["name"]
+    assert author == "program: Space launch, kind: Satellite launch, since 1 Jan 2012, until 31 Dec 2012"
+    assert "Unha-3" in picked.embeds[0]["description"]
+    talks = await invoke(world, "timeline", {"track": track["value"], "party": party["value"]})
+    talks_typed = await invoke(world, "timeline", {"track": "six", "party": "Beijing"})
+    assert talks_typed.embeds == talks.embeds
+    assert talks.embeds[0]["author"]["name"] == "party: China, talks: Six-party talks"
+    assert "Six-party heads of delegation meeting" in talks.embeds[0]["description"]
+
+
+async def test_a_typed_topic_prefix_resolves_on_the_real_corpus(
+    fake_discord: FakeDiscord, sqlite_db: Database
+) -> None:
+    """The measured case: "denuc" was suggested as the precondition topic, then failed to resolve."""
+    await seed(sqlite_db.sessionmaker)
+    readers = fake_discord.add_guild("Readers")
+    services = Services.build(sqlite_db.sessionmaker, Policy.of([readers.id]))
+    settings = Settings(discord_token="x", database_url=sqlite_db.url, _env_file=None)
+    async with connect_bot(
+        fake_discord, PeninsulaBot(settings=settings, services=services, extensions=EXTENSIONS)
+    ):
+        first = (await fake_discord.autocomplete("compare", "topic", "denuc", guild=readers))[0]
+        assert first["value"] == "denuclearization-precondition"
+        picked = await fake_discord.invoke("compare", {"topic": first["value"]}, guild=readers)
+        assert picked.embeds[0]["title"] == "Positions on Denuclearization as a precondition for talks"
+        typed = await fake_discord.invoke("compare", {"topic": "denuc"}, guild=readers)
+        assert typed.embeds == picked.embeds
+        narrowed = await fake_discord.invoke("position", {"party": "pyong", "topic": "denuc"}, guild=readers)
+        assert narrowed.embeds[0]["title"] == "North Korea on Denuclearization as a precondition for talks"

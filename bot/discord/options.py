@@ -1,0 +1,228 @@
+"""Command options that autocomplete and resolve in one place.
+
+Each option is an :class:`app_commands.Transformer`: its ``autocomplete`` offers what the catalog
+(or the event index) suggests for the text typed so far, and its ``transform`` resolves the value
+the command receives. A picked suggestion always resolves to what it showed; a value typed without
+picking one resolves the same way (exact name, slug or alias, a whole word, a prefix of one
+record's name, a near spelling — see :meth:`CatalogService.autocomplete` and its lookups) or fails
+with a :class:`ServiceError` that lists the closest matches, which the command tree shows the user.
+
+Comma-separated lists (``/alerts subscribe``, ``/curate add``) resolve each item the same way and
+pass an item that names nothing through unchanged, so the service reports every problem of the
+form in one message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, ClassVar, cast
+
+import discord
+from discord import app_commands
+
+from bot.discord.paging import services_of
+from bot.discord.render.choices import choices
+from bot.discord.render.kinds import kind_label
+from bot.models import EVENT_KINDS
+from bot.services.catalog import Choice
+from bot.services.dates import parse_date
+from bot.services.errors import FieldProblem, NotFound, ValidationFailed
+from bot.services.subscriptions import split_slugs
+from bot.services.views import ActorView, ProgramView, TopicView, TrackView
+
+if TYPE_CHECKING:
+    from bot.services.catalog import Kind
+    from bot.services.container import Services
+
+# What Transformer.autocomplete and Transformer.choices return.
+Offer = list[app_commands.Choice[int | float | str]]
+KIND_CHOICES: Offer = [app_commands.Choice(name=kind_label(k), value=k) for k in EVENT_KINDS]
+EVENT_SUGGESTIONS = 5
+CHOICE_VALUE_MAX = 100
+
+
+def offer(items: Sequence[Choice]) -> Offer:
+    """Suggestions within Discord's limits, typed as a transformer's autocomplete answers."""
+    return cast(Offer, choices(items))
+
+
+def _services(interaction: discord.Interaction) -> Services:
+    return services_of(interaction.client)
+
+
+def _kind_key(text: str) -> str:
+    return "_".join(text.replace("-", " ").replace("_", " ").split()).casefold()
+
+
+def kind_suggestions(text: str) -> list[Choice]:
+    """Kinds of event whose name contains what was typed (``miss`` → missile launch)."""
+    query = _kind_key(text)
+    return [Choice(kind_label(k), k) for k in EVENT_KINDS if k.startswith(query) or query in k]
+
+
+def resolve_kind(text: str) -> str | None:
+    """The kind of event ``text`` names: exactly, or as the only kind that contains it."""
+    key = _kind_key(text)
+    if key in EVENT_KINDS:
+        return key
+    found = kind_suggestions(text)
+    return found[0].value if len(found) == 1 else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Catalog records: program, party, talks track, topic
+# ---------------------------------------------------------------------------------------------
+
+
+class _CatalogTransformer(app_commands.Transformer):
+    kind: ClassVar[Kind]
+    parties_only: ClassVar[bool] = False
+
+    async def autocomplete(self, interaction: discord.Interaction, value: int | float | str, /) -> Offer:
+        catalog = _services(interaction).catalog
+        return offer(await catalog.autocomplete(self.kind, str(value), parties_only=self.parties_only))
+
+
+class ProgramTransformer(_CatalogTransformer):
+    kind = "program"
+
+    async def transform(self, interaction: discord.Interaction, value: str, /) -> ProgramView:
+        return await _services(interaction).catalog.program(value)
+
+
+class PartyTransformer(_CatalogTransformer):
+    kind = "actor"
+    parties_only = True
+
+    async def transform(self, interaction: discord.Interaction, value: str, /) -> ActorView:
+        return await _services(interaction).catalog.actor(value)
+
+
+class TrackTransformer(_CatalogTransformer):
+    kind = "track"
+
+    async def transform(self, interaction: discord.Interaction, value: str, /) -> TrackView:
+        return await _services(interaction).catalog.track(value)
+
+
+class TopicTransformer(_CatalogTransformer):
+    kind = "topic"
+
+    async def transform(self, interaction: discord.Interaction, value: str, /) -> TopicView:
+        return await _services(interaction).catalog.topic(value)
+
+
+ProgramOption = app_commands.Transform[ProgramView, ProgramTransformer]
+PartyOption = app_commands.Transform[ActorView, PartyTransformer]
+TrackOption = app_commands.Transform[TrackView, TrackTransformer]
+TopicOption = app_commands.Transform[TopicView, TopicTransformer]
+
+
+# ---------------------------------------------------------------------------------------------
+# Events, dates, kinds
+# ---------------------------------------------------------------------------------------------
+
+
+class EventTransformer(app_commands.Transformer):
+    """An event number (``123`` or ``#123``), or words of the title of exactly one visible event."""
+
+    async def autocomplete(self, interaction: discord.Interaction, value: int | float | str, /) -> Offer:
+        events = _services(interaction).events
+        return offer(await events.autocomplete(str(value), guild_id=interaction.guild_id))
+
+    async def transform(self, interaction: discord.Interaction, value: str, /) -> int:
+        text = value.strip().lstrip("#")
+        if text.isdigit():
+            return int(text)  # whether it exists, and is visible here, is the command's service's call
+        events = _services(interaction).events
+        matches = await events.autocomplete(text, guild_id=interaction.guild_id, limit=EVENT_SUGGESTIONS)
+        if len(matches) == 1:
+            return int(matches[0].value)
+        hint = "did you mean " + "; ".join(m.name for m in matches) if matches else "pick one from the list"
+        problem = f"“{value[:40]}” is not an event number, and no single event title matches it; {hint}"
+        raise ValidationFailed([FieldProblem("id", problem)])
+
+
+class DateTransformer(app_commands.Transformer):
+    """``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` → (first day, precision); a bad date is a clear message."""
+
+    async def transform(self, interaction: discord.Interaction, value: str, /) -> tuple[dt.date, str]:
+        return parse_date(value, "date")
+
+
+class KindTransformer(app_commands.Transformer):
+    """One kind of event, picked from the fixed list Discord shows."""
+
+    @property
+    def choices(self) -> Offer:
+        return KIND_CHOICES
+
+    async def transform(self, interaction: discord.Interaction, value: str, /) -> str:
+        return value
+
+
+EventOption = app_commands.Transform[int, EventTransformer]
+DateOption = app_commands.Transform[tuple[dt.date, str], DateTransformer]
+KindOption = app_commands.Transform[str, KindTransformer]
+
+
+# ---------------------------------------------------------------------------------------------
+# Comma-separated lists of slugs
+# ---------------------------------------------------------------------------------------------
+
+
+class SlugListTransformer(app_commands.Transformer):
+    """``icbm, Sohae`` → ``["icbm", "space-launch"]``; the last item is the one autocompleted.
+
+    ``kind`` None lists kinds of event. ``single`` offers one item only (commas are not separators
+    while typing), for an option that takes one slug but shares the list's leniency.
+    """
+
+    def __init__(self, kind: Kind | None, *, single: bool = False) -> None:
+        self.kind = kind
+        self.single = single
+
+    async def _suggest(self, services: Services, text: str) -> list[Choice]:
+        if self.kind is None:
+            return kind_suggestions(text)
+        return await services.catalog.autocomplete(self.kind, text)
+
+    async def autocomplete(self, interaction: discord.Interaction, value: int | float | str, /) -> Offer:
+        current = str(value).replace(",", " ") if self.single else str(value)
+        head, _, last = current.rpartition(",")
+        done = split_slugs(head)
+        prefix = ", ".join(done) + (", " if done else "")
+        found = await self._suggest(_services(interaction), last.strip())
+        return offer(
+            [
+                Choice(f"{prefix}{c.name}" if prefix else c.name, prefix + c.value)
+                for c in found
+                if c.value not in done and len(prefix + c.value) <= CHOICE_VALUE_MAX
+            ]
+        )
+
+    async def _resolve(self, services: Services, item: str) -> str:
+        if self.kind is None:
+            return resolve_kind(item) or item
+        lookups: dict[str, Callable[[str], Awaitable[ProgramView | TrackView | ActorView | TopicView]]] = {
+            "program": services.catalog.program,
+            "track": services.catalog.track,
+            "actor": services.catalog.actor,
+            "topic": services.catalog.topic,
+        }
+        try:
+            return (await lookups[self.kind](item)).slug
+        except NotFound:
+            return item  # the service names it among the form's problems
+
+    async def transform(self, interaction: discord.Interaction, value: str, /) -> list[str]:
+        services = _services(interaction)
+        return [await self._resolve(services, item) for item in split_slugs(value)]
+
+
+ProgramListOption = app_commands.Transform[list[str], SlugListTransformer("program")]
+PartyListOption = app_commands.Transform[list[str], SlugListTransformer("actor")]
+TrackListOption = app_commands.Transform[list[str], SlugListTransformer("track")]
+KindListOption = app_commands.Transform[list[str], SlugListTransformer(None)]
+TrackSlugOption = app_commands.Transform[list[str], SlugListTransformer("track", single=True)]

@@ -1,0 +1,112 @@
+"""An embed builder that never breaks a Discord limit, and the fit of several embeds in one message."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import discord
+
+from bot.discord.render.text import (
+    AUTHOR_MAX,
+    DESCRIPTION_MAX,
+    EMBED_TOTAL_MAX,
+    EMBEDS_MAX,
+    FIELD_NAME_MAX,
+    FIELD_VALUE_MAX,
+    FIELDS_MAX,
+    FOOTER_MAX,
+    MIN_USEFUL_FIELD,
+    TITLE_MAX,
+    join_lines,
+    truncate,
+)
+
+BRAND = 0x34495E
+
+
+class EmbedBuilder:
+    """Builds an embed that never breaks a Discord limit, shortening visibly when it must."""
+
+    def __init__(
+        self,
+        title: str,
+        *,
+        description: str = "",
+        url: str | None = None,
+        colour: int = BRAND,
+        footer: str | None = None,
+        author: str | None = None,
+    ) -> None:
+        self.title = truncate(title, TITLE_MAX)
+        self.url = url
+        self.colour = colour
+        self.footer = truncate(footer, FOOTER_MAX - 40) if footer else None
+        self.author = truncate(author, AUTHOR_MAX) if author else None
+        self.fields: list[tuple[str, str, bool]] = []
+        self.omitted = 0
+        # What title, footer, author and the "fields omitted" note may take from the 6000 total.
+        fixed = len(self.title) + len(self.footer or "") + len(self.author or "") + 40
+        self._budget = EMBED_TOTAL_MAX - fixed
+        self.description = truncate(description, min(DESCRIPTION_MAX, self._budget))
+        self._budget -= len(self.description)
+
+    def describe(self, text: str) -> None:
+        """Replace the description, within what is left of the budget."""
+        self._budget += len(self.description)
+        self.description = truncate(text, min(DESCRIPTION_MAX, self._budget))
+        self._budget -= len(self.description)
+
+    def add_field(self, name: str, value: str, *, inline: bool = False) -> bool:
+        """Add a field, shortened to fit; False (and counted as omitted) when nothing useful fits."""
+        name = truncate(name or "\u200b", FIELD_NAME_MAX)
+        value = value or "—"
+        room = min(FIELD_VALUE_MAX, self._budget - len(name))
+        if len(self.fields) >= FIELDS_MAX or room < min(MIN_USEFUL_FIELD, len(value)):
+            self.omitted += 1
+            return False
+        value = truncate(value, room)
+        self.fields.append((name, value, inline))
+        self._budget -= len(name) + len(value)
+        return True
+
+    def add_lines(self, name: str, lines: Sequence[str], *, inline: bool = False, empty: str = "—") -> bool:
+        room = min(FIELD_VALUE_MAX, self._budget - len(name))
+        if not lines:
+            return self.add_field(name, empty, inline=inline)
+        return self.add_field(name, join_lines(lines, max(room, 0)), inline=inline)
+
+    def build(self) -> discord.Embed:
+        embed = discord.Embed(title=self.title, description=self.description or None, colour=self.colour)
+        if self.url:
+            embed.url = self.url
+        if self.author:
+            embed.set_author(name=self.author)
+        for name, value, inline in self.fields:
+            embed.add_field(name=name, value=value, inline=inline)
+        footer = self.footer or ""
+        if self.omitted:
+            footer = (
+                f"{footer} · {self.omitted} more not shown" if footer else f"{self.omitted} more not shown"
+            )
+        if footer:
+            embed.set_footer(text=footer)
+        return embed
+
+
+def fit_embeds(embeds: Sequence[discord.Embed]) -> list[discord.Embed]:
+    """At most 10 embeds, 6000 characters in all (embeds past the budget are dropped, noted in the last)."""
+    kept: list[discord.Embed] = []
+    total = 0
+    for embed in embeds[:EMBEDS_MAX]:
+        if total + len(embed) > EMBED_TOTAL_MAX:
+            break
+        kept.append(embed)
+        total += len(embed)
+    dropped = len(embeds) - len(kept)
+    if dropped and kept:
+        last = kept[-1]
+        note = f"{dropped} more not shown"
+        text = last.footer.text if last.footer and last.footer.text else ""
+        if total + len(note) + 3 <= EMBED_TOTAL_MAX:
+            last.set_footer(text=truncate(f"{text} · {note}" if text else note, FOOTER_MAX))
+    return kept

@@ -1,0 +1,70 @@
+"""What a command answers (the same object goes to Discord and to the console), and who asked."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import discord
+
+from bot.discord.render.embeds import fit_embeds
+from bot.discord.render.text import CONTENT_MAX, truncate
+
+
+@dataclass(frozen=True)
+class Who:
+    """Who asks: the guild decides which local events are visible; the user owns the pages."""
+
+    guild_id: int | None
+    user_id: int
+
+
+@dataclass
+class Reply:
+    """What a command answers: the same object goes to Discord and to the console."""
+
+    content: str | None = None
+    embeds: list[discord.Embed] = field(default_factory=list)
+    view: discord.ui.View | None = None
+    ephemeral: bool = False
+
+    def __post_init__(self) -> None:
+        if self.content is not None:
+            self.content = truncate(self.content, CONTENT_MAX)
+        self.embeds = fit_embeds(self.embeds)
+
+    def send_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``send_message`` / ``followup.send``."""
+        kwargs: dict[str, Any] = {
+            "embeds": self.embeds,
+            "ephemeral": self.ephemeral,
+            "allowed_mentions": discord.AllowedMentions.none(),
+        }
+        if self.content:
+            kwargs["content"] = self.content
+        if self.view is not None:
+            kwargs["view"] = self.view
+        return kwargs
+
+    def edit_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``edit_message`` (a page turn replaces everything)."""
+        return {
+            "content": self.content,
+            "embeds": self.embeds,
+            "view": self.view,
+            "allowed_mentions": discord.AllowedMentions.none(),
+        }
+
+    def payload(self) -> dict[str, Any]:
+        """The message exactly as discord.py serialises it for Discord."""
+        return {
+            "content": self.content or "",
+            "embeds": [e.to_dict() for e in self.embeds],
+            "components": self.view.to_components() if self.view is not None else [],
+            "flags": discord.MessageFlags(ephemeral=self.ephemeral).value,
+            "allowed_mentions": discord.AllowedMentions.none().to_dict(),
+        }
+
+
+def message(text: str, *, ephemeral: bool = True) -> Reply:
+    return Reply(content=text, ephemeral=ephemeral)

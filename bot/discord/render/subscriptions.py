@@ -1,0 +1,45 @@
+"""/alerts: a subscription's filters in words, and the list of a server's subscriptions."""
+
+from __future__ import annotations
+
+import discord
+
+from bot.discord.render.embeds import BRAND, EmbedBuilder
+from bot.services.subscriptions import SubscriptionView
+
+
+def filters_line(sub: SubscriptionView) -> str:
+    parts = []
+    for label, values in (
+        ("kinds", sub.kinds),
+        ("programs", sub.programs),
+        ("parties", sub.actors),
+        ("tracks", sub.tracks),
+    ):
+        if values:
+            parts.append(f"{label}: {', '.join(values)}")
+    if sub.min_significance > 1:
+        parts.append(f"significance ≥ {sub.min_significance}")
+    return "; ".join(parts) or "every event"
+
+
+def subscription_embed(subs: list[SubscriptionView], guild_name: str) -> discord.Embed:
+    b = EmbedBuilder(f"Alert subscriptions in {guild_name}", colour=BRAND)
+    if not subs:
+        b.describe("No channel receives alerts yet. Add one with `/alerts subscribe`.")
+    for sub in subs:
+        lines = [f"**{sub.state.capitalize()}** · {filters_line(sub)}"]
+        if sub.mention_role_id:
+            lines.append(f"Mentions <@&{sub.mention_role_id}>")
+        last = discord.utils.format_dt(sub.last_delivery_at, "R") if sub.last_delivery_at else "never"
+        lines.append(f"Last alert: {last}")
+        if sub.state == "disabled" and sub.disabled_reason:
+            lines.append(f"Disabled because: {sub.disabled_reason}")
+        b.add_field(f"#{sub.channel_id}", "\n".join(lines))
+    embed = b.build()
+    # Channel mentions render as names in field values, not in field names.
+    for i, sub in enumerate(subs[: len(embed.fields)]):
+        embed.set_field_at(
+            i, name="\u200b", value=f"<#{sub.channel_id}>\n{embed.fields[i].value}", inline=False
+        )
+    return embed

@@ -1,0 +1,90 @@
+"""Discord's limits and the text helpers that keep to them: a cut is visible ("…"), never mid-word.
+
+Every limit of DESIGN.md ("Discord limits that rendering must respect") is a constant here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+import discord
+
+from bot.services.views import Ref
+
+MARKER = "…"
+TITLE_MAX = 256
+DESCRIPTION_MAX = 4096
+FIELDS_MAX = 25
+FIELD_NAME_MAX = 256
+FIELD_VALUE_MAX = 1024
+FOOTER_MAX = 2048
+AUTHOR_MAX = 256
+EMBED_TOTAL_MAX = 6000
+EMBEDS_MAX = 10
+CONTENT_MAX = 2000
+CHOICES_MAX = 25
+CHOICE_TEXT_MAX = 100
+# A field is only worth adding when a readable piece of its value fits.
+MIN_USEFUL_FIELD = 40
+
+_SPACE = re.compile(r"\s")
+
+
+def truncate(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters; a cut ends at a word boundary with "…".
+
+    A single word longer than most of the budget (a URL, say) is cut inside, still with the marker.
+    """
+    if len(text) <= limit:
+        return text
+    if limit <= 0:
+        return ""
+    if limit == 1:
+        return MARKER
+    head = text[: limit - 1]
+    if not _SPACE.match(text[limit - 1]):  # the cut falls inside a word: back off to its start
+        spaces = [m.start() for m in _SPACE.finditer(head)]
+        if spaces and spaces[-1] >= (limit - 1) // 2:
+            head = head[: spaces[-1]]
+    return head.rstrip() + MARKER
+
+
+def join_lines(lines: Sequence[str], limit: int, *, more: str = "… and {n} more") -> str:
+    """Whole lines while they fit in ``limit``, then a line saying how many were left out."""
+    out: list[str] = []
+    used = 0
+    for i, line in enumerate(lines):
+        remaining = len(lines) - i - 1
+        tail = len(more.format(n=remaining)) + 1 if remaining else 0
+        cost = len(line) + (1 if out else 0)
+        if used + cost + tail <= limit:
+            out.append(line)
+            used += cost
+            continue
+        # This line does not fit whole: shorten it when it is the first, else count it as left out.
+        if not out:
+            out.append(truncate(line, limit - tail - 1 if remaining else limit))
+            used = len(out[0])
+            if remaining:
+                out.append(more.format(n=remaining))
+            return "\n".join(out)
+        out.append(more.format(n=len(lines) - i))
+        return truncate("\n".join(out), limit)
+    return "\n".join(out)
+
+
+def plain(text: str) -> str:
+    """Text safe inside link brackets and free of accidental markdown."""
+    return discord.utils.escape_markdown(text).replace("[", "(").replace("]", ")")
+
+
+def link(text: str, url: str | None) -> str:
+    if not url:
+        return plain(text)
+    safe = url.replace(")", "%29").replace(" ", "%20")
+    return f"[{plain(text)}]({safe})"
+
+
+def refs(items: Iterable[Ref]) -> str:
+    return ", ".join(r.name for r in items)
