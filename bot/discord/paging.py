@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Self, cast
 
@@ -35,6 +36,8 @@ log = logging.getLogger(__name__)
 
 TIMELINE_PAGE = 10
 SEARCH_PAGE = 6
+# The catalog records a timeline filters by (their ids ride in the button).
+Named = ProgramView | ActorView | TrackView
 CUSTOM_ID_MAX = 100
 NOT_YOURS = "Only the person who ran this command can turn its pages. Run it yourself to browse."
 EXPIRED = "This page can no longer be turned (its data changed). Run the command again."
@@ -168,24 +171,20 @@ async def _filter(
     """The service filter for a state, and a readable description of it."""
     labels: list[str] = []
     slugs: dict[str, str | None] = {"program": None, "party": None, "track": None}
-    if state.program is not None:
-        p = next((p for p in await services.catalog.programs() if p.id == state.program), None)
-        if p is None:
+    catalog = services.catalog
+    linked: tuple[tuple[str, str, int | None, Callable[[], Awaitable[Sequence[Named]]]], ...] = (
+        ("program", "program", state.program, catalog.programs),
+        ("party", "party", state.party, catalog.actors),
+        ("track", "talks", state.track, catalog.tracks),
+    )
+    for key, label, ident, listing in linked:
+        if ident is None:
+            continue
+        found = next((r for r in await listing() if r.id == ident), None)
+        if found is None:
             raise ServiceError(EXPIRED)
-        slugs["program"] = p.slug
-        labels.append(f"program: {p.name}")
-    if state.party is not None:
-        a = next((a for a in await services.catalog.actors() if a.id == state.party), None)
-        if a is None:
-            raise ServiceError(EXPIRED)
-        slugs["party"] = a.slug
-        labels.append(f"party: {a.name}")
-    if state.track is not None:
-        t = next((t for t in await services.catalog.tracks() if t.id == state.track), None)
-        if t is None:
-            raise ServiceError(EXPIRED)
-        slugs["track"] = t.slug
-        labels.append(f"talks: {t.name}")
+        slugs[key] = found.slug
+        labels.append(f"{label}: {found.name}")
     if state.kind:
         labels.append(f"kind: {kind_label(state.kind)}")
     if state.since:
