@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import db as dbmod
 from bot.models import Base
+from testing.fake_discord import FakeDiscord
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -136,3 +137,11 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip("../shared is absent")
     return SHARED
+
+
+@pytest.fixture
+async def fake_discord() -> AsyncIterator[FakeDiscord]:
+    """A fake Discord on a free local port; any recorded violation fails the test at teardown."""
+    async with FakeDiscord() as fake:
+        yield fake
+        fake.assert_no_violations()
