@@ -31,7 +31,7 @@ from bot.discord.render.catalog import compare_embeds, positions_embeds, program
 from bot.discord.render.events import event_embed
 from bot.discord.render.reply import Reply, Who
 from bot.services.dates import format_date
-from bot.services.events import EventFilter
+from bot.services.filters import EventFilter
 from bot.services.views import ActorView, ProgramView, TopicView, TrackView
 
 if TYPE_CHECKING:
@@ -67,22 +67,22 @@ async def build_brief(services: Services, who: Who, *, since: tuple[dt.date, str
 
 async def build_program(services: Services, who: Who, *, name: ProgramView) -> Reply:
     milestones = await services.events.milestones(
-        EventFilter(program=name.slug, guild_id=who.guild_id, min_significance=MILESTONE_SIGNIFICANCE),
+        EventFilter.of(program=name.slug, guild_id=who.guild_id, min_significance=MILESTONE_SIGNIFICANCE),
         limit=MILESTONES,
         links=False,
     )
     latest = await services.events.page(
-        EventFilter(program=name.slug, guild_id=who.guild_id), limit=LATEST, links=False
+        EventFilter.of(program=name.slug, guild_id=who.guild_id), limit=LATEST, links=False
     )
     return Reply(embeds=program_embeds(name, milestones, latest.items))
 
 
 async def build_talks(services: Services, who: Who, *, track: TrackView) -> Reply:
     recent = await services.events.page(
-        EventFilter(track=track.slug, guild_id=who.guild_id), limit=20, links=False
+        EventFilter.of(track=track.slug, guild_id=who.guild_id), limit=20, links=False
     )
     agreements = await services.events.page(
-        EventFilter(track=track.slug, kind="agreement", guild_id=who.guild_id), limit=5, links=False
+        EventFilter.of(track=track.slug, kind="agreement", guild_id=who.guild_id), limit=5, links=False
     )
     last_session = next((e for e in recent.items if e.kind in ("talks_session", "summit")), None)
     return Reply(embeds=track_embeds(track, last_session, agreements.items, recent.items[:LATEST]))

@@ -25,8 +25,9 @@ from bot.discord.render.reply import Reply, Who
 from bot.models import EVENT_KINDS
 from bot.services.dates import format_date, period_end
 from bot.services.errors import ServiceError
-from bot.services.events import EventFilter, encode_cursor
-from bot.services.search import words
+from bot.services.events import encode_cursor
+from bot.services.filters import EventFilter
+from bot.services.fts import words
 from bot.services.views import ActorView, ProgramView, TrackView
 
 if TYPE_CHECKING:
@@ -191,7 +192,7 @@ async def _filter(
         labels.append(f"since {format_date(state.since)}")
     if state.until:
         labels.append(f"until {format_date(state.until)}")
-    f = EventFilter(
+    f = EventFilter.of(
         program=slugs["program"],
         party=slugs["party"],
         track=slugs["track"],

@@ -14,10 +14,12 @@ from sqlalchemy.orm import selectinload
 from bot import models
 from bot.db import Sessionmaker
 from bot.services.errors import NotFound
+from bot.services.links import LinkKind
 from bot.services.views import (
     ActorView,
     PositionView,
     ProgramView,
+    Ref,
     TopicView,
     TrackView,
     actor_view,
@@ -65,6 +67,30 @@ class _Snapshot:
     entries: dict[str, list[_Entry]]
     positions: list[PositionView]
     loaded: float
+
+    def records(self, kind: Kind) -> Mapping[str, ActorView | ProgramView | TopicView | TrackView]:
+        tables: dict[str, Mapping[str, ActorView | ProgramView | TopicView | TrackView]] = {
+            "program": self.programs,
+            "track": self.tracks,
+            "actor": self.actors,
+            "topic": self.topics,
+        }
+        return tables[kind]
+
+
+def program_parts(p: ProgramView) -> list[str]:
+    """The names and aliases of a program's systems and facilities (they name the program too)."""
+    return (
+        [s.get("name", "") for s in p.systems]
+        + [a for s in p.systems for a in s.get("aliases", [])]
+        + [f.get("name", "") for f in p.facilities]
+        + [a for f in p.facilities for a in f.get("aliases", [])]
+    )
+
+
+def program_names(p: ProgramView) -> list[str]:
+    """Every name a program is found by: its own, its aliases, its systems' and facilities'."""
+    return [p.name, *p.aliases, *program_parts(p)]
 
 
 def _entry(slug: str, name: str, aliases: Iterable[str], extra: Iterable[str] = ()) -> _Entry:
@@ -132,9 +158,6 @@ class CatalogService:
         self._ttl = ttl
         self._snapshot: _Snapshot | None = None
 
-    def invalidate(self) -> None:
-        self._snapshot = None
-
     async def _load(self) -> _Snapshot:
         snap = self._snapshot
         if snap is not None and time.monotonic() - snap.loaded < self._ttl:
@@ -168,18 +191,7 @@ class CatalogService:
                 ).all()
             ]
         entries = {
-            "program": [
-                _entry(
-                    p.slug,
-                    p.name,
-                    p.aliases,
-                    [s.get("name", "") for s in p.systems]
-                    + [a for s in p.systems for a in s.get("aliases", [])]
-                    + [f.get("name", "") for f in p.facilities]
-                    + [a for f in p.facilities for a in f.get("aliases", [])],
-                )
-                for p in programs
-            ],
+            "program": [_entry(p.slug, p.name, p.aliases, program_parts(p)) for p in programs],
             "track": [_entry(t.slug, t.name, t.aliases) for t in tracks],
             "actor": [_entry(a.slug, a.name, a.aliases) for a in actors],
             "topic": [_entry(t.slug, t.name, t.aliases) for t in topics],
@@ -220,6 +232,12 @@ class CatalogService:
             return slug
         raise NotFound(what, text, [e.label for e in ranked])
 
+    async def ref(self, kind: LinkKind, name: str) -> Ref:
+        """The record of ``kind`` that ``name`` names (slug, name or alias)."""
+        slug = await self._resolve(kind.name, name, kind.label)
+        record = (await self._load()).records(kind.name)[slug]
+        return Ref(record.slug, record.name)
+
     async def program(self, name: str) -> ProgramView:
         return (await self._load()).programs[await self._resolve("program", name, "program")]
 
@@ -246,14 +264,8 @@ class CatalogService:
         return sorted((await self._load()).topics.values(), key=lambda t: t.name)
 
     async def unknown_slugs(self, kind: Kind, slugs: Iterable[str]) -> list[str]:
-        snap = await self._load()
-        tables: dict[str, Mapping[str, object]] = {
-            "program": snap.programs,
-            "track": snap.tracks,
-            "actor": snap.actors,
-            "topic": snap.topics,
-        }
-        return [s for s in slugs if s not in tables[kind]]
+        records = (await self._load()).records(kind)
+        return [s for s in slugs if s not in records]
 
     async def positions(self, party: str | None = None, topic: str | None = None) -> list[PositionView]:
         """Stated positions, newest first within each party and topic (the full dated history)."""

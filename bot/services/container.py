@@ -15,6 +15,12 @@ from bot.services.search import SearchService
 from bot.services.subscriptions import SubscriptionService
 
 
+def dialect_of(sessionmaker: Sessionmaker) -> str:
+    """The database dialect behind ``sessionmaker`` ("sqlite" or "postgresql")."""
+    bind = sessionmaker.kw.get("bind")
+    return bind.dialect.name if bind is not None else "sqlite"
+
+
 @dataclass
 class Services:
     sessionmaker: Sessionmaker
@@ -25,6 +31,8 @@ class Services:
     curation: CurationService
     subscriptions: SubscriptionService
     guild_settings: GuildSettingsService
+    #: Resolved once here and handed to the services whose SQL differs by dialect.
+    dialect: str
     # Called after a write enqueued deliveries (the dispatcher registers here to wake at once).
     enqueue_listeners: list[Callable[[], None]] = field(default_factory=list)
 
@@ -41,6 +49,7 @@ class Services:
     def build(
         cls, sessionmaker: Sessionmaker, policy: Policy, *, on_enqueue: Callable[[], None] | None = None
     ) -> Services:
+        dialect = dialect_of(sessionmaker)
         catalog = CatalogService(sessionmaker)
         listeners: list[Callable[[], None]] = [on_enqueue] if on_enqueue is not None else []
 
@@ -52,10 +61,11 @@ class Services:
             sessionmaker=sessionmaker,
             policy=policy,
             catalog=catalog,
-            events=EventService(sessionmaker),
-            search=SearchService(sessionmaker, catalog),
+            events=EventService(sessionmaker, dialect=dialect),
+            search=SearchService(sessionmaker, catalog, dialect=dialect),
             curation=CurationService(sessionmaker, policy, on_enqueue=enqueued),
             subscriptions=SubscriptionService(sessionmaker, catalog, policy),
             guild_settings=GuildSettingsService(sessionmaker, policy),
+            dialect=dialect,
             enqueue_listeners=listeners,
         )

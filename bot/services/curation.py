@@ -4,13 +4,11 @@ audit row and, when alerts are wanted, its outbox rows (``delivery``)."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Table, Text, cast, insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import models
@@ -19,7 +17,7 @@ from bot.models import utcnow
 from bot.services.access import Caller, Policy
 from bot.services.errors import FieldProblem, NotFound, PermissionDenied, ValidationFailed
 from bot.services.events import with_links
-from bot.services.subscriptions import EventFacets
+from bot.services.subscriptions import matching_subscriptions
 from bot.services.validation import CleanEvent, EventInput, check_text, validate_event
 from bot.services.views import EventView, event_view
 
@@ -117,13 +115,6 @@ def same_content(event: models.Event, clean: CleanEvent, links: dict[str, list[A
     )
 
 
-def _filter(raw: str | None) -> list[Any]:
-    if raw is None or raw.replace(" ", "") in ("", "[]", "null"):
-        return []
-    value = json.loads(raw)
-    return value if isinstance(value, list) else []
-
-
 async def enqueue(session: AsyncSession, event: models.Event, action: str) -> int:
     """Outbox rows for ``event`` in the caller's transaction; returns how many.
 
@@ -134,36 +125,7 @@ async def enqueue(session: AsyncSession, event: models.Event, action: str) -> in
     S = models.Subscription
     targets: list[Any]
     if action == "post":
-        # Plain rows, not ORM objects: a publish may fan out to thousands of subscriptions.
-        # The filters come as JSON text and are decoded only when not empty (most are): decoding
-        # thousands of "[]" cost more than the rest of the publish.
-        stmt = select(
-            S.id,
-            S.guild_id,
-            S.channel_id,
-            cast(S.kinds, Text).label("kinds"),
-            cast(S.programs, Text).label("programs"),
-            cast(S.tracks, Text).label("tracks"),
-            cast(S.actors, Text).label("actors"),
-            S.min_significance,
-        ).where(S.state == "active")
-        if event.guild_id is not None:
-            stmt = stmt.where(S.guild_id == event.guild_id)
-        facets = EventFacets.of(event)
-        targets = [
-            row
-            for row in (await session.execute(stmt)).all()
-            if facets.wanted_by(
-                SimpleNamespace(
-                    guild_id=row.guild_id,
-                    min_significance=row.min_significance,
-                    kinds=_filter(row.kinds),
-                    programs=_filter(row.programs),
-                    tracks=_filter(row.tracks),
-                    actors=_filter(row.actors),
-                )
-            )
-        ]
+        targets = await matching_subscriptions(session, event)
     else:
         posted = select(models.Delivery.subscription_id).where(
             models.Delivery.event_id == event.id,

@@ -1,7 +1,6 @@
 """Reading events: by id, filtered lists with keyset pagination, latest, title autocomplete.
 
-Visibility is one rule everywhere: a reader in guild G sees published global events and G's own
-local events; a reader outside any guild (the web feed, the API) sees global events only.
+What a list is narrowed to, and who sees which event, is ``bot.services.filters``.
 """
 
 from __future__ import annotations
@@ -11,50 +10,26 @@ import binascii
 import datetime as dt
 import time
 from collections import defaultdict
-from dataclasses import dataclass, replace
-from typing import Any, Literal
+from dataclasses import replace
+from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, literal, or_, select, union_all
+from sqlalchemy import Select, and_, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
-from sqlalchemy.sql.elements import ColumnElement
 
 from bot import models
 from bot.db import Sessionmaker
 from bot.services.catalog import Choice
 from bot.services.dates import format_date
 from bot.services.errors import FieldProblem, NotFound, ValidationFailed
+from bot.services.filters import EventFilter, visible
+from bot.services.fts import TextMatch, custom_plans, words
+from bot.services.links import KINDS
 from bot.services.views import EventView, Page, Ref, SourceView, event_view
 
 MAX_PAGE = 100
 COUNT_TTL = 30.0
 AUTOCOMPLETE_WINDOW = 200
-
-
-@dataclass(frozen=True)
-class EventFilter:
-    """What a list of events is narrowed to. Slugs must already be resolved."""
-
-    program: str | None = None
-    party: str | None = None
-    track: str | None = None
-    kind: str | None = None
-    since: dt.date | None = None
-    until: dt.date | None = None
-    min_significance: int | None = None
-    guild_id: int | None = None  # the reader's guild: its local events are visible too
-    include_retracted: bool = False
-    order: Literal["asc", "desc"] = "desc"
-
-
-def visible(guild_id: int | None) -> ColumnElement[bool]:
-    # Written over coalesce() on purpose: SQLite would otherwise pick ix_event_guild_id (95%+ of rows
-    # are global) and sort every visible event instead of walking ix_event_occurred_on (76 ms → 1 ms
-    # for a page at 100,000 events). Guild ids are snowflakes, never 0.
-    scope = func.coalesce(models.Event.guild_id, 0)
-    if guild_id is None:
-        return scope == 0
-    return scope.in_((0, guild_id))
 
 
 def encode_cursor(event: EventView) -> str:
@@ -72,38 +47,10 @@ def decode_cursor(cursor: str) -> tuple[dt.date, int]:
 
 
 def with_links(stmt: Select[Any]) -> Select[Any]:
+    """``stmt`` (ORM events) loading each event's links and sources with it."""
     return stmt.options(
-        selectinload(models.Event.programs),
-        selectinload(models.Event.actors),
-        selectinload(models.Event.tracks),
-        selectinload(models.Event.sources),
+        *(selectinload(getattr(models.Event, k.field)) for k in KINDS), selectinload(models.Event.sources)
     )
-
-
-def apply_filter(stmt: Select[Any], f: EventFilter) -> Select[Any]:
-    E = models.Event
-    stmt = stmt.where(visible(f.guild_id))
-    if not f.include_retracted:
-        stmt = stmt.where(E.status == "published")
-    if f.kind:
-        stmt = stmt.where(E.kind == f.kind)
-    if f.since:
-        stmt = stmt.where(E.occurred_on >= f.since)
-    if f.until:
-        stmt = stmt.where(E.occurred_on <= f.until)
-    if f.min_significance:
-        stmt = stmt.where(E.significance >= f.min_significance)
-    for slug, table, model, column in (
-        (f.program, models.event_program, models.Program, "program_id"),
-        (f.party, models.event_actor, models.Actor, "actor_id"),
-        (f.track, models.event_track, models.TalksTrack, "track_id"),
-    ):
-        if slug:
-            # A correlated EXISTS lets the planner walk the date index and probe the link's primary
-            # key, instead of collecting every linked event and sorting it (29 ms → 0.5 ms at 100k).
-            ident = select(model.id).where(model.slug == slug).scalar_subquery()
-            stmt = stmt.where(exists().where(table.c.event_id == E.id, table.c[column] == ident))
-    return stmt
 
 
 async def read_views(session: AsyncSession, stmt: Select[Any], *, links: bool = True) -> list[EventView]:
@@ -113,16 +60,15 @@ async def read_views(session: AsyncSession, stmt: Select[Any], *, links: bool = 
     if not events or not links:
         return [event_view(e, with_links=False) for e in events]
     ids = [e.id for e in events]
-    link_queries = [
-        select(table.c.event_id, literal(key), model.slug, model.name)
-        .join(model, model.id == table.c[column])
-        .where(table.c.event_id.in_(ids))
-        for key, table, model, column in (
-            ("programs", models.event_program, models.Program, "program_id"),
-            ("actors", models.event_actor, models.Actor, "actor_id"),
-            ("tracks", models.event_track, models.TalksTrack, "track_id"),
+    link_queries = []
+    for kind in KINDS:
+        model: Any = kind.model
+        link = kind.table.c
+        link_queries.append(
+            select(link.event_id, literal(kind.field), model.slug, model.name)
+            .join(model, model.id == link[kind.column])
+            .where(link.event_id.in_(ids))
         )
-    ]
     found: dict[tuple[int, str], list[Ref]] = defaultdict(list)
     for event_id, key, slug, name in (await session.execute(union_all(*link_queries))).all():
         found[(event_id, key)].append(Ref(slug, name))
@@ -138,21 +84,17 @@ async def read_views(session: AsyncSession, stmt: Select[Any], *, links: bool = 
     def refs(event_id: int, key: str) -> tuple[Ref, ...]:
         return tuple(sorted(found[(event_id, key)], key=lambda r: r.name))
 
-    return [
-        replace(
-            event_view(e, with_links=False),
-            programs=refs(e.id, "programs"),
-            actors=refs(e.id, "actors"),
-            tracks=refs(e.id, "tracks"),
-            sources=tuple(sources[e.id]),
-        )
-        for e in events
-    ]
+    views = []
+    for e in events:
+        linked: dict[str, Any] = {k.field: refs(e.id, k.field) for k in KINDS}
+        views.append(replace(event_view(e, with_links=False), **linked, sources=tuple(sources[e.id])))
+    return views
 
 
 class EventService:
-    def __init__(self, sessionmaker: Sessionmaker) -> None:
+    def __init__(self, sessionmaker: Sessionmaker, *, dialect: str) -> None:
         self._sessionmaker = sessionmaker
+        self._dialect = dialect
         self._counts: dict[EventFilter, tuple[float, int]] = {}
 
     async def get(self, event_id: int, *, guild_id: int | None = None) -> EventView:
@@ -171,7 +113,7 @@ class EventService:
         if not 1 <= limit <= MAX_PAGE:
             raise ValidationFailed([FieldProblem("limit", f"must be from 1 to {MAX_PAGE}")])
         E = models.Event
-        stmt = apply_filter(select(E), f)
+        stmt = f.apply(select(E))
         if cursor:
             day, ident = decode_cursor(cursor)
             if f.order == "desc":
@@ -197,7 +139,7 @@ class EventService:
         cached = self._counts.get(f)
         if cached is not None and time.monotonic() - cached[0] < COUNT_TTL:
             return cached[1]
-        stmt = select(func.count()).select_from(apply_filter(select(models.Event.id), f).subquery())
+        stmt = select(func.count()).select_from(f.apply(select(models.Event.id)).subquery())
         async with self._sessionmaker() as session:
             value = int(await session.scalar(stmt) or 0)
         self._counts[f] = (time.monotonic(), value)
@@ -206,7 +148,7 @@ class EventService:
     async def milestones(self, f: EventFilter, *, limit: int = 8, links: bool = True) -> list[EventView]:
         """The most significant events (most recent first among equals), shown in date order."""
         E = models.Event
-        stmt = apply_filter(select(E), f).order_by(E.significance.desc(), E.occurred_on.desc(), E.id.desc())
+        stmt = f.apply(select(E)).order_by(E.significance.desc(), E.occurred_on.desc(), E.id.desc())
         async with self._sessionmaker() as session:
             views = await read_views(session, stmt.limit(limit), links=links)
         return sorted(views, key=lambda e: (e.occurred_on, e.id))
@@ -221,24 +163,15 @@ class EventService:
         )
         if text.isdigit():
             stmt = stmt.where(E.id == int(text))
-        elif text:
-            from bot.services.search import newest_matches, words
-
-            terms = words(text)
-            if terms:
-                bind = self._sessionmaker.kw.get("bind")
-                dialect = bind.dialect.name if bind is not None else "sqlite"
-                # Candidates straight from the text index, newest additions first: ordering every
-                # match of a short prefix by date would read them all.
-                window = newest_matches(
-                    dialect, terms, limit=AUTOCOMPLETE_WINDOW, prefix=True, title_only=True
-                )
-                stmt = stmt.where(E.id.in_(select(window.c.id)))
+        elif terms := words(text):
+            match = TextMatch(self._dialect, tuple(terms), prefix=True, title_only=True)
+            # Candidates straight from the text index, newest additions first: ordering every
+            # match of a short prefix by date would read them all.
+            window = match.newest(AUTOCOMPLETE_WINDOW)
+            stmt = stmt.where(E.id.in_(select(window.c.id)))
         stmt = stmt.order_by(E.occurred_on.desc(), E.id.desc()).limit(limit)
         async with self._sessionmaker() as session:
-            from bot.services.search import custom_plans
-
-            await custom_plans(session)
+            await custom_plans(session, self._dialect)
             rows = (await session.execute(stmt)).all()
         out = []
         for ident, title, day, precision in rows:

@@ -18,8 +18,12 @@ from bot import models
 from bot.db import Sessionmaker
 from bot.services.dates import iso_with_precision
 from bot.services.errors import FieldProblem, ValidationFailed
-from bot.services.events import visible, with_links
+from bot.services.events import with_links
+from bot.services.filters import visible
 from bot.services.importers import NATIVE_COLUMNS, NATIVE_FORMAT, NATIVE_VERSION
+from bot.services.links import KINDS
+
+LINK_FIELDS = frozenset(k.field for k in KINDS)
 
 
 def export_id(event: models.Event) -> str:
@@ -39,9 +43,7 @@ def event_record(event: models.Event) -> dict[str, Any]:
         "status": event.status,
         "retract_reason": event.retract_reason,
         "scope": "global" if event.guild_id is None else str(event.guild_id),
-        "programs": [p.slug for p in event.programs],
-        "actors": [a.slug for a in event.actors],
-        "tracks": [t.slug for t in event.tracks],
+        **{k.field: [r.slug for r in getattr(event, k.field)] for k in KINDS},
         "sources": [
             {
                 "publisher": s.publisher,
@@ -70,7 +72,7 @@ async def export_records(
 def _csv_cell(column: str, value: Any) -> str:
     if value is None:
         return ""
-    if column in ("programs", "actors", "tracks"):
+    if column in LINK_FIELDS:
         return ";".join(value)
     if column in ("sources", "details"):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)

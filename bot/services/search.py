@@ -1,4 +1,4 @@
-"""Full-text search: SQLite FTS5 or PostgreSQL text search behind one interface, ranked.
+"""Search: events ranked by the full-text match (``bot.services.fts``), and catalog records.
 
 Events are searched in the database; programs, talks tracks and positions are few and are matched in
 memory from the catalog.
@@ -6,23 +6,20 @@ memory from the catalog.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from typing import Any, TypeVar
 
 from rapidfuzz import fuzz
-from sqlalchemy import Select, column, func, literal_column, select, table, text
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import func, select
 
 from bot import models
 from bot.db import Sessionmaker
 from bot.services.catalog import CatalogService, normalize
 from bot.services.errors import FieldProblem, ValidationFailed
-from bot.services.events import read_views, visible
+from bot.services.events import read_views
+from bot.services.filters import visible
+from bot.services.fts import TextMatch, custom_plans, words
 from bot.services.views import EventView
 
-WORD = re.compile(r"\w+", re.UNICODE)
 QUERY_MAX = 200
 CATALOG_CUTOFF = 75
 #: Beyond this many matches, only the most recently added are ranked (see search_events).
@@ -53,79 +50,11 @@ class SearchPage:
         return nxt if nxt < self.total_events else None
 
 
-def words(query: str) -> list[str]:
-    return WORD.findall(query.casefold())[:12]
-
-
-SelectT = TypeVar("SelectT", bound=Select[*tuple[Any, ...]])
-FTS = table("event_fts", column("rowid"), column("event_fts"))
-
-
-def fts_match(
-    stmt: SelectT, dialect: str, terms: list[str], *, prefix: bool, title_only: bool = False
-) -> tuple[SelectT, ColumnElement[Any]]:
-    """``stmt`` (over ``event``) narrowed to events matching every term, and a rank (lower is better)."""
-    if dialect == "sqlite":
-        expr = " ".join(f'"{t}"*' if prefix else f'"{t}"' for t in terms)
-        if title_only:
-            expr = f"title : ({expr})"
-        stmt = stmt.join(FTS, FTS.c.rowid == models.Event.id).where(FTS.c.event_fts.op("MATCH")(expr))
-        return stmt, func.bm25(literal_column("event_fts"), 4.0, 1.0)
-    # The stored, weighted vector of migration 0002 (title above summary), indexed with GIN.
-    document: ColumnElement[Any] = literal_column("event.search_vector")
-    # PostgreSQL's parser reads "Hwasong-15" as 'hwasong' and '-15': a number also matches its signed form.
-    star = (":*" if prefix else "") + ("A" if title_only else "")
-    if title_only and not prefix:
-        star = ":A"
-    parts = [f"({t}{star} | -{t}{star})" if t.isdigit() else f"{t}{star}" for t in terms]
-    tsq = func.to_tsquery(literal_column("'english'"), " & ".join(parts))
-    return stmt.where(document.op("@@")(tsq)), -func.ts_rank(document, tsq)
-
-
-async def custom_plans(session: AsyncSession) -> None:
-    """On PostgreSQL, plan this transaction's statements for their actual values.
-
-    How many rows a text query matches swings from a handful to half the table, and a prepared
-    statement's generic plan cannot know which: it would scan every match where walking the primary
-    key finds the newest ones at once (or the other way round).
-    """
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-
-
-def matching_ids(dialect: str, terms: list[str], *, prefix: bool, title_only: bool = False) -> Select[Any]:
-    """The ids of every event matching every term, straight from the text index (scope not applied)."""
-    if dialect == "sqlite":
-        expr = " ".join(f'"{t}"*' if prefix else f'"{t}"' for t in terms)
-        if title_only:
-            expr = f"title : ({expr})"
-        return select(FTS.c.rowid.label("id")).where(FTS.c.event_fts.op("MATCH")(expr))
-    stmt, _ = fts_match(select(models.Event.id), dialect, terms, prefix=prefix, title_only=title_only)
-    return stmt
-
-
-def newest_matches(
-    dialect: str, terms: list[str], *, limit: int, prefix: bool, title_only: bool = False
-) -> Any:
-    """A subquery of the ids of the ``limit`` most recently added events matching every term."""
-    ids = matching_ids(dialect, terms, prefix=prefix, title_only=title_only)
-    return ids.order_by(ids.selected_columns[0].desc()).limit(limit).subquery()
-
-
 class SearchService:
-    def __init__(self, sessionmaker: Sessionmaker, catalog: CatalogService) -> None:
+    def __init__(self, sessionmaker: Sessionmaker, catalog: CatalogService, *, dialect: str) -> None:
         self._sessionmaker = sessionmaker
         self._catalog = catalog
-
-    def _dialect(self) -> str:
-        bind = self._sessionmaker.kw.get("bind")
-        return bind.dialect.name if bind is not None else "sqlite"
-
-    def _event_query(
-        self, terms: list[str], guild_id: int | None, *, prefix: bool
-    ) -> tuple[Select[Any], ColumnElement[float]]:
-        stmt = select(models.Event).where(visible(guild_id), models.Event.status == "published")
-        return fts_match(stmt, self._dialect(), terms, prefix=prefix)
+        self._dialect = dialect
 
     async def search_events(
         self,
@@ -145,21 +74,22 @@ class SearchService:
         terms = words(query)
         if not terms:
             return [], 0
-        stmt, rank = self._event_query(terms, guild_id, prefix=prefix)
         E = models.Event
+        match = TextMatch(self._dialect, tuple(terms), prefix=prefix)
+        stmt, rank = match.narrow(select(E).where(visible(guild_id), E.status == "published"))
         # Matches regardless of scope and status: cheap to count and to cut, and close enough for a
         # recency window. The planners misjudge the scope filter and would rank every match.
-        matching = matching_ids(self._dialect(), terms, prefix=prefix)
+        matching = match.ids()
         key = matching.selected_columns[0]
         async with self._sessionmaker() as session:
-            await custom_plans(session)
+            await custom_plans(session, self._dialect)
             # The RANK_WINDOW-th and the next newest match: two rows mean the query is broad, and the
             # first is where the window starts. One statement answers both questions.
             window = matching.order_by(key.desc()).offset(RANK_WINDOW - 1).limit(2)
             edge = list((await session.scalars(window)).all())
             if len(edge) == 2:
                 total = RANK_WINDOW + 1
-                stmt = stmt.where((FTS.c.rowid if self._dialect() == "sqlite" else E.id) >= int(edge[0]))
+                stmt = stmt.where(match.key >= int(edge[0]))
             else:
                 total = int(await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
             page = stmt.order_by(rank, E.occurred_on.desc(), E.id.desc()).limit(limit).offset(offset)

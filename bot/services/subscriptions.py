@@ -1,13 +1,14 @@
-"""Alert subscriptions: one per channel, with filters; matching an event against them."""
+"""Alert subscriptions: one per channel, with filters; which subscriptions an event is for."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Text, cast, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import models
@@ -16,6 +17,8 @@ from bot.models import EVENT_KINDS
 from bot.services.access import Caller, Policy
 from bot.services.catalog import CatalogService
 from bot.services.errors import Conflict, FieldProblem, NotFound, ValidationFailed
+from bot.services.filters import EventFacts, EventFilter
+from bot.services.links import KINDS, Links
 from bot.services.validation import check_slugs
 
 MANAGE_CHANNELS = ("manage_channels", "Manage Channels")
@@ -36,14 +39,31 @@ class SubscriptionView:
     disabled_reason: str | None
     last_delivery_at: dt.datetime | None
 
+    @property
+    def filter(self) -> EventFilter:
+        """The events this subscription is for (scope: its guild's local events and global ones)."""
+        return EventFilter(
+            links=Links[str].from_fields(self),
+            kinds=self.kinds,
+            min_significance=self.min_significance,
+            guild_id=self.guild_id,
+        )
+
 
 @dataclass(frozen=True)
 class Filters:
+    """A subscription's filters as a channel manager gives them (slugs not yet checked); the link
+    fields are named by ``LinkKind.field``."""
+
     kinds: Sequence[str] = ()
     programs: Sequence[str] = ()
     tracks: Sequence[str] = ()
     actors: Sequence[str] = ()
     min_significance: int = 1
+
+    @property
+    def links(self) -> Links[str]:
+        return Links[str].from_fields(self)
 
 
 def subscription_view(s: models.Subscription) -> SubscriptionView:
@@ -63,51 +83,42 @@ def subscription_view(s: models.Subscription) -> SubscriptionView:
     )
 
 
-@dataclass(frozen=True)
-class EventFacets:
-    """What subscriptions filter on, taken once from an event."""
-
-    published: bool
-    guild_id: int | None
-    significance: int
-    kind: str
-    programs: frozenset[str]
-    tracks: frozenset[str]
-    actors: frozenset[str]
-
-    @classmethod
-    def of(cls, event: models.Event) -> EventFacets:
-        return cls(
-            event.status == "published",
-            event.guild_id,
-            event.significance,
-            event.kind,
-            frozenset(p.slug for p in event.programs),
-            frozenset(t.slug for t in event.tracks),
-            frozenset(a.slug for a in event.actors),
-        )
-
-    def wanted_by(self, sub: Any) -> bool:
-        """Whether a subscription (anything with its filter attributes) takes this event: scope
-        first, then every non-empty filter must hold."""
-        if not self.published:
-            return False
-        if self.guild_id is not None and self.guild_id != sub.guild_id:
-            return False
-        if self.significance < sub.min_significance:
-            return False
-        if sub.kinds and self.kind not in sub.kinds:
-            return False
-        if sub.programs and not self.programs.intersection(sub.programs):
-            return False
-        if sub.tracks and not self.tracks.intersection(sub.tracks):
-            return False
-        return not (sub.actors and not self.actors.intersection(sub.actors))
+def _decoded(raw: str | None) -> tuple[str, ...]:
+    # Stored filters are JSON lists, nearly always empty: "[]" is not worth decoding.
+    if raw is None or raw.replace(" ", "") in ("", "[]", "null"):
+        return ()
+    value = json.loads(raw)
+    return tuple(value) if isinstance(value, list) else ()
 
 
-def matches(sub: models.Subscription | SubscriptionView, event: models.Event) -> bool:
-    """Whether ``event`` is for ``sub``."""
-    return EventFacets.of(event).wanted_by(sub)
+async def matching_subscriptions(session: AsyncSession, event: models.Event) -> list[Any]:
+    """The active subscriptions ``event`` (with its links loaded) is for, as rows of ``id``,
+    ``guild_id`` and ``channel_id``."""
+    S = models.Subscription
+    # Plain rows, not ORM objects: a publish may fan out to thousands of subscriptions. The filters
+    # come as JSON text and are decoded only when not empty (most are): decoding thousands of "[]"
+    # cost more than the rest of the publish.
+    stmt = select(
+        S.id,
+        S.guild_id,
+        S.channel_id,
+        S.min_significance,
+        cast(S.kinds, Text).label("kinds"),
+        *(cast(getattr(S, k.field), Text).label(k.field) for k in KINDS),
+    ).where(S.state == "active")
+    if event.guild_id is not None:
+        stmt = stmt.where(S.guild_id == event.guild_id)
+    facts = EventFacts.of(event)
+    return [row for row in (await session.execute(stmt)).all() if _stored_filter(row).matches(facts)]
+
+
+def _stored_filter(row: Any) -> EventFilter:
+    return EventFilter(
+        links=Links(**{k.field: _decoded(getattr(row, k.field)) for k in KINDS}),
+        kinds=_decoded(row.kinds),
+        min_significance=row.min_significance,
+        guild_id=row.guild_id,
+    )
 
 
 def split_slugs(text: str | None) -> list[str]:
@@ -131,24 +142,18 @@ class SubscriptionService:
             if k not in EVENT_KINDS:
                 problems.append(FieldProblem("kinds", f"“{k}” is not a kind of event"))
         checked = {}
-        for kind, label, values in (
-            ("program", "programs", filters.programs),
-            ("track", "tracks", filters.tracks),
-            ("actor", "parties", filters.actors),
-        ):
-            slugs = check_slugs(values, label, problems)
-            for unknown in await self._catalog.unknown_slugs(kind, slugs):  # type: ignore[arg-type]
-                problems.append(FieldProblem(label, f"“{unknown}” is not known"))
-            checked[label] = slugs
+        for kind, values in filters.links.items():
+            slugs = check_slugs(values, kind.plural, problems)
+            for unknown in await self._catalog.unknown_slugs(kind.name, slugs):
+                problems.append(FieldProblem(kind.plural, f"“{unknown}” is not known"))
+            checked[kind.field] = slugs
         if not 1 <= filters.min_significance <= 5:
             problems.append(FieldProblem("min_significance", "must be from 1 to 5"))
         if mention_role_id is not None and mention_role_id == guild_id:
             problems.append(FieldProblem("mention", "@everyone cannot be the mention role"))
         if problems:
             raise ValidationFailed(problems)
-        return Filters(
-            kinds, checked["programs"], checked["tracks"], checked["parties"], filters.min_significance
-        )
+        return Filters(kinds, min_significance=filters.min_significance, **checked)
 
     async def _get(self, session: AsyncSession, guild_id: int, channel_id: int) -> models.Subscription:
         sub = await session.scalar(
@@ -190,8 +195,9 @@ class SubscriptionService:
                 action = "subscription.create"
             elif not replace:
                 raise Conflict("This channel already has a subscription.")
-            sub.kinds, sub.programs = list(clean.kinds), list(clean.programs)
-            sub.tracks, sub.actors = list(clean.tracks), list(clean.actors)
+            sub.kinds = list(clean.kinds)
+            for kind, slugs in clean.links.items():
+                setattr(sub, kind.field, list(slugs))
             sub.min_significance = clean.min_significance
             sub.mention_role_id = mention_role_id
             sub.state, sub.disabled_reason = "active", None
@@ -203,12 +209,7 @@ class SubscriptionService:
                     action=action,
                     record_type="subscription",
                     record_id=str(channel_id),
-                    details={
-                        "kinds": sub.kinds,
-                        "programs": sub.programs,
-                        "tracks": sub.tracks,
-                        "actors": sub.actors,
-                    },
+                    details={"kinds": sub.kinds, **{k.field: getattr(sub, k.field) for k in KINDS}},
                 )
             )
             return subscription_view(sub)

@@ -8,6 +8,7 @@ from typing import Any
 
 from bot import models
 from bot.services.dates import format_date
+from bot.services.links import Links
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,10 @@ class EventView:
     @property
     def is_global(self) -> bool:
         return self.guild_id is None
+
+    @property
+    def links(self) -> Links[Ref]:
+        return Links[Ref].from_fields(self)
 
 
 @dataclass(frozen=True)

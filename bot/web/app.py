@@ -28,6 +28,7 @@ from bot.discord.errors import user_message
 from bot.services.container import Services
 from bot.services.errors import Conflict, NotFound, PermissionDenied, ServiceError
 from bot.services.events import decode_cursor, encode_cursor
+from bot.services.filters import EventFacts
 from bot.services.views import EventView, Page
 from bot.web import render
 from bot.web.params import FILTERS, BadParameter, EventQuery, event_query, one
@@ -143,19 +144,6 @@ def _public(events: tuple[EventView, ...] | list[EventView]) -> list[EventView]:
     return [e for e in events if e.is_global and e.status == "published"]
 
 
-def _matches(e: EventView, q: EventQuery) -> bool:
-    f = q.filter
-    return (
-        (f.program is None or any(r.slug == f.program for r in e.programs))
-        and (f.party is None or any(r.slug == f.party for r in e.actors))
-        and (f.track is None or any(r.slug == f.track for r in e.tracks))
-        and (f.kind is None or e.kind == f.kind)
-        and (f.min_significance is None or e.significance >= f.min_significance)
-        and (f.since is None or e.occurred_on >= f.since)
-        and (f.until is None or e.occurred_on <= f.until)
-    )
-
-
 async def find_events(services: Services, q: EventQuery) -> Page:
     """A page of published global events, newest first; ``q`` narrows by text search."""
     if q.q is None:
@@ -165,7 +153,9 @@ async def find_events(services: Services, q: EventQuery) -> Page:
     # so cursors mean the same with or without ``q``.
     found, _total = await services.search.search_events(q.q, guild_id=None, limit=SEARCH_CAP)
     matching = sorted(
-        (e for e in _public(found) if _matches(e, q)), key=lambda e: (e.occurred_on, e.id), reverse=True
+        (e for e in _public(found) if q.filter.matches(EventFacts.of(e))),
+        key=lambda e: (e.occurred_on, e.id),
+        reverse=True,
     )
     if q.cursor:
         after = decode_cursor(q.cursor)

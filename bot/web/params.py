@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from multidict import MultiMapping
@@ -12,12 +11,15 @@ from bot.models import EVENT_KINDS
 from bot.services.catalog import CatalogService
 from bot.services.dates import format_date, iso_with_precision, parse_date, period_end
 from bot.services.errors import NotFound, ValidationFailed
-from bot.services.events import MAX_PAGE, EventFilter, decode_cursor
+from bot.services.events import MAX_PAGE, decode_cursor
+from bot.services.filters import EventFilter
+from bot.services.links import KINDS, LinkKind, Links
 from bot.services.search import QUERY_MAX
+from bot.services.views import Ref
 
 DEFAULT_LIMIT = 50
 #: The filters the feed and the event list share (``limit`` and ``cursor`` are the list's own).
-FILTERS = ("program", "party", "track", "kind", "min_significance", "since", "until", "q")
+FILTERS = (*(k.param for k in KINDS), "kind", "min_significance", "since", "until", "q")
 
 
 class BadParameter(Exception):
@@ -68,34 +70,35 @@ def date(text: str, name: str) -> tuple[dt.date, str]:
         raise BadParameter(name, exc.problems[0].problem) from None
 
 
-async def _slug(resolve: Callable[[str], Awaitable[object]], text: str, name: str) -> tuple[str, str]:
-    try:
-        view = await resolve(text)
-    except NotFound as exc:
-        raise BadParameter(name, exc.message) from None
-    return view.slug, view.name  # type: ignore[attr-defined]
+async def _links(
+    params: MultiMapping[str], catalog: CatalogService
+) -> tuple[Links[str], list[tuple[LinkKind, Ref]]]:
+    """The link filters given (``program``, ``party``, ``track``), resolved, with their records."""
+    chosen: dict[LinkKind, Ref] = {}
+    for kind in KINDS:
+        text = one(params, kind.param)
+        if text is None:
+            continue
+        try:
+            chosen[kind] = await catalog.ref(kind, text)
+        except NotFound as exc:
+            raise BadParameter(kind.param, exc.message) from None
+    links: Links[str] = Links.build(lambda k: (chosen[k].slug,) if k in chosen else ())
+    return links, list(chosen.items())
 
 
 async def event_query(params: MultiMapping[str], catalog: CatalogService, *, paged: bool) -> EventQuery:
     """Parse the feed's or the list's parameters; unknown parameters are ignored (feed readers add some)."""
-    canonical: list[tuple[str, str]] = []
-    labels: list[str] = []
-    slugs: dict[str, str | None] = {}
-    for name, resolve in (("program", catalog.program), ("party", catalog.actor), ("track", catalog.track)):
-        text = one(params, name)
-        slugs[name] = None
-        if text is not None:
-            slug, label = await _slug(resolve, text, name)
-            slugs[name] = slug
-            canonical.append((name, slug))
-            labels.append(label)
-    f = EventFilter(program=slugs["program"], party=slugs["party"], track=slugs["track"], guild_id=None)
+    links, chosen = await _links(params, catalog)
+    canonical = [(kind.param, r.slug) for kind, r in chosen]
+    labels = [r.name for _kind, r in chosen]
+    f = EventFilter(links=links, guild_id=None)
     kind_text = one(params, "kind")
     if kind_text is not None:
         kind = kind_text.casefold().replace("-", "_").replace(" ", "_")
         if kind not in EVENT_KINDS:
             raise BadParameter("kind", f"“{kind_text[:40]}” is not one of {', '.join(EVENT_KINDS)}")
-        f = replace(f, kind=kind)
+        f = replace(f, kinds=(kind,))
         canonical.append(("kind", kind))
         labels.append(kind.replace("_", " "))
     sig_text = one(params, "min_significance")

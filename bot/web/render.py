@@ -70,9 +70,7 @@ def event(e: EventView, base: URL) -> dict[str, Any]:
         "significance": e.significance,
         "revision": e.revision,
         "updated_at": timestamp(e.updated_at),
-        "programs": [ref(r) for r in e.programs],
-        "parties": [ref(r) for r in e.actors],
-        "tracks": [ref(r) for r in e.tracks],
+        **{kind.plural: [ref(r) for r in refs] for kind, refs in e.links.items()},
         "sources": [source(s) for s in e.sources],
         "url": str(base / "api" / "events" / str(e.id)),
     }
@@ -183,8 +181,8 @@ def atom(
             if s.url
         )
         fe.category(term=e.kind, scheme=_category("kind"), label=e.kind.replace("_", " "))
-        for scheme, refs in (("program", e.programs), ("party", e.actors), ("track", e.tracks)):
+        for kind, refs in e.links.items():
             for r in refs:
-                fe.category(term=r.slug, scheme=_category(scheme), label=r.name)
+                fe.category(term=r.slug, scheme=_category(kind.param), label=r.name)
     body: bytes = fg.atom_str(pretty=True)
     return body

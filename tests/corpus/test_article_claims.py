@@ -9,11 +9,11 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.services.container import Services
-from bot.services.events import EventFilter
+from bot.services.filters import EventFilter
 
 
 async def events(services: Services, **kw: object) -> list[object]:
-    page = await services.events.page(EventFilter(**kw), limit=100)  # type: ignore[arg-type]
+    page = await services.events.page(EventFilter.of(**kw), limit=100)  # type: ignore[arg-type]
     return list(page.items)
 
 

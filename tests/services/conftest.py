@@ -46,8 +46,8 @@ async def services(database: Database) -> Services:
     return Services(
         database,
         catalog,
-        EventService(database.sessionmaker),
-        SearchService(database.sessionmaker, catalog),
+        EventService(database.sessionmaker, dialect=database.dialect),
+        SearchService(database.sessionmaker, catalog, dialect=database.dialect),
         CurationService(database.sessionmaker, policy),
         SubscriptionService(database.sessionmaker, catalog, policy),
     )

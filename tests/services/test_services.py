@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 
 from bot import models
 from bot.services.errors import NotFound, PermissionDenied, ValidationFailed
-from bot.services.events import EventFilter
+from bot.services.filters import EventFacts, EventFilter
+from bot.services.links import Links
 from bot.services.seed import load, read_corpus
 from bot.services.subscriptions import Filters
 from bot.services.validation import EventInput, SourceInput
@@ -82,7 +83,7 @@ async def test_event_filters_and_keyset_pages(services: Services) -> None:
     seen: list[int] = []
     cursor = None
     while True:
-        page = await services.events.page(EventFilter(program="icbm"), limit=3, cursor=cursor)
+        page = await services.events.page(EventFilter.of(program="icbm"), limit=3, cursor=cursor)
         seen += [e.id for e in page.items]
         if page.next_cursor is None:
             break
@@ -169,7 +170,7 @@ async def test_edit_bumps_revision_and_retract_hides(services: Services) -> None
     assert edited.revision == 2 and edited.title == "Corrected title"
     retracted = await services.curation.retract(curator(HOME), created.id, "Duplicate of another event")
     assert retracted.status == "retracted" and retracted.revision == 3
-    page = await services.events.page(EventFilter(program="icbm"))
+    page = await services.events.page(EventFilter.of(program="icbm"))
     assert created.id not in [e.id for e in page.items]
     log = await services.curation.log(curator(HOME))
     assert [e.action for e in log] == ["event.retract", "event.edit", "event.create"]
@@ -216,7 +217,7 @@ async def test_milestones_are_the_most_significant_in_date_order(services: Servi
             curator(HOME), event_input(title=f"Milestone {date}", date=date, significance=sig)
         )
         made[date] = view.id
-    top = await services.events.milestones(EventFilter(program="icbm", min_significance=4), limit=2)
+    top = await services.events.milestones(EventFilter.of(program="icbm", min_significance=4), limit=2)
     assert [e.id for e in top] == [made["2001"], made["2004"]]
     assert [e.significance for e in top] == [5, 5]
 
@@ -230,3 +231,31 @@ async def test_event_autocomplete_matches_title_words_only(services: Services) -
     by_summary = [c.name for c in await services.events.autocomplete("satellit")]
     assert any("Unha-3" in n for n in by_summary)
     assert not any("Engine ground test" in n for n in by_summary)
+
+
+EVENT_FILTERS = [
+    EventFilter(),
+    EventFilter.of(program="icbm"),
+    EventFilter.of(party="china"),
+    EventFilter.of(track="six-party", kind="talks_session"),
+    EventFilter(links=Links(programs=("icbm", "space-launch"), actors=("dprk",))),
+    EventFilter(kinds=("nuclear_test", "missile_launch"), min_significance=4),
+    EventFilter(since=dt.date(2008, 1, 1), until=dt.date(2012, 12, 31)),
+    EventFilter(guild_id=OTHER),
+    EventFilter(guild_id=THIRD, include_retracted=True),
+]
+
+
+@pytest.mark.parametrize("f", EVENT_FILTERS, ids=range(len(EVENT_FILTERS)))
+async def test_filter_matches_in_memory_as_in_sql(services: Services, f: EventFilter) -> None:
+    await services.curation.create(curator(HOME), event_input(title="Shared launch", date="2017-07"))
+    await services.curation.create(curator(OTHER), event_input(title="Local launch", date="2010-03"))
+    gone = await services.curation.create(curator(HOME), event_input(title="Mistaken launch", date="2011"))
+    await services.curation.retract(curator(HOME), gone.id, "Reported in error")
+    everything = await services.events.page(EventFilter(guild_id=OTHER, include_retracted=True), limit=100)
+    # Every event of every scope and status (the OTHER guild's local one included), with its links.
+    candidates = [await services.events.get(e.id, guild_id=OTHER) for e in everything.items]
+    in_sql = [e.id for e in (await services.events.page(f, limit=100)).items]
+    in_memory = [e.id for e in candidates if f.matches(EventFacts.of(e))]
+    assert in_sql == in_memory
+    assert 0 < len(in_sql) < len(candidates)
