@@ -1,7 +1,7 @@
 """Search: events ranked by the full-text match (``bot.services.fts``), and catalog records.
 
 Events are searched in the database; programs, talks tracks and positions are few and are matched in
-memory from the catalog.
+memory from the catalog, under the same names the catalog resolves.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from bot import models
 from bot.db import Sessionmaker
-from bot.services.catalog import CatalogService, normalize
+from bot.services.catalog import CatalogService, normalize, program_names
 from bot.services.errors import FieldProblem, ValidationFailed
 from bot.services.events import read_views
 from bot.services.filters import visible
@@ -112,14 +112,7 @@ class SearchService:
             return best
 
         for p in await self._catalog.programs():
-            names = [
-                p.name,
-                *p.aliases,
-                *(s.get("name", "") for s in p.systems),
-                *(f.get("name", "") for f in p.facilities),
-            ]
-            names += [a for s in p.systems for a in s.get("aliases", [])]
-            s = max(score(*names), score(p.summary) - 10)
+            s = max(score(*program_names(p)), score(p.summary) - 10)
             if s >= CATALOG_CUTOFF:
                 hits.append(CatalogHit("program", p.name, p.summary, p.slug, s))
         for t in await self._catalog.tracks():

@@ -233,6 +233,14 @@ async def test_event_autocomplete_matches_title_words_only(services: Services) -
     assert not any("Engine ground test" in n for n in by_summary)
 
 
+async def test_catalog_search_finds_a_program_by_a_facility_alias(services: Services) -> None:
+    # The catalog resolves "Tongchang-ri" (an alias of the Sohae station) to its program; search
+    # must find the program under the same name.
+    assert (await services.catalog.program("Tongchang-ri")).slug == "space-launch"
+    hits = await services.search.search_catalog("Tongchang-ri")
+    assert [(h.kind, h.ref) for h in hits][:1] == [("program", "space-launch")]
+
+
 EVENT_FILTERS = [
     EventFilter(),
     EventFilter.of(program="icbm"),
