@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 from bot import models
 from bot.db import Sessionmaker
 from bot.services.errors import NotFound
-from bot.services.links import LinkKind
+from bot.services.links import PARTY, PROGRAM, TRACK, LinkKind
 from bot.services.views import (
     ActorView,
     PositionView,
@@ -239,13 +239,13 @@ class CatalogService:
         return Ref(record.slug, record.name)
 
     async def program(self, name: str) -> ProgramView:
-        return (await self._load()).programs[await self._resolve("program", name, "program")]
+        return (await self._load()).programs[await self._resolve("program", name, PROGRAM.label)]
 
     async def track(self, name: str) -> TrackView:
-        return (await self._load()).tracks[await self._resolve("track", name, "talks track")]
+        return (await self._load()).tracks[await self._resolve("track", name, TRACK.label)]
 
     async def actor(self, name: str) -> ActorView:
-        return (await self._load()).actors[await self._resolve("actor", name, "party")]
+        return (await self._load()).actors[await self._resolve("actor", name, PARTY.label)]
 
     async def topic(self, name: str) -> TopicView:
         return (await self._load()).topics[await self._resolve("topic", name, "topic")]

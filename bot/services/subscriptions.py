@@ -67,19 +67,18 @@ class Filters:
 
 
 def subscription_view(s: models.Subscription) -> SubscriptionView:
+    links: dict[str, Any] = {k.field: tuple(getattr(s, k.field) or ()) for k in KINDS}
     return SubscriptionView(
-        s.id,
-        s.guild_id,
-        s.channel_id,
-        tuple(s.kinds or ()),
-        tuple(s.programs or ()),
-        tuple(s.tracks or ()),
-        tuple(s.actors or ()),
-        s.min_significance,
-        s.mention_role_id,
-        s.state,
-        s.disabled_reason,
-        s.last_delivery_at,
+        id=s.id,
+        guild_id=s.guild_id,
+        channel_id=s.channel_id,
+        kinds=tuple(s.kinds or ()),
+        min_significance=s.min_significance,
+        mention_role_id=s.mention_role_id,
+        state=s.state,
+        disabled_reason=s.disabled_reason,
+        last_delivery_at=s.last_delivery_at,
+        **links,
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from bot import models
 from bot.services.dates import format_date
-from bot.services.links import Links
+from bot.services.links import KINDS, Links
 
 
 @dataclass(frozen=True)
@@ -141,6 +141,7 @@ def _refs(rows: list[Any]) -> tuple[Ref, ...]:
 
 
 def event_view(e: models.Event, *, with_links: bool = True) -> EventView:
+    links: dict[str, Any] = {k.field: _refs(getattr(e, k.field)) if with_links else () for k in KINDS}
     return EventView(
         id=e.id,
         external_id=e.external_id,
@@ -153,9 +154,6 @@ def event_view(e: models.Event, *, with_links: bool = True) -> EventView:
         status=e.status,
         guild_id=e.guild_id,
         revision=e.revision,
-        programs=_refs(e.programs) if with_links else (),
-        actors=_refs(e.actors) if with_links else (),
-        tracks=_refs(e.tracks) if with_links else (),
         sources=tuple(
             SourceView(s.publisher, s.title, s.published_on, s.published_precision, s.url) for s in e.sources
         )
@@ -165,6 +163,7 @@ def event_view(e: models.Event, *, with_links: bool = True) -> EventView:
         retract_reason=e.retract_reason,
         created_by=e.created_by,
         updated_at=e.updated_at,
+        **links,
     )
 
 
