@@ -46,6 +46,12 @@ def make_sessionmaker(engine: AsyncEngine) -> Sessionmaker:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+def dialect_of(sessionmaker: Sessionmaker) -> str:
+    """The database dialect behind ``sessionmaker`` ("sqlite" or "postgresql")."""
+    bind = sessionmaker.kw.get("bind")
+    return bind.dialect.name if bind is not None else "sqlite"
+
+
 # Search structures are managed by hand in the migrations (FTS5 / tsvector index), not by the models.
 MANUAL_OBJECTS = frozenset({"event_fts", "ix_event_search", "ix_event_search_vector", "search_vector"})
 

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from sqlalchemy import case, func, literal_column, or_, select, update
 
 from bot import models
-from bot.db import Sessionmaker
+from bot.db import Sessionmaker, dialect_of
 from bot.models import utcnow
 from bot.outbox.payload import nonce_for
 from bot.services.events import read_views
@@ -81,8 +81,7 @@ class DeliveryStore:
         self.worker_id = worker_id
         self._shards = tuple(shard_ids) if shard_ids and shard_count else None
         self._shard_count = shard_count
-        bind = sessionmaker.kw.get("bind")
-        self._postgres = bind is not None and bind.dialect.name == "postgresql"
+        self._postgres = dialect_of(sessionmaker) == "postgresql"
 
     def _in_shards(self, stmt: Any) -> Any:
         if self._shards is None or not self._shard_count:

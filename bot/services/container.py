@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bot.db import Sessionmaker
+from bot.db import Sessionmaker, dialect_of
 from bot.services.access import Policy
 from bot.services.catalog import CatalogService
 from bot.services.curation import CurationService
@@ -13,12 +13,6 @@ from bot.services.events import EventService
 from bot.services.guild_settings import GuildSettingsService
 from bot.services.search import SearchService
 from bot.services.subscriptions import SubscriptionService
-
-
-def dialect_of(sessionmaker: Sessionmaker) -> str:
-    """The database dialect behind ``sessionmaker`` ("sqlite" or "postgresql")."""
-    bind = sessionmaker.kw.get("bind")
-    return bind.dialect.name if bind is not None else "sqlite"
 
 
 @dataclass
