@@ -108,7 +108,18 @@ async def matching_subscriptions(session: AsyncSession, event: models.Event) -> 
     if event.guild_id is not None:
         stmt = stmt.where(S.guild_id == event.guild_id)
     facts = EventFacts.of(event)
-    return [row for row in (await session.execute(stmt)).all() if _stored_filter(row).matches(facts)]
+    decided: dict[tuple[Any, ...], bool] = {}
+    targets = []
+    for row in (await session.execute(stmt)).all():
+        # Channels mostly share their filters (most have none): each distinct one is decided once. The
+        # row's guild cannot change the answer: for a local event the query kept only its guild's rows.
+        key = tuple(row[3:])
+        wanted = decided.get(key)
+        if wanted is None:
+            wanted = decided[key] = _stored_filter(row).matches(facts)
+        if wanted:
+            targets.append(row)
+    return targets
 
 
 def _stored_filter(row: Any) -> EventFilter:
