@@ -97,11 +97,6 @@ class EventFilter:
         links = Links[str].build(lambda k: (slug,) if (slug := chosen[k]) else ())
         return cls(links=links, kinds=(kind,) if kind else (), **rest)
 
-    def one(self, kind: LinkKind) -> str | None:
-        """The single slug wanted for ``kind`` (the reader's choice), if any."""
-        wanted = self.links.of(kind)
-        return wanted[0] if wanted else None
-
     def apply(self, stmt: Select[Any]) -> Select[Any]:
         """``stmt`` (over ``event``) narrowed to the events this filter lets through."""
         E = models.Event

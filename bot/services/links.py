@@ -8,7 +8,7 @@ Systems and facilities join as two more kinds once they are records of their own
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields
 from typing import Any, Generic, Literal, TypeVar
 
@@ -17,7 +17,6 @@ from sqlalchemy import Table
 from bot import models
 
 T = TypeVar("T")
-U = TypeVar("U")
 
 
 @dataclass(frozen=True)
@@ -35,18 +34,34 @@ class LinkKind:
 
 
 PROGRAM = LinkKind(
-    "program",
-    "programs",
-    "program",
-    "programs",
-    "program",
-    models.Program,
-    models.event_program,
-    "program_id",
+    name="program",
+    field="programs",
+    param="program",
+    plural="programs",
+    label="program",
+    model=models.Program,
+    table=models.event_program,
+    column="program_id",
 )
-PARTY = LinkKind("actor", "actors", "party", "parties", "party", models.Actor, models.event_actor, "actor_id")
+PARTY = LinkKind(
+    name="actor",
+    field="actors",
+    param="party",
+    plural="parties",
+    label="party",
+    model=models.Actor,
+    table=models.event_actor,
+    column="actor_id",
+)
 TRACK = LinkKind(
-    "track", "tracks", "track", "tracks", "talks track", models.TalksTrack, models.event_track, "track_id"
+    name="track",
+    field="tracks",
+    param="track",
+    plural="tracks",
+    label="talks track",
+    model=models.TalksTrack,
+    table=models.event_track,
+    column="track_id",
 )
 #: Every link kind, in the order events show them.
 KINDS: tuple[LinkKind, ...] = (PROGRAM, PARTY, TRACK)
@@ -70,9 +85,7 @@ class Links(Generic[T]):
 
     @classmethod
     def from_fields(cls, record: Any) -> Links[T]:
-        """Links read from any object (or mapping) with one attribute (key) per kind's ``field``."""
-        if isinstance(record, Mapping):
-            return cls.build(lambda k: record.get(k.field) or ())
+        """Links read from any object with one attribute per kind's ``field``."""
         return cls.build(lambda k: getattr(record, k.field) or ())
 
     def of(self, kind: LinkKind) -> tuple[T, ...]:
@@ -81,12 +94,6 @@ class Links(Generic[T]):
 
     def items(self) -> Iterator[tuple[LinkKind, tuple[T, ...]]]:
         return ((k, self.of(k)) for k in KINDS)
-
-    def map(self, fn: Callable[[T], U]) -> Links[U]:
-        return Links[U].build(lambda k: (fn(v) for v in self.of(k)))
-
-    def __bool__(self) -> bool:
-        return any(self.of(k) for k in KINDS)
 
 
 # The dataclass and the registry must name the same fields.

@@ -39,16 +39,6 @@ class SubscriptionView:
     disabled_reason: str | None
     last_delivery_at: dt.datetime | None
 
-    @property
-    def filter(self) -> EventFilter:
-        """The events this subscription is for (scope: its guild's local events and global ones)."""
-        return EventFilter(
-            links=Links[str].from_fields(self),
-            kinds=self.kinds,
-            min_significance=self.min_significance,
-            guild_id=self.guild_id,
-        )
-
 
 @dataclass(frozen=True)
 class Filters:

@@ -162,6 +162,18 @@ async def test_publish_enqueues_matching_deliveries_in_scope(services: Services)
     assert sorted(rows) == sorted([(shared.id, 10), (shared.id, 20), (local.id, 20)])
 
 
+async def test_subscription_filters_take_any_of_each_kind(services: Services) -> None:
+    either = Filters(programs=["space-launch", "icbm"], actors=["china", "south-korea"])
+    await services.subscriptions.subscribe(curator(HOME), 10, either)
+    await services.subscriptions.subscribe(curator(HOME), 11, Filters(kinds=["agreement", "missile_launch"]))
+    await services.subscriptions.subscribe(curator(HOME), 12, Filters(tracks=["six-party"]))
+    dprk_only = await services.curation.create(curator(HOME), event_input())
+    with_china = await services.curation.create(curator(HOME), event_input(actors=["dprk", "china"]))
+    async with services.db.sessionmaker() as s:
+        rows = (await s.execute(select(models.Delivery.event_id, models.Delivery.channel_id))).all()
+    assert sorted(rows) == sorted([(dprk_only.id, 11), (with_china.id, 10), (with_china.id, 11)])
+
+
 async def test_edit_bumps_revision_and_retract_hides(services: Services) -> None:
     created = await services.curation.create(curator(HOME), event_input())
     same = await services.curation.edit(curator(HOME), created.id, event_input())
