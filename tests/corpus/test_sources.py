@@ -19,7 +19,7 @@ CHECKED_URL_FLOOR = 0.99
 
 # Event files whose sources are still being relabelled to their real publishers; the
 # publisher/domain and checked_via rules apply to every other file. Empty this as files are done.
-RELABEL_PENDING = {"events-2017-2026.yaml"}
+RELABEL_PENDING: set[str] = set()
 
 # An aggregate is a chronology or database itself; "Report cited in the ... Database" names a report.
 AGGREGATE = re.compile(r"\b(chronology|database)\b", re.IGNORECASE)
