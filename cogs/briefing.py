@@ -16,7 +16,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord import paging
+from bot.discord import documents, paging
+from bot.discord.documents import Document, document, open_document
 from bot.discord.options import (
     DateOption,
     EventOption,
@@ -26,11 +27,11 @@ from bot.discord.options import (
     TopicOption,
     TrackOption,
 )
-from bot.discord.render.briefing import Counts, brief_embed, help_embed
+from bot.discord.render.briefing import Counts, brief_pages, help_embed
 from bot.discord.render.catalog import compare_embeds, positions_embeds, program_embeds, track_embeds
 from bot.discord.render.events import event_embed
 from bot.discord.render.reply import Reply, Who
-from bot.services.dates import format_date
+from bot.services.dates import format_date, iso_with_precision, parse_date
 from bot.services.filters import EventFilter
 from bot.services.views import ActorView, ProgramView, TopicView, TrackView
 
@@ -56,13 +57,20 @@ def who(interaction: discord.Interaction) -> Who:
 
 
 async def build_brief(services: Services, who: Who, *, since: tuple[dt.date, str] | None = None) -> Reply:
+    return await open_document(services, who, "brief", iso_with_precision(*since) if since else "")
+
+
+@document("brief")
+async def brief_document(services: Services, who: Who, args: str) -> Document:
+    """/brief as pages: every talks track and every program, then the latest events."""
+    since = parse_date(args, "since") if args else None
     tracks = await services.catalog.tracks()
     programs = await services.catalog.programs()
     latest = await services.events.latest(
         guild_id=who.guild_id, since=since[0] if since else None, limit=LATEST + 2, links=False
     )
     heading = f"Latest events since {format_date(*since)}" if since else "Latest events"
-    return Reply(embeds=[brief_embed(tracks, programs, latest, heading)])
+    return Document(brief_pages(tracks, programs, latest, heading))
 
 
 async def build_program(services: Services, who: Who, *, name: ProgramView) -> Reply:
@@ -91,8 +99,17 @@ async def build_talks(services: Services, who: Who, *, track: TrackView) -> Repl
 async def build_position(
     services: Services, who: Who, *, party: ActorView, topic: TopicView | None = None
 ) -> Reply:
+    return await open_document(services, who, "position", f"{party.slug}/{topic.slug if topic else ''}")
+
+
+@document("position")
+async def position_document(services: Services, who: Who, args: str) -> Document:
+    """/position as pages: ``args`` is ``party-slug/topic-slug`` (the topic may be empty)."""
+    party_slug, _, topic_slug = args.partition("/")
+    party = await services.catalog.actor(party_slug)
+    topic = await services.catalog.topic(topic_slug) if topic_slug else None
     positions = await services.catalog.positions(party.slug, topic.slug if topic else None)
-    return Reply(embeds=positions_embeds(party.name, positions, topic.name if topic else None))
+    return Document(positions_embeds(party.name, positions, topic.name if topic else None))
 
 
 async def build_compare(services: Services, who: Who, *, topic: TopicView) -> Reply:
@@ -153,10 +170,10 @@ class Briefing(commands.Cog):
         self.defer_after = DEFER_AFTER
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(*paging.dynamic_items())
+        self.bot.add_dynamic_items(*documents.dynamic_items())
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(*paging.dynamic_items())
+        self.bot.remove_dynamic_items(*documents.dynamic_items())
 
     async def answer(self, interaction: discord.Interaction, private: bool, work: Awaitable[Reply]) -> None:
         """Send the reply; defer first when the work outlasts ``defer_after`` seconds."""

@@ -236,7 +236,7 @@ class Console:
 
     async def press(self, label: str) -> Outcome:
         """Press the button of the last reply whose label contains ``label`` (``next``, ``prev``)."""
-        from bot.discord import paging
+        from bot.discord import documents
 
         last = self.last
         buttons = [
@@ -249,7 +249,7 @@ class Console:
             return Outcome(Reply(content=f"There is no {label} page.", ephemeral=True), failed=True)
         custom_id = buttons[0].custom_id
         interaction = ConsoleInteraction(self.bot, self.guild_id, last)
-        for factory in paging.dynamic_items():
+        for factory in documents.dynamic_items():
             match = factory.__discord_ui_compiled_template__.fullmatch(custom_id)
             if match is None:
                 continue

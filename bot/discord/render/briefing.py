@@ -10,13 +10,15 @@ import discord
 from bot.discord.render.catalog import status_line
 from bot.discord.render.embeds import EmbedBuilder
 from bot.discord.render.events import event_line
+from bot.discord.render.flow import Flow
 from bot.services.views import EventView, ProgramView, TrackView
 
 
-def brief_embed(
+def brief_pages(
     tracks: Sequence[TrackView], programs: Sequence[ProgramView], latest: Sequence[EventView], heading: str
-) -> discord.Embed:
-    b = EmbedBuilder(
+) -> list[discord.Embed]:
+    """Every track and every program (the lists flow onto the next page), then the latest events."""
+    b = Flow(
         "State of play",
         description="Talks, programs and the latest events. Details: /talks, /program, /timeline.",
         footer="Dates are shown as precisely as they are known.",

@@ -9,6 +9,7 @@ import discord
 
 from bot.discord.render.embeds import EmbedBuilder
 from bot.discord.render.events import event_line, source_line
+from bot.discord.render.flow import Flow
 from bot.discord.render.text import plain, refs
 from bot.services.dates import format_date
 from bot.services.views import EventView, PositionView, ProgramView, TrackView
@@ -70,14 +71,15 @@ def _position_value(p: PositionView) -> str:
 
 
 def positions_embeds(party: str, positions: Sequence[PositionView], topic: str | None) -> list[discord.Embed]:
+    """Every position, whole: one that does not fit goes on the next page (a paged document)."""
     title = f"{party} on {topic}" if topic else f"{party}: stated positions"
-    b = EmbedBuilder(title, footer="Positions as stated, with the date they were current (as of).")
+    b = Flow(title, footer="Positions as stated, with the date they were current (as of).")
     if not positions:
         b.describe("No stated position is recorded" + (f" on {topic}." if topic else "."))
     for p in positions:
         name = f"{p.topic.name}: {p.stance} (as of {format_date(p.as_of, p.as_of_precision)})"
         b.add_field(name, _position_value(p))
-    return [b.build()]
+    return b.build()
 
 
 def compare_embeds(topic: str, by_party: dict[str, list[PositionView]]) -> list[discord.Embed]:

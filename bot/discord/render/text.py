@@ -29,6 +29,11 @@ CHOICE_TEXT_MAX = 100
 MIN_USEFUL_FIELD = 40
 
 _SPACE = re.compile(r"\s")
+# Where a sentence ends: its stop (and a closing quote or bracket), then white space.
+_SENTENCE_END = re.compile(r"[.!?…][”’\"')\]]*(?=\s)|\n")
+CONTINUED = "*(continued on the next page)*"
+# A stop after these is an abbreviation (U.S., Mr., No. 2), not the end of a sentence.
+_ABBREVIATION = re.compile(r"(?:\b[A-Z]|\b(?:Mr|Ms|Mrs|Dr|Gen|Lt|Col|St|No|Jr|Sr|vs|etc|e\.g|i\.e))\.$")
 
 
 def truncate(text: str, limit: int) -> str:
@@ -48,6 +53,31 @@ def truncate(text: str, limit: int) -> str:
         if spaces and spaces[-1] >= (limit - 1) // 2:
             head = head[: spaces[-1]]
     return head.rstrip() + MARKER
+
+
+def split_sentences(text: str, limit: int) -> tuple[str, str]:
+    """``text`` as (what fits in ``limit``, the rest), cut after the last whole sentence that fits.
+
+    A head that is not the whole text ends with :data:`CONTINUED`, counted within ``limit``; the
+    rest starts at the next sentence. When not even one sentence fits, the cut falls at a word
+    boundary instead (a single huge sentence still flows on, nothing is lost).
+    """
+    if len(text) <= limit:
+        return text, ""
+    room = limit - len(CONTINUED) - 1
+    if room <= 0:
+        return "", text
+    ends = [
+        m.end()
+        for m in _SENTENCE_END.finditer(text, 0, room + 1)
+        if m.end() <= room and not _ABBREVIATION.search(text, 0, m.end())
+    ]
+    cut = ends[-1] if ends and ends[-1] > 0 else 0
+    if not cut:
+        spaces = [m.start() for m in _SPACE.finditer(text, 0, room + 1)]
+        cut = spaces[-1] if spaces and spaces[-1] > 0 else room
+    head, rest = text[:cut].rstrip(), text[cut:].lstrip()
+    return f"{head}\n{CONTINUED}", rest
 
 
 def join_lines(lines: Sequence[str], limit: int, *, more: str = "… and {n} more") -> str:

@@ -1,0 +1,133 @@
+"""Paged documents end to end: every page reachable, "Page 2/5", Prev/Next, the invoker only, restarts."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.discord.client import PeninsulaBot
+from bot.discord.paging import NOT_YOURS
+from bot.discord.render.text import CONTINUED
+from bot.services.access import Policy
+from bot.services.container import Services
+from bot.services.seed import load, read_corpus
+from testing.fake_discord import FakeDiscord, FakeGuild, FakeMember, InteractionResult, connect_bot
+from testing.fake_discord.checks import walk_components
+from tests.conftest import Database
+
+DATA = Path(__file__).resolve().parents[2] / "data"
+CATALOG = [DATA / n for n in ("actors.yaml", "programs.yaml", "tracks.yaml", "topics.yaml", "positions.yaml")]
+EXTENSIONS = ("cogs.briefing",)
+
+
+@dataclass
+class World:
+    fake: FakeDiscord
+    home: FakeGuild
+    alice: FakeMember
+    bob: FakeMember
+    services: Services
+    database: Database
+
+    def bot(self) -> PeninsulaBot:
+        settings = Settings(discord_token="x", database_url=self.database.url, _env_file=None)
+        return PeninsulaBot(settings=settings, services=self.services, extensions=EXTENSIONS)
+
+
+@pytest.fixture
+async def world(fake_discord: FakeDiscord, database: Database) -> World:
+    home = fake_discord.add_guild("Home")
+    await load(database.sessionmaker, read_corpus(files=CATALOG))
+    services = Services.build(database.sessionmaker, Policy.of([home.id]))
+    return World(fake_discord, home, home.add_member("alice"), home.add_member("bob"), services, database)
+
+
+@pytest.fixture
+async def bot(world: World) -> AsyncIterator[PeninsulaBot]:
+    client = world.bot()
+    async with connect_bot(world.fake, client):
+        yield client
+
+
+def buttons(result: InteractionResult) -> dict[str, dict[str, object]]:
+    return {str(c.get("label")): c for c in walk_components(result.components) if c.get("custom_id")}
+
+
+def text_of(result: InteractionResult) -> str:
+    parts = [result.content]
+    for embed in result.embeds:
+        parts += [
+            embed.get("title", ""),
+            embed.get("description", ""),
+            embed.get("footer", {}).get("text", ""),
+        ]
+        for f in embed.get("fields", []):
+            parts += [f["name"], f["value"]]
+    return "\n".join(parts)
+
+
+async def every_page(world: World, first: InteractionResult) -> list[str]:
+    """The text of each page, pressing Next until it is disabled; checks the counter on each."""
+    pages = [text_of(first)]
+    footer = first.embeds[0]["footer"]["text"]
+    match = re.match(r"Page 1/(\d+)", footer)
+    if match is None:  # one page: no counter, no buttons
+        assert "Next ▶" not in buttons(first)
+        return pages
+    total = int(match[1])
+    assert buttons(first)["◀ Prev"].get("disabled") is True
+    for page in range(2, total + 1):
+        next_id = str(buttons(first)["Next ▶"]["custom_id"])
+        assert len(next_id) <= 100
+        turned = await world.fake.press(first, next_id, user=world.alice)
+        assert turned.callback_type == 7
+        assert first.embeds[0]["footer"]["text"].startswith(f"Page {page}/{total}")
+        pages.append(text_of(first))
+    assert buttons(first)["Next ▶"].get("disabled") is True
+    return pages
+
+
+async def test_brief_lists_every_program_and_track(world: World, bot: PeninsulaBot) -> None:
+    first = await world.fake.invoke("brief", guild=world.home, user=world.alice)
+    whole = "\n".join(await every_page(world, first))
+    programs = await world.services.catalog.programs()
+    tracks = await world.services.catalog.tracks()
+    assert len(programs) == 9 and len(tracks) == 6
+    for name in [p.name for p in programs] + [t.name for t in tracks]:
+        assert f"**{name}** — " in whole, name
+    assert not re.search(r"and \d+ more", whole)
+
+
+async def test_position_pages_every_position_whole(world: World, bot: PeninsulaBot) -> None:
+    first = await world.fake.invoke("position", {"party": "North Korea"}, guild=world.home, user=world.alice)
+    pages = await every_page(world, first)
+    assert len(pages) > 1
+    whole = "\n".join(pages)
+    dprk = await world.services.catalog.actor("dprk")
+    positions = await world.services.catalog.positions(dprk.slug, None)
+    assert len(positions) > 10
+    for p in positions:
+        assert p.summary in whole.replace("\n" + CONTINUED + "\n", " "), p.summary[:60]
+    assert not whole.rstrip().endswith("…")
+
+
+async def test_a_document_pages_after_a_restart_for_its_invoker_only(world: World) -> None:
+    async with connect_bot(world.fake, world.bot()):
+        first = await world.fake.invoke("position", {"party": "DPRK"}, guild=world.home, user=world.alice)
+        assert first.message is not None
+        page1 = text_of(first)
+    async with connect_bot(world.fake, world.bot()):
+        next_id = str(buttons(first)["Next ▶"]["custom_id"])
+        assert next_id == f"pb:doc:{world.alice.id}:position:dprk/:2"
+        other = await world.fake.press(first, next_id, user=world.bob)
+        assert other.ephemeral and other.content == NOT_YOURS
+        assert text_of(first) == page1
+        turned = await world.fake.press(first, next_id, user=world.alice)
+        assert turned.callback_type == 7
+        assert first.embeds[0]["footer"]["text"].startswith("Page 2/")
+        assert text_of(first) != page1
