@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     Date,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     func,
 )
 from sqlalchemy.engine import Dialect
@@ -115,6 +117,15 @@ event_track = Table(
     Column("event_id", ForeignKey("event.id", ondelete="CASCADE"), primary_key=True),
     Column("track_id", ForeignKey("talks_track.id", ondelete="CASCADE"), primary_key=True),
     Index("ix_event_track_track_id", "track_id", "event_id"),
+)
+
+# An event's one primary track: the key on ``event_id`` makes it one per event.
+event_primary_track = Table(
+    "event_primary_track",
+    Base.metadata,
+    Column("event_id", ForeignKey("event.id", ondelete="CASCADE"), primary_key=True),
+    Column("track_id", ForeignKey("talks_track.id", ondelete="CASCADE"), nullable=False),
+    Index("ix_event_primary_track_track_id", "track_id", "event_id"),
 )
 
 track_participant = Table(
@@ -229,6 +240,8 @@ class Event(Base):
     precision: Mapped[str] = mapped_column(String(5))
     kind: Mapped[str] = mapped_column(String(32))
     significance: Mapped[int] = mapped_column(Integer)
+    # A turning point of its programs (rubric in data/README.md); milestones are these first.
+    milestone: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     status: Mapped[str] = mapped_column(String(16), default="published")
     retract_reason: Mapped[str | None] = mapped_column(Text)
     guild_id: Mapped[int | None] = mapped_column(BigInteger)  # None: global
@@ -242,6 +255,8 @@ class Event(Base):
     programs: Mapped[list[Program]] = relationship(secondary=event_program, order_by=Program.name)
     actors: Mapped[list[Actor]] = relationship(secondary=event_actor, order_by=Actor.name)
     tracks: Mapped[list[TalksTrack]] = relationship(secondary=event_track, order_by=TalksTrack.name)
+    # The one track the event belongs to (also among ``tracks``); the others it only relates to.
+    primary_track: Mapped[TalksTrack | None] = relationship(secondary=event_primary_track)
     sources: Mapped[list[Source]] = relationship(
         back_populates="event", cascade="all, delete-orphan", order_by="Source.position"
     )

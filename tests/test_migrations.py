@@ -49,3 +49,45 @@ async def test_drift_is_detected(database: Database) -> None:
     assert any("ix_event_kind" in repr(d) for d in diff)
     async with database.engine.begin() as conn:
         await conn.execute(text("CREATE INDEX ix_event_kind ON event (kind, occurred_on)"))
+
+
+async def test_milestone_and_primary_track_go_down_without_touching_events(database: Database) -> None:
+    # 0005 must not rebuild ``event``: a rebuild would cascade-delete sources and drop search triggers.
+    async with database.engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO talks_track (id, slug, name, summary, status, status_since_precision, aliases)"
+                " VALUES (1, 'six-party', 'Six-Party Talks', 's', 'ended', 'day', '[]')"
+            )
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO event (id, title, summary, occurred_on, precision, kind, significance, status,"
+                " details, revision, milestone) VALUES (1, 'Joint Statement agreed', 'Beijing', '2005-09-19',"
+                " 'day', 'agreement', 5, 'published', '{}', 1, true)"
+            )
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO source (event_id, position, publisher, title, published_precision)"
+                " VALUES (1, 0, 'State', 'Joint Statement', 'day')"
+            )
+        )
+        await conn.execute(text("INSERT INTO event_track (event_id, track_id) VALUES (1, 1)"))
+        await conn.execute(text("INSERT INTO event_primary_track (event_id, track_id) VALUES (1, 1)"))
+    await dbmod.downgrade(database.engine, "0004")
+    try:
+        async with database.engine.connect() as conn:
+            assert (await conn.execute(text("SELECT count(*) FROM source"))).scalar() == 1
+            assert (await conn.execute(text("SELECT count(*) FROM event_track"))).scalar() == 1
+            assert "event_primary_track" not in await conn.run_sync(lambda c: inspect(c).get_table_names())
+            columns = await conn.run_sync(lambda c: [col["name"] for col in inspect(c).get_columns("event")])
+            assert "milestone" not in columns
+            if database.dialect == "sqlite":
+                found = await conn.execute(
+                    text("SELECT rowid FROM event_fts WHERE event_fts MATCH 'Beijing'")
+                )
+                assert found.scalars().all() == [1]
+                await conn.execute(text("UPDATE event SET title = 'Joint Statement of 19 September'"))
+    finally:
+        await dbmod.upgrade(database.engine)
