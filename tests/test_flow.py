@@ -51,6 +51,16 @@ def test_a_long_text_is_cut_only_after_a_sentence_and_goes_on_overleaf() -> None
     assert " ".join(d.removesuffix("\n" + CONTINUED) for d in described) == STORY[:5000]
 
 
+def test_a_section_that_fits_a_page_is_never_split() -> None:
+    flow = Flow("Positions", footer="a test document")
+    for i in range(12):
+        flow.add_field(f"Position {i}", SENTENCE.format(i=i) * 10)  # 700 characters, 7 sentences each
+    pages = flow.build()
+    assert len(pages) > 1
+    shown = [str(f.value) for p in pages for f in p.fields]
+    assert shown == [SENTENCE.format(i=i) * 10 for i in range(12)]
+
+
 def test_every_page_keeps_discords_limits_with_its_counter() -> None:
     pages = flowed()
     for i, page in enumerate(pages, 1):

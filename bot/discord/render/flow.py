@@ -97,12 +97,16 @@ class Flow:
             self._page.used += len(head)
 
     def add_field(self, name: str, value: str, *, inline: bool = False) -> None:
-        """A section; a value too long for the room left is cut at a sentence and goes on overleaf."""
+        """A section; one that fits a page but not the room left starts the next page whole."""
         label = truncate(name or "\u200b", FIELD_NAME_MAX)
         rest = value or "—"
         while rest:
-            if len(self._page.fields) >= FIELDS_MAX or self._room() - len(label) < min(
-                MIN_USEFUL_FIELD, len(rest)
+            room = self._room() - len(label)
+            fits_a_page = len(rest) <= min(FIELD_VALUE_MAX, self._budget - len(label))
+            if (
+                len(self._page.fields) >= FIELDS_MAX
+                or room < min(MIN_USEFUL_FIELD, len(rest))
+                or (fits_a_page and room < len(rest))
             ):
                 self.page_break()
             head, rest = split_sentences(rest, min(FIELD_VALUE_MAX, self._room() - len(label)))
