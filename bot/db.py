@@ -12,10 +12,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-log = logging.getLogger(__name__)
+from bot.resources import migrations_dir
 
-ROOT = Path(__file__).resolve().parent.parent
-MIGRATIONS = ROOT / "migrations"
+log = logging.getLogger(__name__)
 
 Sessionmaker = async_sessionmaker[AsyncSession]
 
@@ -65,7 +64,7 @@ def include_object(obj: Any, name: str | None, type_: str, reflected: bool, comp
 
 def alembic_config(connection: Connection | None = None) -> Config:
     cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("script_location", str(migrations_dir()))
     cfg.set_main_option("path_separator", "os")
     if connection is not None:
         cfg.attributes["connection"] = connection

@@ -24,7 +24,6 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
-from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
@@ -36,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import models
 from bot.db import Sessionmaker
 from bot.models import utcnow
+from bot.resources import data_dir
 from bot.services.access import Caller, Policy
 from bot.services.curation import LinkResolver, apply_clean, enqueue, same_content
 from bot.services.dates import format_date
@@ -56,7 +56,7 @@ from bot.services.validation import (
 Format = Literal["native", "cns", "csis"]
 FORMATS: tuple[str, ...] = ("native", "cns", "csis")
 MAX_BYTES = 20 * 1024 * 1024
-SCHEMA_PATH = Path(__file__).resolve().parent.parent.parent / "data" / "schema" / "events.schema.json"
+SCHEMA_PATH = data_dir() / "schema" / "events.schema.json"
 NATIVE_FORMAT = "peninsula-brief/events"
 NATIVE_VERSION = 1
 NATIVE_COLUMNS = (

@@ -17,13 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import models
 from bot.db import Sessionmaker
+from bot.resources import data_dir
 from bot.services.curation import LinkResolver, apply_clean, same_content
 from bot.services.dates import parse_date
 from bot.services.errors import FieldProblem, ValidationFailed
 from bot.services.events import with_links
 from bot.services.validation import EventInput, SourceInput, validate_event
 
-DATA_DIR = Path(__file__).resolve().parent.parent.parent / "data"
+DATA_DIR = data_dir()
 SECTIONS = ("actors", "programs", "tracks", "topics", "positions", "events")
 SEED_PREFIX = "seed:"
 
