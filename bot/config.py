@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -43,6 +44,10 @@ class Settings(BaseSettings):
     shard_count: int | None = Field(default=None, ge=1)
     discord_api_base: str | None = None
     discord_gateway_url: str | None = None
+    #: Where readers reach the web surface; absolute links in the feed and the API start with it.
+    public_url: str | None = None
+    #: Behind a reverse proxy that sets X-Forwarded-Proto: honour that header (and nothing else).
+    trust_proxy: bool = False
 
     @field_validator("home_guild_ids", "shard_ids", mode="before")
     @classmethod
@@ -63,8 +68,26 @@ class Settings(BaseSettings):
             raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
         return value
 
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parsed = urlsplit(value.strip())
+        if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.query or parsed.fragment:
+            raise ValueError("must be an absolute http(s) URL such as https://brief.example.org")
+        return value.strip().rstrip("/")
+
     def token(self) -> str | None:
         return self.discord_token.get_secret_value() if self.discord_token else None
+
+    def secrets(self) -> tuple[str, ...]:
+        """Values that must never reach a log line."""
+        return tuple(s for s in (self.token(),) if s)
+
+    def public_base(self) -> str:
+        """PUBLIC_URL, else where the web surface listens (``http://WEB_HOST:WEB_PORT``)."""
+        return self.public_url or f"http://{self.web_host}:{self.web_port}"
 
 
 class SettingsError(Exception):

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from bot import metrics, models
 from bot.config import Settings
-from bot.discord.tree import BriefTree, elapsed
+from bot.discord.tree import BriefTree, finished
 from bot.outbox.config import DispatcherConfig
 from bot.outbox.transport import RestTransport
 from bot.outbox.worker import Dispatcher
@@ -105,7 +105,7 @@ class PeninsulaBot(commands.Bot):
         interaction: discord.Interaction,
         command: app_commands.Command[Any, ..., Any] | app_commands.ContextMenu,
     ) -> None:
-        metrics.observe_command(command.qualified_name, "ok", elapsed(interaction))
+        finished(interaction, command.qualified_name, "ok")
         metrics.set_gateway_latency(self.latency)
 
     def tree_hash(self) -> str:

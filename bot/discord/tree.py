@@ -9,6 +9,7 @@ from discord import app_commands
 
 from bot import metrics
 from bot.discord.errors import expired, is_unexpected, reply_ephemeral, unwrap, user_message
+from bot.logs import command_done
 
 log = logging.getLogger(__name__)
 
@@ -18,12 +19,19 @@ def elapsed(interaction: discord.Interaction) -> float:
     return (discord.utils.utcnow() - interaction.created_at).total_seconds()
 
 
+def finished(interaction: discord.Interaction, command: str, outcome: str) -> None:
+    """Count one finished command and write its completion line (metrics and logs in one place)."""
+    seconds = elapsed(interaction)
+    metrics.observe_command(command, outcome, seconds)
+    command_done(command, interaction.guild_id, interaction.user.id, outcome, seconds)
+
+
 class BriefTree(app_commands.CommandTree[discord.Client]):
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         command = interaction.command.qualified_name if interaction.command else "?"
         text = user_message(error, context=f"command /{command}")
         outcome = "error" if is_unexpected(error) else "user_error"
-        metrics.observe_command(command, outcome, elapsed(interaction))
+        finished(interaction, command, outcome)
         if expired(unwrap(error)):
             return  # the command's own answer came too late; nothing can reach the user now
         await reply_ephemeral(interaction, text)
