@@ -9,8 +9,10 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
 
+from bot import __version__
 from bot.config import Settings, SettingsError, load_settings
 from bot.logs import setup_logging
 
@@ -21,6 +23,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="peninsula-brief", description="Peninsula Brief, a Discord bot on the DPRK."
     )
+    p.add_argument("--version", action="version", version=f"peninsula-brief {version()}")
     sub = p.add_subparsers(dest="command")
     sub.add_parser(
         "run", help="migrate, seed when empty, serve the web surface and connect to Discord (default)"
@@ -28,7 +31,10 @@ def parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database migrations")
     db.add_argument("action", choices=["upgrade", "downgrade", "current"])
     db.add_argument(
-        "revision", nargs="?", help="target revision (default: head for upgrade, base for downgrade)"
+        "revision", nargs="?", help="target revision (upgrade: default head; downgrade: required)"
+    )
+    db.add_argument(
+        "--yes", action="store_true", help="downgrade with no revision: drop every table (all data) to base"
     )
     sub.add_parser("seed", help="load the curated corpus in data/ (idempotent)")
     imp = sub.add_parser("import", help="import events from a file")
@@ -41,16 +47,50 @@ def parser() -> argparse.ArgumentParser:
     con = sub.add_parser("console", help="run slash commands locally and print the replies (no token needed)")
     con.add_argument("line", nargs="?", help='for example "/program name:sohae"; none opens a prompt')
     con.add_argument("--json", action="store_true", help="print the exact message payload Discord would get")
-    con.add_argument("--guild", type=int, default=None, help="act as a member of this guild id")
+    con.add_argument(
+        "--guild",
+        type=int,
+        default=None,
+        help="act as a member of this guild id (needed by /curate, /alerts, /settings)",
+    )
+    con.add_argument(
+        "--member-permissions",
+        default="",
+        metavar="NAMES",
+        help="the member's guild-wide permissions, comma-separated Discord names, for example "
+        "manage_guild (/curate, /settings) or manage_channels (/alerts); default none",
+    )
+    con.add_argument(
+        "--member-roles",
+        default="",
+        metavar="IDS",
+        help="the member's role ids, comma-separated (a curator role)",
+    )
     sub.add_parser("sync", help="sync the slash commands with Discord now")
-    sub.add_parser("web", help="serve only the web surface (health, metrics, feed, API)")
+    web = sub.add_parser("web", help="serve only the web surface (health, metrics, feed, API)")
+    web.add_argument("--host", help="address to listen on (default: WEB_HOST)")
+    web.add_argument("--port", type=int, help="port to listen on (default: WEB_PORT)")
     return p
 
 
-async def cmd_db(settings: Settings, action: str, revision: str | None) -> int:
+def version() -> str:
+    try:
+        return metadata.version("peninsula-brief")
+    except metadata.PackageNotFoundError:  # running from a source tree that was never installed
+        return __version__
+
+
+async def cmd_db(settings: Settings, action: str, revision: str | None, *, yes: bool = False) -> int:
     from bot import db
     from bot.runtime import runtime
 
+    if action == "downgrade" and revision is None and not yes:
+        print(
+            "db downgrade needs a revision (for example -1, or one `db current` printed); to drop "
+            "every table and all their data, run `db downgrade base` or add --yes. Nothing was changed.",
+            file=sys.stderr,
+        )
+        return 2
     async with runtime(settings, migrate=False, seed_if_empty=False) as rt:
         if action == "upgrade":
             await db.upgrade(rt.engine, revision or "head")
@@ -168,14 +208,56 @@ async def cmd_run(settings: Settings, *, sync_only: bool = False) -> int:
     return 0
 
 
+def dispatch(settings: Settings, args: argparse.Namespace) -> int | None:
+    """Run the command ``args`` names; None when there is no such command."""
+    command = args.command or "run"
+    if command == "run":
+        return asyncio.run(cmd_run(settings))
+    if command == "sync":
+        return asyncio.run(cmd_run(settings, sync_only=True))
+    if command == "db":
+        return asyncio.run(cmd_db(settings, args.action, args.revision, yes=args.yes))
+    if command == "seed":
+        return asyncio.run(cmd_seed(settings))
+    if command == "import":
+        return asyncio.run(cmd_import(settings, args.file, args.format, args.dry_run))
+    if command == "export":
+        return asyncio.run(cmd_export(settings, args.format, args.output))
+    if command == "console":
+        return cmd_console(settings, args)
+    if command == "web":
+        from bot.web import serve
+
+        return asyncio.run(serve(settings))
+    return None
+
+
+def cmd_console(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.discord.console import ConsoleMember, UsageError, permissions_from
+    from bot.discord.console import main as console_main
+
+    try:
+        member = ConsoleMember(
+            permissions=permissions_from(args.member_permissions),
+            role_ids=tuple(int(r) for r in args.member_roles.replace(" ", "").split(",") if r),
+        )
+    except (UsageError, ValueError) as exc:
+        print(f"--member-permissions / --member-roles: {exc}", file=sys.stderr)
+        return 2
+    return console_main(settings, args.line, as_json=args.json, guild_id=args.guild, member=member)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    overrides: dict[str, object] = {}
+    if args.command == "web":  # flags beat the environment
+        overrides = {k: v for k, v in (("web_host", args.host), ("web_port", args.port)) if v is not None}
     try:
-        settings = load_settings()
+        settings = load_settings(**overrides)
     except SettingsError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return 2
-    setup_logging(settings.log_level, settings.log_format)
+    setup_logging(settings.log_level, settings.log_format, secrets=settings.secrets())
     command = args.command or "run"
     if command in ("run", "sync") and not settings.token():
         print(
@@ -185,26 +267,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     try:
-        if command == "run":
-            return asyncio.run(cmd_run(settings))
-        if command == "sync":
-            return asyncio.run(cmd_run(settings, sync_only=True))
-        if command == "db":
-            return asyncio.run(cmd_db(settings, args.action, args.revision))
-        if command == "seed":
-            return asyncio.run(cmd_seed(settings))
-        if command == "import":
-            return asyncio.run(cmd_import(settings, args.file, args.format, args.dry_run))
-        if command == "export":
-            return asyncio.run(cmd_export(settings, args.format, args.output))
-        if command == "console":
-            from bot.discord.console import main as console_main
-
-            return console_main(settings, args.line, as_json=args.json, guild_id=args.guild)
-        if command == "web":
-            from bot.web import serve
-
-            return asyncio.run(serve(settings))
+        result = dispatch(settings, args)
     except KeyboardInterrupt:
         return 130
     except OSError as exc:  # a file or the database that is not there: the operator can fix it
@@ -215,8 +278,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(f"error: {user_message(exc, context=f'python -m bot {command}')}", file=sys.stderr)
         return 1
-    parser().print_help()
-    return 2
+    if result is None:
+        parser().print_help()
+        return 2
+    return result
 
 
 if __name__ == "__main__":

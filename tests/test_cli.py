@@ -1,12 +1,17 @@
-"""The operator's CLI end to end: import the real CNS file, then export it, as subprocesses."""
+"""The operator's CLI end to end, as subprocesses: import the real CNS file and export it, migrations,
+--version and the web server's flags."""
 
 from __future__ import annotations
 
 import json
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
+import time
+import urllib.request
+from importlib import metadata
 from pathlib import Path
 
 from bot.discord.errors import GENERIC
@@ -67,3 +72,66 @@ def test_an_unexpected_failure_ends_in_one_error_line(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr.strip().splitlines()[-1] == f"error: {GENERIC}"
+
+
+def test_downgrade_needs_a_revision_or_yes(tmp_path: Path) -> None:
+    database = tmp_path / "cli.db"
+    head = cli("db", "upgrade", database=database).stdout.strip()
+    refused = cli("db", "downgrade", database=database)
+    assert refused.returncode == 2
+    assert "db downgrade needs a revision" in refused.stderr and "--yes" in refused.stderr
+    assert "Nothing was changed." in refused.stderr
+    assert cli("db", "current", database=database).stdout.strip() == head  # nothing was dropped
+    with sqlite3.connect(database) as conn:
+        assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'event'").fetchone() == (1,)
+    dropped = cli("db", "downgrade", "--yes", database=database)
+    assert dropped.returncode == 0, dropped.stderr
+    assert dropped.stdout.strip() == "(empty database)"
+
+
+def test_version() -> None:
+    result = cli("--version", database=Path("unused.db"))
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"peninsula-brief {metadata.version('peninsula-brief')}"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def test_web_host_and_port_flags_beat_the_environment(tmp_path: Path) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'web.db'}",
+        "WEB_HOST": "192.0.2.1",  # unreachable here: the flags must win
+        "WEB_PORT": "1",
+        "LOG_LEVEL": "WARNING",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "web", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+                    assert json.loads(response.read()) == {"status": "ok"}
+                    break
+            except OSError:
+                assert process.poll() is None, process.communicate()[1]
+                assert time.monotonic() < deadline, "the web surface did not start"
+                time.sleep(0.3)
+    finally:
+        process.terminate()
+        _out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert "Traceback" not in err

@@ -155,3 +155,80 @@ def test_main_answers_an_unexpected_failure_with_the_generic_text(
     assert "event_gone" not in out and "Traceback" not in out
     errors = [r for r in caplog.records if r.name.startswith("bot.") and r.levelno >= logging.ERROR]
     assert [r.getMessage() for r in errors] == ["console command /timeline failed"]
+
+
+@pytest.fixture
+def console_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A migrated database holding the fixture corpus, named by DATABASE_URL for ``python -m bot``."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'console.db'}"
+
+    async def prepare() -> None:
+        engine = dbmod.create_engine(url)
+        await dbmod.upgrade(engine)
+        await load(dbmod.make_sessionmaker(engine), read_corpus(files=CORPUS))
+        await engine.dispose()
+
+    asyncio.run(prepare())
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("HOME_GUILD_IDS", "")
+    monkeypatch.setenv("LOG_LEVEL", "WARNING")
+    monkeypatch.delenv("DISCORD_TOKEN", raising=False)
+    return url
+
+
+def run_as(capsys: pytest.CaptureFixture[str], line: str, *flags: str) -> tuple[int, str]:
+    from bot.__main__ import main as cli_main
+
+    code = cli_main(["console", line, *flags])
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+GUILD = ("--guild", "4242")
+
+
+def test_admin_groups_run_offline_as_a_chosen_member(
+    console_db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manager = (*GUILD, "--member-permissions", "manage_guild")
+    code, out = run_as(capsys, "/settings curator-role role:5555", *manager)
+    assert code == 0, out
+    assert "Saved. Curators: Manage Server or <@&5555>." in out
+
+    code, out = run_as(capsys, '/curate add kind:statement title:"Console test statement" date:2024-05-01 '
+                       "summary:Said offline. source_url:https://example.org/s", *manager)  # fmt: skip
+    assert code == 0, out
+    assert "Console test statement" in out
+    code, out = run_as(capsys, "/curate log", *manager)
+    assert code == 0 and "Console test statement" in out, out
+    # The curator role set above passes /curate without Manage Server.
+    code, out = run_as(capsys, "/curate log", *GUILD, "--member-roles", "5555")
+    assert code == 0 and "Console test statement" in out, out
+
+    channels = (*GUILD, "--member-permissions", "manage_channels")
+    code, out = run_as(capsys, "/alerts list", *channels)
+    assert code == 0, out
+    assert "Alert subscriptions in the console's server" in out
+    assert "No channel receives alerts yet" in out
+
+
+def test_admin_groups_refuse_offline_as_discord_would(
+    console_db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out = run_as(capsys, "/curate log")
+    assert code == 1 and "/curate works in a server: start the console with --guild ID" in out
+    code, out = run_as(capsys, "/curate log", *GUILD)
+    assert code == 1 and "Manage Server" in out
+    code, out = run_as(capsys, "/settings curator-role", *GUILD, "--member-permissions", "manage_channels")
+    assert code == 1 and "Manage Server" in out
+    code, out = run_as(capsys, "/alerts list", *GUILD, "--member-permissions", "manage_guild")
+    assert code == 1 and "Manage Channels" in out
+    code, out = run_as(
+        capsys, "/alerts subscribe channel:777", *GUILD, "--member-permissions", "manage_channels"
+    )
+    assert code == 1 and "needs Discord: run it in the server. Nothing was changed." in out
+    code, out = run_as(capsys, "/curate", *GUILD)
+    assert code == 1 and "/curate takes a subcommand: add" in out
+    code, out = run_as(capsys, "/curate log", *GUILD, "--member-permissions", "manage_everything")
+    assert code == 2 and "unknown permission “manage_everything”" in out
+    assert "Traceback" not in out

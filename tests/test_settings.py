@@ -76,5 +76,5 @@ def test_db_commands_create_and_report_the_default_sqlite_file(tmp_path: Path) -
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert result.stdout.strip() == head
     assert (tmp_path / "var" / "peninsula-brief.db").is_file()
-    down = run_cli("db", "downgrade", env={}, cwd=tmp_path)
+    down = run_cli("db", "downgrade", "base", env={}, cwd=tmp_path)
     assert down.stdout.strip() == "(empty database)"

@@ -6,6 +6,11 @@ ranges, transformers), then the cog's own callback runs with a stand-in interact
 what would have been sent. Text mode prints a readable version; ``--json`` prints the exact
 message payload (``content``, ``embeds``, ``components``, ``flags``, ``allowed_mentions``).
 With no line, a prompt opens; there ``next`` and ``prev`` press the page buttons of the last reply.
+
+``/curate``, ``/alerts`` and ``/settings`` run too, as a chosen member of a chosen guild
+(:class:`ConsoleMember`: ``--guild ID --member-permissions manage_guild,manage_channels``), through the
+same checks and callbacks; a channel or role option is given by its id. What needs Discord itself (posting
+in a channel, a file attachment, a form) answers with a message saying so.
 """
 
 from __future__ import annotations
@@ -30,8 +35,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CONSOLE_EXTENSIONS = ("cogs.briefing",)
+CONSOLE_EXTENSIONS = ("cogs.briefing", "cogs.curation", "cogs.alerts", "cogs.settings")
 CONSOLE_USER_ID = 1
+#: Commands whose work is done in Discord itself: the console says so instead of pretending.
+NEEDS_DISCORD = {
+    "alerts subscribe": "/alerts subscribe first checks that the bot can post in the channel, which needs "
+    "Discord: run it in the server. Nothing was changed.",
+    "alerts test": "/alerts test posts in the channel, which needs Discord: run it in the server.",
+}
+ID_PATTERN = re.compile(r"<?[#@&]*(\d{1,20})>?")
 PROMPT = "peninsula-brief> "
 TRUE = {"true", "yes", "y", "1", "on"}
 FALSE = {"false", "no", "n", "0", "off"}
@@ -39,6 +51,26 @@ FALSE = {"false", "no", "n", "0", "off"}
 
 class UsageError(Exception):
     """The line does not fit the command; the message says why."""
+
+
+def permissions_from(names: str) -> discord.Permissions:
+    """``manage_guild,manage_channels`` as Discord permissions; an unknown name is a UsageError."""
+    wanted = [n.strip().lower().replace("-", "_") for n in names.split(",") if n.strip()]
+    unknown = [n for n in wanted if n not in discord.Permissions.VALID_FLAGS]
+    if unknown:
+        raise UsageError(
+            f"unknown permission “{unknown[0]}”; for example manage_guild, manage_channels, administrator"
+        )
+    return discord.Permissions(**dict.fromkeys(wanted, True))
+
+
+@dataclass(frozen=True)
+class ConsoleMember:
+    """Who the console acts as in a guild: guild-wide permissions and role ids (no channel overwrites)."""
+
+    user_id: int = CONSOLE_USER_ID
+    permissions: discord.Permissions = field(default_factory=discord.Permissions.none)
+    role_ids: tuple[int, ...] = ()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -99,6 +131,17 @@ def convert(param: app_commands.Parameter, raw: str) -> Any:
         shortest, longest = param.min_value, param.max_value
         if (shortest is not None and len(raw) < shortest) or (longest is not None and len(raw) > longest):
             raise UsageError(f"{param.display_name} must be {shortest or 0}–{longest} characters")
+    elif kind in (discord.AppCommandOptionType.channel, discord.AppCommandOptionType.role):
+        found = ID_PATTERN.fullmatch(raw.strip())
+        if found is None:
+            raise UsageError(
+                f"{param.display_name} is given by its id, for example {param.display_name}:123456789"
+            )
+        return (
+            _Channel(int(found[1])) if kind is discord.AppCommandOptionType.channel else _Role(int(found[1]))
+        )
+    elif kind is discord.AppCommandOptionType.attachment:
+        raise UsageError(f"{param.display_name}: files need Discord; here use `python -m bot import FILE`")
     else:
         raise UsageError(f"{param.display_name}: this option type is not available in the console")
     if param.choices:
@@ -116,9 +159,45 @@ def convert(param: app_commands.Parameter, raw: str) -> Any:
 
 
 @dataclass
+class _Role:
+    id: int
+    name: str = "role"
+    mentionable: bool = False
+
+    @property
+    def mention(self) -> str:
+        return f"<@&{self.id}>"
+
+
+@dataclass
 class _User:
     id: int
     name: str = "console"
+    roles: list[_Role] = field(default_factory=list)
+    guild_permissions: discord.Permissions = field(default_factory=discord.Permissions.none)
+
+
+@dataclass
+class _Guild:
+    id: int
+    name: str = "the console's server"
+    me: None = None  # the bot's own member is only known through Discord
+
+
+@dataclass
+class _Channel:
+    """A channel given by id; the member's access to it is their guild-wide permissions."""
+
+    id: int
+    name: str = "channel"
+
+    @property
+    def mention(self) -> str:
+        return f"<#{self.id}>"
+
+    def permissions_for(self, member: Any) -> discord.Permissions:
+        permissions: discord.Permissions = getattr(member, "guild_permissions", discord.Permissions.none())
+        return permissions
 
 
 @dataclass
@@ -147,6 +226,12 @@ class _Response:
         self._done = True
         self._owner.record(kwargs.pop("content", None), **kwargs)
 
+    async def send_modal(self, modal: discord.ui.Modal) -> None:
+        self._done = True
+        self._owner.record(
+            f"This opens the form “{modal.title}” in Discord; forms need Discord.", ephemeral=True
+        )
+
 
 class _Followup:
     def __init__(self, owner: ConsoleInteraction) -> None:
@@ -159,11 +244,22 @@ class _Followup:
 class ConsoleInteraction:
     """The parts of :class:`discord.Interaction` the reader commands and page buttons use."""
 
-    def __init__(self, client: PeninsulaBot, guild_id: int | None, message: Reply | None = None) -> None:
+    def __init__(
+        self,
+        client: PeninsulaBot,
+        guild_id: int | None,
+        message: Reply | None = None,
+        member: ConsoleMember | None = None,
+    ) -> None:
+        member = member or ConsoleMember()
         self.client = client
         self.id = 0
         self.guild_id = guild_id
-        self.user = _User(CONSOLE_USER_ID)
+        self.guild = _Guild(guild_id) if guild_id is not None else None
+        self.permissions = member.permissions
+        self.user = _User(
+            member.user_id, roles=[_Role(r) for r in member.role_ids], guild_permissions=member.permissions
+        )
         self.message = _Message(list(message.embeds)) if message else None
         self.data: dict[str, Any] = {}
         self.response = _Response(self)
@@ -171,6 +267,8 @@ class ConsoleInteraction:
         self.replies: list[Reply] = []
 
     def record(self, content: str | None, **kwargs: Any) -> None:
+        if (file := kwargs.get("file")) is not None:
+            content = f"{content or ''}\n(attached: {file.filename})".strip()
         embeds = list(kwargs.get("embeds") or ([kwargs["embed"]] if kwargs.get("embed") else []))
         self.replies.append(Reply(content, embeds, kwargs.get("view"), bool(kwargs.get("ephemeral"))))
 
@@ -190,49 +288,85 @@ class Outcome:
 
 
 class Console:
-    def __init__(self, bot: PeninsulaBot, guild_id: int | None) -> None:
+    def __init__(self, bot: PeninsulaBot, guild_id: int | None, member: ConsoleMember | None = None) -> None:
         self.bot = bot
         self.guild_id = guild_id
+        self.member = member or ConsoleMember()
         self.last: Reply | None = None
 
-    def command(self, name: str) -> app_commands.Command[Any, ..., Any]:
+    def command(self, name: str, rest: str = "") -> tuple[app_commands.Command[Any, ..., Any], str]:
+        """The command a line names (``curate add`` walks into the group) and the rest of the line."""
         found = self.bot.tree.get_command(name)
+        while isinstance(found, app_commands.Group):
+            word, _, rest = rest.partition(" ")
+            child = found.get_command(word.strip().lower())
+            if child is None:
+                choices = ", ".join(c.name for c in found.commands)
+                raise UsageError(f"/{found.qualified_name} takes a subcommand: {choices}")
+            found, rest = child, rest.strip()
         if not isinstance(found, app_commands.Command):
-            names = sorted(
-                c.name for c in self.bot.tree.get_commands() if isinstance(c, app_commands.Command)
-            )
+            names = sorted(c.name for c in self.bot.tree.get_commands())
             raise UsageError(f"no command /{name}; try: {', '.join('/' + n for n in names)}")
-        return found
+        return found, rest
+
+    def _parse(self, line: str) -> tuple[app_commands.Command[Any, ..., Any], dict[str, str]]:
+        name, rest = split_line(line)
+        command, rest = self.command(name, rest)
+        params = {p.display_name: p for p in command.parameters}
+        raw = parse_options(rest, list(params))
+        missing = [p.display_name for p in command.parameters if p.required and p.display_name not in raw]
+        if missing:
+            raise UsageError(f"/{command.qualified_name} needs {', '.join(missing)}")
+        group = command.root_parent
+        if group is not None and group.guild_only and self.guild_id is None:
+            raise UsageError(
+                f"/{group.name} works in a server: start the console with --guild ID "
+                "and the member's --member-permissions"
+            )
+        return command, raw
 
     async def run(self, line: str) -> Outcome:
         """Parse and run one command line; every failure becomes the message a user would see."""
         try:
-            name, rest = split_line(line)
-            command = self.command(name)
-            params = {p.display_name: p for p in command.parameters}
-            raw = parse_options(rest, list(params))
-            missing = [p.display_name for p in command.parameters if p.required and p.display_name not in raw]
-            if missing:
-                raise UsageError(f"/{name} needs {', '.join(missing)}")
+            command, raw = self._parse(line)
         except UsageError as exc:
             return Outcome(Reply(content=f"Usage: {exc}", ephemeral=True), failed=True)
-        interaction = ConsoleInteraction(self.bot, self.guild_id)
+        if command.qualified_name in NEEDS_DISCORD:
+            return Outcome(Reply(content=NEEDS_DISCORD[command.qualified_name], ephemeral=True), failed=True)
+        interaction = ConsoleInteraction(self.bot, self.guild_id, member=self.member)
         try:
-            kwargs: dict[str, Any] = {}
-            for display, value in raw.items():
-                param = params[display]
-                converted = convert(param, value)
-                # The command's own parameter object: choices and transformers (dates) as on Discord.
-                kwargs[param.name] = await command._params[param.name].transform(
-                    interaction.as_interaction(), converted
-                )
+            kwargs = await self._arguments(command, raw, interaction)
+            # The same checks Discord's tree runs (permissions, curator role) before the callback.
+            if not await command._check_can_run(interaction.as_interaction()):
+                raise app_commands.CheckFailure("You may not use this command.")
             await command.callback(command.binding, interaction.as_interaction(), **kwargs)  # type: ignore[arg-type]
         except UsageError as exc:
             return Outcome(Reply(content=f"Usage: {exc}", ephemeral=True), failed=True)
         except Exception as exc:
-            text = user_message(exc, context=f"console command /{command.name}")
+            text = user_message(exc, context=f"console command /{command.qualified_name}")
             return Outcome(Reply(content=text, ephemeral=True), failed=True)
-        return self._finish(interaction)
+        # Admin commands confirm with an ephemeral line; only a reader's bare ephemeral line is a refusal.
+        return self._finish(interaction, bare_text_fails=command.root_parent is None)
+
+    async def _arguments(
+        self,
+        command: app_commands.Command[Any, ..., Any],
+        raw: dict[str, str],
+        interaction: ConsoleInteraction,
+    ) -> dict[str, Any]:
+        params = {p.display_name: p for p in command.parameters}
+        kwargs: dict[str, Any] = {}
+        for display, value in raw.items():
+            param = params[display]
+            converted = convert(param, value)
+            if isinstance(converted, _Channel | _Role):
+                kwargs[param.name] = converted
+                continue
+            # The command's own parameter object: choices and transformers (dates) as on Discord.
+            kwargs[param.name] = await command._params[param.name].transform(
+                interaction.as_interaction(), converted
+            )
+        return kwargs
 
     async def press(self, label: str) -> Outcome:
         """Press the button of the last reply whose label contains ``label`` (``next``, ``prev``)."""
@@ -248,7 +382,7 @@ class Console:
         if last is None or not buttons or buttons[0].item.disabled:
             return Outcome(Reply(content=f"There is no {label} page.", ephemeral=True), failed=True)
         custom_id = buttons[0].custom_id
-        interaction = ConsoleInteraction(self.bot, self.guild_id, last)
+        interaction = ConsoleInteraction(self.bot, self.guild_id, last, member=self.member)
         for factory in documents.dynamic_items():
             match = factory.__discord_ui_compiled_template__.fullmatch(custom_id)
             if match is None:
@@ -260,13 +394,16 @@ class Console:
             return self._finish(interaction, keep_view=True)
         return Outcome(Reply(content="That button is not known.", ephemeral=True), failed=True)
 
-    def _finish(self, interaction: ConsoleInteraction, *, keep_view: bool = False) -> Outcome:
+    def _finish(
+        self, interaction: ConsoleInteraction, *, keep_view: bool = False, bare_text_fails: bool = True
+    ) -> Outcome:
         if not interaction.replies:
             return Outcome(Reply(content="(no reply)", ephemeral=True), failed=True)
         reply = interaction.replies[-1]
         if reply.view is not None or not keep_view:
             self.last = reply
-        return Outcome(reply, failed=reply.ephemeral and not reply.embeds and reply.view is None)
+        bare = reply.ephemeral and not reply.embeds and reply.view is None
+        return Outcome(reply, failed=bare and bare_text_fails)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -314,19 +451,19 @@ def show(reply: Reply, *, as_json: bool) -> None:
     RichConsole(highlight=False).print(Panel(Text(as_text(reply)), expand=False))
 
 
-async def _session(settings: Settings, line: str | None, *, as_json: bool, guild_id: int | None) -> int:
+async def _session(
+    settings: Settings, line: str | None, *, as_json: bool, guild_id: int | None, member: ConsoleMember | None
+) -> int:
     from bot.discord.client import PeninsulaBot
     from bot.runtime import runtime
 
     async with runtime(settings, operator=True) as rt:
-        # discord.py warns about voice support at construction; irrelevant to a console.
-        logging.getLogger("discord.client").setLevel(logging.ERROR)
         bot = PeninsulaBot(
             settings=settings, services=rt.services, extensions=CONSOLE_EXTENSIONS, sync_commands=False
         )
         for extension in CONSOLE_EXTENSIONS:
             await bot.load_extension(extension)
-        console = Console(bot, guild_id)
+        console = Console(bot, guild_id, member)
         try:
             if line is not None:
                 outcome = await console.run(line)
@@ -358,6 +495,13 @@ async def _prompt(console: Console, *, as_json: bool) -> None:
         show(outcome.reply, as_json=as_json)
 
 
-def main(settings: Settings, line: str | None, *, as_json: bool = False, guild_id: int | None = None) -> int:
+def main(
+    settings: Settings,
+    line: str | None,
+    *,
+    as_json: bool = False,
+    guild_id: int | None = None,
+    member: ConsoleMember | None = None,
+) -> int:
     """Run one command line (or a prompt when ``line`` is None); 0 on a reply, 1 on a refusal."""
-    return asyncio.run(_session(settings, line, as_json=as_json, guild_id=guild_id))
+    return asyncio.run(_session(settings, line, as_json=as_json, guild_id=guild_id, member=member))
