@@ -191,9 +191,10 @@ async def cmd_run(settings: Settings, *, sync_only: bool = False) -> int:
                         with contextlib.suppress(NotImplementedError):
                             loop.add_signal_handler(sig, lambda: asyncio.ensure_future(bot.close()))
                     if settings.web_enabled:
-                        from bot.web import create_app, gateway_readiness, start_web
+                        from bot.web import app_for, gateway_readiness, start_web
 
-                        web_app = create_app(
+                        web_app = app_for(
+                            settings,
                             services,
                             readiness=gateway_readiness(rt.sessionmaker, bot),
                             gateway_latency=lambda: bot.latency,

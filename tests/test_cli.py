@@ -102,7 +102,7 @@ def free_port() -> int:
         return port
 
 
-def test_web_host_and_port_flags_beat_the_environment(tmp_path: Path) -> None:
+def test_web_flags_beat_the_environment_and_readiness_names_its_checks(tmp_path: Path) -> None:
     port = free_port()
     env = {
         **os.environ,
@@ -130,6 +130,13 @@ def test_web_host_and_port_flags_beat_the_environment(tmp_path: Path) -> None:
                 assert process.poll() is None, process.communicate()[1]
                 assert time.monotonic() < deadline, "the web surface did not start"
                 time.sleep(0.3)
+        # No gateway in this process: readiness says it checked the database only.
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as response:
+            assert json.loads(response.read()) == {
+                "status": "ready",
+                "mode": "web",
+                "checks": {"database": "ok"},
+            }
     finally:
         process.terminate()
         _out, err = process.communicate(timeout=30)

@@ -6,7 +6,6 @@ local events cannot appear, and each item is checked again before it is written 
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import hashlib
 import json
@@ -14,11 +13,11 @@ import logging
 import math
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from yarl import URL
 
@@ -32,62 +31,32 @@ from bot.services.filters import EventFacts
 from bot.services.views import EventView, Page
 from bot.web import render
 from bot.web.params import FILTERS, BadParameter, EventQuery, event_query, one
+from bot.web.readiness import (
+    Check,
+    Gateway,
+    Readiness,
+    custom_readiness,
+    database_readiness,
+    gateway_readiness,
+)
 
 log = logging.getLogger(__name__)
 
-Readiness = Callable[[], Awaitable[str | None]]
 OPENAPI_PATH = Path(__file__).with_name("openapi.json")
 FEED_SIZE = 50
 #: Most text-search matches considered before the other filters and the page are applied.
 SEARCH_CAP = 1000
-READINESS_TIMEOUT = 5.0
 FEED_MAX_AGE = 60
 
 SERVICES = web.AppKey("services", Services)
-READINESS: web.AppKey[Readiness] = web.AppKey("readiness")
+READINESS = web.AppKey("readiness", Readiness)
+PUBLIC_URL = web.AppKey("public_url", URL)
+TRUST_PROXY = web.AppKey("trust_proxy", bool)
+#: Where links point when the caller names no public URL (Settings' WEB_HOST and WEB_PORT defaults).
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8080"
 METRICS = web.AppKey("metrics", metrics.Metrics)
 GATEWAY_LATENCY: web.AppKey[Callable[[], float | None]] = web.AppKey("gateway_latency")
 OPENAPI = web.AppKey("openapi", bytes)
-
-
-class Gateway(Protocol):
-    """What readiness needs of the Discord client (``discord.Client`` fits)."""
-
-    def is_ready(self) -> bool: ...
-
-    def is_closed(self) -> bool: ...
-
-
-def database_readiness(sessionmaker: Sessionmaker, *, timeout: float = READINESS_TIMEOUT) -> Readiness:
-    """A check that answers None when ``SELECT 1`` succeeds, else why it did not."""
-
-    async def check() -> str | None:
-        try:
-            async with asyncio.timeout(timeout), sessionmaker() as session:
-                await session.execute(text("SELECT 1"))
-        except Exception as exc:  # any failure to reach the database means not ready
-            log.warning("readiness: database unreachable: %s", type(exc).__name__)
-            return f"database unreachable ({type(exc).__name__})"
-        return None
-
-    return check
-
-
-def gateway_readiness(sessionmaker: Sessionmaker, client: Gateway) -> Readiness:
-    """The bot process's check: the database, then the Discord gateway."""
-    database = database_readiness(sessionmaker)
-
-    async def check() -> str | None:
-        reason = await database()
-        if reason is not None:
-            return reason
-        if client.is_closed():
-            return "gateway closed"
-        if not client.is_ready():
-            return "gateway not connected"
-        return None
-
-    return check
 
 
 def _dumps(value: Any) -> str:
@@ -136,7 +105,14 @@ async def errors(
 
 
 def _base(request: web.Request) -> URL:
-    return request.url.origin()
+    """The origin of absolute links: PUBLIC_URL, never the request's Host header (responses are cached
+    publicly); X-Forwarded-Proto may change the scheme, and only behind a trusted proxy."""
+    base = request.app[PUBLIC_URL]
+    if request.app[TRUST_PROXY]:
+        proto = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+        if proto in ("http", "https"):
+            base = base.with_scheme(proto)
+    return base
 
 
 def _public(events: tuple[EventView, ...] | list[EventView]) -> list[EventView]:
@@ -182,10 +158,8 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    reason = await request.app[READINESS]()
-    if reason is None:
-        return json_response({"status": "ready"})
-    return json_response({"status": "unavailable", "reason": reason}, 503)
+    body = await request.app[READINESS].report()
+    return json_response(body, 200 if body["status"] == "ready" else 503)
 
 
 async def metrics_endpoint(request: web.Request) -> web.Response:
@@ -312,19 +286,26 @@ def _no_latency() -> float | None:
 def create_app(
     services: Services,
     *,
-    readiness: Readiness | None = None,
+    readiness: Readiness | Check | None = None,
     registry: CollectorRegistry | None = None,
     gateway_latency: Callable[[], float | None] | None = None,
+    public_url: str = DEFAULT_PUBLIC_URL,
+    trust_proxy: bool = False,
 ) -> web.Application:
     """The web surface over ``services``.
 
-    ``readiness`` returns None when ready, else the reason (default: the database answers ``SELECT 1``);
-    ``registry`` is where metrics live (default: the process-wide one); ``gateway_latency`` is read on
-    each scrape (the bot passes ``lambda: bot.latency``).
+    ``readiness`` is what ``/readyz`` checks (default: the ``web`` mode, the database only; the bot
+    passes :func:`gateway_readiness`); ``registry`` is where metrics live (default: the process-wide
+    one); ``gateway_latency`` is read on each scrape (the bot passes ``lambda: bot.latency``);
+    ``public_url`` starts every absolute link; ``trust_proxy`` honours ``X-Forwarded-Proto``.
     """
     app = web.Application(middlewares=[errors])
     app[SERVICES] = services
-    app[READINESS] = readiness or database_readiness(services.sessionmaker)
+    app[READINESS] = (
+        custom_readiness(readiness) if readiness is not None else database_readiness(services.sessionmaker)
+    )
+    app[PUBLIC_URL] = URL(public_url)
+    app[TRUST_PROXY] = trust_proxy
     app[METRICS] = metrics.for_registry(registry)
     app[GATEWAY_LATENCY] = gateway_latency or _no_latency
     app[OPENAPI] = OPENAPI_PATH.read_bytes()

@@ -14,7 +14,7 @@ from testing.fake_discord import FakeDiscord, connect_bot
 from tests.conftest import Database
 
 
-async def readiness(client: TestClient) -> tuple[int, dict[str, str]]:  # type: ignore[type-arg]
+async def readiness(client: TestClient) -> tuple[int, dict[str, object]]:  # type: ignore[type-arg]
     response = await client.get("/readyz")
     return response.status, await response.json()
 
@@ -34,11 +34,27 @@ async def test_ready_only_while_the_gateway_is_connected(sqlite_db: Database) ->
         async with TestClient(TestServer(app)) as client:
             assert await readiness(client) == (
                 503,
-                {"status": "unavailable", "reason": "gateway not connected"},
+                {
+                    "status": "unavailable",
+                    "reason": "gateway not connected",
+                    "mode": "run",
+                    "checks": {"database": "ok", "gateway": "gateway not connected"},
+                },
             )
             async with connect_bot(fake, bot):
-                assert await readiness(client) == (200, {"status": "ready"})
+                assert await readiness(client) == (
+                    200,
+                    {"status": "ready", "mode": "run", "checks": {"database": "ok", "gateway": "ok"}},
+                )
                 # No heartbeat has been acknowledged yet: latency is NaN and must not break the scrape.
                 assert (await client.get("/metrics")).status == 200
-            assert await readiness(client) == (503, {"status": "unavailable", "reason": "gateway closed"})
+            assert await readiness(client) == (
+                503,
+                {
+                    "status": "unavailable",
+                    "reason": "gateway closed",
+                    "mode": "run",
+                    "checks": {"database": "ok", "gateway": "gateway closed"},
+                },
+            )
         fake.assert_no_violations()

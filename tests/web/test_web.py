@@ -62,7 +62,8 @@ async def parse_feed(site: Site, **params: Any) -> Any:
 
 async def test_health_and_readiness(site: Site) -> None:
     assert await get_json(site, "/healthz") == {"status": "ok"}
-    assert await get_json(site, "/readyz") == {"status": "ready"}
+    # The web surface alone has no gateway: it says the database is all it checked.
+    assert await get_json(site, "/readyz") == {"status": "ready", "mode": "web", "checks": {"database": "ok"}}
 
 
 @pytest.mark.parametrize(
@@ -119,7 +120,12 @@ async def test_readiness_follows_the_gateway(database: Database) -> None:
         assert (await client.get("/readyz")).status == 200
         gateway.closed = True
         response = await client.get("/readyz")
-        assert (await response.json()) == {"status": "unavailable", "reason": "gateway closed"}
+        assert (await response.json()) == {
+            "status": "unavailable",
+            "reason": "gateway closed",
+            "mode": "run",
+            "checks": {"database": "ok", "gateway": "gateway closed"},
+        }
 
 
 # Metrics --------------------------------------------------------------------------------------
