@@ -18,6 +18,8 @@ from bot.logs import setup_logging
 
 log = logging.getLogger("bot")
 
+HEALTHCHECK_TIMEOUT = 4.0
+
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -70,6 +72,10 @@ def parser() -> argparse.ArgumentParser:
     web = sub.add_parser("web", help="serve only the web surface (health, metrics, feed, API)")
     web.add_argument("--host", help="address to listen on (default: WEB_HOST)")
     web.add_argument("--port", type=int, help="port to listen on (default: WEB_PORT)")
+    sub.add_parser(
+        "healthcheck",
+        help="exit 0 when this machine's web surface answers /healthz (container health checks)",
+    )
     return p
 
 
@@ -226,11 +232,31 @@ def dispatch(settings: Settings, args: argparse.Namespace) -> int | None:
         return asyncio.run(cmd_export(settings, args.format, args.output))
     if command == "console":
         return cmd_console(settings, args)
+    if command == "healthcheck":
+        return cmd_healthcheck(settings)
     if command == "web":
         from bot.web import serve
 
         return asyncio.run(serve(settings))
     return None
+
+
+def cmd_healthcheck(settings: Settings) -> int:
+    """GET /healthz on the local web surface; one line and exit 1 when it does not answer 200."""
+    import urllib.request
+
+    if not settings.web_enabled:
+        print("unhealthy: the web surface is off (WEB_ENABLED=false)", file=sys.stderr)
+        return 1
+    host = "127.0.0.1" if settings.web_host in ("0.0.0.0", "::", "") else settings.web_host  # noqa: S104
+    url = f"http://{host}:{settings.web_port}/healthz"
+    try:
+        with urllib.request.urlopen(url, timeout=HEALTHCHECK_TIMEOUT) as response:
+            status = response.status
+    except OSError as exc:
+        print(f"unhealthy: {url}: {exc}", file=sys.stderr)
+        return 1
+    return 0 if status == 200 else 1
 
 
 def cmd_console(settings: Settings, args: argparse.Namespace) -> int:

@@ -137,8 +137,23 @@ def test_web_flags_beat_the_environment_and_readiness_names_its_checks(tmp_path:
                 "mode": "web",
                 "checks": {"database": "ok"},
             }
+        # What the container's HEALTHCHECK runs, with WEB_HOST as the Dockerfile sets it.
+        healthy = healthcheck(env, port)
+        assert healthy.returncode == 0, healthy.stderr
     finally:
         process.terminate()
         _out, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
     assert "Traceback" not in err
+    down = healthcheck(env, port)
+    assert down.returncode == 1
+    assert down.stderr.startswith(f"unhealthy: http://127.0.0.1:{port}/healthz")
+    assert "Traceback" not in down.stderr
+
+
+def healthcheck(env: dict[str, str], port: int) -> subprocess.CompletedProcess[str]:
+    probe = {**env, "WEB_HOST": "0.0.0.0", "WEB_PORT": str(port)}  # noqa: S104 - a probe, not a bind
+    command = [sys.executable, "-m", "bot", "healthcheck"]
+    return subprocess.run(
+        command, cwd=REPO, env=probe, capture_output=True, text=True, timeout=60, check=False
+    )

@@ -8,6 +8,7 @@ folder with no source tree in it, with the default database (``var/`` under that
 from __future__ import annotations
 
 import os
+import shutil
 import site
 import subprocess
 import sys
@@ -21,6 +22,9 @@ from bot.db import alembic_config
 from tests.conftest import REPO
 
 CNS_EXCERPT = REPO / "tests" / "fixtures" / "cns-excerpt.csv"
+#: What the wheel is built from (as in the Dockerfile's build stage).
+SOURCES = ("pyproject.toml", "README.md", "bot", "cogs", "data", "migrations")
+IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc")
 
 
 def run(*args: str | Path, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -33,9 +37,17 @@ def run(*args: str | Path, cwd: Path, env: dict[str, str] | None = None) -> subp
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The python of a fresh venv holding only the wheel (dependencies come from this interpreter)."""
     root = tmp_path_factory.mktemp("wheel")
+    # A copy of what the build reads, so nothing stale in the tree's own build/ can slip into the wheel.
+    source = root / "source"
+    source.mkdir()
+    for name in SOURCES:
+        if (REPO / name).is_dir():
+            shutil.copytree(REPO / name, source / name, ignore=IGNORED)
+        else:
+            shutil.copy2(REPO / name, source / name)
     built = run(
         sys.executable, "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "--no-index",
-        "-w", root / "dist", REPO, cwd=root,
+        "-w", root / "dist", source, cwd=root,
     )  # fmt: skip
     assert built.returncode == 0, built.stdout + built.stderr
     (wheel,) = (root / "dist").glob("peninsula_brief-*.whl")
