@@ -12,6 +12,7 @@ import shutil
 import site
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -100,3 +101,17 @@ def test_the_wheel_works_from_another_folder(installed: Path, tmp_path: Path) ->
     assert imported.returncode == 0, imported.stdout + imported.stderr
     assert "CNS import: 11 rows — 11 created" in imported.stdout, imported.stdout
     assert "Traceback" not in upgraded.stderr + seeded.stderr + answered.stderr + imported.stderr
+
+
+def test_every_package_of_the_tree_is_in_the_wheel() -> None:
+    # pyproject.toml names the packages (data/ and migrations/ are mapped into bot): a new one is added there.
+    listed = set(
+        tomllib.loads((REPO / "pyproject.toml").read_text("utf-8"))["tool"]["setuptools"]["packages"]
+    )
+    found = {
+        ".".join(init.parent.relative_to(REPO).parts)
+        for top in ("bot", "cogs")
+        for init in (REPO / top).rglob("__init__.py")
+    }
+    assert found <= listed, f"add to [tool.setuptools] packages: {sorted(found - listed)}"
+    assert listed - found == {"bot.data", "bot.migrations"}
