@@ -117,7 +117,8 @@ async def test_pages_turn_in_the_console(console: Console, database: Database) -
     assert back.reply.embeds[0].footer.text.startswith("Page 1")  # type: ignore[union-attr]
 
 
-def test_main_prints_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def corpus_database(tmp_path: Path) -> str:
+    """The URL of a migrated SQLite file holding the fixture corpus."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'console.db'}"
 
     async def prepare() -> None:
@@ -127,6 +128,11 @@ def test_main_prints_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
         await engine.dispose()
 
     asyncio.run(prepare())
+    return url
+
+
+def test_main_prints_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = corpus_database(tmp_path)
     assert main(settings_for(url), "/talks track:six-party", as_json=True) == 0
     payload = json.loads(capsys.readouterr().out)
     assert payload["embeds"][0]["title"] == "Six-party talks"
@@ -160,15 +166,7 @@ def test_main_answers_an_unexpected_failure_with_the_generic_text(
 @pytest.fixture
 def console_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """A migrated database holding the fixture corpus, named by DATABASE_URL for ``python -m bot``."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'console.db'}"
-
-    async def prepare() -> None:
-        engine = dbmod.create_engine(url)
-        await dbmod.upgrade(engine)
-        await load(dbmod.make_sessionmaker(engine), read_corpus(files=CORPUS))
-        await engine.dispose()
-
-    asyncio.run(prepare())
+    url = corpus_database(tmp_path)
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("HOME_GUILD_IDS", "")
     monkeypatch.setenv("LOG_LEVEL", "WARNING")
