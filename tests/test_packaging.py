@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tomllib
 import zipfile
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,10 @@ def run(*args: str | Path, cwd: Path, env: dict[str, str] | None = None) -> subp
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The python of a fresh venv holding only the wheel (dependencies come from this interpreter)."""
+    setuptools = metadata.version("setuptools")
+    assert int(setuptools.split(".")[0]) >= 77, (
+        f"setuptools {setuptools} cannot build this project offline: pip install -e '.[test]' again"
+    )
     root = tmp_path_factory.mktemp("wheel")
     # A copy of what the build reads, so nothing stale in the tree's own build/ can slip into the wheel.
     source = root / "source"
