@@ -177,6 +177,8 @@ class EditEventModal(discord.ui.Modal):
             sources=parse_sources(self.sources_input.value),
             external_id=self.base.external_id,
             details=dict(self.base.details),
+            milestone=self.base.milestone,
+            primary_track=self.base.primary_track,
         )
 
     async def on_submit(self, interaction: discord.Interaction) -> None:

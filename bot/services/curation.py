@@ -85,6 +85,8 @@ def apply_clean(event: models.Event, clean: CleanEvent, links: dict[str, list[An
     event.kind, event.significance = clean.kind, clean.significance
     event.details = dict(clean.details)
     event.programs, event.actors, event.tracks = links["programs"], links["actors"], links["tracks"]
+    event.milestone = clean.milestone
+    event.primary_track = next((t for t in links["tracks"] if t.slug == clean.primary_track), None)
     # Update sources in place: replacing the list would insert before deleting and clash on position.
     existing = list(event.sources)
     for i, src in enumerate(clean.sources):
@@ -106,6 +108,8 @@ def same_content(event: models.Event, clean: CleanEvent, links: dict[str, list[A
         and event.precision == clean.precision
         and event.kind == clean.kind
         and event.significance == clean.significance
+        and event.milestone == clean.milestone
+        and (event.primary_track.slug if event.primary_track else None) == clean.primary_track
         and (event.details or {}) == clean.details
         and {p.slug for p in event.programs} == {p.slug for p in links["programs"]}
         and {a.slug for a in event.actors} == {a.slug for a in links["actors"]}
@@ -294,6 +298,8 @@ class CurationService:
                 ],
                 external_id=event.external_id,
                 details=dict(event.details or {}),
+                milestone=event.milestone,
+                primary_track=event.primary_track.slug if event.primary_track else None,
             )
 
     async def log(

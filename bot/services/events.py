@@ -49,7 +49,9 @@ def decode_cursor(cursor: str) -> tuple[dt.date, int]:
 def with_links(stmt: Select[Any]) -> Select[Any]:
     """``stmt`` (ORM events) loading each event's links and sources with it."""
     return stmt.options(
-        *(selectinload(getattr(models.Event, k.field)) for k in KINDS), selectinload(models.Event.sources)
+        *(selectinload(getattr(models.Event, k.field)) for k in KINDS),
+        selectinload(models.Event.sources),
+        selectinload(models.Event.primary_track),
     )
 
 

@@ -44,6 +44,8 @@ def event_record(event: models.Event) -> dict[str, Any]:
         "retract_reason": event.retract_reason,
         "scope": "global" if event.guild_id is None else str(event.guild_id),
         **{k.field: [r.slug for r in getattr(event, k.field)] for k in KINDS},
+        "primary_track": event.primary_track.slug if event.primary_track else None,
+        "milestone": event.milestone,
         "sources": [
             {
                 "publisher": s.publisher,

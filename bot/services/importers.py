@@ -72,6 +72,8 @@ NATIVE_COLUMNS = (
     "programs",
     "actors",
     "tracks",
+    "primary_track",
+    "milestone",
     "sources",
     "details",
     "revision",
@@ -1014,6 +1016,10 @@ def _native_csv_row(rec: dict[str, str], number: int, problems: list[FieldProble
             out[column] = int(cell) if re.fullmatch(r"\s*\d{1,6}\s*", cell) else cell
         elif column in ("external_id", "retract_reason"):
             out[column] = cell if cell.strip() else None
+        elif column == "primary_track":
+            out[column] = cell.strip() or None
+        elif column == "milestone":
+            out[column] = {"true": True, "false": False, "": False}.get(cell.strip().lower(), cell)
         else:
             out[column] = cell
     return out if ok else None
@@ -1076,6 +1082,8 @@ def parse_native(text: str, problems: list[FieldProblem]) -> list[_Row]:
                     ],
                     external_id=item.get("external_id") or _content_id(item),
                     details=dict(item.get("details") or {}),
+                    milestone=item.get("milestone", False),
+                    primary_track=item.get("primary_track"),
                 ),
                 scope=scope,
                 status=item.get("status", "published"),

@@ -239,6 +239,8 @@ async def load(sessionmaker: Sessionmaker, corpus: Corpus) -> SeedReport:
                     SourceInput(s["publisher"], s["title"], s.get("date"), s.get("url")) for s in e["sources"]
                 ],
                 external_id=SEED_PREFIX + e["id"],
+                milestone=e.get("milestone", False),
+                primary_track=e.get("primary_track"),
             )
             try:
                 clean = validate_event(data, row=row_no)

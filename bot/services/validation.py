@@ -45,6 +45,8 @@ class EventInput:
     sources: Sequence[SourceInput] = ()
     external_id: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    milestone: bool = False
+    primary_track: str | None = None  # one of ``tracks`` (added to them when missing)
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,8 @@ class CleanEvent:
     sources: tuple[CleanSource, ...]
     external_id: str | None
     details: dict[str, Any]
+    milestone: bool = False
+    primary_track: str | None = None
 
 
 def check_text(
@@ -157,6 +161,11 @@ def validate_event(data: EventInput, *, today: dt.date | None = None, row: int |
                 problems.extend(exc.problems)
         if len(problems) == before:
             sources.append(CleanSource(publisher, stitle, sdate, sprec, url))
+    if not isinstance(data.milestone, bool):
+        problems.append(FieldProblem("milestone", "must be true or false"))
+    tracks = check_slugs(data.tracks, "tracks", problems)
+    primary = check_slugs([data.primary_track] if data.primary_track else [], "primary track", problems)
+    tracks = tracks + tuple(s for s in primary if s not in tracks)
     external_id = None
     if data.external_id is not None:
         external_id = check_text(data.external_id, "external id", problems, low=1, high=120)
@@ -169,10 +178,12 @@ def validate_event(data: EventInput, *, today: dt.date | None = None, row: int |
         significance=significance,
         programs=check_slugs(data.programs, "programs", problems),
         actors=check_slugs(data.actors, "parties", problems),
-        tracks=check_slugs(data.tracks, "tracks", problems),
+        tracks=tracks,
         sources=tuple(sources),
         external_id=external_id,
         details=dict(data.details),
+        milestone=data.milestone is True,
+        primary_track=primary[0] if primary else None,
     )
     if problems:
         if row is not None:

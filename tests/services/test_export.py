@@ -119,6 +119,13 @@ async def test_json_export_fields_scopes_and_schema(sqlite_db: Database) -> None
     assert month["date"] == "1984-09" and month["details"]["missile_name"] == "Scud-B"
     assert month["sources"][0]["date"] == "2016-12-23"
     assert all(e["sources"] for e in doc["events"])
+    seeded = {e["external_id"]: e for e in doc["events"] if e["external_id"].startswith("seed:")}
+    assert seeded["seed:nuclear-test-2006"]["milestone"] is True
+    assert seeded["seed:unha-3-2012-12"]["milestone"] is False
+    # The seed names only the primary track; it is one of the event's tracks too.
+    session = seeded["seed:six-party-dormant"]
+    assert (session["primary_track"], session["tracks"]) == ("six-party", ["six-party"])
+    assert seeded["seed:unha-3-2012-12"]["primary_track"] is None
     assert len(doc["events"]) == 28
     # Importing the export into the same database finds every event again, pb: ids included.
     same = await import_file(

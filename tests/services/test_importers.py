@@ -302,6 +302,30 @@ async def test_native_retracted_and_local_scope_restore(catalog_db: Database) ->
     )
 
 
+async def test_native_milestone_and_primary_track(catalog_db: Database) -> None:
+    item = native_event(kind="talks_session", programs=[], primary_track="six-party", milestone=True)
+    report = await run(catalog_db, native(item), "native")
+    assert report.ok, report.problems
+    event = (await events(catalog_db))["test:1"]
+    assert event.milestone is True
+    assert event.primary_track is not None and event.primary_track.slug == "six-party"
+    assert [t.slug for t in event.tracks] == ["six-party"]
+    # Unflagging it and moving the track to "related" is a revision like any other.
+    related = {**item, "milestone": False, "primary_track": None, "tracks": ["six-party"]}
+    again = await run(catalog_db, native(related), "native")
+    assert again.updated == 1
+    event = (await events(catalog_db))["test:1"]
+    assert (event.milestone, event.primary_track) == (False, None)
+    assert [t.slug for t in event.tracks] == ["six-party"]
+
+
+async def test_native_unknown_primary_track_is_a_problem(catalog_db: Database) -> None:
+    report = await run(catalog_db, native(native_event(primary_track="four-party")), "native")
+    assert not report.ok
+    assert any("four-party" in p.problem for p in report.problems)
+    assert await count(catalog_db, models.Event) == 3
+
+
 # --- bad input: a clear report, and the database unchanged ---------------------------------------
 
 
