@@ -29,7 +29,7 @@ from bot.discord.options import (
 )
 from bot.discord.render.briefing import Counts, brief_pages, help_embed
 from bot.discord.render.catalog import compare_embeds, positions_embeds, program_embeds, track_embeds
-from bot.discord.render.events import event_embed
+from bot.discord.render.events import event_pages, sources_button
 from bot.discord.render.reply import Reply, Who
 from bot.services.dates import format_date, iso_with_precision, parse_date
 from bot.services.filters import EventFilter
@@ -117,7 +117,14 @@ async def build_compare(services: Services, who: Who, *, topic: TopicView) -> Re
 
 
 async def build_event(services: Services, who: Who, *, id: int) -> Reply:
-    return Reply(embeds=[event_embed(await services.events.get(id, guild_id=who.guild_id))])
+    return await open_document(services, who, "event", str(id))
+
+
+@document("event")
+async def event_document(services: Services, who: Who, args: str) -> Document:
+    """/event as pages: the event and all its sources; its title and a button link the primary one."""
+    event = await services.events.get(int(args), guild_id=who.guild_id)
+    return Document(event_pages(event), links=sources_button(event))
 
 
 async def build_timeline(

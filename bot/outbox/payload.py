@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from bot.discord.render.events import event_embed
+from bot.discord.render.events import event_embed, sources_button
 from bot.discord.render.text import truncate
 from bot.services.views import EventView, SourceView
 
@@ -35,7 +35,14 @@ def alert_payload(event: EventView, *, mention_role_id: int | None, marker: str 
     if mention_role_id:
         allowed["roles"] = [str(mention_role_id)]
     embed = event_embed(event, marker=marker)
-    return {"content": content, "embeds": [embed.to_dict()], "allowed_mentions": allowed}
+    # A link button: Discord opens the URL itself, so no interaction ever reaches the bot.
+    buttons = [{"type": 2, "style": 5, "label": label, "url": url} for label, url in sources_button(event)]
+    return {
+        "content": content,
+        "embeds": [embed.to_dict()],
+        "components": [{"type": 1, "components": buttons}] if buttons else [],
+        "allowed_mentions": allowed,
+    }
 
 
 def sample_event() -> EventView:

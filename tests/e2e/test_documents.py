@@ -9,16 +9,22 @@ from pathlib import Path
 
 import pytest
 
+from bot import models
 from bot.config import Settings
 from bot.discord.client import PeninsulaBot
 from bot.discord.paging import NOT_YOURS
 from bot.discord.render.text import CONTINUED
-from bot.services.access import Policy
+from bot.services.access import Caller, Policy
 from bot.services.container import Services
 from bot.services.seed import load, read_corpus
+from bot.services.subscriptions import Filters
+from bot.services.validation import SourceInput
 from testing.fake_discord import FakeDiscord, FakeGuild, FakeMember, InteractionResult, connect_bot
 from testing.fake_discord.checks import walk_components
 from tests.conftest import Database
+
+from .bot_process import Staff, channel_manager, load_sample, running_bot
+from .test_dispatcher import curator, event_input, wait_deliveries
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 CATALOG = [DATA / n for n in ("actors.yaml", "programs.yaml", "tracks.yaml", "topics.yaml", "positions.yaml")]
@@ -131,3 +137,38 @@ async def test_a_document_pages_after_a_restart_for_its_invoker_only(world: Worl
         assert turned.callback_type == 7
         assert first.embeds[0]["footer"]["text"].startswith("Page 2/")
         assert text_of(first) != page1
+
+
+async def test_event_links_its_primary_source_and_keeps_dates_dates(world: World, bot: PeninsulaBot) -> None:
+    caller = Caller(7, world.home.id, frozenset({"manage_guild"}))
+    data = event_input(
+        sources=[
+            SourceInput("KCNA Watch", "Statement without a link", "2024-11"),
+            SourceInput("Yonhap", "North Korea fires ICBM", "2024-10-31", "https://example.org/a"),
+        ]
+    )
+    event = await world.services.curation.create(caller, data, alert=False)
+    result = await world.fake.invoke("event", {"id": str(event.id)}, guild=world.home, user=world.alice)
+    [embed] = result.embeds
+    assert embed["url"] == "https://example.org/a"
+    assert "timestamp" not in embed  # a day-precision event has no time of day to show
+    assert next(f["value"] for f in embed["fields"] if f["name"] == "Date") == "31 Oct 2024"
+    assert "Statement without a link — KCNA Watch, Nov 2024" in text_of(result)
+    [link] = [c for c in walk_components(result.components) if c.get("style") == 5]
+    assert link["label"] == "Sources" and link["url"] == "https://example.org/a"
+
+
+async def test_an_alert_links_its_primary_source(fake_discord: FakeDiscord, sqlite_db: Database) -> None:
+    staff = Staff(fake_discord)
+    await load_sample(sqlite_db)
+    async with running_bot(fake_discord, sqlite_db) as client:
+        await client.services.subscriptions.subscribe(
+            channel_manager(staff.guild.id), staff.channel(0).id, Filters()
+        )
+        await client.services.curation.create(curator(staff.guild.id), event_input())
+        await wait_deliveries(sqlite_db, models.Delivery.state == "sent", 1)
+    [alert] = fake_discord.channel_messages(staff.channel(0).id)
+    assert alert.embeds[0]["url"] == "https://example.org/a"
+    assert "timestamp" not in alert.embeds[0]
+    [link] = [c for c in walk_components(alert.components) if c.get("type") == 2]
+    assert link == {"type": 2, "style": 5, "label": "Sources", "url": "https://example.org/a"}

@@ -14,6 +14,7 @@ from discord import app_commands
 from bot.config import Settings
 from bot.discord.client import PeninsulaBot
 from bot.discord.paging import NOT_YOURS
+from bot.discord.render.events import event_embed
 from bot.services.access import Caller, Policy
 from bot.services.container import Services
 from bot.services.seed import load, read_corpus, seed
@@ -400,7 +401,19 @@ async def test_long_text_is_truncated_with_a_marker(world: World, bot: Peninsula
     result = await invoke(world, "event", {"id": str(event.id)})
     value = field(result, "Sources")
     assert len(value) <= 1024
-    assert re.search(r"… and \d+ more$", value)
+    # /event pages every source (nothing is cut); an alert's single embed counts what it leaves out.
+    shown = [text_of(result)]
+    while (buttons := {c.get("label"): c for c in result.components[0]["components"]}).get(
+        "Next ▶", {"disabled": True}
+    ).get("disabled") is not True:
+        await world.fake.press(result, buttons["Next ▶"]["custom_id"], user=world.alice)
+        shown.append(text_of(result))
+    assert all(f"— Publisher {i}, 1 Jan 2020" in "\n".join(shown) for i in range(12))
+    assert "more" not in "\n".join(shown).replace("many details", "")
+    alert = event_embed(await world.services.events.get(event.id, guild_id=world.home.id))
+    counted = next(str(f.value) for f in alert.fields if f.name == "Sources")
+    assert len(counted) <= 1024
+    assert re.search(rf"\+ \d+ more sources: /event id:{event.id}$", counted)
 
 
 async def test_sync_only_when_the_definition_changes(world: World) -> None:

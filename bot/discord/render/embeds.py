@@ -69,11 +69,21 @@ class EmbedBuilder:
         self._budget -= len(name) + len(value)
         return True
 
-    def add_lines(self, name: str, lines: Sequence[str], *, inline: bool = False, empty: str = "—") -> bool:
+    def add_lines(
+        self,
+        name: str,
+        lines: Sequence[str],
+        *,
+        inline: bool = False,
+        empty: str = "—",
+        more: str = "… and {n} more",
+    ) -> bool:
+        """A list in one field; what does not fit is counted with ``more`` (a document pages instead:
+        :class:`~bot.discord.render.flow.Flow`)."""
         room = min(FIELD_VALUE_MAX, self._budget - len(name))
         if not lines:
             return self.add_field(name, empty, inline=inline)
-        return self.add_field(name, join_lines(lines, max(room, 0)), inline=inline)
+        return self.add_field(name, join_lines(lines, max(room, 0), more=more), inline=inline)
 
     def build(self) -> discord.Embed:
         embed = discord.Embed(title=self.title, description=self.description or None, colour=self.colour)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import discord
 
 from bot.discord.render.embeds import BRAND, EmbedBuilder
+from bot.discord.render.flow import Flow
 from bot.discord.render.kinds import KIND_COLOURS, kind_label
 from bot.discord.render.text import link, plain, refs
 from bot.services.views import EventView, SourceView
+
+SOURCES_LABEL = "Sources"
 
 
 def source_line(source: SourceView) -> str:
@@ -25,31 +30,66 @@ def event_line(event: EventView, *, with_id: bool = True) -> str:
     return f"**{event.date_label}** · {plain(event.title)}{ident}{local}"
 
 
-def event_embed(event: EventView, *, marker: str | None = None) -> discord.Embed:
-    """One event with all its sources; ``marker`` ("Updated", "Retracted", ...) leads the title."""
-    title = event.title
-    if marker:
-        title = f"[{marker}] {title}"
+def primary_source_url(event: EventView) -> str | None:
+    """The link of the event's primary source: the first of its sources that has a URL."""
+    return next((s.url for s in event.sources if s.url), None)
+
+
+def _head(event: EventView, marker: str | None) -> dict[str, Any]:
+    """Title (linked to the primary source), description, colour and footer of an event."""
+    title = f"[{marker}] {event.title}" if marker else event.title
     retracted = event.status == "retracted"
     description = event.summary
     if retracted:
         reason = f": {event.retract_reason}" if event.retract_reason else ""
         description = f"**Retracted{reason}**\n~~{event.summary}~~"
-    b = EmbedBuilder(
-        title,
-        description=description,
-        colour=0x95A5A6 if retracted else KIND_COLOURS.get(event.kind, BRAND),
-        footer=f"Event #{event.id} · revision {event.revision}"
-        + (" · local to this server" if not event.is_global else ""),
+    footer = f"Event #{event.id} · revision {event.revision}" + (
+        " · local to this server" if not event.is_global else ""
     )
-    b.add_field("Date", event.date_label, inline=True)
-    b.add_field("Kind", kind_label(event.kind), inline=True)
-    b.add_field("Significance", "★" * event.significance + "☆" * (5 - event.significance), inline=True)
-    if event.programs:
-        b.add_field("Programs", refs(event.programs), inline=True)
-    if event.tracks:
-        b.add_field("Talks", refs(event.tracks), inline=True)
-    if event.actors:
-        b.add_field("Parties", refs(event.actors), inline=True)
-    b.add_lines("Sources", [source_line(s) for s in event.sources], empty="none recorded")
+    colour = 0x95A5A6 if retracted else KIND_COLOURS.get(event.kind, BRAND)
+    return {
+        "title": title,
+        "description": description,
+        "url": primary_source_url(event),
+        "colour": colour,
+        "footer": footer,
+    }
+
+
+def _facts(event: EventView) -> list[tuple[str, str]]:
+    """The short inline fields: the date stays a date, as precise as it is known (no time)."""
+    facts = [
+        ("Date", event.date_label),
+        ("Kind", kind_label(event.kind)),
+        ("Significance", "★" * event.significance + "☆" * (5 - event.significance)),
+    ]
+    for name, refs_ in (("Programs", event.programs), ("Talks", event.tracks), ("Parties", event.actors)):
+        if refs_:
+            facts.append((name, refs(refs_)))
+    return facts
+
+
+def event_embed(event: EventView, *, marker: str | None = None) -> discord.Embed:
+    """One event in one embed (an alert, a curator's confirmation); sources past the room are
+    counted and found with /event, which pages them all (:func:`event_pages`)."""
+    b = EmbedBuilder(**_head(event, marker))
+    for name, value in _facts(event):
+        b.add_field(name, value, inline=True)
+    more = f"+ {{n}} more sources: /event id:{event.id}"
+    b.add_lines("Sources", [source_line(s) for s in event.sources], empty="none recorded", more=more)
     return b.build()
+
+
+def event_pages(event: EventView) -> list[discord.Embed]:
+    """/event: the event with every one of its sources, on as many pages as they need."""
+    flow = Flow(**_head(event, None))
+    for name, value in _facts(event):
+        flow.add_field(name, value, inline=True)
+    flow.add_lines("Sources", [source_line(s) for s in event.sources], empty="none recorded")
+    return flow.build()
+
+
+def sources_button(event: EventView) -> list[tuple[str, str]]:
+    """The "Sources" link button of an event: to its primary source, when one has a URL."""
+    url = primary_source_url(event)
+    return [(SOURCES_LABEL, url)] if url else []

@@ -97,7 +97,8 @@ class Flow:
             self._page.used += len(head)
 
     def add_field(self, name: str, value: str, *, inline: bool = False) -> None:
-        """A section; one that fits a page but not the room left starts the next page whole."""
+        """A section: on the next page when it does not fit whole; a value longer than a field is cut
+        after a sentence, marked continued, and goes on at the top of the next page."""
         label = truncate(name or "\u200b", FIELD_NAME_MAX)
         rest = value or "—"
         while rest:
@@ -109,8 +110,9 @@ class Flow:
                 or (fits_a_page and room < len(rest))
             ):
                 self.page_break()
-            head, rest = split_sentences(rest, min(FIELD_VALUE_MAX, self._room() - len(label)))
-            if not head:  # not even a word fits beside what the page holds: a fresh page has room
+            room = min(FIELD_VALUE_MAX, self._room() - len(label))
+            head, rest = split_sentences(rest, room, words=self._page.empty)
+            if not head:  # no sentence fits beside what the page holds: a fresh page has room
                 self.page_break()
                 continue
             self._page.fields.append((label, head, inline))

@@ -55,12 +55,13 @@ def truncate(text: str, limit: int) -> str:
     return head.rstrip() + MARKER
 
 
-def split_sentences(text: str, limit: int) -> tuple[str, str]:
+def split_sentences(text: str, limit: int, *, words: bool = True) -> tuple[str, str]:
     """``text`` as (what fits in ``limit``, the rest), cut after the last whole sentence that fits.
 
     A head that is not the whole text ends with :data:`CONTINUED`, counted within ``limit``; the
     rest starts at the next sentence. When not even one sentence fits, the cut falls at a word
-    boundary instead (a single huge sentence still flows on, nothing is lost).
+    boundary instead (a single huge sentence still flows on, nothing is lost), or with ``words``
+    False nothing is cut: ``("", text)``.
     """
     if len(text) <= limit:
         return text, ""
@@ -73,6 +74,8 @@ def split_sentences(text: str, limit: int) -> tuple[str, str]:
         if m.end() <= room and not _ABBREVIATION.search(text, 0, m.end())
     ]
     cut = ends[-1] if ends and ends[-1] > 0 else 0
+    if not cut and not words:
+        return "", text
     if not cut:
         spaces = [m.start() for m in _SPACE.finditer(text, 0, room + 1)]
         cut = spaces[-1] if spaces and spaces[-1] > 0 else room
