@@ -260,7 +260,8 @@ def cmd_healthcheck(settings: Settings) -> int:
 
 
 def cmd_console(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.discord.console import ConsoleMember, UsageError, permissions_from
+    from bot.discord.command_line import UsageError
+    from bot.discord.console import ConsoleMember, permissions_from
     from bot.discord.console import main as console_main
 
     try:

@@ -19,19 +19,20 @@ from discord.ext import commands
 from bot.discord import documents, paging
 from bot.discord.documents import Document, document, open_document
 from bot.discord.options import (
-    DateOption,
     EventOption,
     KindOption,
     PartyOption,
     ProgramOption,
+    SinceOption,
     TopicOption,
     TrackOption,
+    UntilOption,
 )
 from bot.discord.render.briefing import Counts, brief_pages, help_embed
 from bot.discord.render.catalog import compare_embeds, positions_embeds, program_embeds, track_embeds
 from bot.discord.render.events import event_pages, sources_button
 from bot.discord.render.reply import Reply, Who
-from bot.services.dates import format_date, iso_with_precision, parse_date
+from bot.services.dates import check_period, format_date, iso_with_precision, parse_date
 from bot.services.filters import EventFilter
 from bot.services.views import ActorView, ProgramView, TopicView, TrackView
 
@@ -138,6 +139,7 @@ async def build_timeline(
     since: tuple[dt.date, str] | None = None,
     until: tuple[dt.date, str] | None = None,
 ) -> Reply:
+    check_period(since, until)
     return await paging.timeline(
         services, who, program=program, party=party, track=track, kind=kind, since=since, until=until
     )
@@ -203,7 +205,7 @@ class Briefing(commands.Cog):
         since="Only events from this date on: YYYY, YYYY-MM or YYYY-MM-DD", private=PRIVATE
     )
     async def brief(
-        self, interaction: discord.Interaction, since: DateOption | None = None, private: bool = False
+        self, interaction: discord.Interaction, since: SinceOption | None = None, private: bool = False
     ) -> None:
         await self.answer(interaction, private, build_brief(self.services, who(interaction), since=since))
 
@@ -258,8 +260,8 @@ class Briefing(commands.Cog):
         party: PartyOption | None = None,
         track: TrackOption | None = None,
         kind: KindOption | None = None,
-        since: DateOption | None = None,
-        until: DateOption | None = None,
+        since: SinceOption | None = None,
+        until: UntilOption | None = None,
         private: bool = False,
     ) -> None:
         work = build_timeline(

@@ -13,7 +13,8 @@ import pytest
 from bot import db as dbmod
 from bot.config import Settings
 from bot.discord.client import PeninsulaBot
-from bot.discord.console import Console, UsageError, as_text, main, parse_options
+from bot.discord.command_line import UsageError, parse_options
+from bot.discord.console import Console, as_text, main
 from bot.discord.errors import GENERIC
 from bot.services.access import Caller, Policy
 from bot.services.container import Services

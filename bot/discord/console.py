@@ -19,7 +19,6 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
@@ -27,6 +26,7 @@ import discord
 from discord import app_commands
 
 from bot.config import Settings
+from bot.discord.command_line import UsageError, convert_text, parse_options, split_line
 from bot.discord.errors import user_message
 from bot.discord.render.reply import Reply
 
@@ -45,12 +45,6 @@ NEEDS_DISCORD = {
 }
 ID_PATTERN = re.compile(r"<?[#@&]*(\d{1,20})>?")
 PROMPT = "peninsula-brief> "
-TRUE = {"true", "yes", "y", "1", "on"}
-FALSE = {"false", "no", "n", "0", "off"}
-
-
-class UsageError(Exception):
-    """The line does not fit the command; the message says why."""
 
 
 def permissions_from(names: str) -> discord.Permissions:
@@ -78,60 +72,11 @@ class ConsoleMember:
 # ---------------------------------------------------------------------------------------------
 
 
-def split_line(line: str) -> tuple[str, str]:
-    line = line.strip()
-    if not line.startswith("/"):
-        raise UsageError('a command starts with "/", for example /program name:sohae')
-    name, _, rest = line[1:].partition(" ")
-    return name.strip().lower(), rest.strip()
-
-
-def parse_options(rest: str, names: Sequence[str]) -> dict[str, str]:
-    """``a:1 b:"two words" c:three words`` → raw strings; an unquoted value runs to the next option."""
-    if not rest:
-        return {}
-    known = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
-    starts = list(re.finditer(rf"(?:^|\s)({known}):", rest)) if names else []
-    if not starts or rest[: starts[0].start()].strip():
-        head = rest[: starts[0].start()].strip() if starts else rest
-        word = head.split(":", 1)[0].split()[0] if head else rest
-        raise UsageError(f"unknown option “{word}”; options: {', '.join(names) or 'none'}")
-    out: dict[str, str] = {}
-    for i, m in enumerate(starts):
-        end = starts[i + 1].start() if i + 1 < len(starts) else len(rest)
-        value = rest[m.end() : end].strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-            value = value[1:-1]
-        if m.group(1) in out:
-            raise UsageError(f"option {m.group(1)} given twice")
-        out[m.group(1)] = value
-    return out
-
-
 def convert(param: app_commands.Parameter, raw: str) -> Any:
-    """A raw string as Discord would send it for this option type (before any transformer)."""
+    """A raw string as Discord would send it for this option type: channels and roles by id here,
+    text options as :func:`~bot.discord.command_line.convert_text` reads them."""
     kind = param.type
-    if kind is discord.AppCommandOptionType.boolean:
-        low = raw.lower()
-        if low in TRUE or low in FALSE:
-            return low in TRUE
-        raise UsageError(f"{param.display_name} must be true or false")
-    if kind is discord.AppCommandOptionType.integer:
-        try:
-            value: Any = int(raw)
-        except ValueError:
-            raise UsageError(f"{param.display_name} must be a whole number") from None
-    elif kind is discord.AppCommandOptionType.number:
-        try:
-            value = float(raw)
-        except ValueError:
-            raise UsageError(f"{param.display_name} must be a number") from None
-    elif kind is discord.AppCommandOptionType.string:
-        value = raw
-        shortest, longest = param.min_value, param.max_value
-        if (shortest is not None and len(raw) < shortest) or (longest is not None and len(raw) > longest):
-            raise UsageError(f"{param.display_name} must be {shortest or 0}–{longest} characters")
-    elif kind in (discord.AppCommandOptionType.channel, discord.AppCommandOptionType.role):
+    if kind in (discord.AppCommandOptionType.channel, discord.AppCommandOptionType.role):
         found = ID_PATTERN.fullmatch(raw.strip())
         if found is None:
             raise UsageError(
@@ -140,17 +85,9 @@ def convert(param: app_commands.Parameter, raw: str) -> Any:
         return (
             _Channel(int(found[1])) if kind is discord.AppCommandOptionType.channel else _Role(int(found[1]))
         )
-    elif kind is discord.AppCommandOptionType.attachment:
+    if kind is discord.AppCommandOptionType.attachment:
         raise UsageError(f"{param.display_name}: files need Discord; here use `python -m bot import FILE`")
-    else:
-        raise UsageError(f"{param.display_name}: this option type is not available in the console")
-    if param.choices:
-        for choice in param.choices:
-            if raw == str(choice.value) or raw.casefold() == choice.name.casefold():
-                return choice.value
-        shown = ", ".join(str(c.value) for c in param.choices)
-        raise UsageError(f"{param.display_name} must be one of: {shown}")
-    return value
+    return convert_text(param, raw)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ import discord
 
 from bot.discord import paging
 from bot.discord.paging import CUSTOM_ID_MAX, only_invoker, page_button, services_of, turn_page
+from bot.discord.picks import PickButton
 from bot.discord.render.flow import page_footer
 from bot.discord.render.reply import Reply, Who
 
@@ -139,5 +140,5 @@ def _view(
 
 
 def dynamic_items() -> tuple[type[discord.ui.DynamicItem[Any]], ...]:
-    """Every button that rebuilds itself from its ``custom_id``: the documents' and the paged lists'."""
-    return (*paging.dynamic_items(), DocumentButton)
+    """Every button that rebuilds itself from its ``custom_id``: documents, paged lists, picks."""
+    return (*paging.dynamic_items(), DocumentButton, PickButton)

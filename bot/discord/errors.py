@@ -88,22 +88,27 @@ def user_message(exc: BaseException, *, context: str = "a request", generic: str
     return generic
 
 
-async def reply_ephemeral(interaction: discord.Interaction, text: str) -> None:
-    """Answer ephemerally whether or not the interaction was already responded to.
+async def reply_ephemeral(
+    interaction: discord.Interaction, text: str, *, view: discord.ui.View | None = None
+) -> None:
+    """Answer ephemerally whether or not the interaction was already responded to (``view``: buttons).
 
     When Discord says it was answered already, the text goes as a followup; when the interaction
     expired, or the followup fails too, it is logged once at WARNING (nobody sees a traceback).
     """
     none = discord.AllowedMentions.none()
+    buttons: discord.ui.View = view if view is not None else discord.utils.MISSING
     try:
         if not interaction.response.is_done():
             try:
-                await interaction.response.send_message(text, ephemeral=True, allowed_mentions=none)
+                await interaction.response.send_message(
+                    text, ephemeral=True, allowed_mentions=none, view=buttons
+                )
                 return
             except (discord.InteractionResponded, discord.HTTPException) as exc:
                 if not already_answered(exc):
                     raise
-        await interaction.followup.send(text, ephemeral=True, allowed_mentions=none)
+        await interaction.followup.send(text, ephemeral=True, allowed_mentions=none, view=buttons)
     except discord.HTTPException as exc:
         why = "it expired" if expired(exc) else f"{exc.status} {exc.text or ''}".strip()
         log.warning("could not deliver an error reply for interaction %s (%s)", interaction.id, why)

@@ -145,10 +145,14 @@ class EventTransformer(app_commands.Transformer):
 
 
 class DateTransformer(app_commands.Transformer):
-    """``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` → (first day, precision); a bad date is a clear message."""
+    """``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` → (first day, precision); a bad date is a clear message
+    that names the option (``since: “2019-13” is not a real date``)."""
+
+    def __init__(self, option: str = "date") -> None:
+        self.option = option
 
     async def transform(self, interaction: discord.Interaction, value: str, /) -> tuple[dt.date, str]:
-        return parse_date(value, "date")
+        return parse_date(value, self.option)
 
 
 class KindTransformer(app_commands.Transformer):
@@ -164,6 +168,8 @@ class KindTransformer(app_commands.Transformer):
 
 EventOption = app_commands.Transform[int, EventTransformer]
 DateOption = app_commands.Transform[tuple[dt.date, str], DateTransformer]
+SinceOption = app_commands.Transform[tuple[dt.date, str], DateTransformer("since")]
+UntilOption = app_commands.Transform[tuple[dt.date, str], DateTransformer("until")]
 KindOption = app_commands.Transform[str, KindTransformer]
 
 

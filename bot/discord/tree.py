@@ -8,7 +8,8 @@ import discord
 from discord import app_commands
 
 from bot import metrics
-from bot.discord.errors import expired, is_unexpected, reply_ephemeral, unwrap, user_message
+from bot.discord.errors import expired, is_unexpected, unwrap, user_message
+from bot.discord.picks import answer_error
 from bot.logs import command_done
 
 log = logging.getLogger(__name__)
@@ -34,4 +35,5 @@ class BriefTree(app_commands.CommandTree[discord.Client]):
         finished(interaction, command, outcome)
         if expired(unwrap(error)):
             return  # the command's own answer came too late; nothing can reach the user now
-        await reply_ephemeral(interaction, text)
+        # A value that names nothing is answered with its closest choices, as buttons.
+        await answer_error(interaction, error, text)

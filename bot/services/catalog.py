@@ -230,7 +230,7 @@ class CatalogService:
         slug = guess(snap.entries[kind], query)
         if slug is not None and ranked and ranked[0].slug == slug:
             return slug
-        raise NotFound(what, text, [e.label for e in ranked])
+        raise NotFound(what, text, [e.label for e in ranked], values=[e.slug for e in ranked])
 
     async def ref(self, kind: LinkKind, name: str) -> Ref:
         """The record of ``kind`` that ``name`` names (slug, name or alias)."""

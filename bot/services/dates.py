@@ -68,3 +68,10 @@ def period_end(value: dt.date, precision: str) -> dt.date:
         nxt = dt.date(value.year + (value.month == 12), value.month % 12 + 1, 1)
         return nxt - dt.timedelta(days=1)
     return value
+
+
+def check_period(since: tuple[dt.date, str] | None, until: tuple[dt.date, str] | None) -> None:
+    """A ``since`` after the end of ``until`` is a problem of the ``since`` option, said as such."""
+    if since and until and since[0] > period_end(*until):
+        problem = f"{format_date(*since)} is after until ({format_date(*until)}); swap them or widen it"
+        raise ValidationFailed([FieldProblem("since", problem)])

@@ -17,10 +17,14 @@ class ServiceError(Exception):
 class NotFound(ServiceError):
     """An unknown id, slug or name; ``suggestions`` lists the closest known names."""
 
-    def __init__(self, what: str, value: str, suggestions: Sequence[str] = ()) -> None:
+    def __init__(
+        self, what: str, value: str, suggestions: Sequence[str] = (), *, values: Sequence[str] = ()
+    ) -> None:
         self.what = what
         self.value = value
         self.suggestions = list(suggestions)
+        # What each suggestion resolves from (a slug), for a "did you mean" button; else the name.
+        self.values = list(values) or list(suggestions)
         message = f"No {what} matches “{value}”."
         if self.suggestions:
             message += " Did you mean: " + ", ".join(self.suggestions) + "?"

@@ -24,7 +24,7 @@ import yaml
 
 from bot.config import Settings
 from bot.discord.client import PeninsulaBot
-from bot.discord.console import parse_options, split_line
+from bot.discord.command_line import parse_options, split_line
 from bot.services.container import Services
 from testing.fake_discord import FakeDiscord, FakeGuild, FakeMember, InteractionResult, connect_bot
 from testing.fake_discord.checks import walk_components

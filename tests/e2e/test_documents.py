@@ -172,3 +172,49 @@ async def test_an_alert_links_its_primary_source(fake_discord: FakeDiscord, sqli
     assert "timestamp" not in alert.embeds[0]
     [link] = [c for c in walk_components(alert.components) if c.get("type") == 2]
     assert link == {"type": 2, "style": 5, "label": "Sources", "url": "https://example.org/a"}
+
+
+async def test_a_typed_value_that_names_nothing_offers_the_closest_as_buttons(world: World) -> None:
+    async with connect_bot(world.fake, world.bot()):
+        asked = await world.fake.invoke(
+            "timeline", {"program": "missile", "since": "2017"}, guild=world.home, user=world.alice
+        )
+        assert asked.ephemeral
+        assert asked.content.startswith("No program matches “missile”.")
+        assert "Pick one to run `/timeline program:missile since:2017` with it." in asked.content
+        picks = buttons(asked)
+        assert list(picks)[:3] == [
+            "Cruise missiles",
+            "Hypersonic missiles",
+            "Intercontinental ballistic missiles",
+        ]
+    async with connect_bot(world.fake, world.bot()):  # the buttons work after a restart
+        pick = str(picks["Intercontinental ballistic missiles"]["custom_id"])
+        other = await world.fake.press(asked, pick, user=world.bob)
+        assert other.ephemeral and "Only the person who ran this command" in other.content
+        ran = await world.fake.press(asked, pick, user=world.alice)
+        assert ran.callback_type == 4 and not ran.ephemeral
+        assert ran.embeds[0]["title"] == "Timeline"
+        assert (
+            ran.embeds[0]["author"]["name"]
+            == "program: Intercontinental ballistic missiles, since 1 Jan 2017"
+        )
+
+
+async def test_a_bad_date_names_its_option_and_since_after_until_says_so(
+    world: World, bot: PeninsulaBot
+) -> None:
+    bad = await world.fake.invoke("timeline", {"since": "2019-13"}, guild=world.home, user=world.alice)
+    assert bad.ephemeral and "since: “2019-13” is not a real date" in bad.content
+    bad = await world.fake.invoke("timeline", {"until": "2019-02-30"}, guild=world.home, user=world.alice)
+    assert bad.ephemeral and "until: “2019-02-30” is not a real date" in bad.content
+    bad = await world.fake.invoke("brief", {"since": "May 2019"}, guild=world.home, user=world.alice)
+    assert bad.ephemeral and "since: “May 2019” is not YYYY, YYYY-MM or YYYY-MM-DD" in bad.content
+    swapped = await world.fake.invoke(
+        "timeline", {"since": "2020", "until": "2019-06"}, guild=world.home, user=world.alice
+    )
+    assert swapped.ephemeral and "since: 2020 is after until (Jun 2019)" in swapped.content
+    same = await world.fake.invoke(
+        "timeline", {"since": "2019-06-30", "until": "2019-06"}, guild=world.home, user=world.alice
+    )
+    assert not same.ephemeral  # the last day of June is within "until June 2019"
