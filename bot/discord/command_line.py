@@ -8,12 +8,13 @@ picked value: both parse with :func:`parse_options`, convert each raw value as D
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import discord
 from discord import app_commands
 
+_AS_GIVEN = (discord.AppCommandOptionType.channel, discord.AppCommandOptionType.role)
 TRUE = {"true", "yes", "y", "1", "on"}
 FALSE = {"false", "no", "n", "0", "off"}
 
@@ -101,14 +102,23 @@ def format_line(name: str, options: Mapping[str, object]) -> str:
 
 
 async def transform_options(
-    command: app_commands.Command[Any, ..., Any], interaction: discord.Interaction, raw: Mapping[str, str]
+    command: app_commands.Command[Any, ..., Any],
+    interaction: discord.Interaction,
+    raw: Mapping[str, str],
+    convert: Callable[[app_commands.Parameter, str], Any] = convert_text,
 ) -> dict[str, Any]:
-    """The callback's keyword arguments for raw option values (by display name), resolved as on Discord."""
+    """The callback's keyword arguments for raw option values (by display name), resolved as on Discord.
+
+    ``convert`` reads each raw value; a channel or role it returns is passed as it is.
+    """
     params = {p.display_name: p for p in command.parameters}
     kwargs: dict[str, Any] = {}
     for display, value in raw.items():
         param = params[display]
-        converted = convert_text(param, value)
+        converted = convert(param, value)
+        if param.type in _AS_GIVEN:
+            kwargs[param.name] = converted
+            continue
         # The command's own parameter object: choices and transformers (dates) as on Discord.
         kwargs[param.name] = await command._params[param.name].transform(interaction, converted)
     return kwargs

@@ -26,7 +26,7 @@ import discord
 from discord import app_commands
 
 from bot.config import Settings
-from bot.discord.command_line import UsageError, convert_text, parse_options, split_line
+from bot.discord.command_line import UsageError, convert_text, parse_options, split_line, transform_options
 from bot.discord.errors import user_message
 from bot.discord.render.reply import Reply
 
@@ -272,7 +272,7 @@ class Console:
             return Outcome(Reply(content=NEEDS_DISCORD[command.qualified_name], ephemeral=True), failed=True)
         interaction = ConsoleInteraction(self.bot, self.guild_id, member=self.member)
         try:
-            kwargs = await self._arguments(command, raw, interaction)
+            kwargs = await transform_options(command, interaction.as_interaction(), raw, convert)
             # The same checks Discord's tree runs (permissions, curator role) before the callback.
             if not await command._check_can_run(interaction.as_interaction()):
                 raise app_commands.CheckFailure("You may not use this command.")
@@ -284,26 +284,6 @@ class Console:
             return Outcome(Reply(content=text, ephemeral=True), failed=True)
         # Admin commands confirm with an ephemeral line; only a reader's bare ephemeral line is a refusal.
         return self._finish(interaction, bare_text_fails=command.root_parent is None)
-
-    async def _arguments(
-        self,
-        command: app_commands.Command[Any, ..., Any],
-        raw: dict[str, str],
-        interaction: ConsoleInteraction,
-    ) -> dict[str, Any]:
-        params = {p.display_name: p for p in command.parameters}
-        kwargs: dict[str, Any] = {}
-        for display, value in raw.items():
-            param = params[display]
-            converted = convert(param, value)
-            if isinstance(converted, _Channel | _Role):
-                kwargs[param.name] = converted
-                continue
-            # The command's own parameter object: choices and transformers (dates) as on Discord.
-            kwargs[param.name] = await command._params[param.name].transform(
-                interaction.as_interaction(), converted
-            )
-        return kwargs
 
     async def press(self, label: str) -> Outcome:
         """Press the button of the last reply whose label contains ``label`` (``next``, ``prev``)."""
