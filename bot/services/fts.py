@@ -16,7 +16,9 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from bot import models
 
-WORD = re.compile(r"\w+", re.UNICODE)
+WORD = re.compile(r"[^\W_]+", re.UNICODE)
+# Where letters meet digits inside a word: "hwasong17" is "hwasong" and "17", as "Hwasong-17" is.
+_CODE = re.compile(r"\d+|[^\W\d_]+", re.UNICODE)
 MAX_TERMS = 12
 FTS = table("event_fts", column("rowid"), column("event_fts"))
 SelectT = TypeVar("SelectT", bound=Select[*tuple[Any, ...]])
@@ -27,21 +29,61 @@ def words(query: str) -> list[str]:
     return WORD.findall(query.casefold())[:MAX_TERMS]
 
 
+def code_parts(word: str) -> list[str]:
+    """A word split where letters meet digits: "hwasong17" → ["hwasong", "17"]; "2397" → ["2397"]."""
+    return _CODE.findall(word)
+
+
+def tokens(text: str) -> list[str]:
+    """The words of ``text`` with codes split, the form names are compared in ("kn 08", "hwasong 17")."""
+    return [part for word in words(text) for part in code_parts(word)]
+
+
+@dataclass(frozen=True)
+class Words:
+    """Words an event's text must hold: all of them, and adjacent and in order when ``phrase``."""
+
+    terms: tuple[str, ...]
+    phrase: bool = False
+
+
+#: Any of several :class:`Words` (a term, or every name of a catalog record).
+Group = tuple[Words, ...]
+
+
 @dataclass(frozen=True)
 class TextMatch:
-    """Events whose text holds every term (as a prefix when ``prefix``; in the title when ``title_only``)."""
+    """Events whose text holds every term (as a prefix when ``prefix``; in the title when ``title_only``).
+
+    ``groups`` generalises ``terms``: each group is matched by any of its :class:`Words`, and an event
+    must match every group, or any group when ``any_group``.
+    """
 
     dialect: str
-    terms: tuple[str, ...]
+    terms: tuple[str, ...] = ()
     prefix: bool = False
     title_only: bool = False
+    groups: tuple[Group, ...] = ()
+    any_group: bool = False
 
     @property
     def _sqlite(self) -> bool:
         return self.dialect == "sqlite"
 
+    @property
+    def _groups(self) -> tuple[Group, ...]:
+        return self.groups or tuple((Words((t,)),) for t in self.terms)
+
     def _fts5_query(self) -> str:
-        expr = " ".join(f'"{t}"*' if self.prefix else f'"{t}"' for t in self.terms)
+        star = "*" if self.prefix else ""
+
+        def alternative(w: Words) -> str:
+            if w.phrase:
+                return f'"{" ".join(w.terms)}"{star}'
+            return "(" + " AND ".join(f'"{t}"{star}' for t in w.terms) + ")"
+
+        glue = " OR " if self.any_group else " AND "
+        expr = glue.join("(" + " OR ".join(alternative(w) for w in g) + ")" for g in self._groups)
         return f"title : ({expr})" if self.title_only else expr
 
     def _tsquery(self) -> ColumnElement[Any]:
@@ -50,8 +92,16 @@ class TextMatch:
         star = (":*" if self.prefix else "") + ("A" if self.title_only else "")
         if self.title_only and not self.prefix:
             star = ":A"
-        parts = [f"({t}{star} | -{t}{star})" if t.isdigit() else f"{t}{star}" for t in self.terms]
-        return func.to_tsquery(literal_column("'english'"), " & ".join(parts))
+
+        def term(t: str) -> str:
+            return f"({t}{star} | -{t}{star})" if t.isdigit() else f"{t}{star}"
+
+        def alternative(w: Words) -> str:
+            return "(" + (" <-> " if w.phrase else " & ").join(term(t) for t in w.terms) + ")"
+
+        glue = " | " if self.any_group else " & "
+        expr = glue.join("(" + " | ".join(alternative(w) for w in g) + ")" for g in self._groups)
+        return func.to_tsquery(literal_column("'english'"), expr)
 
     def narrow(self, stmt: SelectT) -> tuple[SelectT, ColumnElement[Any]]:
         """``stmt`` (over ``event``) narrowed to the matching events, and a rank (lower is better)."""
@@ -63,6 +113,12 @@ class TextMatch:
         document: ColumnElement[Any] = literal_column("event.search_vector")
         tsq = self._tsquery()
         return stmt.where(document.op("@@")(tsq)), -func.ts_rank(document, tsq)
+
+    def holds(self) -> ColumnElement[bool]:
+        """SQL over ``event``: this event matches (for ranking a few rows, not for finding them)."""
+        if self._sqlite:
+            return models.Event.id.in_(self.ids())
+        return literal_column("event.search_vector").op("@@")(self._tsquery())
 
     @property
     def key(self) -> ColumnElement[Any]:

@@ -1,15 +1,22 @@
-"""Search: events ranked by the full-text match (``bot.services.fts``), and catalog records.
+"""Search: events ranked as a search engine ranks them, and the catalog records a query names.
 
-Events are searched in the database; programs, talks tracks and positions are few and are matched in
-memory from the catalog, under the same names the catalog resolves.
+A query is read into terms (``bot.services.search_query``): words, quoted phrases and named catalog
+records. Events must match every term; when that finds few, any term will do, and the answer says
+so. Named records rank first (an event linked to a party or track the query names, or with a named
+system or site in its title), then title hits, then significance and recency.
+
+Programs, systems, facilities, talks tracks and positions are few and are matched in memory.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Literal
 
 from rapidfuzz import fuzz
-from sqlalchemy import func, select
+from sqlalchemy import Select, case, exists, func, intersect, literal, or_, select, union
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from bot import models
 from bot.db import Sessionmaker
@@ -17,22 +24,41 @@ from bot.services.catalog import CatalogService, normalize, program_names
 from bot.services.errors import FieldProblem, ValidationFailed
 from bot.services.events import read_views
 from bot.services.filters import visible
-from bot.services.fts import TextMatch, custom_plans, words
+from bot.services.fts import TextMatch, custom_plans
+from bot.services.links import KINDS
+from bot.services.search_query import Entity, NameIndex, Term, catalog_entities, parse
 from bot.services.views import EventView
 
 QUERY_MAX = 200
 CATALOG_CUTOFF = 75
+CATALOG_HITS = 5
 #: Beyond this many matches, only the most recently added are ranked (see search_events).
 RANK_WINDOW = 1000
+#: When fewer events than this hold every term, events holding any of them are ranked too.
+FEW = 3
+#: A named record outranks any fuzzy catalog match.
+NAMED_SCORE = 110.0
+Mode = Literal["all", "any"]
+CATALOG_KINDS = ("program", "system", "facility", "track", "position")
 
 
 @dataclass(frozen=True)
 class CatalogHit:
-    kind: str  # "program" | "track" | "position"
+    kind: str  # "program" | "system" | "facility" | "track" | "position"
     title: str
     summary: str
-    ref: str  # slug (program, track) or "party/topic" (position)
+    ref: str  # slug (program, track; a system's or facility's program) or "party/topic" (position)
     score: float
+
+
+@dataclass(frozen=True)
+class EventHits:
+    """A page of ranked events: ``mode`` says whether they hold every term or only some."""
+
+    events: list[EventView]
+    total: int
+    mode: Mode = "all"
+    complete: int = 0  # how many events hold every term (when mode is "any")
 
 
 @dataclass(frozen=True)
@@ -43,11 +69,87 @@ class SearchPage:
     total_events: int
     offset: int
     limit: int
+    mode: Mode = "all"
+    complete: int = 0
 
-    @property
-    def next_offset(self) -> int | None:
-        nxt = self.offset + self.limit
+    def next_offset(self, shown: int) -> int | None:
+        """Where the next page starts when this one showed ``shown`` events (None: this is the last)."""
+        nxt = self.offset + shown
         return nxt if nxt < self.total_events else None
+
+
+def _either(parts: list[Select[Any]]) -> Select[Any]:
+    """The ids any of ``parts`` selects, as one plain select (SQLite nests no bare compounds)."""
+    return parts[0] if len(parts) == 1 else select(union(*parts).subquery().c.id)
+
+
+class _Plan:
+    """The SQL pieces of one query's terms: which events match, and how they rank."""
+
+    def __init__(self, dialect: str, terms: list[Term]) -> None:
+        self.dialect, self.terms = dialect, terms
+
+    def _text(self, terms: list[Term], *, any_group: bool = False, title_only: bool = False) -> TextMatch:
+        groups = tuple(t.alternatives for t in terms)
+        return TextMatch(self.dialect, groups=groups, any_group=any_group, title_only=title_only)
+
+    def _text_ids(self, terms: list[Term], *, any_group: bool = False) -> Select[Any]:
+        return self._text(terms, any_group=any_group).ids()
+
+    def _linked_ids(self, entities: tuple[Entity, ...]) -> list[Select[Any]]:
+        out: list[Select[Any]] = []
+        for kind in KINDS:
+            wanted = [e.record_id for e in entities if e.kind == kind.name and e.record_id is not None]
+            if wanted:
+                col = kind.table.c[kind.column]
+                out.append(select(kind.table.c.event_id.label("id")).where(col.in_(wanted)))
+        return out
+
+    def term_ids(self, term: Term) -> Select[Any]:
+        """The ids of events matching one term: its text, or a link to a record it names."""
+        return _either([self._text_ids([term]), *self._linked_ids(term.links)])
+
+    def ids(self, mode: Mode) -> Select[Any]:
+        """The ids of every event matching the terms (all of them, or any), scope not applied."""
+        plain = [t for t in self.terms if not t.links]
+        linked = [t for t in self.terms if t.links]
+        if mode == "all":
+            parts = ([self._text_ids(plain)] if plain else []) + [self.term_ids(t) for t in linked]
+            return parts[0] if len(parts) == 1 else select(intersect(*parts).subquery().c.id)
+        parts = ([self._text_ids(plain, any_group=True)] if plain else []) + [
+            p for t in linked for p in (self._text_ids([t]), *self._linked_ids(t.links))
+        ]
+        return _either(parts)
+
+    def _in_title(self, terms: list[Term]) -> ColumnElement[bool]:
+        return self._text(terms, any_group=True, title_only=True).holds()
+
+    def order(self, mode: Mode) -> list[ColumnElement[Any]]:
+        """Best first: more terms held (any-term mode), named records, title hits, significance, date."""
+        E = models.Event
+        keys: list[ColumnElement[Any]] = []
+        if mode == "any" and len(self.terms) > 1:
+            held = [case((E.id.in_(self.term_ids(t)), 1), else_=0) for t in self.terms]
+            keys.append(sum(held[1:], held[0]).desc())
+        named = [t for t in self.terms if t.entities]
+        if named:
+            hits = [case((self._named(t), 1), else_=0) for t in named]
+            keys.append(sum(hits[1:], hits[0]).desc())
+        keys.append(case((self._in_title(self.terms), 1), else_=0).desc())
+        return [*keys, E.significance.desc(), E.occurred_on.desc(), E.id.desc()]
+
+    def _named(self, term: Term) -> ColumnElement[bool]:
+        """An event is about a named record: it links to it, or a named system or site is in its title."""
+        E = models.Event
+        checks: list[ColumnElement[bool]] = []
+        for kind in KINDS:
+            wanted = [e.record_id for e in term.links if e.kind == kind.name]
+            if wanted:
+                t = kind.table
+                checks.append(exists().where(t.c.event_id == E.id, t.c[kind.column].in_(wanted)))
+        if any(e.record_id is None for e in term.entities):
+            checks.append(self._in_title([term]))
+        return or_(*checks) if checks else literal(False)
 
 
 class SearchService:
@@ -55,6 +157,22 @@ class SearchService:
         self._sessionmaker = sessionmaker
         self._catalog = catalog
         self._dialect = dialect
+        self._index: tuple[tuple[int, ...], NameIndex] | None = None
+
+    async def names(self) -> NameIndex:
+        """The catalog's names, rebuilt when the catalog's snapshot changes."""
+        programs, actors, tracks = (
+            await self._catalog.programs(),
+            await self._catalog.actors(),
+            await self._catalog.tracks(),
+        )
+        key = tuple(id(r) for r in (*programs, *actors, *tracks))
+        if self._index is None or self._index[0] != key:
+            self._index = (key, NameIndex(catalog_entities(programs, actors, tracks)))
+        return self._index[1]
+
+    async def terms(self, query: str) -> list[Term]:
+        return parse(query, await self.names())
 
     async def search_events(
         self,
@@ -63,42 +181,77 @@ class SearchService:
         guild_id: int | None = None,
         limit: int = 10,
         offset: int = 0,
-        prefix: bool = False,
         links: bool = True,
+        fallback: bool = False,
     ) -> tuple[list[EventView], int]:
-        """Ranked events matching every word of ``query``, and how many match (at most RANK_WINDOW + 1).
+        """Ranked events matching every term of ``query``, and how many match (at most RANK_WINDOW + 1)."""
+        hits = await self.rank_events(
+            query, guild_id=guild_id, limit=limit, offset=offset, links=links, fallback=fallback
+        )
+        return hits.events, hits.total
+
+    async def rank_events(
+        self,
+        query: str,
+        *,
+        guild_id: int | None = None,
+        limit: int = 10,
+        offset: int = 0,
+        links: bool = True,
+        fallback: bool = True,
+    ) -> EventHits:
+        """Events holding every term; with ``fallback``, any term when fewer than FEW hold all.
 
         When more than RANK_WINDOW events match, only the RANK_WINDOW most recently added are ranked:
         a query that broad says little, and ranking every match costs time linear in the matches.
         """
-        terms = words(query)
+        terms = await self.terms(query)
         if not terms:
-            return [], 0
-        E = models.Event
-        match = TextMatch(self._dialect, tuple(terms), prefix=prefix)
-        stmt, rank = match.narrow(select(E).where(visible(guild_id), E.status == "published"))
-        # Matches regardless of scope and status: cheap to count and to cut, and close enough for a
-        # recency window. The planners misjudge the scope filter and would rank every match.
-        matching = match.ids()
-        key = matching.selected_columns[0]
+            return EventHits([], 0)
+        plan = _Plan(self._dialect, terms)
         async with self._sessionmaker() as session:
             await custom_plans(session, self._dialect)
-            # The RANK_WINDOW-th and the next newest match: two rows mean the query is broad, and the
-            # first is where the window starts. One statement answers both questions.
-            window = matching.order_by(key.desc()).offset(RANK_WINDOW - 1).limit(2)
-            edge = list((await session.scalars(window)).all())
-            if len(edge) == 2:
-                total = RANK_WINDOW + 1
-                stmt = stmt.where(match.key >= int(edge[0]))
-            else:
-                total = int(await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
-            page = stmt.order_by(rank, E.occurred_on.desc(), E.id.desc()).limit(limit).offset(offset)
+            complete, window = await self._count(session, plan, "all", guild_id)
+            mode: Mode = "any" if fallback and complete < FEW and len(terms) > 1 else "all"
+            total = complete
+            if mode == "any":
+                total, window = await self._count(session, plan, "any", guild_id)
+            E = models.Event
+            stmt = select(E).where(visible(guild_id), E.status == "published", E.id.in_(plan.ids(mode)))
+            if window is not None:
+                stmt = stmt.where(E.id >= window)
+            page = stmt.order_by(*plan.order(mode)).limit(limit).offset(offset)
             views = await read_views(session, page, links=links) if total > offset else []
-        return views, total
+        return EventHits(views, total, mode, complete)
+
+    async def _count(
+        self, session: AsyncSession, plan: _Plan, mode: Mode, guild_id: int | None
+    ) -> tuple[int, int | None]:
+        """How many visible events match (RANK_WINDOW + 1 for more), and the id the ranked window
+        starts at when there are more."""
+        # Matches regardless of scope and status: cheap to count and to cut, and close enough for a
+        # recency window. The planners misjudge the scope filter and would rank every match.
+        ids = plan.ids(mode).subquery()
+        key = ids.c[0]
+        # The RANK_WINDOW-th and the next newest match: two rows mean the query is broad, and the
+        # first is where the window starts. One statement answers both questions.
+        window = select(key).order_by(key.desc()).offset(RANK_WINDOW - 1).limit(2)
+        edge = list((await session.scalars(window)).all())
+        if len(edge) == 2:
+            return RANK_WINDOW + 1, int(edge[0])
+        E = models.Event
+        stmt = select(func.count()).where(visible(guild_id), E.status == "published", E.id.in_(select(key)))
+        return int(await session.scalar(stmt) or 0), None
 
     async def search_catalog(self, query: str) -> list[CatalogHit]:
+        """Catalog records for ``query``: the ones it names first, then close matches, best first."""
         q = normalize(query)
-        hits: list[CatalogHit] = []
+        hits: dict[tuple[str, str], CatalogHit] = {}
+
+        def add(hit: CatalogHit) -> None:
+            key = (hit.kind, hit.title)
+            if hit.score >= CATALOG_CUTOFF and (key not in hits or hits[key].score < hit.score):
+                hits[key] = hit
 
         def score(*fields: str) -> float:
             best = 0.0
@@ -111,28 +264,32 @@ class SearchService:
                 best = max(best, fuzz.token_set_ratio(q, nf) if len(nf) < 200 else fuzz.partial_ratio(q, nf))
             return best
 
-        for p in await self._catalog.programs():
-            s = max(score(*program_names(p)), score(p.summary) - 10)
-            if s >= CATALOG_CUTOFF:
-                hits.append(CatalogHit("program", p.name, p.summary, p.slug, s))
+        programs = await self._catalog.programs()
+        by_slug = {p.slug: p for p in programs}
+        for term in await self.terms(query):
+            for e in term.entities:
+                if e.kind in ("system", "facility"):  # its program leads, as the catalog resolves it
+                    parent = by_slug[e.ref]
+                    add(CatalogHit("program", parent.name, parent.summary, parent.slug, NAMED_SCORE))
+                if e.kind != "actor":  # parties answer through their positions
+                    add(CatalogHit(e.kind, e.name, e.summary, e.ref, NAMED_SCORE))
+        for p in programs:
+            add(
+                CatalogHit(
+                    "program", p.name, p.summary, p.slug, max(score(*program_names(p)), score(p.summary) - 10)
+                )
+            )
         for t in await self._catalog.tracks():
-            s = max(score(t.name, *t.aliases), score(t.summary) - 10)
-            if s >= CATALOG_CUTOFF:
-                hits.append(CatalogHit("track", t.name, t.summary, t.slug, s))
+            add(
+                CatalogHit(
+                    "track", t.name, t.summary, t.slug, max(score(t.name, *t.aliases), score(t.summary) - 10)
+                )
+            )
         for pos in await self._catalog.positions():
             s = max(score(pos.topic.name) - 5, score(pos.summary, pos.stance, pos.quote or "") - 10)
-            if s >= CATALOG_CUTOFF:
-                hits.append(
-                    CatalogHit(
-                        "position",
-                        f"{pos.party.name} on {pos.topic.name} ({pos.as_of.year})",
-                        pos.summary,
-                        f"{pos.party.slug}/{pos.topic.slug}",
-                        s,
-                    )
-                )
-        hits.sort(key=lambda h: (-h.score, h.title))
-        return hits
+            title = f"{pos.party.name} on {pos.topic.name} ({pos.as_of.year})"
+            add(CatalogHit("position", title, pos.summary, f"{pos.party.slug}/{pos.topic.slug}", s))
+        return sorted(hits.values(), key=lambda h: (-h.score, CATALOG_KINDS.index(h.kind), h.title))
 
     async def search(
         self, query: str, *, guild_id: int | None = None, limit: int = 5, offset: int = 0, links: bool = True
@@ -145,8 +302,8 @@ class SearchService:
             raise ValidationFailed(
                 [FieldProblem("query", f"is {len(query)} characters; at most {QUERY_MAX}")]
             )
-        events, total = await self.search_events(
-            query, guild_id=guild_id, limit=limit, offset=offset, links=links
+        hits = await self.rank_events(query, guild_id=guild_id, limit=limit, offset=offset, links=links)
+        catalog = tuple((await self.search_catalog(query))[:CATALOG_HITS]) if offset == 0 else ()
+        return SearchPage(
+            query, catalog, tuple(hits.events), hits.total, offset, limit, hits.mode, hits.complete
         )
-        catalog = tuple((await self.search_catalog(query))[:5]) if offset == 0 else ()
-        return SearchPage(query, catalog, tuple(events), total, offset, limit)
