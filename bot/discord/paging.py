@@ -27,7 +27,7 @@ from bot.services.dates import format_date, period_end
 from bot.services.errors import ServiceError
 from bot.services.events import encode_cursor
 from bot.services.filters import EventFilter
-from bot.services.fts import words
+from bot.services.search_query import canonical
 from bot.services.views import ActorView, ProgramView, TrackView
 
 if TYPE_CHECKING:
@@ -289,8 +289,8 @@ class SearchButton(
 
 
 def search_query_key(query: str) -> str:
-    """What a search button carries: the query's words, which is all the event search uses."""
-    return " ".join(words(query))
+    """What a search button carries: the query's words and quoted phrases, all that search reads."""
+    return canonical(query)
 
 
 async def search(services: Services, who: Who, *, query: str, offset: int = 0) -> Reply:
@@ -298,16 +298,19 @@ async def search(services: Services, who: Who, *, query: str, offset: int = 0) -
     result = await services.search.search(
         query, guild_id=who.guild_id, limit=SEARCH_PAGE, offset=offset, links=False
     )
+    embed, shown = search_embed(result)
+    # The next page starts after the last event shown, so none is skipped.
+    next_offset = result.next_offset(shown)
     has_prev = result.offset > 0
-    has_next = result.next_offset is not None
+    has_next = next_offset is not None
     view: discord.ui.View | None = None
     if has_prev or has_next:
         key = search_query_key(result.query) or result.query
         view = discord.ui.View(timeout=None)
         prev_offset = max(result.offset - SEARCH_PAGE, 0)
         view.add_item(SearchButton(who.user_id, "p", prev_offset, key, disabled=not has_prev))
-        view.add_item(SearchButton(who.user_id, "n", result.next_offset or 0, key, disabled=not has_next))
-    return Reply(embeds=[search_embed(result)], view=view)
+        view.add_item(SearchButton(who.user_id, "n", next_offset or 0, key, disabled=not has_next))
+    return Reply(embeds=[embed], view=view)
 
 
 # ---------------------------------------------------------------------------------------------
