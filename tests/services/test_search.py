@@ -1,0 +1,94 @@
+"""Search as a search engine, on real SQLite and PostgreSQL: every term, then any; codes, phrases,
+catalog names and links; named records and title hits first, then significance and recency."""
+
+from __future__ import annotations
+
+from bot.services.views import EventView
+from tests.services.conftest import HOME, Services, curator
+from tests.services.test_services import event_input
+
+
+async def add(services: Services, title: str, **kw: object) -> int:
+    return (await services.curation.create(curator(HOME), event_input(title=title, **kw))).id
+
+
+def titles(events: list[EventView]) -> list[str]:
+    return [e.title for e in events]
+
+
+async def test_every_word_first_then_any_word_said_as_such(services: Services) -> None:
+    both = await add(services, "Artillery drill near the border island", summary="Shells fell at sea.")
+    one = await add(services, "Artillery drill inland", summary="No island involved.", significance=5)
+    await add(services, "Border fence repaired", summary="Work crews only.")
+    few = await services.search.rank_events("artillery island")
+    # Two events hold both words: few, so they come first and the closest follow.
+    assert few.mode == "any" and few.complete == 2 and {e.id for e in few.events[:2]} == {both, one}
+    third = await add(services, "Island artillery battery moved", summary="Seen from the air.")
+    every = await services.search.rank_events("artillery island")
+    assert every.mode == "all" and {e.id for e in every.events} == {both, one, third}
+    # No event holds all three words: the ones holding most come first, and the mode says so.
+    closest = await services.search.rank_events("artillery island fence border")
+    assert closest.mode == "any" and closest.complete == 0
+    # Three of the four words, then two of them (the most significant first).
+    assert [e.id for e in closest.events][:2] == [both, one]
+    assert closest.total == 4
+    # The web API narrows by every word and never falls back.
+    _hits, total = await services.search.search_events("artillery island fence")
+    assert total == 0
+
+
+async def test_codes_match_however_they_are_written(services: Services) -> None:
+    launch = await add(services, "Test launch of a Hwasong-15 from Sunan", summary="A flight.")
+    for query in ("Hwasong-15", "Hwasong15", "hwasong 15", "HWASONG-15 Sunan"):
+        found, total = await services.search.search_events(query)
+        assert total == 1 and found[0].id == launch, query
+    resolution = await add(services, "Resolution 2397 adopted", summary="Petroleum capped.", kind="sanctions")
+    found, _total = await services.search.search_events("2397")
+    assert [e.id for e in found] == [resolution]
+
+
+async def test_catalog_aliases_expand_the_query(services: Services) -> None:
+    # KN-08 is an alias of Hwasong-13 in the catalog: an event naming either is found by both.
+    shown = await add(services, "Hwasong-13 shown at a parade", summary="Road-mobile.")
+    for query in ("KN-08", "kn08", "Hwasong-13"):
+        found, _total = await services.search.search_events(query)
+        assert shown in [e.id for e in found], query
+    # DPRK names North Korea: an event linked to it matches, though its text says neither.
+    linked = await add(services, "Resolution 2094 adopted", summary="After the third test.", actors=["dprk"])
+    found, total = await services.search.search_events("DPRK 2094")
+    assert total == 1 and found[0].id == linked
+
+
+async def test_quoted_phrases_stay_phrases(services: Services) -> None:
+    phrase = await add(services, "Engine test at the coast", summary="A ground test.")
+    await add(services, "Coast guard test of a new engine", summary="Not a ground test.")
+    found, total = await services.search.search_events('"engine test"')
+    assert total == 1 and found[0].id == phrase
+    _found, loose = await services.search.search_events("engine test")
+    assert loose == 2
+
+
+async def test_named_records_and_title_hits_rank_first(services: Services) -> None:
+    mention = await add(services, "Talks in Seoul", summary="Wang Yi sent no envoy.", significance=5)
+    linked = await add(
+        services, "Talks in Beijing", summary="Envoys met.", significance=1, actors=["wang-yi"]
+    )
+    found, _total = await services.search.search_events("Wang Yi talks")
+    assert [e.id for e in found][:2] == [linked, mention]
+    # Title hits before summary hits; then significance; then the newer of equals.
+    in_summary = await add(services, "Envoy visit", summary="Talked about Hanoi.", significance=5)
+    old = await add(services, "Hanoi meeting", summary="x", significance=3, date="2019-01-01")
+    new = await add(services, "Hanoi dinner", summary="x", significance=3, date="2019-02-01")
+    top = await add(services, "Hanoi summit", summary="x", significance=4, date="2018-01-01")
+    found, _total = await services.search.search_events("hanoi")
+    assert [e.id for e in found] == [top, new, old, in_summary]
+
+
+async def test_named_systems_and_sites_are_catalog_hits_after_their_program(services: Services) -> None:
+    hits = await services.search.search_catalog("KN-08")
+    assert [(h.kind, h.title) for h in hits][:2] == [
+        ("program", "Intercontinental ballistic missiles"),
+        ("system", "KN-08"),
+    ]
+    sohae = await services.search.search_catalog("Tongchang-ri")
+    assert ("facility", "Sohae Satellite Launching Station") in [(h.kind, h.title) for h in sohae]
