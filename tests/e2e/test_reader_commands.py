@@ -556,3 +556,77 @@ async def test_a_typed_topic_prefix_resolves_on_the_real_corpus(
         assert typed.embeds == picked.embeds
         narrowed = await fake_discord.invoke("position", {"party": "pyong", "topic": "denuc"}, guild=readers)
         assert narrowed.embeds[0]["title"] == "North Korea on Denuclearization as a precondition for talks"
+
+
+async def _add_long(world: World, count: int, word: str, *, significance: int = 2) -> list[int]:
+    """Events with long titles and summaries: fewer fit a field than fit a page."""
+    caller = Caller(7, world.home.id, frozenset({"manage_guild"}))
+    ids = []
+    for i in range(count):
+        data = EventInput(
+            title=f"{word} report {i}: " + "a long account of a delegation's arrival and its schedule " * 3,
+            summary=f"{word} {i}. " + "Officials described the preparations in considerable detail. " * 20,
+            date=f"2019-{i % 12 + 1:02d}-{i // 12 + 1:02d}",
+            kind="statement",
+            significance=significance,
+            actors=["dprk"],
+            sources=[SourceInput("Yonhap", f"Report {i}", "2019-05-01", f"https://example.org/l/{i}")],
+        )
+        ids.append((await world.services.curation.create(caller, data, alert=False)).id)
+    return ids
+
+
+def shown_ids(result: InteractionResult) -> list[int]:
+    events = [f["value"] for f in result.embeds[0].get("fields", []) if f["name"].startswith("Events")]
+    return [int(n) for n in re.findall(r"`#(\d+)`", "\n".join(events))]
+
+
+async def test_search_shows_every_event_it_counts(world: World, bot: PeninsulaBot) -> None:
+    made = await _add_long(world, 45, "Hanoi")
+    result = await invoke(world, "search", {"query": "Hanoi"})
+    seen: list[int] = []
+    while True:
+        footer = result.embeds[0]["footer"]["text"]
+        first, last, total = map(int, re.findall(r"Events (\d+)–(\d+) of (\d+)", footer)[0])
+        ids = shown_ids(result)
+        assert total == 45 and first == len(seen) + 1 and last - first + 1 == len(ids)
+        assert "more" not in text_of(result)
+        seen += ids
+        assert result.message is not None
+        _prev, next_id = result.message.custom_ids()
+        if result.message.find_component(next_id)["disabled"]:  # type: ignore[index]
+            break
+        result = await world.fake.press(result, next_id, user=world.alice)
+    assert sorted(seen) == sorted(made)
+
+
+async def test_search_says_when_it_falls_back_to_closest_matches(world: World, bot: PeninsulaBot) -> None:
+    await world.add_events(4, word="Bombardment")
+    result = await invoke(world, "search", {"query": "bombardment zzzqqq"})
+    [embed] = result.embeds
+    assert embed["description"] == "No event has all of these words; closest matches."
+    assert embed["footer"]["text"] == "Events 1–4 of 4 · closest matches first"
+    assert "Bombardment number" in field(result, "Events")
+
+
+async def test_search_ranks_title_hits_then_significance(world: World, bot: PeninsulaBot) -> None:
+    caller = Caller(7, world.home.id, frozenset({"manage_guild"}))
+    for title, summary, significance in (
+        ("Envoy visit ends", "Talks prepared the Hanoi meeting.", 5),
+        ("Hanoi dinner", "The leaders dined.", 2),
+        ("Hanoi summit", "No agreement.", 4),
+    ):
+        data = EventInput(
+            title,
+            summary,
+            "2019-02-27",
+            "summit",
+            significance,
+            sources=[SourceInput("Yonhap", "Report", "2019-05-01", "https://example.org/h")],
+        )
+        await world.services.curation.create(caller, data, alert=False)
+    result = await invoke(world, "search", {"query": "hanoi"})
+    events = field(result, "Events")
+    assert events.index("Hanoi summit") < events.index("Hanoi dinner") < events.index("Envoy visit ends")
+    phrase = await invoke(world, "search", {"query": '"hanoi meeting"'})
+    assert "Envoy visit ends" in field(phrase, "Events") and "Hanoi dinner" not in text_of(phrase)
