@@ -103,7 +103,8 @@ SYSTEMS = (
 )
 TARGETS = {"sqlite": 25.0, "postgresql": 40.0}
 AUTOCOMPLETE_TARGET = 15.0
-SEARCH_TARGET = 20.0
+#: Search p99 at 100,000 events, per dialect (the issue's targets).
+SEARCH_TARGETS = {"sqlite": 20.0, "postgresql": 40.0}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -261,6 +262,7 @@ async def measure(
         "timeline": lambda: _lat(inv("timeline", rng.choice(TIMELINES))),
         "event": lambda: _lat(inv("event", {"id": str(rng.choice(event_ids))})),
         "search": lambda: _lat(inv("search", {"query": " ".join(rng.sample(SEARCHES, rng.randint(1, 2)))})),
+        "search (names, codes, phrases)": lambda: _lat(inv("search", {"query": rng.choice(NAMED_SEARCHES)})),
         "help": lambda: _lat(inv("help")),
         "autocomplete (catalog)": lambda: ac(
             "position", "party", rng.choice(["dp", "North", "pyong", "chi", "Sou", "Nroth Korea"])
@@ -298,6 +300,20 @@ SEARCHES = [
     "moratorium",
     "tunnel",
     "summit",
+]
+#: Queries that name catalog records (parties, tracks, systems), write codes in several ways, quote a
+#: phrase or hold a word no event has (the closest-matches fallback).
+NAMED_SEARCHES = [
+    "UNSC 2397",
+    "Kim Jong Un Putin",
+    "DPRK launch",
+    "Hwasong17",
+    "KN-08 parade",
+    '"solid fuel"',
+    "six-party talks",
+    "Yongbyon reactor",
+    "영변",
+    "launch zzzqqq",
 ]
 
 
@@ -372,8 +388,8 @@ def report(dialect: str, rows: list[Row], load_seconds: float, events: int) -> s
         limit = target
         if r.name.startswith("autocomplete"):
             limit = AUTOCOMPLETE_TARGET
-        elif r.name == "search":
-            limit = SEARCH_TARGET
+        elif r.name.startswith("search"):
+            limit = SEARCH_TARGETS[dialect]
         p50_ok = r.name == "ping" or r.p50 <= 2 * ping.p50
         met = r.p99 <= limit
         lines.append(

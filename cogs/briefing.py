@@ -282,9 +282,9 @@ class Briefing(commands.Cog):
         await self.answer(interaction, private, build_event(self.services, who(interaction), id=id))
 
     @app_commands.command(
-        name="search", description="Full-text search over events, programs, talks and positions"
+        name="search", description="Search events, programs, systems, sites, talks and positions"
     )
-    @app_commands.describe(query="Words to look for", private=PRIVATE)
+    @app_commands.describe(query='Words, names or codes (KN-08, UNSC 2397); "quote" a phrase', private=PRIVATE)
     async def search(
         self,
         interaction: discord.Interaction,

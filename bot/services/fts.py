@@ -114,10 +114,11 @@ class TextMatch:
         tsq = self._tsquery()
         return stmt.where(document.op("@@")(tsq)), -func.ts_rank(document, tsq)
 
-    def holds(self) -> ColumnElement[bool]:
-        """SQL over ``event``: this event matches (for ranking a few rows, not for finding them)."""
+    def holds(self, floor: int | None = None) -> ColumnElement[bool]:
+        """SQL over ``event``: this event matches (for ranking a few rows, not for finding them); an
+        event below id ``floor`` is not asked about."""
         if self._sqlite:
-            return models.Event.id.in_(self.ids())
+            return models.Event.id.in_(self.ids(floor))
         return literal_column("event.search_vector").op("@@")(self._tsquery())
 
     @property
@@ -125,12 +126,14 @@ class TextMatch:
         """The event id as a statement from :meth:`narrow` sees it in the index (cheapest to compare)."""
         return FTS.c.rowid if self._sqlite else models.Event.id  # type: ignore[return-value]
 
-    def ids(self) -> Select[Any]:
-        """The ids of every matching event, straight from the text index (scope not applied)."""
+    def ids(self, floor: int | None = None) -> Select[Any]:
+        """The ids of every matching event (from id ``floor`` on), straight from the text index
+        (scope not applied). FTS5 reads a rowid floor from the index: only the newest are read."""
         if self._sqlite:
-            return select(FTS.c.rowid.label("id")).where(FTS.c.event_fts.op("MATCH")(self._fts5_query()))
-        stmt, _rank = self.narrow(select(models.Event.id))
-        return stmt
+            stmt = select(FTS.c.rowid.label("id")).where(FTS.c.event_fts.op("MATCH")(self._fts5_query()))
+        else:
+            stmt, _rank = self.narrow(select(models.Event.id))
+        return stmt if floor is None else stmt.where(self.key >= floor)
 
     def newest(self, limit: int) -> Any:
         """A subquery of the ids of the ``limit`` most recently added matching events."""

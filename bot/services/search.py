@@ -16,6 +16,7 @@ from typing import Any, Literal
 from rapidfuzz import fuzz
 from sqlalchemy import Select, case, exists, func, intersect, literal, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot import models
@@ -39,6 +40,8 @@ FEW = 3
 #: A named record outranks any fuzzy catalog match.
 NAMED_SCORE = 110.0
 Mode = Literal["all", "any"]
+#: An event's id as a statement sees it: ``event.id``, or the text index's rowid.
+Key = ColumnElement[Any] | QueryableAttribute[Any]
 CATALOG_KINDS = ("program", "system", "facility", "track", "position")
 
 
@@ -88,13 +91,15 @@ class _Plan:
 
     def __init__(self, dialect: str, terms: list[Term]) -> None:
         self.dialect, self.terms = dialect, terms
+        #: Only events from this id on are ranked (the RANK_WINDOW newest matches), None for all.
+        self.floor: int | None = None
 
     def _text(self, terms: list[Term], *, any_group: bool = False, title_only: bool = False) -> TextMatch:
         groups = tuple(t.alternatives for t in terms)
         return TextMatch(self.dialect, groups=groups, any_group=any_group, title_only=title_only)
 
     def _text_ids(self, terms: list[Term], *, any_group: bool = False) -> Select[Any]:
-        return self._text(terms, any_group=any_group).ids()
+        return self._text(terms, any_group=any_group).ids(self.floor)
 
     def _linked_ids(self, entities: tuple[Entity, ...]) -> list[Select[Any]]:
         out: list[Select[Any]] = []
@@ -102,19 +107,36 @@ class _Plan:
             wanted = [e.record_id for e in entities if e.kind == kind.name and e.record_id is not None]
             if wanted:
                 col = kind.table.c[kind.column]
-                out.append(select(kind.table.c.event_id.label("id")).where(col.in_(wanted)))
+                linked = select(kind.table.c.event_id.label("id")).where(col.in_(wanted))
+                out.append(
+                    linked if self.floor is None else linked.where(kind.table.c.event_id >= self.floor)
+                )
         return out
 
-    def term_ids(self, term: Term) -> Select[Any]:
-        """The ids of events matching one term: its text, or a link to a record it names."""
-        return _either([self._text_ids([term]), *self._linked_ids(term.links)])
+    def _linked(self, term: Term, key: Key) -> list[ColumnElement[bool]]:
+        """SQL: the event with id ``key`` links to a record ``term`` names (one check per link kind)."""
+        checks: list[ColumnElement[bool]] = []
+        for kind in KINDS:
+            wanted = [e.record_id for e in term.links if e.kind == kind.name]
+            if wanted:
+                t = kind.table
+                checks.append(exists().where(t.c.event_id == key, t.c[kind.column].in_(wanted)))
+        return checks
+
+    def _matches(self, term: Term, key: Key) -> ColumnElement[bool]:
+        """SQL: the event with id ``key`` matches ``term``, by its text or by a link."""
+        return or_(key.in_(self._text_ids([term])), *self._linked(term, key))
 
     def ids(self, mode: Mode) -> Select[Any]:
         """The ids of every event matching the terms (all of them, or any), scope not applied."""
         plain = [t for t in self.terms if not t.links]
         linked = [t for t in self.terms if t.links]
+        if mode == "all" and plain:
+            # The plain words drive (one text-index lookup); each named term is checked per match.
+            key = TextMatch(self.dialect).key
+            return self._text_ids(plain).where(*(self._matches(t, key) for t in linked))
         if mode == "all":
-            parts = ([self._text_ids(plain)] if plain else []) + [self.term_ids(t) for t in linked]
+            parts = [_either([self._text_ids([t]), *self._linked_ids(t.links)]) for t in linked]
             return parts[0] if len(parts) == 1 else select(intersect(*parts).subquery().c.id)
         parts = ([self._text_ids(plain, any_group=True)] if plain else []) + [
             p for t in linked for p in (self._text_ids([t]), *self._linked_ids(t.links))
@@ -122,14 +144,14 @@ class _Plan:
         return _either(parts)
 
     def _in_title(self, terms: list[Term]) -> ColumnElement[bool]:
-        return self._text(terms, any_group=True, title_only=True).holds()
+        return self._text(terms, any_group=True, title_only=True).holds(self.floor)
 
     def order(self, mode: Mode) -> list[ColumnElement[Any]]:
         """Best first: more terms held (any-term mode), named records, title hits, significance, date."""
         E = models.Event
         keys: list[ColumnElement[Any]] = []
         if mode == "any" and len(self.terms) > 1:
-            held = [case((E.id.in_(self.term_ids(t)), 1), else_=0) for t in self.terms]
+            held = [case((self._matches(t, E.id), 1), else_=0) for t in self.terms]
             keys.append(sum(held[1:], held[0]).desc())
         named = [t for t in self.terms if t.entities]
         if named:
@@ -140,13 +162,7 @@ class _Plan:
 
     def _named(self, term: Term) -> ColumnElement[bool]:
         """An event is about a named record: it links to it, or a named system or site is in its title."""
-        E = models.Event
-        checks: list[ColumnElement[bool]] = []
-        for kind in KINDS:
-            wanted = [e.record_id for e in term.links if e.kind == kind.name]
-            if wanted:
-                t = kind.table
-                checks.append(exists().where(t.c.event_id == E.id, t.c[kind.column].in_(wanted)))
+        checks = self._linked(term, models.Event.id)
         if any(e.record_id is None for e in term.entities):
             checks.append(self._in_title([term]))
         return or_(*checks) if checks else literal(False)
@@ -217,6 +233,7 @@ class SearchService:
             if mode == "any":
                 total, window = await self._count(session, plan, "any", guild_id)
             E = models.Event
+            plan.floor = window
             stmt = select(E).where(visible(guild_id), E.status == "published", E.id.in_(plan.ids(mode)))
             if window is not None:
                 stmt = stmt.where(E.id >= window)
