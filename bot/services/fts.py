@@ -115,8 +115,8 @@ class TextMatch:
         return stmt.where(document.op("@@")(tsq)), -func.ts_rank(document, tsq)
 
     def holds(self, floor: int | None = None) -> ColumnElement[bool]:
-        """SQL over ``event``: this event matches (for ranking a few rows, not for finding them); an
-        event below id ``floor`` is not asked about."""
+        """SQL over ``event``: this event matches; on SQLite, only events from id ``floor`` on are
+        looked up in the text index."""
         if self._sqlite:
             return models.Event.id.in_(self.ids(floor))
         return literal_column("event.search_vector").op("@@")(self._tsquery())
@@ -130,10 +130,12 @@ class TextMatch:
         """The ids of every matching event (from id ``floor`` on), straight from the text index
         (scope not applied). FTS5 reads a rowid floor from the index: only the newest are read."""
         if self._sqlite:
-            stmt = select(FTS.c.rowid.label("id")).where(FTS.c.event_fts.op("MATCH")(self._fts5_query()))
-        else:
-            stmt, _rank = self.narrow(select(models.Event.id))
-        return stmt if floor is None else stmt.where(self.key >= floor)
+            # An alias of its own: a match may be nested in another match's conditions.
+            fts = FTS.alias()
+            stmt = select(fts.c.rowid.label("id")).where(fts.c.event_fts.op("MATCH")(self._fts5_query()))
+            return stmt if floor is None else stmt.where(fts.c.rowid >= floor)
+        stmt, _rank = self.narrow(select(models.Event.id))
+        return stmt if floor is None else stmt.where(models.Event.id >= floor)
 
     def newest(self, limit: int) -> Any:
         """A subquery of the ids of the ``limit`` most recently added matching events."""

@@ -11,10 +11,10 @@ Programs, systems, facilities, talks tracks and positions are few and are matche
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, Unpack
 
 from rapidfuzz import fuzz
-from sqlalchemy import Select, case, exists, func, intersect, literal, or_, select, union
+from sqlalchemy import Select, case, func, intersect, literal, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.elements import ColumnElement
@@ -86,6 +86,13 @@ def _either(parts: list[Select[Any]]) -> Select[Any]:
     return parts[0] if len(parts) == 1 else select(union(*parts).subquery().c.id)
 
 
+class PageOptions(TypedDict, total=False):
+    guild_id: int | None
+    limit: int
+    offset: int
+    links: bool
+
+
 class _Plan:
     """The SQL pieces of one query's terms: which events match, and how they rank."""
 
@@ -113,15 +120,13 @@ class _Plan:
                 )
         return out
 
-    def _linked(self, term: Term, key: Key) -> list[ColumnElement[bool]]:
-        """SQL: the event with id ``key`` links to a record ``term`` names (one check per link kind)."""
-        checks: list[ColumnElement[bool]] = []
-        for kind in KINDS:
-            wanted = [e.record_id for e in term.links if e.kind == kind.name]
-            if wanted:
-                t = kind.table
-                checks.append(exists().where(t.c.event_id == key, t.c[kind.column].in_(wanted)))
-        return checks
+    def _linked(
+        self, term: Term, key: Key, records: tuple[Entity, ...] | None = None
+    ) -> list[ColumnElement[bool]]:
+        """SQL: the event with id ``key`` links to a record ``term`` names (one check per link kind);
+        to one of ``records`` when given, else to one of the records it matches by. Each check reads
+        the link table's (record, event) index once, from the window's floor on."""
+        return [key.in_(ids) for ids in self._linked_ids(term.links if records is None else records)]
 
     def _matches(self, term: Term, key: Key) -> ColumnElement[bool]:
         """SQL: the event with id ``key`` matches ``term``, by its text or by a link."""
@@ -133,8 +138,12 @@ class _Plan:
         linked = [t for t in self.terms if t.links]
         if mode == "all" and plain:
             # The plain words drive (one text-index lookup); each named term is checked per match.
-            key = TextMatch(self.dialect).key
-            return self._text_ids(plain).where(*(self._matches(t, key) for t in linked))
+            # (Over ``event``: SQLite cannot use a text match beside OR-ed conditions on its rows.)
+            E = models.Event
+            driver = select(E.id).where(self._text(plain).holds(self.floor))
+            if self.floor is not None:
+                driver = driver.where(E.id >= self.floor)
+            return driver.where(*(self._matches(t, E.id) for t in linked))
         if mode == "all":
             parts = [_either([self._text_ids([t]), *self._linked_ids(t.links)]) for t in linked]
             return parts[0] if len(parts) == 1 else select(intersect(*parts).subquery().c.id)
@@ -142,6 +151,15 @@ class _Plan:
             p for t in linked for p in (self._text_ids([t]), *self._linked_ids(t.links))
         ]
         return _either(parts)
+
+    def condition(self, mode: Mode) -> ColumnElement[bool]:
+        """SQL over ``event``: the event matches the terms. PostgreSQL tests a plain text match on the
+        row itself (a self-join would read every match's vector twice)."""
+        ids = self.ids(mode)
+        event = models.Event.__table__
+        if self.dialect != "sqlite" and ids.whereclause is not None and ids.get_final_froms() == [event]:
+            return ids.whereclause
+        return models.Event.id.in_(ids)
 
     def _in_title(self, terms: list[Term]) -> ColumnElement[bool]:
         return self._text(terms, any_group=True, title_only=True).holds(self.floor)
@@ -162,7 +180,7 @@ class _Plan:
 
     def _named(self, term: Term) -> ColumnElement[bool]:
         """An event is about a named record: it links to it, or a named system or site is in its title."""
-        checks = self._linked(term, models.Event.id)
+        checks = self._linked(term, models.Event.id, term.records)
         if any(e.record_id is None for e in term.entities):
             checks.append(self._in_title([term]))
         return or_(*checks) if checks else literal(False)
@@ -190,20 +208,10 @@ class SearchService:
     async def terms(self, query: str) -> list[Term]:
         return parse(query, await self.names())
 
-    async def search_events(
-        self,
-        query: str,
-        *,
-        guild_id: int | None = None,
-        limit: int = 10,
-        offset: int = 0,
-        links: bool = True,
-        fallback: bool = False,
-    ) -> tuple[list[EventView], int]:
-        """Ranked events matching every term of ``query``, and how many match (at most RANK_WINDOW + 1)."""
-        hits = await self.rank_events(
-            query, guild_id=guild_id, limit=limit, offset=offset, links=links, fallback=fallback
-        )
+    async def search_events(self, query: str, **page: Unpack[PageOptions]) -> tuple[list[EventView], int]:
+        """Ranked events matching every term of ``query``, and how many match (at most RANK_WINDOW + 1);
+        never the closest matches (the web API narrows by them)."""
+        hits = await self.rank_events(query, fallback=False, **page)
         return hits.events, hits.total
 
     async def rank_events(
@@ -234,7 +242,7 @@ class SearchService:
                 total, window = await self._count(session, plan, "any", guild_id)
             E = models.Event
             plan.floor = window
-            stmt = select(E).where(visible(guild_id), E.status == "published", E.id.in_(plan.ids(mode)))
+            stmt = select(E).where(visible(guild_id), E.status == "published", plan.condition(mode))
             if window is not None:
                 stmt = stmt.where(E.id >= window)
             page = stmt.order_by(*plan.order(mode)).limit(limit).offset(offset)
@@ -257,7 +265,7 @@ class SearchService:
         if len(edge) == 2:
             return RANK_WINDOW + 1, int(edge[0])
         E = models.Event
-        stmt = select(func.count()).where(visible(guild_id), E.status == "published", E.id.in_(select(key)))
+        stmt = select(func.count()).where(visible(guild_id), E.status == "published", plan.condition(mode))
         return int(await session.scalar(stmt) or 0), None
 
     async def search_catalog(self, query: str) -> list[CatalogHit]:

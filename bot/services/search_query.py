@@ -21,6 +21,7 @@ from bot.services.views import ActorView, ProgramView, TrackView
 NAME_MAX_TOKENS = 8
 _QUOTED = re.compile(r"[\"“”«»「」『』]([^\"“”«»「」『』]+)[\"“”«»「」『』]")
 LANGUAGES = ("ko", "ja", "zh-CN")
+LINK_MATCHES = ("actor", "track")
 
 
 @dataclass(frozen=True)
@@ -45,8 +46,16 @@ class Term:
     entities: tuple[Entity, ...] = ()
 
     @property
-    def links(self) -> tuple[Entity, ...]:
+    def records(self) -> tuple[Entity, ...]:
+        """The named records events link to: an event linked to one ranks as about it."""
         return tuple(e for e in self.entities if e.record_id is not None)
+
+    @property
+    def links(self) -> tuple[Entity, ...]:
+        """The named records whose linked events match the term though their text may not name them:
+        parties and tracks. A program is a broad category ("plutonium" names fissile material), so
+        its events match by their text only."""
+        return tuple(e for e in self.records if e.kind in LINK_MATCHES)
 
 
 def _i18n_names(record: Mapping[str, Any]) -> list[str]:
