@@ -284,7 +284,9 @@ class Briefing(commands.Cog):
     @app_commands.command(
         name="search", description="Search events, programs, systems, sites, talks and positions"
     )
-    @app_commands.describe(query='Words, names or codes (KN-08, UNSC 2397); "quote" a phrase', private=PRIVATE)
+    @app_commands.describe(
+        query='Words, names or codes (KN-08, UNSC 2397); "quote" a phrase', private=PRIVATE
+    )
     async def search(
         self,
         interaction: discord.Interaction,
