@@ -104,6 +104,21 @@ def check_text(
     return text
 
 
+def normalize_kind(text: object) -> str:
+    """The canonical spelling of an event kind as a person may type it: ``Missile launch``,
+    ``missile-launch`` and ``MISSILE_LAUNCH`` are all ``missile_launch``. Whether it is a known kind
+    is for the caller to check (see :func:`check_kind`)."""
+    return "_".join(str(text).replace("-", " ").replace("_", " ").split()).casefold()
+
+
+def check_kind(value: object, name: str, problems: list[FieldProblem]) -> str:
+    """``value`` as a known event kind; otherwise a problem naming the kinds there are."""
+    kind = normalize_kind(value)
+    if kind not in EVENT_KINDS:
+        problems.append(FieldProblem(name, f"“{str(value)[:40]}” is not one of {', '.join(EVENT_KINDS)}"))
+    return kind
+
+
 def check_url(value: str | None, name: str, problems: list[FieldProblem]) -> str | None:
     if value is None or not str(value).strip():
         return None
@@ -137,10 +152,7 @@ def validate_event(data: EventInput, *, today: dt.date | None = None, row: int |
         occurred_on, precision = parse_date(data.date, "date", today=today)
     except ValidationFailed as exc:
         problems.extend(exc.problems)
-    if data.kind not in EVENT_KINDS:
-        problems.append(
-            FieldProblem("kind", f"“{str(data.kind)[:40]}” is not one of {', '.join(EVENT_KINDS)}")
-        )
+    kind = check_kind(data.kind, "kind", problems)
     significance = data.significance
     if isinstance(significance, bool) or not isinstance(significance, int) or not 1 <= significance <= 5:
         problems.append(FieldProblem("significance", "must be a whole number from 1 to 5"))
@@ -174,7 +186,7 @@ def validate_event(data: EventInput, *, today: dt.date | None = None, row: int |
         summary=summary,
         occurred_on=occurred_on,
         precision=precision,
-        kind=data.kind,
+        kind=kind,
         significance=significance,
         programs=check_slugs(data.programs, "programs", problems),
         actors=check_slugs(data.actors, "parties", problems),
