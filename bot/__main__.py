@@ -125,7 +125,7 @@ async def cmd_import(settings: Settings, path: Path, fmt: str, dry_run: bool) ->
 
     from bot.runtime import runtime
     from bot.services.access import Caller
-    from bot.services.importers import import_file
+    from bot.services.importing import import_file
 
     # Imported events link to programs, parties and tracks: an empty database gets the corpus first.
     async with runtime(settings, operator=True) as rt:
@@ -143,6 +143,7 @@ async def cmd_import(settings: Settings, path: Path, fmt: str, dry_run: bool) ->
                 policy=rt.services.policy,
                 dry_run=dry_run,
                 progress=advance,
+                filename=path.name,
             )
     print(report.summary())
     for problem in report.problems[:50]:

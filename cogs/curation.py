@@ -24,7 +24,7 @@ from bot.discord.render.text import truncate
 from bot.services.access import Caller
 from bot.services.errors import FieldProblem, ValidationFailed
 from bot.services.export import export_events
-from bot.services.importers import import_file
+from bot.services.importing import import_file
 from bot.services.subscriptions import split_slugs
 from bot.services.validation import EventInput, SourceInput
 
@@ -409,6 +409,7 @@ class Curation(commands.Cog):
             policy=services.policy,
             dry_run=dry_run,
             alert=alert,
+            filename=file.filename,
         )
         if report.ok and not dry_run:
             services.notify_enqueued()  # edits of posted alerts, and new alerts when asked for

@@ -9,6 +9,7 @@ from functools import cache
 from bot import models
 from bot.db import Sessionmaker
 from bot.services.access import Caller, Policy
+from bot.services.audit import audit_row
 from bot.services.catalog import Choice, normalize
 from bot.services.errors import FieldProblem, ValidationFailed
 
@@ -110,15 +111,9 @@ class GuildSettingsService:
             before = {k: getattr(row, k) for k in values}
             for key, value in values.items():
                 setattr(row, key, value)
+            details = {"before": before, "after": dict(values)}
             session.add(
-                models.AuditLog(
-                    guild_id=caller.guild_id,
-                    user_id=caller.user_id or None,
-                    action=f"settings.{action}",
-                    record_type="guild_settings",
-                    record_id=str(caller.guild_id),
-                    details={"before": before, "after": dict(values)},
-                )
+                audit_row(f"settings.{action}", "guild_settings", caller.guild_id, details, caller=caller)
             )
             return GuildSettingsView(row.guild_id, row.curator_role_id, row.locale, row.timezone)
 

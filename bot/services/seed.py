@@ -1,11 +1,15 @@
-"""Load the curated corpus (``data/**/*.yaml``) idempotently: upsert by slug or external id."""
+"""Load the curated corpus (``data/**/*.yaml``) idempotently: upsert by slug or external id.
+
+Events go through the event lifecycle like a curator's: a new one is created, a changed one
+revised (revision bump, the alerts already posted for it edited), each with an audit row naming
+the corpus file; an unchanged one is left alone."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,10 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import models
 from bot.db import Sessionmaker
 from bot.resources import data_dir
-from bot.services.curation import LinkResolver, apply_clean, same_content
 from bot.services.dates import parse_date
 from bot.services.errors import FieldProblem, ValidationFailed
 from bot.services.events import with_links
+from bot.services.lifecycle import Author, EventWriter, LinkResolver
 from bot.services.validation import EventInput, SourceInput, validate_event
 
 DATA_DIR = data_dir()
@@ -33,6 +37,8 @@ SEED_PREFIX = "seed:"
 class Corpus:
     sections: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: {s: [] for s in SECTIONS})
     files: list[Path] = field(default_factory=list)
+    # The file each event was read from (by its corpus id), for the audit rows.
+    event_files: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -40,6 +46,7 @@ class SeedReport:
     created: Counter[str] = field(default_factory=Counter)
     updated: Counter[str] = field(default_factory=Counter)
     unchanged: Counter[str] = field(default_factory=Counter)
+    alerts: int = 0  # edits queued for alerts already posted of events that changed
 
     def total(self, section: str) -> int:
         return self.created[section] + self.updated[section] + self.unchanged[section]
@@ -85,6 +92,9 @@ def read_corpus(data_dir: Path = DATA_DIR, files: Iterable[Path] | None = None) 
         if isinstance(doc, dict):
             for section in SECTIONS:
                 corpus.sections[section].extend(doc.get(section) or [])
+            for e in doc.get("events") or []:
+                if isinstance(e, dict) and "id" in e:
+                    corpus.event_files.setdefault(str(e["id"]), name)
         corpus.files.append(path)
     keys = {"actors": "slug", "programs": "slug", "tracks": "slug", "topics": "slug", "events": "id"}
     for section, key in keys.items():
@@ -116,6 +126,164 @@ def _since(value: str | None) -> tuple[dt.date | None, str]:
     return parse_date(value, "status_since")
 
 
+Count = Callable[[str, str], None]
+
+
+async def _load_catalog(session: AsyncSession, corpus: Corpus, count: Count) -> None:
+    for a in corpus.sections["actors"]:
+        values = {
+            "name": a["name"],
+            "kind": a["kind"],
+            "aliases": a.get("aliases", []),
+            "summary": a.get("summary", ""),
+        }
+        count("actors", await _upsert(session, models.Actor, {"slug": a["slug"]}, values))
+    for t in corpus.sections["topics"]:
+        values = {"name": t["name"], "summary": t.get("summary", ""), "aliases": t.get("aliases", [])}
+        count("topics", await _upsert(session, models.Topic, {"slug": t["slug"]}, values))
+    for p in corpus.sections["programs"]:
+        since, precision = _since(p.get("status_since"))
+        values = {
+            "name": p["name"],
+            "category": p["category"],
+            "summary": p["summary"],
+            "status": p["status"],
+            "status_since": since,
+            "status_since_precision": precision,
+            "aliases": p.get("aliases", []),
+            "facilities": p.get("facilities", []),
+            "systems": p.get("systems", []),
+        }
+        count("programs", await _upsert(session, models.Program, {"slug": p["slug"]}, values))
+    await session.flush()
+
+
+class _Actors:
+    """The parties by slug; an unknown one is a problem of the corpus."""
+
+    def __init__(self, rows: dict[str, models.Actor], problems: list[FieldProblem]) -> None:
+        self.rows, self._problems = rows, problems
+
+    def get(self, slug: str, where: str) -> models.Actor | None:
+        if slug not in self.rows:
+            self._problems.append(FieldProblem(where, f"unknown party “{slug}”"))
+        return self.rows.get(slug)
+
+
+async def _load_tracks(session: AsyncSession, corpus: Corpus, actors: _Actors, count: Count) -> None:
+    for t in corpus.sections["tracks"]:
+        since, precision = _since(t.get("status_since"))
+        participants = [
+            x for x in (actors.get(s, f"track {t['slug']}") for s in t.get("participants", [])) if x
+        ]
+        values = {
+            "name": t["name"],
+            "summary": t["summary"],
+            "status": t["status"],
+            "status_since": since,
+            "status_since_precision": precision,
+            "aliases": t.get("aliases", []),
+        }
+        outcome = await _upsert(session, models.TalksTrack, {"slug": t["slug"]}, values)
+        await session.flush()
+        row = await session.scalar(
+            select(models.TalksTrack)
+            .where(models.TalksTrack.slug == t["slug"])
+            .execution_options(populate_existing=True)
+        )
+        assert row is not None
+        await session.refresh(row, ["participants"])
+        if [p.slug for p in row.participants] != sorted(
+            (p.slug for p in participants), key=lambda s: actors.rows[s].name
+        ):
+            row.participants = participants
+            outcome = "updated" if outcome == "unchanged" else outcome
+        count("tracks", outcome)
+
+
+async def _load_positions(
+    session: AsyncSession, corpus: Corpus, actors: _Actors, problems: list[FieldProblem], count: Count
+) -> None:
+    topics = {t.slug: t for t in (await session.scalars(select(models.Topic))).all()}
+    for p in corpus.sections["positions"]:
+        where = f"position {p['party']}/{p['topic']}/{p['as_of']}"
+        party = actors.get(p["party"], where)
+        speaker = actors.get(p["speaker"], where) if p.get("speaker") else None
+        topic = topics.get(p["topic"])
+        if topic is None:
+            problems.append(FieldProblem(where, f"unknown topic “{p['topic']}”"))
+        if party is None or topic is None:
+            continue
+        as_of, as_of_precision = parse_date(p["as_of"], "as_of")
+        src = p["source"]
+        sdate, sprec = parse_date(src["date"], "source date") if src.get("date") else (None, "day")
+        values = {
+            "as_of_precision": as_of_precision,
+            "stance": p["stance"],
+            "summary": p["summary"],
+            "quote": p.get("quote"),
+            "speaker_id": speaker.id if speaker else None,
+            "source_publisher": src["publisher"],
+            "source_title": src["title"],
+            "source_date": sdate,
+            "source_date_precision": sprec,
+            "source_url": src.get("url"),
+        }
+        key = {"actor_id": party.id, "topic_id": topic.id, "as_of": as_of}
+        count("positions", await _upsert(session, models.Position, key, values))
+    await session.flush()
+
+
+def _event_input(e: dict[str, Any]) -> EventInput:
+    return EventInput(
+        title=e["title"],
+        summary=e["summary"],
+        date=e["date"],
+        kind=e["kind"],
+        significance=e["significance"],
+        programs=e.get("programs", []),
+        actors=e.get("actors", []),
+        tracks=e.get("tracks", []),
+        sources=[SourceInput(s["publisher"], s["title"], s.get("date"), s.get("url")) for s in e["sources"]],
+        external_id=SEED_PREFIX + e["id"],
+        milestone=e.get("milestone", False),
+        primary_track=e.get("primary_track"),
+    )
+
+
+async def _load_events(
+    session: AsyncSession, corpus: Corpus, problems: list[FieldProblem], count: Count
+) -> int:
+    """Create or revise the corpus's events through the lifecycle; returns the alert edits queued."""
+    resolver = await LinkResolver.load(session)
+    stmt = with_links(select(models.Event).where(models.Event.external_id.like(SEED_PREFIX + "%")))
+    existing = {e.external_id: e for e in (await session.scalars(stmt)).all()}
+    writers: dict[str, EventWriter] = {}
+    for row_no, e in enumerate(corpus.sections["events"], start=1):
+        data = _event_input(e)
+        try:
+            clean = validate_event(data, row=row_no)
+            links = resolver.resolve(clean, row=row_no)
+        except ValidationFailed as exc:
+            problems.extend(FieldProblem(f"event {e['id']}: {p.field}", p.problem) for p in exc.problems)
+            continue
+        file = corpus.event_files.get(str(e["id"]))
+        writer = writers.get(file or "")
+        if writer is None:
+            writer = writers[file or ""] = EventWriter(session, Author(None, None, "seed", file))
+        event = existing.get(data.external_id)
+        if event is None:
+            writer.create(clean, links, scope=None, alert=False)
+            count("events", "created")
+        elif writer.revise(event, clean, links):
+            count("events", "updated")
+        else:
+            count("events", "unchanged")
+    if problems:
+        return 0
+    return sum([await w.flush() for w in writers.values()])
+
+
 async def load(sessionmaker: Sessionmaker, corpus: Corpus) -> SeedReport:
     """Upsert the corpus in one transaction; a failure leaves the database unchanged."""
     report = SeedReport()
@@ -124,143 +292,12 @@ async def load(sessionmaker: Sessionmaker, corpus: Corpus) -> SeedReport:
         getattr(report, outcome)[section] += 1
 
     async with sessionmaker() as session, session.begin():
-        for a in corpus.sections["actors"]:
-            values = {
-                "name": a["name"],
-                "kind": a["kind"],
-                "aliases": a.get("aliases", []),
-                "summary": a.get("summary", ""),
-            }
-            count("actors", await _upsert(session, models.Actor, {"slug": a["slug"]}, values))
-        for t in corpus.sections["topics"]:
-            values = {"name": t["name"], "summary": t.get("summary", ""), "aliases": t.get("aliases", [])}
-            count("topics", await _upsert(session, models.Topic, {"slug": t["slug"]}, values))
-        for p in corpus.sections["programs"]:
-            since, precision = _since(p.get("status_since"))
-            values = {
-                "name": p["name"],
-                "category": p["category"],
-                "summary": p["summary"],
-                "status": p["status"],
-                "status_since": since,
-                "status_since_precision": precision,
-                "aliases": p.get("aliases", []),
-                "facilities": p.get("facilities", []),
-                "systems": p.get("systems", []),
-            }
-            count("programs", await _upsert(session, models.Program, {"slug": p["slug"]}, values))
-        await session.flush()
-        actors = {a.slug: a for a in (await session.scalars(select(models.Actor))).all()}
-        topics = {t.slug: t for t in (await session.scalars(select(models.Topic))).all()}
+        await _load_catalog(session, corpus, count)
         problems: list[FieldProblem] = []
-
-        def actor(slug: str, where: str) -> models.Actor | None:
-            if slug not in actors:
-                problems.append(FieldProblem(where, f"unknown party “{slug}”"))
-            return actors.get(slug)
-
-        for t in corpus.sections["tracks"]:
-            since, precision = _since(t.get("status_since"))
-            participants = [
-                x for x in (actor(s, f"track {t['slug']}") for s in t.get("participants", [])) if x
-            ]
-            values = {
-                "name": t["name"],
-                "summary": t["summary"],
-                "status": t["status"],
-                "status_since": since,
-                "status_since_precision": precision,
-                "aliases": t.get("aliases", []),
-            }
-            outcome = await _upsert(session, models.TalksTrack, {"slug": t["slug"]}, values)
-            await session.flush()
-            row = await session.scalar(
-                select(models.TalksTrack)
-                .where(models.TalksTrack.slug == t["slug"])
-                .execution_options(populate_existing=True)
-            )
-            assert row is not None
-            await session.refresh(row, ["participants"])
-            if [p.slug for p in row.participants] != sorted(
-                (p.slug for p in participants), key=lambda s: actors[s].name
-            ):
-                row.participants = participants
-                outcome = "updated" if outcome == "unchanged" else outcome
-            count("tracks", outcome)
-        for p in corpus.sections["positions"]:
-            where = f"position {p['party']}/{p['topic']}/{p['as_of']}"
-            party, speaker = (
-                actor(p["party"], where),
-                actor(p["speaker"], where) if p.get("speaker") else None,
-            )
-            topic = topics.get(p["topic"])
-            if topic is None:
-                problems.append(FieldProblem(where, f"unknown topic “{p['topic']}”"))
-            if party is None or topic is None:
-                continue
-            as_of, as_of_precision = parse_date(p["as_of"], "as_of")
-            src = p["source"]
-            sdate, sprec = parse_date(src["date"], "source date") if src.get("date") else (None, "day")
-            values = {
-                "as_of_precision": as_of_precision,
-                "stance": p["stance"],
-                "summary": p["summary"],
-                "quote": p.get("quote"),
-                "speaker_id": speaker.id if speaker else None,
-                "source_publisher": src["publisher"],
-                "source_title": src["title"],
-                "source_date": sdate,
-                "source_date_precision": sprec,
-                "source_url": src.get("url"),
-            }
-            key = {"actor_id": party.id, "topic_id": topic.id, "as_of": as_of}
-            count("positions", await _upsert(session, models.Position, key, values))
-        await session.flush()
-        resolver = await LinkResolver.load(session)
-        existing = {
-            e.external_id: e
-            for e in (
-                await session.scalars(
-                    with_links(select(models.Event).where(models.Event.external_id.like("seed:%")))
-                )
-            ).all()
-        }
-        for row_no, e in enumerate(corpus.sections["events"], start=1):
-            data = EventInput(
-                title=e["title"],
-                summary=e["summary"],
-                date=e["date"],
-                kind=e["kind"],
-                significance=e["significance"],
-                programs=e.get("programs", []),
-                actors=e.get("actors", []),
-                tracks=e.get("tracks", []),
-                sources=[
-                    SourceInput(s["publisher"], s["title"], s.get("date"), s.get("url")) for s in e["sources"]
-                ],
-                external_id=SEED_PREFIX + e["id"],
-                milestone=e.get("milestone", False),
-                primary_track=e.get("primary_track"),
-            )
-            try:
-                clean = validate_event(data, row=row_no)
-                links = resolver.resolve(clean, row=row_no)
-            except ValidationFailed as exc:
-                problems.extend(FieldProblem(f"event {e['id']}: {p.field}", p.problem) for p in exc.problems)
-                continue
-            event = existing.get(data.external_id)
-            if event is None:
-                event = models.Event(external_id=data.external_id, status="published", revision=1)
-                apply_clean(event, clean, links)
-                session.add(event)
-                count("events", "created")
-            elif same_content(event, clean, links):
-                count("events", "unchanged")
-            else:
-                apply_clean(event, clean, links)
-                event.revision += 1
-                event.updated_at = models.utcnow()
-                count("events", "updated")
+        actors = _Actors({a.slug: a for a in (await session.scalars(select(models.Actor))).all()}, problems)
+        await _load_tracks(session, corpus, actors, count)
+        await _load_positions(session, corpus, actors, problems, count)
+        report.alerts = await _load_events(session, corpus, problems, count)
         if problems:
             raise ValidationFailed(problems)
     return report

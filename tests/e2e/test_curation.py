@@ -6,17 +6,20 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from sqlalchemy import func, select
 
 from bot import models
 from bot.discord.client import PeninsulaBot
+from bot.services.seed import load, read_corpus
 from testing.fake_discord import FakeAttachment, FakeDiscord
 from tests.conftest import Database
 
-from .bot_process import Staff, load_sample, running_bot
+from .bot_process import SAMPLE_CORPUS, Staff, load_sample, running_bot
 from .test_dispatcher import wait_deliveries
 
 ADD = {
@@ -386,3 +389,61 @@ async def test_list_and_event_options_resolve_typed_and_picked_alike(
         "curate", {"id": "Hwasong-19 launch", "reason": "Duplicate report"}, subcommand="retract"
     )
     assert second.content == f"Event #{other} is retracted. Alerts already posted are being marked."
+
+
+SEEDED = {
+    "id": "hwasong-18-2023-04",
+    "kind": "missile_launch",
+    "date": "2023-04-13",
+    "title": "Hwasong-18 first flight",
+    "summary": "The first solid-fuel ICBM flight.",
+    "significance": 4,
+    "programs": ["icbm"],
+    "actors": ["dprk"],
+    "sources": [{"publisher": "Yonhap", "title": "North Korea fires a new solid-fuel ICBM"}],
+}
+
+
+def corpus_with(tmp_path: Path, event: dict[str, Any]) -> Path:
+    """The sample corpus and one more event, as a corpus file of its own."""
+    doc = yaml.safe_load(SAMPLE_CORPUS.read_text("utf-8"))
+    doc["events"].append(event)
+    path = tmp_path / "corpus.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), "utf-8")
+    return path
+
+
+async def test_seed_update_edits_the_posted_alert(
+    fake_discord: FakeDiscord, staff: Staff, bot: PeninsulaBot, sqlite_db: Database, tmp_path: Path
+) -> None:
+    await subscribe(fake_discord, staff, 0)
+    # A corpus event that reached the channel: imported with alerts from a file of the corpus's ids.
+    record = {k: v for k, v in SEEDED.items() if k != "id"} | {"external_id": f"seed:{SEEDED['id']}"}
+    upload = FakeAttachment("corpus-events.json", json.dumps([record]).encode(), "application/json")
+    loud = await fake_discord.invoke("curate", {"file": upload, "alert": True}, subcommand="import")
+    assert "1 created" in loud.content and "1 alerts queued" in loud.content
+    await wait_deliveries(sqlite_db, models.Delivery.state == "sent", 1)
+    [alert] = fake_discord.channel_messages(staff.channel(0).id)
+    assert alert.embeds[0]["title"] == "Hwasong-18 first flight"
+    audit_before = await count(sqlite_db, models.AuditLog)
+
+    corrected = corpus_with(tmp_path, {**SEEDED, "title": "Hwasong-18 first flight from Pyongyang"})
+    report = await load(sqlite_db.sessionmaker, read_corpus(files=[corrected]))
+    assert report.updated["events"] == 1 and report.alerts == 1
+    await wait_deliveries(sqlite_db, models.Delivery.state == "sent", 2)
+    [alert] = fake_discord.channel_messages(staff.channel(0).id)
+    assert alert.embeds[0]["title"] == "[Updated] Hwasong-18 first flight from Pyongyang"
+    async with sqlite_db.sessionmaker() as s:
+        rows = (await s.scalars(select(models.AuditLog))).all()
+    [edit] = [a for a in rows if a.action == "event.edit"]
+    assert edit.details["via"] == "seed" and edit.details["file"] == "corpus.yaml"
+    assert edit.details["revision"] == 2
+    assert await count(sqlite_db, models.AuditLog) == audit_before + 1
+
+    # The same corpus again changes nothing: no audit row, no delivery, the alert as it was.
+    again = await load(sqlite_db.sessionmaker, read_corpus(files=[corrected]))
+    assert again.updated["events"] == 0 and again.unchanged["events"] == 4 and again.alerts == 0
+    assert await count(sqlite_db, models.AuditLog) == audit_before + 1
+    assert await count(sqlite_db, models.Delivery) == 2
+    [alert] = fake_discord.channel_messages(staff.channel(0).id)
+    assert alert.embeds[0]["title"] == "[Updated] Hwasong-18 first flight from Pyongyang"

@@ -18,7 +18,7 @@ from bot import models
 from bot.services.access import Caller, Policy
 from bot.services.curation import CurationService
 from bot.services.export import export_events
-from bot.services.importers import import_file, native_schema
+from bot.services.importing import import_file, native_schema
 from bot.services.seed import load, read_corpus
 from bot.services.validation import EventInput, SourceInput
 from tests.conftest import Database

@@ -14,16 +14,10 @@ from bot import models
 from bot.services.access import Caller, Policy
 from bot.services.errors import PermissionDenied
 from bot.services.events import with_links
-from bot.services.importers import (
-    MAX_BYTES,
-    ImportReport,
-    _decode,
-    dataset_date,
-    import_file,
-    parse_csis,
-    parse_km,
-    split_sources,
-)
+from bot.services.importing import MAX_BYTES, ImportReport, import_file
+from bot.services.importing.cells import dataset_date, parse_km, split_sources
+from bot.services.importing.cells import decode as _decode
+from bot.services.importing.csis import parse_csis
 from bot.services.seed import load, read_corpus
 from tests.conftest import Database
 from tests.services.conftest import FIXTURES, HOME, OTHER, curator, member
@@ -196,8 +190,15 @@ async def test_cns_excerpt_import(catalog_db: Database) -> None:
     urls = [s.url for s in stored["cns:1"].sources]
     assert "http://www.nti.org/media/pdfs/north_korea_missile_2.pdf?_=1327534760" in urls
     assert any(s.url is None and s.publisher == "Joseph S. Bermudez" for s in stored["cns:1"].sources)
-    audit = await count(catalog_db, models.AuditLog)
-    assert audit == 1
+    # One audit row for the import and one per event it wrote (the seed wrote one per event too).
+    async with catalog_db.sessionmaker() as s:
+        rows = (await s.scalars(select(models.AuditLog).order_by(models.AuditLog.id))).all()
+    audit = [a for a in rows if a.details.get("via") != "seed"]
+    assert len([a for a in audit if a.action == "event.import"]) == 1
+    assert [a.action for a in audit] == ["event.create"] * 11 + ["event.import"]
+    assert all(a.details["via"] == "import" and a.details["format"] == "cns" for a in audit[:-1])
+    assert {a.record_id for a in audit[:-1]} == {str(e.id) for k, e in stored.items() if k.startswith("cns:")}
+    assert await count(catalog_db, models.AuditLog) == len(audit) + 3
 
 
 async def test_reimport_is_unchanged_and_dry_run_writes_nothing(sqlite_db: Database) -> None:
@@ -214,9 +215,12 @@ async def test_reimport_is_unchanged_and_dry_run_writes_nothing(sqlite_db: Datab
     again = await run(sqlite_db, CNS_EXCERPT.read_bytes(), "cns")
     assert (first.created, again.created, again.updated, again.unchanged) == (11, 0, 0, 11)
     assert await count(sqlite_db, models.Event) == 11
-    assert await count(sqlite_db, models.AuditLog) == 2
+    # The first import wrote an audit row per event and one for itself; the unchanged one, one.
+    assert await count(sqlite_db, models.AuditLog) == 2 + 11
     async with sqlite_db.sessionmaker() as s:
-        audit = (await s.scalars(select(models.AuditLog).order_by(models.AuditLog.id))).all()
+        rows = (await s.scalars(select(models.AuditLog).order_by(models.AuditLog.id))).all()
+    assert [a.action for a in rows] == ["event.create"] * 11 + ["event.import", "event.import"]
+    audit = [a for a in rows if a.action == "event.import"]
     assert [a.action for a in audit] == ["event.import", "event.import"]
     assert audit[0].details["created"] == 11 and audit[0].details["format"] == "cns"
     assert audit[1].details["unchanged"] == 11
@@ -383,12 +387,13 @@ async def test_bad_input_changes_nothing(
     catalog_db: Database, data: bytes, fmt: str, field: str, message: str
 ) -> None:
     before = await count(catalog_db, models.Event)
+    audit_before = await count(catalog_db, models.AuditLog)  # the seed's rows, one per event
     report = await run(catalog_db, data, fmt)
     assert not report.ok
     assert any(p.field == field and message in p.problem for p in report.problems), report.problems
     assert "nothing was written" in report.summary()
     assert await count(catalog_db, models.Event) == before == 3
-    assert await count(catalog_db, models.AuditLog) == 0
+    assert await count(catalog_db, models.AuditLog) - audit_before == 0
 
 
 async def test_one_bad_row_means_nothing_is_written(catalog_db: Database) -> None:
@@ -448,3 +453,28 @@ async def test_real_csis_dataset(catalog_db: Database, shared_dir: Path) -> None
     stored = [e for e in (await events(catalog_db)).values() if (e.external_id or "").startswith("csis:")]
     assert len(stored) == 493 and all(e.sources for e in stored)
     assert sum(e.kind == "nuclear_test" for e in stored) == 6
+
+
+async def test_import_audit_rows_name_the_file(catalog_db: Database) -> None:
+    data = native(native_event(external_id="f:1"), native_event(external_id="f:2", title="Another launch"))
+    report = await run(catalog_db, data, "native", filename="events.json")
+    assert report.ok and report.created == 2
+    again = await run(
+        catalog_db, native(native_event(external_id="f:1", significance=5)), "native", filename="fix.json"
+    )
+    assert (again.updated, again.unchanged) == (1, 0)
+    async with catalog_db.sessionmaker() as s:
+        rows = (await s.scalars(select(models.AuditLog).order_by(models.AuditLog.id))).all()
+    mine = [(a.action, a.details.get("file"), a.details.get("revision")) for a in rows[3:]]
+    assert mine == [
+        ("event.create", "events.json", 1),
+        ("event.create", "events.json", 1),
+        ("event.import", "events.json", None),
+        ("event.edit", "fix.json", 2),
+        ("event.import", "fix.json", None),
+    ]
+    assert all(
+        a.details["format"] == "native" and a.details["via"] == "import"
+        for a in rows[3:]
+        if a.record_type == "event"
+    )

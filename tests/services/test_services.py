@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -116,6 +117,7 @@ async def test_search_ranks_and_respects_scope(services: Services) -> None:
 
 async def test_create_validates_and_writes_nothing_on_failure(services: Services) -> None:
     before = await count(services, models.Event)
+    audit_before = await count(services, models.AuditLog)  # the seed's rows, one per event
     bad = [
         event_input(title="x" * 5000),
         event_input(date="2015-13-01"),
@@ -130,7 +132,7 @@ async def test_create_validates_and_writes_nothing_on_failure(services: Services
         with pytest.raises(ValidationFailed):
             await services.curation.create(curator(HOME), data)
     assert await count(services, models.Event) == before
-    assert await count(services, models.AuditLog) == 0
+    assert await count(services, models.AuditLog) - audit_before == 0
 
 
 async def test_permissions_are_rechecked_in_the_service(services: Services) -> None:
@@ -279,3 +281,104 @@ async def test_filter_matches_in_memory_as_in_sql(services: Services, f: EventFi
     in_memory = [e.id for e in candidates if f.matches(EventFacts.of(e))]
     assert in_sql == in_memory
     assert 0 < len(in_sql) < len(candidates)
+
+
+# --- one lifecycle: every event write has its audit row ----------------------------------------
+
+SAMPLE = FIXTURES / "corpus" / "sample.yaml"
+
+
+async def audit_rows(services: Services) -> list[models.AuditLog]:
+    async with services.db.sessionmaker() as s:
+        return list((await s.scalars(select(models.AuditLog).order_by(models.AuditLog.id))).all())
+
+
+async def deliveries(services: Services) -> list[models.Delivery]:
+    async with services.db.sessionmaker() as s:
+        return list((await s.scalars(select(models.Delivery).order_by(models.Delivery.id))).all())
+
+
+async def test_seed_writes_an_audit_row_per_event(services: Services) -> None:
+    rows = await audit_rows(services)
+    async with services.db.sessionmaker() as s:
+        events = {str(e.id): e for e in (await s.scalars(select(models.Event))).all()}
+    assert sorted(a.record_id or "" for a in rows) == sorted(events)
+    for a in rows:
+        assert (a.action, a.record_type, a.guild_id, a.user_id) == ("event.create", "event", None, None)
+        assert a.details["via"] == "seed" and a.details["file"] == "sample.yaml"
+        assert a.details["title"] == events[a.record_id or ""].title and a.details["revision"] == 1
+
+
+async def test_seed_update_edits_posted_alerts_and_reseed_writes_nothing(
+    services: Services, tmp_path: Path
+) -> None:
+    await services.subscriptions.subscribe(curator(HOME), 555, Filters())
+    async with services.db.sessionmaker() as s, s.begin():
+        unha = await s.scalar(select(models.Event).where(models.Event.external_id == "seed:unha-3-2012-12"))
+        sub = await s.scalar(select(models.Subscription))
+        assert unha is not None and sub is not None
+        # The alert the dispatcher posted for the event (as it records one).
+        s.add(
+            models.Delivery(
+                event_id=unha.id,
+                subscription_id=sub.id,
+                guild_id=HOME,
+                channel_id=555,
+                revision=1,
+                action="post",
+                state="sent",
+                message_id=9001,
+            )
+        )
+    before = await audit_rows(services)
+    unchanged = await load(services.db.sessionmaker, read_corpus(files=[SAMPLE]))
+    assert unchanged.unchanged["events"] == 3 and unchanged.alerts == 0
+    assert len(await audit_rows(services)) == len(before)
+    assert len(await deliveries(services)) == 1
+
+    changed = tmp_path / "sample.yaml"
+    changed.write_text(
+        SAMPLE.read_text("utf-8").replace("places a satellite in orbit", "puts a satellite in orbit"), "utf-8"
+    )
+    report = await load(services.db.sessionmaker, read_corpus(files=[changed]))
+    assert report.updated["events"] == 1 and report.unchanged["events"] == 2 and report.alerts == 1
+    [post, edit] = await deliveries(services)
+    assert post.state == "sent"
+    assert (edit.event_id, edit.action, edit.state, edit.revision, edit.channel_id) == (
+        unha.id,
+        "edit",
+        "pending",
+        2,
+        555,
+    )
+    [row] = (await audit_rows(services))[len(before) :]
+    assert (row.action, row.record_id, row.guild_id, row.user_id) == ("event.edit", str(unha.id), None, None)
+    assert row.details == {
+        "title": "Unha-3 puts a satellite in orbit from Sohae",
+        "revision": 2,
+        "via": "seed",
+        "file": "sample.yaml",
+    }
+    again = await load(services.db.sessionmaker, read_corpus(files=[changed]))
+    assert again.unchanged["events"] == 3 and again.alerts == 0
+    assert len(await audit_rows(services)) == len(before) + 1
+    assert len(await deliveries(services)) == 2
+
+
+async def test_curation_writes_an_audit_row_per_write(services: Services) -> None:
+    before = len(await audit_rows(services))
+    created = await services.curation.create(curator(HOME), event_input())
+    await services.curation.edit(curator(HOME), created.id, event_input(title="Test launch (revised)"))
+    await services.curation.edit(curator(HOME), created.id, event_input(title="Test launch (revised)"))
+    await services.curation.retract(curator(HOME), created.id, "Duplicate report")
+    rows = (await audit_rows(services))[before:]
+    assert [(a.action, a.details["revision"]) for a in rows] == [
+        ("event.create", 1),
+        ("event.edit", 2),
+        ("event.retract", 3),
+    ]
+    assert all(
+        (a.record_id, a.guild_id, a.user_id, a.details["via"]) == (str(created.id), HOME, 42, "curate")
+        for a in rows
+    )
+    assert rows[2].details["reason"] == "Duplicate report"

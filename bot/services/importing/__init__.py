@@ -1,0 +1,117 @@
+"""Importing events from files: the native format (JSON or CSV, as exported) and two public
+datasets, the CNS North Korea Missile Test Database and CSIS Beyond Parallel's Database of North
+Korean Provocations.
+
+Every import is all-or-nothing: the whole file is parsed and validated, then written in one
+transaction through the event lifecycle (an audit row per event written, and one for the import);
+any problem in any row leaves the database as it was. Rows carry stable external ids
+(``cns:<F1>``, ``csis:<hash>``, or the native ``external_id``), so importing the same file again
+updates rather than duplicates.
+
+Dataset rows are turned into events in our words: titles and summaries are built from the
+structured fields, and the publisher's prose (CNS "Additional Information", CSIS "description")
+is kept in ``details`` with the dataset named as a source, never presented as our summary.
+
+``cells`` holds what the parsers share, ``native``, ``cns`` and ``csis`` parse, ``write`` writes.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from bot.db import Sessionmaker
+from bot.services.access import Caller, Policy
+from bot.services.errors import FieldProblem
+from bot.services.importing.cells import ImportRow, decode
+from bot.services.importing.cns import parse_cns
+from bot.services.importing.csis import parse_csis
+from bot.services.importing.native import (
+    NATIVE_COLUMNS,
+    NATIVE_FORMAT,
+    NATIVE_VERSION,
+    native_schema,
+    parse_native,
+)
+from bot.services.importing.write import ImportReport, Progress, write_rows
+
+__all__ = [
+    "FORMATS",
+    "MAX_BYTES",
+    "NATIVE_COLUMNS",
+    "NATIVE_FORMAT",
+    "NATIVE_VERSION",
+    "Format",
+    "ImportReport",
+    "import_file",
+    "native_schema",
+]
+
+Format = Literal["native", "cns", "csis"]
+FORMATS: tuple[str, ...] = ("native", "cns", "csis")
+MAX_BYTES = 20 * 1024 * 1024
+
+
+class _Abort(Exception):
+    """Roll the transaction back (problems found, or a dry run)."""
+
+
+def _parse(data: bytes, fmt: str, report: ImportReport) -> list[ImportRow]:
+    """The rows of ``data``; problems (the file's or its rows') go to the report."""
+    if fmt not in FORMATS:
+        report.problems.append(FieldProblem("format", f"“{fmt}” is not one of {', '.join(FORMATS)}"))
+        return []
+    if len(data) > MAX_BYTES:
+        report.problems.append(
+            FieldProblem(
+                "file", f"is {len(data) / 1024 / 1024:.1f} MB; at most {MAX_BYTES // 1024 // 1024} MB allowed"
+            )
+        )
+        return []
+    text = decode(data, report.problems)
+    if text is None:
+        return []
+    parse = {"cns": parse_cns, "csis": parse_csis}.get(fmt)
+    rows = parse(text, report.problems) if parse is not None else parse_native(text, report.problems)
+    report.rows = len(rows)
+    if not rows and not report.problems:
+        report.problems.append(FieldProblem("file", "holds no rows"))
+    return rows
+
+
+async def import_file(
+    sessionmaker: Sessionmaker,
+    data: bytes,
+    fmt: Format | str,
+    *,
+    caller: Caller,
+    policy: Policy,
+    dry_run: bool = False,
+    alert: bool = False,
+    progress: Progress | None = None,
+    filename: str | None = None,
+) -> ImportReport:
+    """Import ``data`` in format ``fmt``; every problem is in the report and then nothing is written.
+
+    ``alert`` queues alerts for newly created events (off by default so history never floods
+    channels); events that change always update alerts already posted for them. ``filename``, the
+    file's name, is recorded in the audit rows.
+    """
+    report = ImportReport(format=str(fmt), dry_run=dry_run, file=filename)
+    async with sessionmaker() as session:
+        await policy.require_curator(session, caller)  # refuse early; checked again when writing
+    rows = _parse(data, str(fmt), report)
+    if report.problems:
+        return report
+    try:
+        async with sessionmaker() as session, session.begin():
+            await policy.require_curator(session, caller)
+            scope = policy.scope_for(caller)
+            await write_rows(
+                session, rows, report, caller=caller, scope=scope, alert=alert, progress=progress
+            )
+            if report.problems or dry_run:
+                raise _Abort
+    except _Abort:
+        if report.problems:
+            report.created = report.updated = report.unchanged = report.alerts = 0
+    return report

@@ -1,0 +1,191 @@
+"""The native format, what ``export_events`` writes: the JSON export document, a bare JSON list
+of events, or the CSV export (data/schema/events.schema.json)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from functools import cache
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from bot.resources import data_dir
+from bot.services.errors import FieldProblem
+from bot.services.importing.cells import ImportRow, read_csv
+from bot.services.validation import EventInput, SourceInput
+
+SCHEMA_PATH = data_dir() / "schema" / "events.schema.json"
+NATIVE_FORMAT = "peninsula-brief/events"
+NATIVE_VERSION = 1
+NATIVE_COLUMNS = (
+    "external_id",
+    "title",
+    "summary",
+    "date",
+    "kind",
+    "significance",
+    "status",
+    "retract_reason",
+    "scope",
+    "programs",
+    "actors",
+    "tracks",
+    "primary_track",
+    "milestone",
+    "sources",
+    "details",
+    "revision",
+)
+NATIVE_REQUIRED = ("title", "date", "kind", "sources")
+
+
+@cache
+def native_schema() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(SCHEMA_PATH.read_text("utf-8"))
+    return loaded
+
+
+@cache
+def _validators() -> tuple[Draft202012Validator, Draft202012Validator]:
+    schema = native_schema()
+    event_schema = {"$ref": "#/$defs/event", "$defs": schema["$defs"]}
+    return Draft202012Validator(schema), Draft202012Validator(event_schema)
+
+
+def _schema_problem(err: ValidationError, row: int | None) -> FieldProblem:
+    where = ".".join(str(p) for p in err.absolute_path) or "(event)"
+    value, rule = err.instance, err.validator
+    if rule == "maxLength" and isinstance(value, str):
+        message = f"is {len(value)} characters; at most {err.validator_value} allowed"
+    elif rule == "minLength" and isinstance(value, str):
+        message = "is required" if not value else f"must be at least {err.validator_value} characters"
+    elif rule == "pattern" and isinstance(value, str):
+        shown = value if len(value) <= 60 else value[:57] + "…"
+        hint = " (an http:// or https:// address)" if where.endswith("url") else ""
+        message = f"“{shown}” does not have the expected form{hint}"
+    elif rule in ("required", "additionalProperties"):
+        message = err.message
+    elif rule == "enum" and isinstance(err.validator_value, list):
+        message = f"must be one of {', '.join(str(v) for v in err.validator_value)}"
+    elif rule == "type":
+        message = f"must be {err.validator_value}"
+    else:
+        message = err.message if len(err.message) <= 200 else err.message[:197] + "…"
+    return FieldProblem(where, message, row)
+
+
+def _split_list(text: str) -> list[str]:
+    return [p.strip() for p in text.split(";") if p.strip()]
+
+
+def _native_csv_row(rec: dict[str, str], number: int, problems: list[FieldProblem]) -> dict[str, Any] | None:
+    """A CSV row of the native export as the JSON event it stands for."""
+    out: dict[str, Any] = {}
+    ok = True
+    for column, cell in rec.items():
+        if column not in NATIVE_COLUMNS:
+            problems.append(
+                FieldProblem(column or "(unnamed column)", "is not a column of this format", number)
+            )
+            ok = False
+            continue
+        if column in ("programs", "actors", "tracks"):
+            out[column] = _split_list(cell)
+        elif column in ("sources", "details"):
+            if not cell.strip():
+                out[column] = [] if column == "sources" else {}
+                continue
+            try:
+                out[column] = json.loads(cell)
+            except json.JSONDecodeError as exc:
+                problems.append(FieldProblem(column, f"is not valid JSON ({exc.msg})", number))
+                ok = False
+        elif column in ("significance", "revision"):
+            out[column] = int(cell) if re.fullmatch(r"\s*\d{1,6}\s*", cell) else cell
+        elif column in ("external_id", "retract_reason"):
+            out[column] = cell if cell.strip() else None
+        elif column == "primary_track":
+            out[column] = cell.strip() or None
+        elif column == "milestone":
+            out[column] = {"true": True, "false": False, "": False}.get(cell.strip().lower(), cell)
+        else:
+            out[column] = cell
+    return out if ok else None
+
+
+def _native_records(text: str, problems: list[FieldProblem]) -> list[tuple[int, Any]]:
+    if text.lstrip()[:1] not in ("[", "{"):
+        records = read_csv(text, NATIVE_REQUIRED, problems)
+        out: list[tuple[int, Any]] = []
+        for number, rec in records:
+            item = _native_csv_row(rec, number, problems)
+            if item is not None:
+                out.append((number, item))
+        return out
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        problems.append(FieldProblem("file", f"is not valid JSON: {exc.msg} at line {exc.lineno}"))
+        return []
+    if isinstance(doc, dict):
+        document, _ = _validators()
+        errors = sorted(document.iter_errors({**doc, "events": []}), key=lambda e: list(e.absolute_path))
+        problems.extend(_schema_problem(e, None) for e in errors)
+        if errors:
+            return []
+        doc = doc["events"]
+    if not isinstance(doc, list):
+        problems.append(FieldProblem("file", "must be an export document or a JSON list of events"))
+        return []
+    return list(enumerate(doc, start=1))
+
+
+def parse_native(text: str, problems: list[FieldProblem]) -> list[ImportRow]:
+    """Events in the native format: the JSON document export_events writes, a bare JSON list of
+    events, or the CSV export."""
+    _, event_validator = _validators()
+    rows: list[ImportRow] = []
+    for number, item in _native_records(text, problems):
+        errors = sorted(event_validator.iter_errors(item), key=lambda e: list(e.absolute_path))
+        if errors:
+            problems.extend(_schema_problem(e, number) for e in errors)
+            continue
+        scope_value = item.get("scope", "global")
+        scope: int | None = None if str(scope_value) == "global" else int(scope_value)
+        rows.append(
+            ImportRow(
+                number,
+                EventInput(
+                    title=item["title"],
+                    summary=item.get("summary", ""),
+                    date=item["date"],
+                    kind=item["kind"],
+                    significance=item.get("significance", 3),
+                    programs=item.get("programs", []),
+                    actors=item.get("actors", []),
+                    tracks=item.get("tracks", []),
+                    sources=[
+                        SourceInput(s["publisher"], s["title"], s.get("date"), s.get("url"))
+                        for s in item["sources"]
+                    ],
+                    external_id=item.get("external_id") or _content_id(item),
+                    details=dict(item.get("details") or {}),
+                    milestone=item.get("milestone", False),
+                    primary_track=item.get("primary_track"),
+                ),
+                scope=scope,
+                status=item.get("status", "published"),
+                retract_reason=item.get("retract_reason"),
+                revision=item.get("revision"),
+            )
+        )
+    return rows
+
+
+def _content_id(item: dict[str, Any]) -> str:
+    """A stable id for a hand-written event without one, so that importing it twice updates it."""
+    key = f"{item['date']}|{item['kind']}|{' '.join(str(item['title']).split()).casefold()}"
+    return "import:" + hashlib.sha1(key.encode("utf-8"), usedforsecurity=False).hexdigest()[:16]

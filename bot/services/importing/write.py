@@ -1,0 +1,239 @@
+"""Writing an import through the event lifecycle: validate every row, match it to the event it
+updates (by external id), then create or revise — one audit row per event written and one for the
+import — all in the caller's transaction."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import models
+from bot.services.access import Caller
+from bot.services.audit import audit_row
+from bot.services.errors import FieldProblem, ValidationFailed
+from bot.services.events import with_links
+from bot.services.importing.cells import ImportRow
+from bot.services.lifecycle import Author, EventWriter, LinkResolver, changes
+from bot.services.validation import CleanEvent, validate_event
+
+_FETCH_CHUNK = 500
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class ImportReport:
+    """What an import did (or, with problems or a dry run, would have done)."""
+
+    format: str
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rows: int = 0
+    alerts: int = 0
+    dry_run: bool = False
+    problems: list[FieldProblem] = field(default_factory=list)
+    file: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def summary(self) -> str:
+        name = {"native": "Native", "cns": "CNS", "csis": "CSIS"}.get(self.format, self.format)
+        if self.problems:
+            rows = {p.row for p in self.problems if p.row is not None}
+            where = f" in {len(rows)} row{'s' * (len(rows) != 1)}" if rows else ""
+            count = len(self.problems)
+            return f"{name} import failed: {count} problem{'s' * (count != 1)}{where}; nothing was written."
+        counts = f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged"
+        if self.dry_run:
+            return f"{name} import (dry run, nothing written): {self.rows} rows would give {counts}."
+        alerts = f", {self.alerts} alerts queued" if self.alerts else ""
+        return f"{name} import: {self.rows} rows — {counts}{alerts}."
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """A row that passed validation, with the scope it is written into."""
+
+    row: ImportRow
+    clean: CleanEvent
+    scope: int | None
+
+
+def _scoped_id(external_id: str, scope: int | None) -> str:
+    """External ids are unique across the database: a guild's local copies get the guild's prefix."""
+    if scope is None:
+        return external_id
+    prefix = f"g{scope}:"
+    return external_id if external_id.startswith(prefix) else prefix + external_id
+
+
+async def _existing(session: AsyncSession, ids: Sequence[str]) -> dict[str, models.Event]:
+    found: dict[str, models.Event] = {}
+    for i in range(0, len(ids), _FETCH_CHUNK):
+        chunk = list(ids[i : i + _FETCH_CHUNK])
+        stmt = with_links(select(models.Event).where(models.Event.external_id.in_(chunk)))
+        for event in (await session.scalars(stmt)).all():
+            assert event.external_id is not None
+            found[event.external_id] = event
+    return found
+
+
+async def _by_export_id(session: AsyncSession, external_id: str, clean: CleanEvent) -> models.Event | None:
+    """An event exported without an external id came out as ``pb:<id>``: find it again here.
+
+    Only an event that still has no external id and the same date and kind qualifies, so a file
+    from another database cannot overwrite an unrelated event that happens to share the number.
+    """
+    match = re.fullmatch(r"(?:g\d{1,20}:)?pb:(\d{1,18})", external_id)
+    if match is None:
+        return None
+    event: models.Event | None = await session.scalar(
+        with_links(select(models.Event).where(models.Event.id == int(match[1])))
+    )
+    if (
+        event is None
+        or event.external_id is not None
+        or event.occurred_on != clean.occurred_on
+        or event.kind != clean.kind
+    ):
+        return None
+    return event
+
+
+def _check(
+    rows: list[ImportRow],
+    report: ImportReport,
+    resolver: LinkResolver,
+    caller: Caller,
+    caller_scope: int | None,
+) -> list[_Checked]:
+    """Every row validated, each problem in the report; external ids must be unique in the file."""
+    checked: list[_Checked] = []
+    first_row: dict[str, int] = {}
+    for r in rows:
+        # The operator may restore events into the scope the file names; a guild imports into its own.
+        scope = caller_scope if r.scope == "caller" or caller.guild_id is not None else r.scope
+        data = r.data
+        if data.external_id:
+            data = replace(data, external_id=_scoped_id(data.external_id.strip(), scope))
+        if not r.strict_links:
+            data = replace(
+                data,
+                programs=resolver.known("programs", data.programs),
+                actors=resolver.known("actors", data.actors),
+                tracks=resolver.known("tracks", data.tracks),
+            )
+        try:
+            clean = validate_event(data, row=r.row)
+        except ValidationFailed as exc:
+            report.problems.extend(exc.problems)
+            continue
+        if clean.external_id is not None:
+            if clean.external_id in first_row:
+                report.problems.append(
+                    FieldProblem(
+                        "external id",
+                        f"“{clean.external_id}” is also used by row {first_row[clean.external_id]}",
+                        r.row,
+                    )
+                )
+                continue
+            first_row[clean.external_id] = r.row
+        checked.append(_Checked(r, clean, scope))
+    return checked
+
+
+async def _write_row(
+    session: AsyncSession,
+    item: _Checked,
+    event: models.Event | None,
+    resolver: LinkResolver,
+    writer: EventWriter,
+    report: ImportReport,
+    alert: bool,
+) -> None:
+    """Create or revise the event of one row (only count, on a dry run); problems go to the report."""
+    r, clean, scope = item.row, item.clean, item.scope
+    try:
+        links = resolver.resolve(clean, row=r.row)
+    except ValidationFailed as exc:
+        report.problems.extend(exc.problems)
+        return
+    if event is None and clean.external_id:
+        event = await _by_export_id(session, clean.external_id, clean)
+    if event is not None and event.guild_id != scope:
+        report.problems.append(
+            FieldProblem("external id", f"“{clean.external_id}” belongs to an event in another scope", r.row)
+        )
+        return
+    if report.problems:
+        return  # keep collecting problems, write nothing
+    status = r.status or (event.status if event is not None else "published")
+    reason = (r.retract_reason or None) if status == "retracted" else None
+    if event is None:
+        report.created += 1
+        if not report.dry_run:
+            writer.create(
+                clean,
+                links,
+                scope=scope,
+                alert=alert,
+                status=status,
+                retract_reason=reason,
+                revision=r.revision or 1,
+            )
+    elif not changes(event, clean, links, status=r.status, retract_reason=reason):
+        report.unchanged += 1
+    else:
+        report.updated += 1
+        if not report.dry_run:
+            # Only channels already holding an alert of the event are touched: no flood, no stale alert.
+            writer.revise(event, clean, links, status=r.status, retract_reason=reason)
+
+
+async def write_rows(
+    session: AsyncSession,
+    rows: list[ImportRow],
+    report: ImportReport,
+    *,
+    caller: Caller,
+    scope: int | None,
+    alert: bool,
+    progress: Progress | None,
+) -> None:
+    """Write the parsed rows in ``session``: the caller rolls back when the report has problems or
+    this is a dry run."""
+    resolver = await LinkResolver.load(session)
+    checked = _check(rows, report, resolver, caller, scope)
+    if report.problems:
+        return
+    existing = await _existing(session, [c.clean.external_id for c in checked if c.clean.external_id])
+    author = Author.of(caller, "import", report.file, format=report.format)
+    writer = EventWriter(session, author)
+    for done, item in enumerate(checked, start=1):
+        if progress is not None:
+            progress(done, len(checked))
+        event = existing.get(item.clean.external_id) if item.clean.external_id else None
+        await _write_row(session, item, event, resolver, writer, report, alert)
+    if report.problems or report.dry_run:
+        return
+    report.alerts += await writer.flush()
+    details = {
+        "format": report.format,
+        "rows": report.rows,
+        "created": report.created,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "alert": alert,
+        "alerts": report.alerts,
+        "scope": "global" if scope is None else str(scope),
+    }
+    if report.file is not None:
+        details["file"] = report.file
+    session.add(audit_row("event.import", "import", report.format, details, caller=caller))

@@ -1,0 +1,242 @@
+"""The event lifecycle, the one way an event is written — by a curator, an import or the seed.
+
+An :class:`EventWriter` holds the writes of one transaction: ``create`` (a new event at revision 1,
+or the revision a file names), ``revise`` (new content, a revision bump, nothing when nothing
+changed) and ``retract``. ``flush`` then gives each write its audit row and its outbox rows: new
+alerts for a published event created with alerts, edits of the alerts already posted for an event
+revised or retracted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import models
+from bot.models import utcnow
+from bot.outbox.enqueue import Action, enqueue
+from bot.services.access import Caller
+from bot.services.audit import audit_row
+from bot.services.errors import FieldProblem, ValidationFailed
+from bot.services.links import KINDS
+from bot.services.validation import CleanEvent
+
+# An event's catalog rows per link kind, by the kind's field ("programs", "actors", "tracks").
+Links = dict[str, list[Any]]
+
+
+class LinkResolver:
+    """The catalog rows of one session, loaded once, for linking many events (imports, seed)."""
+
+    def __init__(self, rows: dict[str, dict[str, Any]]) -> None:
+        self._rows = rows
+
+    @classmethod
+    async def load(cls, session: AsyncSession) -> LinkResolver:
+        rows: dict[str, dict[str, Any]] = {}
+        for kind in KINDS:
+            records: list[Any] = list((await session.scalars(select(kind.model))).all())
+            rows[kind.field] = {r.slug: r for r in records}
+        return cls(rows)
+
+    def known(self, key: str, slugs: Any) -> list[str]:
+        """The slugs of ``slugs`` that name a catalog row of ``key`` (programs, actors, tracks)."""
+        return [s for s in slugs if s in self._rows[key]]
+
+    def resolve(self, clean: CleanEvent, row: int | None = None) -> Links:
+        """Catalog rows for the event's slugs; unknown slugs are a validation failure."""
+        problems: list[FieldProblem] = []
+        out: Links = {}
+        for kind in KINDS:
+            found = self._rows[kind.field]
+            slugs: tuple[str, ...] = getattr(clean, kind.field)
+            problems.extend(
+                FieldProblem(kind.plural, f"“{s}” is not known", row) for s in slugs if s not in found
+            )
+            out[kind.field] = [found[s] for s in slugs if s in found]
+        if problems:
+            raise ValidationFailed(problems)
+        return out
+
+
+def apply_clean(event: models.Event, clean: CleanEvent, links: Links) -> None:
+    event.title, event.summary = clean.title, clean.summary
+    event.occurred_on, event.precision = clean.occurred_on, clean.precision
+    event.kind, event.significance = clean.kind, clean.significance
+    event.details = dict(clean.details)
+    for kind in KINDS:
+        setattr(event, kind.field, links[kind.field])
+    event.milestone = clean.milestone
+    event.primary_track = next((t for t in links["tracks"] if t.slug == clean.primary_track), None)
+    # Update sources in place: replacing the list would insert before deleting and clash on position.
+    existing = list(event.sources)
+    for i, src in enumerate(clean.sources):
+        row = existing[i] if i < len(existing) else models.Source(position=i)
+        row.publisher, row.title, row.url = src.publisher, src.title, src.url
+        row.published_on, row.published_precision = src.published_on, src.published_precision
+        if i >= len(existing):
+            event.sources.append(row)
+    for row in existing[len(clean.sources) :]:
+        event.sources.remove(row)
+
+
+def same_content(event: models.Event, clean: CleanEvent, links: Links) -> bool:
+    sources = [(s.publisher, s.title, s.published_on, s.published_precision, s.url) for s in event.sources]
+    return (
+        event.title == clean.title
+        and event.summary == clean.summary
+        and event.occurred_on == clean.occurred_on
+        and event.precision == clean.precision
+        and event.kind == clean.kind
+        and event.significance == clean.significance
+        and event.milestone == clean.milestone
+        and (event.primary_track.slug if event.primary_track else None) == clean.primary_track
+        and (event.details or {}) == clean.details
+        and all({r.slug for r in getattr(event, k.field)} == {r.slug for r in links[k.field]} for k in KINDS)
+        and sources
+        == [(s.publisher, s.title, s.published_on, s.published_precision, s.url) for s in clean.sources]
+    )
+
+
+def changes(
+    event: models.Event,
+    clean: CleanEvent,
+    links: Links,
+    *,
+    status: str | None = None,
+    retract_reason: str | None = None,
+) -> bool:
+    """Whether revising ``event`` with this content (and ``status``, when given) changes it."""
+    status_same = status is None or (event.status == status and event.retract_reason == retract_reason)
+    return not (status_same and same_content(event, clean, links))
+
+
+@dataclass(frozen=True)
+class Author:
+    """Who writes and through what, as the audit rows record it: ``via`` is ``curate``,
+    ``import`` or ``seed``; ``file`` the file an import or the seed read the event from."""
+
+    guild_id: int | None
+    user_id: int | None
+    via: str
+    file: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, caller: Caller, via: str = "curate", file: str | None = None, **extra: Any) -> Author:
+        return cls(caller.guild_id, caller.user_id or None, via, file, extra)
+
+    def details(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"via": self.via, **self.extra}
+        if self.file is not None:
+            out["file"] = self.file
+        return out
+
+
+@dataclass
+class _Write:
+    event: models.Event
+    action: str
+    details: dict[str, Any]
+    outbox: Action | None
+
+
+class EventWriter:
+    """The event writes of one transaction (see the module's docstring)."""
+
+    def __init__(self, session: AsyncSession, author: Author) -> None:
+        self._session = session
+        self._author = author
+        self._pending: list[_Write] = []
+
+    def create(
+        self,
+        clean: CleanEvent,
+        links: Links,
+        *,
+        scope: int | None,
+        alert: bool = True,
+        status: str = "published",
+        retract_reason: str | None = None,
+        revision: int = 1,
+    ) -> models.Event:
+        """A new event; with ``alert``, a published one is posted to every matching channel."""
+        event = models.Event(
+            external_id=clean.external_id,
+            status=status,
+            retract_reason=retract_reason,
+            guild_id=scope,
+            revision=revision,
+            created_by=self._author.user_id,
+            updated_by=self._author.user_id,
+        )
+        apply_clean(event, clean, links)
+        self._session.add(event)
+        details = {"scope": "global" if scope is None else "local"}
+        outbox: Action | None = "post" if alert and status == "published" else None
+        self._pending.append(_Write(event, "event.create", details, outbox))
+        return event
+
+    def revise(
+        self,
+        event: models.Event,
+        clean: CleanEvent,
+        links: Links,
+        *,
+        status: str | None = None,
+        retract_reason: str | None = None,
+    ) -> bool:
+        """New content (and ``status``, when given) for ``event``; False, and nothing written, when
+        that changes nothing. Alerts already posted for it are edited."""
+        if not changes(event, clean, links, status=status, retract_reason=retract_reason):
+            return False
+        action = "event.edit"
+        apply_clean(event, clean, links)
+        if status is not None:
+            if status == "retracted" and event.status != "retracted":
+                action = "event.retract"
+            event.status, event.retract_reason = status, retract_reason
+        if event.external_id is None:
+            event.external_id = clean.external_id
+        self._bump(event)
+        self._pending.append(_Write(event, action, {}, "edit"))
+        return True
+
+    def retract(self, event: models.Event, reason: str) -> None:
+        """Withdraw ``event``: hidden from lists, the alerts already posted marked retracted."""
+        event.status, event.retract_reason = "retracted", reason
+        self._bump(event)
+        self._pending.append(_Write(event, "event.retract", {"reason": reason}, "edit"))
+
+    def _bump(self, event: models.Event) -> None:
+        event.revision += 1
+        event.updated_by = self._author.user_id
+        event.updated_at = utcnow()
+
+    async def flush(self) -> int:
+        """Write the pending events, an audit row for each and their outbox rows; returns how many
+        deliveries were queued."""
+        await self._session.flush()
+        author = self._author
+        queued = 0
+        for write in self._pending:
+            event = write.event
+            details = {"title": event.title, "revision": event.revision, **write.details, **author.details()}
+            self._session.add(
+                audit_row(
+                    write.action,
+                    "event",
+                    event.id,
+                    details,
+                    guild_id=author.guild_id,
+                    user_id=author.user_id,
+                )
+            )
+            if write.outbox is not None:
+                queued += await enqueue(self._session, event, write.outbox)
+        self._pending.clear()
+        return queued
