@@ -76,8 +76,9 @@ async def brief_document(services: Services, who: Who, args: str) -> Document:
 
 async def build_program(services: Services, who: Who, *, name: ProgramView) -> Reply:
     milestones = await services.events.milestones(
-        EventFilter.of(program=name.slug, guild_id=who.guild_id, min_significance=MILESTONE_SIGNIFICANCE),
+        EventFilter.of(program=name.slug, guild_id=who.guild_id),
         limit=MILESTONES,
+        fallback_significance=MILESTONE_SIGNIFICANCE,
         links=False,
     )
     latest = await services.events.page(
@@ -87,14 +88,17 @@ async def build_program(services: Services, who: Who, *, name: ProgramView) -> R
 
 
 async def build_talks(services: Services, who: Who, *, track: TrackView) -> Reply:
-    recent = await services.events.page(
-        EventFilter.of(track=track.slug, guild_id=who.guild_id), limit=20, links=False
-    )
-    agreements = await services.events.page(
-        EventFilter.of(track=track.slug, kind="agreement", guild_id=who.guild_id), limit=5, links=False
-    )
-    last_session = next((e for e in recent.items if e.kind in ("talks_session", "summit")), None)
-    return Reply(embeds=track_embeds(track, last_session, agreements.items, recent.items[:LATEST]))
+    return await open_document(services, who, "talks", track.slug)
+
+
+@document("talks")
+async def talks_document(services: Services, who: Who, args: str) -> Document:
+    """/talks as pages: the last session of the track, every agreement of it, the latest events."""
+    track = await services.catalog.track(args)
+    last_session = await services.events.last_session(track.slug, guild_id=who.guild_id)
+    agreements = await services.events.agreements(track.slug, guild_id=who.guild_id)
+    recent = await services.events.track_latest(track.slug, guild_id=who.guild_id, limit=LATEST)
+    return Document(track_embeds(track, last_session, agreements, recent))
 
 
 async def build_position(
@@ -109,12 +113,18 @@ async def position_document(services: Services, who: Who, args: str) -> Document
     party_slug, _, topic_slug = args.partition("/")
     party = await services.catalog.actor(party_slug)
     topic = await services.catalog.topic(topic_slug) if topic_slug else None
-    positions = await services.catalog.positions(party.slug, topic.slug if topic else None)
-    return Document(positions_embeds(party.name, positions, topic.name if topic else None))
+    statements = await services.catalog.statements(party.slug, topic.slug if topic else None)
+    return Document(positions_embeds(statements, topic.name if topic else None))
 
 
 async def build_compare(services: Services, who: Who, *, topic: TopicView) -> Reply:
-    return Reply(embeds=compare_embeds(topic.name, await services.catalog.compare(topic.slug)))
+    return await open_document(services, who, "compare", topic.slug)
+
+
+@document("compare")
+async def compare_document(services: Services, who: Who, args: str) -> Document:
+    """/compare as pages: ``args`` is the topic's slug."""
+    return Document(compare_embeds(await services.catalog.comparison(args)))
 
 
 async def build_event(services: Services, who: Who, *, id: int) -> Reply:

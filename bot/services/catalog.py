@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -17,9 +18,11 @@ from bot.services.errors import NotFound
 from bot.services.links import PARTY, PROGRAM, TRACK, LinkKind
 from bot.services.views import (
     ActorView,
+    Comparison,
     PositionView,
     ProgramView,
     Ref,
+    Statements,
     TopicView,
     TrackView,
     actor_view,
@@ -248,7 +251,14 @@ class CatalogService:
         return (await self._load()).actors[await self._resolve("actor", name, PARTY.label)]
 
     async def topic(self, name: str) -> TopicView:
-        return (await self._load()).topics[await self._resolve("topic", name, "topic")]
+        """The topic ``name`` names; when none, the failure lists every topic, the closest first."""
+        snap = await self._load()
+        try:
+            return snap.topics[await self._resolve("topic", name, "topic")]
+        except NotFound as exc:
+            close = list(exc.suggestions)
+            rest = sorted(t.name for t in snap.topics.values() if t.name not in close)
+            raise NotFound("topic", name, close + rest) from None
 
     async def programs(self) -> list[ProgramView]:
         return sorted((await self._load()).programs.values(), key=lambda p: p.name)
@@ -278,9 +288,51 @@ class CatalogService:
             and (topic_slug is None or p.topic.slug == topic_slug)
         ]
 
+    async def statements(self, party: str, topic: str | None = None) -> Statements:
+        """What ``party`` has stated. A person: their own statements (positions they spoke, or held
+        as a party of their own), then the positions of the state they spoke for. A state or an
+        organization: its positions."""
+        snap = await self._load()
+        actor = await self.actor(party)
+        topic_slug = (await self.topic(topic)).slug if topic else None
+        on_topic = [p for p in snap.positions if topic_slug is None or p.topic.slug == topic_slug]
+        if actor.kind != "person":
+            return Statements(actor, [p for p in on_topic if p.party.slug == actor.slug])
+        own = [p for p in on_topic if actor.slug in (p.party.slug, p.speaker.slug if p.speaker else None)]
+        state = _state_of(actor.slug, snap)
+        if state is None:
+            return Statements(actor, own)
+        mine = {p.id for p in own}
+        theirs = [p for p in on_topic if p.party.slug == state.slug and p.id not in mine]
+        return Statements(actor, own, state, theirs)
+
     async def compare(self, topic: str) -> dict[str, list[PositionView]]:
         """Every party's positions on one topic: party name → history, newest first."""
         out: dict[str, list[PositionView]] = {}
         for p in await self.positions(topic=topic):
             out.setdefault(p.party.name, []).append(p)
         return out
+
+    async def comparison(self, topic: str) -> Comparison:
+        """One topic across the states (one block each, a state with no position too, its history
+        newest first), and apart from them the people and organizations quoted on it."""
+        snap = await self._load()
+        chosen = await self.topic(topic)
+        on_topic = [p for p in snap.positions if p.topic.slug == chosen.slug]
+        states = sorted((a for a in snap.actors.values() if a.kind == "state"), key=lambda a: a.name)
+        by_state = [(a, [p for p in on_topic if p.party.slug == a.slug]) for a in states]
+        kinds = {a.slug: a.kind for a in states}
+        voices = sorted(
+            (p for p in on_topic if p.party.slug not in kinds), key=lambda p: (p.as_of, p.id), reverse=True
+        )
+        return Comparison(chosen, by_state, voices)
+
+
+def _state_of(person: str, snap: _Snapshot) -> ActorView | None:
+    """The state a person spoke for most often in the positions (the record names no nationality)."""
+    spoken = Counter(
+        p.party.slug
+        for p in snap.positions
+        if p.speaker and p.speaker.slug == person and snap.actors[p.party.slug].kind == "state"
+    )
+    return snap.actors[spoken.most_common(1)[0][0]] if spoken else None

@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Select, and_, func, literal, or_, select, union_all
+from sqlalchemy import Select, and_, exists, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -25,9 +25,11 @@ from bot.services.errors import FieldProblem, NotFound, ValidationFailed
 from bot.services.filters import EventFilter, visible
 from bot.services.fts import TextMatch, custom_plans, words
 from bot.services.links import KINDS
-from bot.services.views import EventView, Page, Ref, SourceView, event_view
+from bot.services.views import AGREEMENT_DETAIL, EventView, Page, Ref, SourceView, event_view
 
 MAX_PAGE = 100
+#: The kinds of event that are a session of a talks track (its "last session").
+SESSION_KINDS = ("talks_session", "summit")
 COUNT_TTL = 30.0
 AUTOCOMPLETE_WINDOW = 200
 
@@ -93,6 +95,17 @@ async def read_views(session: AsyncSession, stmt: Select[Any], *, links: bool = 
     return views
 
 
+def _of_primary_track(track: str, guild_id: int | None) -> Select[Any]:
+    """Published events visible to ``guild_id`` whose primary track is ``track`` (a slug)."""
+    E, link = models.Event, models.event_primary_track.c
+    track_id = select(models.TalksTrack.id).where(models.TalksTrack.slug == track).scalar_subquery()
+    return (
+        select(E)
+        .join(models.event_primary_track, link.event_id == E.id)
+        .where(link.track_id == track_id, visible(guild_id), E.status == "published")
+    )
+
+
 class EventService:
     def __init__(self, sessionmaker: Sessionmaker, *, dialect: str) -> None:
         self._sessionmaker = sessionmaker
@@ -147,13 +160,62 @@ class EventService:
         self._counts[f] = (time.monotonic(), value)
         return value
 
-    async def milestones(self, f: EventFilter, *, limit: int = 8, links: bool = True) -> list[EventView]:
-        """The most significant events (most recent first among equals), shown in date order."""
+    async def milestones(
+        self, f: EventFilter, *, limit: int = 8, fallback_significance: int = 4, links: bool = True
+    ) -> list[EventView]:
+        """The turning points among ``f``'s events, in date order: every event flagged ``milestone``
+        (the rubric is in data/README.md); only where none is flagged, the ``limit`` most significant
+        (at least ``fallback_significance``, most recent first among equals)."""
         E = models.Event
-        stmt = f.apply(select(E)).order_by(E.significance.desc(), E.occurred_on.desc(), E.id.desc())
+        flagged = f.apply(select(E)).where(E.milestone.is_(True)).order_by(E.occurred_on, E.id)
         async with self._sessionmaker() as session:
-            views = await read_views(session, stmt.limit(limit), links=links)
+            views = await read_views(session, flagged.limit(MAX_PAGE), links=links)
+            if views:
+                return views
+            floor = max(f.min_significance or 0, fallback_significance)
+            ranked = replace(f, min_significance=floor).apply(select(E))
+            ranked = ranked.order_by(E.significance.desc(), E.occurred_on.desc(), E.id.desc()).limit(limit)
+            views = await read_views(session, ranked, links=links)
         return sorted(views, key=lambda e: (e.occurred_on, e.id))
+
+    async def last_session(self, track: str, *, guild_id: int | None = None) -> EventView | None:
+        """The latest talks session or summit whose primary track is ``track`` (other events only
+        relate to it: a Putin-Kim summit tagged six-party is no six-party session)."""
+        stmt = (
+            _of_primary_track(track, guild_id)
+            .where(models.Event.kind.in_(SESSION_KINDS))
+            .order_by(models.Event.occurred_on.desc(), models.Event.id.desc())
+            .limit(1)
+        )
+        async with self._sessionmaker() as session:
+            views = await read_views(session, stmt, links=False)
+        return views[0] if views else None
+
+    async def track_latest(
+        self, track: str, *, guild_id: int | None = None, limit: int = 6
+    ) -> list[EventView]:
+        """The newest events of ``track``: linked to it, save those whose primary track is another
+        (a Putin-Kim summit tagged six-party belongs to the Russia track)."""
+        E, link = models.Event, models.event_primary_track.c
+        own = select(models.TalksTrack.id).where(models.TalksTrack.slug == track).scalar_subquery()
+        elsewhere = exists().where(link.event_id == E.id, link.track_id != own)
+        stmt = EventFilter.of(track=track, guild_id=guild_id).apply(select(E)).where(~elsewhere)
+        stmt = stmt.order_by(E.occurred_on.desc(), E.id.desc()).limit(limit)
+        async with self._sessionmaker() as session:
+            return await read_views(session, stmt, links=False)
+
+    async def agreements(self, track: str, *, guild_id: int | None = None) -> list[EventView]:
+        """Every agreement of ``track`` (its primary track) in date order: agreements, and summits
+        that adopted a joint statement or declaration (``details.agreement``)."""
+        E = models.Event
+        summit_text = E.details[AGREEMENT_DETAIL].as_string()
+        stmt = (
+            _of_primary_track(track, guild_id)
+            .where(or_(E.kind == "agreement", and_(E.kind == "summit", summit_text.is_not(None))))
+            .order_by(E.occurred_on, E.id)
+        )
+        async with self._sessionmaker() as session:
+            return await read_views(session, stmt, links=False)
 
     async def autocomplete(self, text: str, *, guild_id: int | None = None, limit: int = 25) -> list[Choice]:
         """Events by id (digits) or by words of their title; among the most recently added matches,

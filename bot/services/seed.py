@@ -27,6 +27,7 @@ from bot.services.errors import FieldProblem, ValidationFailed
 from bot.services.events import with_links
 from bot.services.lifecycle import Author, EventWriter, LinkResolver
 from bot.services.validation import EventInput, SourceInput, validate_event
+from bot.services.views import AGREEMENT_DETAIL
 
 DATA_DIR = data_dir()
 SECTIONS = ("actors", "programs", "tracks", "topics", "positions", "events")
@@ -248,6 +249,7 @@ def _event_input(e: dict[str, Any]) -> EventInput:
         external_id=SEED_PREFIX + e["id"],
         milestone=e.get("milestone", False),
         primary_track=e.get("primary_track"),
+        details={AGREEMENT_DETAIL: e["agreement"]} if e.get("agreement") else {},
     )
 
 

@@ -10,6 +10,9 @@ from bot import models
 from bot.services.dates import format_date
 from bot.services.links import KINDS, Links
 
+#: The ``details`` key naming the joint statement or declaration a summit adopted (an agreement).
+AGREEMENT_DETAIL = "agreement"
+
 
 @dataclass(frozen=True)
 class Ref:
@@ -94,6 +97,25 @@ class PositionView:
 
 
 @dataclass(frozen=True)
+class Statements:
+    """A party's positions; for a person, the state they spoke for and its positions, labelled apart."""
+
+    actor: ActorView
+    own: list[PositionView]
+    state: ActorView | None = None
+    state_positions: list[PositionView] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Every state's positions on one topic (state, history newest first) and the other voices."""
+
+    topic: TopicView
+    states: list[tuple[ActorView, list[PositionView]]]
+    voices: list[PositionView]
+
+
+@dataclass(frozen=True)
 class EventView:
     id: int
     external_id: str | None
@@ -114,10 +136,19 @@ class EventView:
     retract_reason: str | None = None
     created_by: int | None = None
     updated_at: dt.datetime | None = None
+    milestone: bool = False
 
     @property
     def date_label(self) -> str:
         return format_date(self.occurred_on, self.precision)
+
+    @property
+    def agreement(self) -> str | None:
+        """The document the event adopted: an agreement's own title, or a summit's joint statement."""
+        if self.kind == "agreement":
+            return self.title
+        named = self.details.get(AGREEMENT_DETAIL)
+        return str(named) if named else None
 
     @property
     def is_global(self) -> bool:
@@ -163,6 +194,7 @@ def event_view(e: models.Event, *, with_links: bool = True) -> EventView:
         retract_reason=e.retract_reason,
         created_by=e.created_by,
         updated_at=e.updated_at,
+        milestone=bool(e.milestone),
         **links,
     )
 

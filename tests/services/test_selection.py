@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.services.errors import ValidationFailed
+from bot.services.errors import NotFound, ValidationFailed
+from bot.services.filters import EventFilter
 from bot.services.seed import load, read_corpus
 from bot.services.validation import EventInput, SourceInput
 from tests.services.conftest import HOME, Services, curator
@@ -58,3 +59,66 @@ async def test_corpus_milestone_must_be_true(tmp_path: Path, services: Services)
     with pytest.raises(ValidationFailed) as caught:
         await load(services.db.sessionmaker, read_corpus(files=[path]))
     assert any("milestone" in p.field for p in caught.value.problems)
+
+
+def event(title: str, date: str, kind: str, **kw: object) -> EventInput:
+    return replace(talks_session(), title=title, date=date, kind=kind, **kw)  # type: ignore[arg-type]
+
+
+async def test_last_session_is_of_the_primary_track_only(services: Services) -> None:
+    create = services.curation.create
+    await create(curator(HOME), event("Putin-Kim summit", "2019-04-25", "summit", tracks=["six-party"]))
+    await create(curator(HOME), event("A statement", "2020-01-01", "statement", primary_track="six-party"))
+    last = await services.events.last_session("six-party")
+    assert last is not None and last.date_label == "Dec 2008"
+    latest = await services.events.track_latest("six-party")
+    assert "Putin-Kim summit" in [e.title for e in latest]  # related, and no other track's own
+    await create(curator(HOME), event("New round", "2021-05-01", "talks_session", primary_track="six-party"))
+    last = await services.events.last_session("six-party")
+    assert last is not None and last.title == "New round"
+
+
+async def test_agreements_are_every_agreement_and_summit_statement_of_the_track(services: Services) -> None:
+    create = services.curation.create
+    for n in range(7):  # more than any fixed cap
+        await create(
+            curator(HOME),
+            event(f"Agreement {n}", f"{2000 + n}-02-13", "agreement", primary_track="six-party"),
+        )
+    statement = {"agreement": "Joint Statement of the summit"}
+    await create(
+        curator(HOME), event("Summit A", "2010-06-12", "summit", primary_track="six-party", details=statement)
+    )
+    await create(curator(HOME), event("Summit B", "2011-02-27", "summit", primary_track="six-party"))
+    await create(curator(HOME), event("Related deal", "2012-01-01", "agreement", tracks=["six-party"]))
+    found = await services.events.agreements("six-party")
+    assert [e.title for e in found] == [f"Agreement {n}" for n in range(7)] + ["Summit A"]
+    assert found[-1].agreement == "Joint Statement of the summit"
+
+
+async def test_milestones_are_flagged_first_then_significance(services: Services) -> None:
+    flagged = await services.events.milestones(EventFilter.of(party="dprk"))
+    assert [e.title for e in flagged] == ["First nuclear test at Punggye-ri"]
+    fallback = await services.events.milestones(EventFilter.of(program="space-launch"))
+    assert [e.title for e in fallback] == ["Unha-3 places a satellite in orbit from Sohae"]
+    assert (
+        await services.events.milestones(EventFilter.of(program="space-launch"), fallback_significance=5)
+        == []
+    )
+
+
+async def test_a_person_resolves_to_their_statements_then_their_state(services: Services) -> None:
+    said = await services.catalog.statements("Wang Yi")
+    assert said.actor.slug == "wang-yi" and [p.stance for p in said.own] == ["Resume talks"]
+    assert said.state is not None and said.state.slug == "china" and said.state_positions == []
+    china = await services.catalog.statements("China")
+    assert china.state is None and [p.party.slug for p in china.own] == ["china"]
+
+
+async def test_comparison_has_a_block_per_state_and_lists_topics_when_unknown(services: Services) -> None:
+    compared = await services.catalog.comparison("peace treaty")
+    assert [a.name for a, _ in compared.states] == ["China", "North Korea", "South Korea", "United States"]
+    assert [len(h) for _, h in compared.states] == [0, 1, 0, 0] and compared.voices == []
+    with pytest.raises(NotFound) as caught:
+        await services.catalog.comparison("zzz")
+    assert caught.value.suggestions == ["Format of talks", "Peace treaty"]

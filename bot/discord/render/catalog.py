@@ -12,7 +12,7 @@ from bot.discord.render.events import event_line, source_line
 from bot.discord.render.flow import Flow
 from bot.discord.render.text import plain, refs
 from bot.services.dates import format_date
-from bot.services.views import EventView, PositionView, ProgramView, TrackView
+from bot.services.views import Comparison, EventView, PositionView, ProgramView, Statements, TrackView
 
 
 def since_label(value: Any, precision: str) -> str:
@@ -50,15 +50,26 @@ def track_embeds(
     agreements: Sequence[EventView],
     latest: Sequence[EventView],
 ) -> list[discord.Embed]:
-    b = EmbedBuilder(track.name, description=track.summary, footer=f"/timeline track:{track.slug}")
+    """A talks track as pages: every agreement is listed (in date order), none is cut off."""
+    b = Flow(track.name, description=track.summary, footer=f"/timeline track:{track.slug}")
     b.add_field(
         "Status", status_line(track.status.capitalize(), track.status_since, track.status_since_precision)
     )
     b.add_field("Participants", refs(track.participants) or "—")
     b.add_field("Last session", event_line(last_session) if last_session else "none recorded")
-    b.add_lines("Agreements", [event_line(e) for e in agreements], empty="none recorded")
+    b.add_lines(
+        f"Agreements ({len(agreements)})", [agreement_line(e) for e in agreements], empty="none recorded"
+    )
     b.add_lines("Latest events", [event_line(e) for e in latest], empty="none recorded")
-    return [b.build()]
+    return b.build()
+
+
+def agreement_line(event: EventView) -> str:
+    """An agreement, or the joint statement a summit adopted (named, with the summit beside it)."""
+    named = event.agreement
+    if event.kind == "agreement" or not named:
+        return event_line(event)
+    return f"**{event.date_label}** · {plain(named)} ({plain(event.title)}) · `#{event.id}`"
 
 
 def _position_value(p: PositionView) -> str:
@@ -70,25 +81,59 @@ def _position_value(p: PositionView) -> str:
     return "\n".join(lines)
 
 
-def positions_embeds(party: str, positions: Sequence[PositionView], topic: str | None) -> list[discord.Embed]:
-    """Every position, whole: one that does not fit goes on the next page (a paged document)."""
-    title = f"{party} on {topic}" if topic else f"{party}: stated positions"
+def _position_name(p: PositionView, *, party: bool = False) -> str:
+    who = f"{p.party.name} · " if party else ""
+    return f"{who}{p.topic.name}: {p.stance} (as of {format_date(p.as_of, p.as_of_precision)})"
+
+
+def positions_embeds(statements: Statements, topic: str | None) -> list[discord.Embed]:
+    """Every position, whole (a paged document). A person's own statements come first, then the
+    positions of the state they spoke for, under a heading that says so."""
+    actor, state = statements.actor, statements.state
+    title = f"{actor.name} on {topic}" if topic else f"{actor.name}: stated positions"
     b = Flow(title, footer="Positions as stated, with the date they were current (as of).")
-    if not positions:
-        b.describe("No stated position is recorded" + (f" on {topic}." if topic else "."))
-    for p in positions:
-        name = f"{p.topic.name}: {p.stance} (as of {format_date(p.as_of, p.as_of_precision)})"
-        b.add_field(name, _position_value(p))
+    on = f" on {topic}" if topic else ""
+    if actor.kind == "person":
+        also = f", then the positions of {state.name}, the state {actor.name} spoke for" if state else ""
+        b.describe(f"{actor.name}'s own statements{on} first{also}.")
+    if not statements.own and not statements.state_positions:
+        b.add_field("Nothing recorded", f"No stated position is recorded{on}.")
+    elif actor.kind == "person":
+        count = f"{len(statements.own)} recorded{on}" if statements.own else f"None recorded{on}"
+        b.add_field(f"{actor.name}'s own statements", f"{count}: positions {actor.name} stated.")
+    for p in statements.own:
+        b.add_field(_position_name(p, party=p.party.slug != actor.slug), _position_value(p))
+    if state is not None and statements.state_positions:
+        b.add_field(
+            f"Positions of {state.name}",
+            f"{len(statements.state_positions)} recorded{on}, the state {actor.name} spoke for; "
+            "newest first within each topic.",
+        )
+        for p in statements.state_positions:
+            b.add_field(_position_name(p, party=True), _position_value(p))
     return b.build()
 
 
-def compare_embeds(topic: str, by_party: dict[str, list[PositionView]]) -> list[discord.Embed]:
-    b = EmbedBuilder(f"Positions on {topic}", footer="Each party's latest stated position, side by side.")
-    if not by_party:
-        b.describe(f"No party's position on {topic} is recorded yet.")
-    for party, history in sorted(by_party.items()):
+def compare_embeds(comparison: Comparison) -> list[discord.Embed]:
+    """One block per state (date, stance, source; every state, recorded or not), then the people
+    and organizations quoted on the topic as "other voices", never among the states."""
+    topic = comparison.topic.name
+    b = Flow(f"Positions on {topic}", footer="Each state's latest stated position; other voices below.")
+    if not any(history for _, history in comparison.states) and not comparison.voices:
+        b.describe(f"No position on {topic} is recorded yet.")
+    for state, history in comparison.states:
+        if not history:
+            b.add_field(state.name, f"No stated position on {topic} is recorded.")
+            continue
         latest = history[0]
-        name = f"{party} (as of {format_date(latest.as_of, latest.as_of_precision)})"
-        earlier = f"\nEarlier positions: {len(history) - 1}" if len(history) > 1 else ""
-        b.add_field(name, f"**{latest.stance}**\n{_position_value(latest)}{earlier}", inline=True)
-    return [b.build()]
+        earlier = f"\nEarlier positions: {len(history) - 1} (see /position)" if len(history) > 1 else ""
+        name = f"{state.name} (as of {format_date(latest.as_of, latest.as_of_precision)})"
+        b.add_field(name, f"**{latest.stance}**\n{_position_value(latest)}{earlier}")
+    if comparison.voices:
+        b.add_field("Other voices", f"{len(comparison.voices)} quoted on {topic}, not states.")
+        for p in comparison.voices:
+            b.add_field(
+                f"{p.party.name}: {p.stance} (as of {format_date(p.as_of, p.as_of_precision)})",
+                _position_value(p),
+            )
+    return b.build()
