@@ -20,7 +20,8 @@ from bot.discord.errors import reply_ephemeral, unwrap, user_message
 from bot.discord.paging import CUSTOM_ID_MAX, EXPIRED, only_invoker
 from bot.services.errors import NotFound
 
-PICKS_MAX = 5
+# A message holds at most 25 buttons; an unknown topic offers every topic (the catalog has a dozen).
+PICKS_MAX = 25
 LABEL_MAX = 80
 _LINE = re.compile(r"`(/[^`]+)`")
 # Option types a line can carry as text: string, integer, boolean, number.

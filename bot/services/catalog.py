@@ -256,9 +256,11 @@ class CatalogService:
         try:
             return snap.topics[await self._resolve("topic", name, "topic")]
         except NotFound as exc:
-            close = list(exc.suggestions)
-            rest = sorted(t.name for t in snap.topics.values() if t.name not in close)
-            raise NotFound("topic", name, close + rest) from None
+            close = list(zip(exc.suggestions, exc.values, strict=True))
+            shown = {slug for _, slug in close}
+            rest = sorted((t.name, t.slug) for t in snap.topics.values() if t.slug not in shown)
+            every = close + rest
+            raise NotFound("topic", name, [n for n, _ in every], values=[s for _, s in every]) from None
 
     async def programs(self) -> list[ProgramView]:
         return sorted((await self._load()).programs.values(), key=lambda p: p.name)
