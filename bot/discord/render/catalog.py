@@ -57,9 +57,7 @@ def track_embeds(
     )
     b.add_field("Participants", refs(track.participants) or "—")
     b.add_field("Last session", event_line(last_session) if last_session else "none recorded")
-    b.add_lines(
-        f"Agreements ({len(agreements)})", [agreement_line(e) for e in agreements], empty="none recorded"
-    )
+    b.add_lines("Agreements", [agreement_line(e) for e in agreements], empty="none recorded")
     b.add_lines("Latest events", [event_line(e) for e in latest], empty="none recorded")
     return b.build()
 
@@ -123,12 +121,11 @@ def compare_embeds(comparison: Comparison) -> list[discord.Embed]:
         b.describe(f"No position on {topic} is recorded yet.")
     for state, history in comparison.states:
         if not history:
-            b.add_field(state.name, f"No stated position on {topic} is recorded.")
             continue
         latest = history[0]
         earlier = f"\nEarlier positions: {len(history) - 1} (see /position)" if len(history) > 1 else ""
         name = f"{state.name} (as of {format_date(latest.as_of, latest.as_of_precision)})"
-        b.add_field(name, f"**{latest.stance}**\n{_position_value(latest)}{earlier}")
+        b.add_field(name, f"**{latest.stance}**\n{_position_value(latest)}{earlier}", inline=True)
     if comparison.voices:
         b.add_field("Other voices", f"{len(comparison.voices)} quoted on {topic}, not states.")
         for p in comparison.voices:
