@@ -29,6 +29,7 @@ from bot.services.catalog import Choice
 from bot.services.dates import parse_date
 from bot.services.errors import FieldProblem, NotFound, ValidationFailed
 from bot.services.subscriptions import split_slugs
+from bot.services.validation import normalize_kind
 from bot.services.views import ActorView, ProgramView, TopicView, TrackView
 
 if TYPE_CHECKING:
@@ -51,19 +52,15 @@ def _services(interaction: discord.Interaction) -> Services:
     return services_of(interaction.client)
 
 
-def _kind_key(text: str) -> str:
-    return "_".join(text.replace("-", " ").replace("_", " ").split()).casefold()
-
-
 def kind_suggestions(text: str) -> list[Choice]:
     """Kinds of event whose name contains what was typed (``miss`` → missile launch)."""
-    query = _kind_key(text)
+    query = normalize_kind(text)
     return [Choice(kind_label(k), k) for k in EVENT_KINDS if k.startswith(query) or query in k]
 
 
 def resolve_kind(text: str) -> str | None:
     """The kind of event ``text`` names: exactly, or as the only kind that contains it."""
-    key = _kind_key(text)
+    key = normalize_kind(text)
     if key in EVENT_KINDS:
         return key
     found = kind_suggestions(text)

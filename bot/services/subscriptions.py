@@ -15,11 +15,12 @@ from bot import models
 from bot.db import Sessionmaker
 from bot.models import EVENT_KINDS
 from bot.services.access import Caller, Policy
+from bot.services.audit import audit_row
 from bot.services.catalog import CatalogService
 from bot.services.errors import Conflict, FieldProblem, NotFound, ValidationFailed
 from bot.services.filters import EventFacts, EventFilter
 from bot.services.links import KINDS, Links
-from bot.services.validation import check_slugs
+from bot.services.validation import check_slugs, normalize_kind
 
 MANAGE_CHANNELS = ("manage_channels", "Manage Channels")
 
@@ -136,11 +137,10 @@ class SubscriptionService:
 
     async def _validate(self, filters: Filters, guild_id: int, mention_role_id: int | None) -> Filters:
         problems: list[FieldProblem] = []
-        kinds = check_slugs([k.replace("_", "-") for k in filters.kinds], "kinds", problems)
-        kinds = tuple(k.replace("-", "_") for k in kinds)
+        kinds = tuple(normalize_kind(k) for k in filters.kinds)
         for k in kinds:
             if k not in EVENT_KINDS:
-                problems.append(FieldProblem("kinds", f"“{k}” is not a kind of event"))
+                problems.append(FieldProblem("kinds", f"“{k[:40]}” is not a kind of event"))
         checked = {}
         for kind, values in filters.links.items():
             slugs = check_slugs(values, kind.plural, problems)
@@ -203,13 +203,12 @@ class SubscriptionService:
             sub.state, sub.disabled_reason = "active", None
             await session.flush()
             session.add(
-                models.AuditLog(
-                    guild_id=caller.guild_id,
-                    user_id=caller.user_id,
-                    action=action,
-                    record_type="subscription",
-                    record_id=str(channel_id),
-                    details={"kinds": sub.kinds, **{k.field: getattr(sub, k.field) for k in KINDS}},
+                audit_row(
+                    action,
+                    "subscription",
+                    channel_id,
+                    {"kinds": sub.kinds, **{k.field: getattr(sub, k.field) for k in KINDS}},
+                    caller=caller,
                 )
             )
             return subscription_view(sub)
@@ -219,15 +218,7 @@ class SubscriptionService:
         async with self._sessionmaker() as session, session.begin():
             sub = await self._get(session, caller.guild_id or 0, channel_id)
             await session.delete(sub)
-            session.add(
-                models.AuditLog(
-                    guild_id=caller.guild_id,
-                    user_id=caller.user_id,
-                    action="subscription.remove",
-                    record_type="subscription",
-                    record_id=str(channel_id),
-                )
-            )
+            session.add(audit_row("subscription.remove", "subscription", channel_id, caller=caller))
 
     async def set_state(
         self, caller: Caller, channel_id: int, state: str, reason: str | None = None
@@ -240,12 +231,11 @@ class SubscriptionService:
             sub = await self._get(session, caller.guild_id or 0, channel_id)
             sub.state, sub.disabled_reason = state, reason
             session.add(
-                models.AuditLog(
-                    guild_id=caller.guild_id,
-                    user_id=caller.user_id,
-                    action=f"subscription.{'resume' if state == 'active' else 'pause'}",
-                    record_type="subscription",
-                    record_id=str(channel_id),
+                audit_row(
+                    f"subscription.{'resume' if state == 'active' else 'pause'}",
+                    "subscription",
+                    channel_id,
+                    caller=caller,
                 )
             )
             return subscription_view(sub)
@@ -258,12 +248,12 @@ class SubscriptionService:
                 return
             sub.state, sub.disabled_reason = "disabled", reason[:500]
             session.add(
-                models.AuditLog(
+                audit_row(
+                    "subscription.disable",
+                    "subscription",
+                    sub.channel_id,
+                    {"reason": reason[:500]},
                     guild_id=sub.guild_id,
-                    action="subscription.disable",
-                    record_type="subscription",
-                    record_id=str(sub.channel_id),
-                    details={"reason": reason[:500]},
                 )
             )
 

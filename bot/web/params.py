@@ -15,6 +15,7 @@ from bot.services.events import MAX_PAGE, decode_cursor
 from bot.services.filters import EventFilter
 from bot.services.links import KINDS, LinkKind, Links
 from bot.services.search import QUERY_MAX
+from bot.services.validation import normalize_kind
 from bot.services.views import Ref
 
 DEFAULT_LIMIT = 50
@@ -95,7 +96,7 @@ async def event_query(params: MultiMapping[str], catalog: CatalogService, *, pag
     f = EventFilter(links=links, guild_id=None)
     kind_text = one(params, "kind")
     if kind_text is not None:
-        kind = kind_text.casefold().replace("-", "_").replace(" ", "_")
+        kind = normalize_kind(kind_text)
         if kind not in EVENT_KINDS:
             raise BadParameter("kind", f"“{kind_text[:40]}” is not one of {', '.join(EVENT_KINDS)}")
         f = replace(f, kinds=(kind,))
