@@ -16,7 +16,7 @@ from discord.ext import commands
 from bot.discord import checks
 from bot.discord.errors import reply_ephemeral, user_message
 from bot.discord.options import EventOption, KindOption, PartyListOption, ProgramListOption, TrackSlugOption
-from bot.discord.paging import only_invoker, page_button, services_of, turn_page
+from bot.discord.paging import Rebuilt, page_button, services_of, turn_page
 from bot.discord.render.audit import audit_embed
 from bot.discord.render.events import event_embed
 from bot.discord.render.reply import Reply, message
@@ -234,9 +234,11 @@ async def audit_page(
 
 
 class AuditLogButton(
+    Rebuilt,
     discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
     template=r"pb:log:(?P<uid>\d+):(?P<dir>[on]):(?P<before>\d+):(?P<page>\d+)",
 ):
+    not_yours = LOG_NOT_YOURS
     """Older / Newer on a /curate log page. ``before`` is the audit id to page from (older: the
     page's oldest entry, newer: its newest); only ``uid``, the invoker, may press."""
 
@@ -246,17 +248,8 @@ class AuditLogButton(
         super().__init__(page_button(label, f"pb:log:{uid}:{direction}:{before}:{page}", disabled=disabled))
 
     @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction,
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> Self:
+    def from_match(cls, match: re.Match[str], interaction: discord.Interaction, item: Any) -> Self:
         return cls(int(match["uid"]), match["dir"], int(match["before"]), int(match["page"]))
-
-    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        return await only_invoker(interaction, self.uid, LOG_NOT_YOURS)
 
     async def callback(self, interaction: discord.Interaction) -> None:
         older = self.direction == "o"

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Self
 import discord
 
 from bot.discord import paging
-from bot.discord.paging import CUSTOM_ID_MAX, only_invoker, page_button, services_of, turn_page
+from bot.discord.paging import CUSTOM_ID_MAX, Rebuilt, page_button, services_of, turn_page
 from bot.discord.picks import PickButton
 from bot.discord.render.flow import page_footer
 from bot.discord.render.reply import Reply, Who
@@ -67,6 +67,7 @@ def custom_id(uid: int, name: str, args: str, page: int) -> str:
 
 
 class DocumentButton(
+    Rebuilt,
     discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
     template=r"pb:doc:(?P<uid>\d+):(?P<doc>[a-z][a-z0-9-]*):(?P<args>.*):(?P<page>\d+)",
 ):
@@ -77,13 +78,7 @@ class DocumentButton(
         super().__init__(page_button(label, custom_id(uid, name, args, page), disabled=disabled))
 
     @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction,
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> Self:
+    def from_match(cls, match: re.Match[str], interaction: discord.Interaction, item: Any) -> Self:
         return cls(
             int(match["uid"]),
             match["doc"],
@@ -91,9 +86,6 @@ class DocumentButton(
             int(match["page"]),
             str(getattr(item, "label", None) or ""),
         )
-
-    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        return await only_invoker(interaction, self.uid)
 
     async def callback(self, interaction: discord.Interaction) -> None:
         async def work() -> Reply:

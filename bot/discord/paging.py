@@ -14,7 +14,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Self, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Self, cast
 
 import discord
 
@@ -64,6 +64,27 @@ def services_of(client: discord.Client) -> Services:
 # ---------------------------------------------------------------------------------------------
 
 
+class Rebuilt:
+    """Mixed into each DynamicItem button: discord.py rebuilds it from its ``custom_id`` through
+    ``from_match``, and only the invoker (``uid``) may press it (``not_yours`` says so otherwise)."""
+
+    uid: int
+    not_yours: ClassVar[str] = NOT_YOURS
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> Self:
+        return cls.from_match(match, interaction, item)
+
+    @classmethod
+    def from_match(cls, match: re.Match[str], interaction: discord.Interaction, item: Any) -> Self:
+        raise NotImplementedError
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        return await only_invoker(interaction, self.uid, self.not_yours)
+
+
 @dataclass(frozen=True)
 class TimelineState:
     """The filters of one /timeline, by catalog id (compact and stable across restarts)."""
@@ -102,6 +123,7 @@ class TimelineState:
 
 
 class TimelineButton(
+    Rebuilt,
     discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
     template=r"pb:tl:(?P<uid>\d+):(?P<dir>[np]):(?P<page>\d+):(?P<cursor>[A-Za-z0-9_-]*):(?P<state>[0-9a-z.]*)",
 ):
@@ -115,17 +137,8 @@ class TimelineButton(
         )
 
     @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction,
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> Self:
+    def from_match(cls, match: re.Match[str], interaction: discord.Interaction, item: Any) -> Self:
         return cls(int(match["uid"]), match["dir"], int(match["page"]), match["cursor"], match["state"])
-
-    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        return await only_invoker(interaction, self.uid)
 
     async def callback(self, interaction: discord.Interaction) -> None:
         async def work() -> Reply:
@@ -247,6 +260,7 @@ async def timeline_page(
 
 
 class SearchButton(
+    Rebuilt,
     discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
     template=r"pb:sr:(?P<uid>\d+):(?P<dir>[np]):(?P<offset>\d+):(?P<q>.*)",
 ):
@@ -260,21 +274,12 @@ class SearchButton(
         )
 
     @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction,
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> Self:
+    def from_match(cls, match: re.Match[str], interaction: discord.Interaction, item: Any) -> Self:
         query = match["q"]
         if not query and interaction.message is not None and interaction.message.embeds:
             title = interaction.message.embeds[0].title or ""
             query = title.removeprefix(SEARCH_TITLE) if title.startswith(SEARCH_TITLE) else ""
         return cls(int(match["uid"]), match["dir"], int(match["offset"]), query)
-
-    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        return await only_invoker(interaction, self.uid)
 
     async def callback(self, interaction: discord.Interaction) -> None:
         async def work() -> Reply:

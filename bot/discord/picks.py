@@ -17,7 +17,7 @@ from discord import app_commands
 
 from bot.discord.command_line import UsageError, format_line, parse_options, split_line, transform_options
 from bot.discord.errors import reply_ephemeral, unwrap, user_message
-from bot.discord.paging import CUSTOM_ID_MAX, EXPIRED, only_invoker
+from bot.discord.paging import CUSTOM_ID_MAX, EXPIRED, Rebuilt
 from bot.services.errors import NotFound
 
 # A message holds at most 25 buttons; an unknown topic offers every topic (the catalog has a dozen).
@@ -71,9 +71,12 @@ async def answer_error(interaction: discord.Interaction, error: BaseException, t
 
 
 class PickButton(
+    Rebuilt,
     discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
     template=r"pb:pick:(?P<uid>\d+):(?P<option>[a-z_]+):(?P<value>.+)",
 ):
+    not_yours = "Only the person who ran this command can pick."
+
     def __init__(self, uid: int, option: str, value: str, label: str = "") -> None:
         self.uid, self.option, self.value = uid, option, value
         super().__init__(
@@ -85,17 +88,8 @@ class PickButton(
         )
 
     @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction,
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> Self:
+    def from_match(cls, match: re.Match[str], interaction: discord.Interaction, item: Any) -> Self:
         return cls(int(match["uid"]), match["option"], match["value"], str(getattr(item, "label", "") or ""))
-
-    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        return await only_invoker(interaction, self.uid, "Only the person who ran this command can pick.")
 
     async def callback(self, interaction: discord.Interaction) -> None:
         content = interaction.message.content if interaction.message is not None else ""
