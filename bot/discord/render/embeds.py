@@ -24,8 +24,11 @@ from bot.discord.render.text import (
 BRAND = 0x34495E
 
 
-class EmbedBuilder:
-    """Builds an embed that never breaks a Discord limit, shortening visibly when it must."""
+class Frame:
+    """What every embed of an answer repeats — title, link, colour, footer, author — cut to their
+    limits, and the budget they leave of the 6,000-character total (less ``RESERVE`` for a note)."""
+
+    RESERVE = 40
 
     def __init__(
         self,
@@ -40,15 +43,28 @@ class EmbedBuilder:
         self.title = truncate(title, TITLE_MAX)
         self.url = url
         self.colour = colour
-        self.footer = truncate(footer, FOOTER_MAX - 40) if footer else None
+        self.footer = truncate(footer, FOOTER_MAX - self.RESERVE) if footer else None
         self.author = truncate(author, AUTHOR_MAX) if author else None
-        self.fields: list[tuple[str, str, bool]] = []
-        self.omitted = 0
-        # What title, footer, author and the "fields omitted" note may take from the 6000 total.
-        fixed = len(self.title) + len(self.footer or "") + len(self.author or "") + 40
+        fixed = len(self.title) + len(self.footer or "") + len(self.author or "") + self.RESERVE
         self._budget = EMBED_TOTAL_MAX - fixed
-        self.description = truncate(description, min(DESCRIPTION_MAX, self._budget))
-        self._budget -= len(self.description)
+        self._start()
+        if description:
+            self.describe(description)
+
+    def _start(self) -> None:
+        """Set up the body before the description is added."""
+
+    def describe(self, text: str) -> None:
+        raise NotImplementedError
+
+
+class EmbedBuilder(Frame):
+    """Builds an embed that never breaks a Discord limit, shortening visibly when it must."""
+
+    def _start(self) -> None:
+        self.fields: list[tuple[str, str, bool]] = []
+        self.omitted = 0  # fields that did not fit; the 40 reserved characters name them
+        self.description = ""
 
     def describe(self, text: str) -> None:
         """Replace the description, within what is left of the budget."""

@@ -14,17 +14,13 @@ from dataclasses import dataclass, field
 
 import discord
 
-from bot.discord.render.embeds import BRAND
+from bot.discord.render.embeds import Frame
 from bot.discord.render.text import (
-    AUTHOR_MAX,
     DESCRIPTION_MAX,
-    EMBED_TOTAL_MAX,
     FIELD_NAME_MAX,
     FIELD_VALUE_MAX,
     FIELDS_MAX,
-    FOOTER_MAX,
     MIN_USEFUL_FIELD,
-    TITLE_MAX,
     split_sentences,
     truncate,
 )
@@ -51,29 +47,13 @@ class _Page:
         return not self.description and not self.fields
 
 
-class Flow:
+class Flow(Frame):
     """Pages of one title: ``text`` for the description, ``add_field`` and ``add_lines`` for sections."""
 
-    def __init__(
-        self,
-        title: str,
-        *,
-        description: str = "",
-        url: str | None = None,
-        colour: int = BRAND,
-        footer: str | None = None,
-        author: str | None = None,
-    ) -> None:
-        self.title = truncate(title, TITLE_MAX)
-        self.url = url
-        self.colour = colour
-        self.footer = truncate(footer, FOOTER_MAX - PAGE_MARK_MAX) if footer else None
-        self.author = truncate(author, AUTHOR_MAX) if author else None
-        fixed = len(self.title) + len(self.footer or "") + len(self.author or "") + PAGE_MARK_MAX
-        self._budget = EMBED_TOTAL_MAX - fixed
+    RESERVE = PAGE_MARK_MAX
+
+    def _start(self) -> None:
         self._pages = [_Page()]
-        if description:
-            self.describe(description)
 
     @property
     def _page(self) -> _Page:
