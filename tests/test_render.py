@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import discord
 import pytest
@@ -10,9 +11,12 @@ import pytest
 from bot.discord.render.choices import choices
 from bot.discord.render.embeds import EmbedBuilder
 from bot.discord.render.events import event_embed, event_line
+from bot.discord.render.pages import search_embed
 from bot.discord.render.reply import Reply
 from bot.discord.render.text import join_lines, link, truncate
+from bot.outbox.payload import alert_payload
 from bot.services.catalog import Choice
+from bot.services.search import SearchPage
 from bot.services.views import EventView, Ref, SourceView
 
 
@@ -161,3 +165,40 @@ def test_choices_are_capped() -> None:
     out = choices(items)
     assert len(out) == 25
     assert all(len(c.name) <= 100 and c.name.endswith("…") for c in out)
+
+
+HOSTILE_TEXT = "[Official KCNA](https://evil.example/x)\n# heading <@123> <#456>"
+
+
+def _live(text: str) -> bool:
+    """True when Discord would render a masked link, a heading or a mention pill in ``text``."""
+    masked = re.search(r"(?<!\\)\[[^\]]*\]\(", text)
+    heading = re.search(r"(?m)^#", text)
+    pill = re.search(r"(?<!\\)<[@#]", text)
+    return bool(masked or heading or pill)
+
+
+def test_curated_text_stays_text_in_an_event_embed() -> None:
+    embed = event_embed(
+        event(title=HOSTILE_TEXT, summary=HOSTILE_TEXT, status="retracted", retract_reason=HOSTILE_TEXT),
+        marker="Retracted",
+    )
+    assert embed.description is not None and not _live(embed.description)
+    assert "Official KCNA" in embed.description
+
+
+def test_a_source_link_is_a_web_address_or_plain_text() -> None:
+    assert link("Official KCNA", "javascript:alert(1)") == "Official KCNA"
+    assert not _live(link(HOSTILE_TEXT, None))
+    sources = (SourceView(HOSTILE_TEXT, HOSTILE_TEXT, None, "day", "javascript:alert(1)"),)
+    value = next(f.value for f in event_embed(event(sources=sources)).fields if f.name == "Sources")
+    assert value is not None and not _live(value) and "javascript" not in value
+
+
+def test_alert_content_and_search_lines_stay_text() -> None:
+    payload = alert_payload(event(title=HOSTILE_TEXT), mention_role_id=None, marker=None)
+    assert not _live(payload["content"])
+    assert not _live(payload["embeds"][0]["description"])
+    page = SearchPage("x", (), (event(summary=HOSTILE_TEXT),), total_events=1, offset=0, limit=5)
+    fields = search_embed(page)[0].fields
+    assert fields[0].value is not None and not _live(fields[0].value)

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from bot.discord.render.events import event_embed, sources_button
-from bot.discord.render.text import truncate
+from bot.discord.render.text import plain, truncate
 from bot.services.views import EventView, SourceView
 
 CONTENT_MAX = 2000
@@ -27,7 +27,7 @@ def marker_for(event_status: str, action: str) -> str | None:
 def alert_payload(event: EventView, *, mention_role_id: int | None, marker: str | None) -> dict[str, Any]:
     """Content (the role mention, then one short line) and the event's embed (``marker``:
     None, "Updated" or "Retracted")."""
-    line = f"**{marker or 'New event'}:** {event.title}"
+    line = f"**{marker or 'New event'}:** {plain(event.title)}"
     mention = f"<@&{mention_role_id}> " if mention_role_id else ""
     content = mention + truncate(line, CONTENT_MAX - len(mention))
     # Only the subscription's role may be pinged: no @everyone, no users, no other role.

@@ -39,10 +39,10 @@ def _head(event: EventView, marker: str | None) -> dict[str, Any]:
     """Title (linked to the primary source), description, colour and footer of an event."""
     title = f"[{marker}] {event.title}" if marker else event.title
     retracted = event.status == "retracted"
-    description = event.summary
+    description = plain(event.summary)
     if retracted:
-        reason = f": {event.retract_reason}" if event.retract_reason else ""
-        description = f"**Retracted{reason}**\n~~{event.summary}~~"
+        reason = f": {plain(event.retract_reason)}" if event.retract_reason else ""
+        description = f"**Retracted{reason}**\n~~{description}~~"
     footer = f"Event #{event.id} · revision {event.revision}" + (
         " · local to this server" if not event.is_global else ""
     )

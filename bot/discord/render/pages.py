@@ -8,7 +8,7 @@ import discord
 
 from bot.discord.render.embeds import EmbedBuilder
 from bot.discord.render.events import event_line
-from bot.discord.render.text import EMBED_TOTAL_MAX, FIELD_VALUE_MAX, FIELDS_MAX, TITLE_MAX, truncate
+from bot.discord.render.text import EMBED_TOTAL_MAX, FIELD_VALUE_MAX, FIELDS_MAX, TITLE_MAX, plain, truncate
 from bot.services.search import RANK_WINDOW, CatalogHit, SearchPage
 from bot.services.views import EventView
 
@@ -62,11 +62,13 @@ EVENT_SUMMARY_MAX = 160
 
 
 def _catalog_line(hit: CatalogHit) -> str:
-    return truncate(f"**{hit.title}** ({hit.kind}) — {hit.summary}", CATALOG_LINE_MAX)
+    return truncate(f"**{plain(hit.title)}** ({hit.kind}) — {plain(hit.summary)}", CATALOG_LINE_MAX)
 
 
 def _event_entry(event: EventView) -> str:
-    return truncate(f"{event_line(event)}\n{truncate(event.summary, EVENT_SUMMARY_MAX)}", FIELD_VALUE_MAX)
+    return truncate(
+        f"{event_line(event)}\n{plain(truncate(event.summary, EVENT_SUMMARY_MAX))}", FIELD_VALUE_MAX
+    )
 
 
 def _pack(entries: Sequence[str], budget: int, fields: int) -> list[list[str]]:

@@ -29,6 +29,9 @@ CHOICE_TEXT_MAX = 100
 MIN_USEFUL_FIELD = 40
 
 _SPACE = re.compile(r"\s")
+# What Discord turns into a live pill: <@user>, <@&role>, <#channel>, </command:id>, <:emoji:id>.
+_LIVE_TAG = re.compile(r"<(?=[@#/]|a?:\w+:\d)")
+_WEB_URL = re.compile(r"https?://", re.IGNORECASE)
 # Where a sentence ends: its stop (and a closing quote or bracket), then white space.
 _SENTENCE_END = re.compile(r"[.!?…][”’\"')\]]*(?=\s)|\n")
 CONTINUED = "*(continued on the next page)*"
@@ -108,12 +111,16 @@ def join_lines(lines: Sequence[str], limit: int, *, more: str = "… and {n} mor
 
 
 def plain(text: str) -> str:
-    """Text safe inside link brackets and free of accidental markdown."""
-    return discord.utils.escape_markdown(text).replace("[", "(").replace("]", ")")
+    """Curated text shown as text: no markdown (masked links, headings, lists, quotes), no live
+    mention or channel pill, and safe inside link brackets. Every title, summary, source name and
+    reason passes through here before it reaches content or an embed."""
+    escaped = discord.utils.escape_markdown(text).replace("[", "(").replace("]", ")")
+    return _LIVE_TAG.sub(r"\\<", escaped)
 
 
 def link(text: str, url: str | None) -> str:
-    if not url:
+    """``[text](url)`` for a web address; any other scheme (``javascript:``, ``file:``) is plain text."""
+    if not url or not _WEB_URL.match(url):
         return plain(text)
     safe = url.replace(")", "%29").replace(" ", "%20")
     return f"[{plain(text)}]({safe})"
