@@ -16,7 +16,7 @@ from discord.ext import commands
 from bot.discord import checks
 from bot.discord.errors import reply_ephemeral, user_message
 from bot.discord.options import EventOption, KindOption, PartyListOption, ProgramListOption, TrackSlugOption
-from bot.discord.paging import Rebuilt, page_button, services_of, turn_page
+from bot.discord.paging import Rebuilt, services_of, turn_page
 from bot.discord.render.audit import audit_embed
 from bot.discord.render.events import event_embed
 from bot.discord.render.reply import Reply, message
@@ -233,19 +233,15 @@ async def audit_page(
     return Reply(embeds=[audit_embed(entries, page - 1)], view=view, ephemeral=True)
 
 
-class AuditLogButton(
-    Rebuilt,
-    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
-    template=r"pb:log:(?P<uid>\d+):(?P<dir>[on]):(?P<before>\d+):(?P<page>\d+)",
-):
+class AuditLogButton(Rebuilt, template=r"pb:log:(?P<uid>\d+):(?P<dir>[on]):(?P<before>\d+):(?P<page>\d+)"):
     not_yours = LOG_NOT_YOURS
     """Older / Newer on a /curate log page. ``before`` is the audit id to page from (older: the
     page's oldest entry, newer: its newest); only ``uid``, the invoker, may press."""
 
     def __init__(self, uid: int, direction: str, before: int, page: int, *, disabled: bool = False) -> None:
-        self.uid, self.direction, self.before, self.page = uid, direction, before, page
+        self.direction, self.before, self.page = direction, before, page
         label = "Older" if direction == "o" else "Newer"
-        super().__init__(page_button(label, f"pb:log:{uid}:{direction}:{before}:{page}", disabled=disabled))
+        super().__init__(uid, label, f"pb:log:{uid}:{direction}:{before}:{page}", disabled=disabled)
 
     @classmethod
     def from_match(cls, match: re.Match[str], interaction: discord.Interaction, item: Any) -> Self:

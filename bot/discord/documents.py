@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Self
 import discord
 
 from bot.discord import paging
-from bot.discord.paging import CUSTOM_ID_MAX, Rebuilt, page_button, services_of, turn_page
+from bot.discord.paging import CUSTOM_ID_MAX, Rebuilt, services_of, turn_page
 from bot.discord.picks import PickButton
 from bot.discord.render.flow import page_footer
 from bot.discord.render.reply import Reply, Who
@@ -67,15 +67,13 @@ def custom_id(uid: int, name: str, args: str, page: int) -> str:
 
 
 class DocumentButton(
-    Rebuilt,
-    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
-    template=r"pb:doc:(?P<uid>\d+):(?P<doc>[a-z][a-z0-9-]*):(?P<args>.*):(?P<page>\d+)",
+    Rebuilt, template=r"pb:doc:(?P<uid>\d+):(?P<doc>[a-z][a-z0-9-]*):(?P<args>.*):(?P<page>\d+)"
 ):
     def __init__(
         self, uid: int, name: str, args: str, page: int, label: str, *, disabled: bool = False
     ) -> None:
-        self.uid, self.name, self.args, self.page = uid, name, args, page
-        super().__init__(page_button(label, custom_id(uid, name, args, page), disabled=disabled))
+        self.name, self.args, self.page = name, args, page
+        super().__init__(uid, label, custom_id(uid, name, args, page), disabled=disabled)
 
     @classmethod
     def from_match(cls, match: re.Match[str], interaction: discord.Interaction, item: Any) -> Self:

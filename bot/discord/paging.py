@@ -23,7 +23,7 @@ from bot.discord.render.kinds import kind_label
 from bot.discord.render.pages import SEARCH_TITLE, search_embed, timeline_embed
 from bot.discord.render.reply import Reply, Who
 from bot.models import EVENT_KINDS
-from bot.services.dates import format_date, period_end
+from bot.services.dates import check_period, format_date, period_end
 from bot.services.errors import ServiceError
 from bot.services.events import encode_cursor
 from bot.services.filters import EventFilter
@@ -64,12 +64,25 @@ def services_of(client: discord.Client) -> Services:
 # ---------------------------------------------------------------------------------------------
 
 
-class Rebuilt:
-    """Mixed into each DynamicItem button: discord.py rebuilds it from its ``custom_id`` through
-    ``from_match``, and only the invoker (``uid``) may press it (``not_yours`` says so otherwise)."""
+class Rebuilt(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=r"(?!)"):
+    """The base of every button that keeps its state in its ``custom_id``: discord.py rebuilds it
+    through ``from_match`` (each subclass names its own ``template``), and only the invoker (``uid``)
+    may press it (``not_yours`` says so otherwise). A page-turning button is grey."""
 
     uid: int
     not_yours: ClassVar[str] = NOT_YOURS
+
+    def __init__(
+        self,
+        uid: int,
+        label: str,
+        custom_id: str,
+        *,
+        disabled: bool = False,
+        style: discord.ButtonStyle = discord.ButtonStyle.secondary,
+    ) -> None:
+        self.uid = uid
+        super().__init__(discord.ui.Button(label=label, style=style, custom_id=custom_id, disabled=disabled))
 
     @classmethod
     async def from_custom_id(
@@ -83,6 +96,11 @@ class Rebuilt:
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
         return await only_invoker(interaction, self.uid, self.not_yours)
+
+
+def turn_label(direction: str) -> str:
+    """The label of a Prev (``p``) or Next button."""
+    return "◀ Prev" if direction == "p" else "Next ▶"
 
 
 @dataclass(frozen=True)
@@ -124,17 +142,14 @@ class TimelineState:
 
 class TimelineButton(
     Rebuilt,
-    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
     template=r"pb:tl:(?P<uid>\d+):(?P<dir>[np]):(?P<page>\d+):(?P<cursor>[A-Za-z0-9_-]*):(?P<state>[0-9a-z.]*)",
 ):
     def __init__(
         self, uid: int, direction: str, page: int, cursor: str, state: str, *, disabled: bool = False
     ) -> None:
-        self.uid, self.direction, self.page, self.cursor, self.state = uid, direction, page, cursor, state
-        label = "◀ Prev" if direction == "p" else "Next ▶"
-        super().__init__(
-            page_button(label, f"pb:tl:{uid}:{direction}:{page}:{cursor}:{state}", disabled=disabled)
-        )
+        self.direction, self.page, self.cursor, self.state = direction, page, cursor, state
+        custom_id = f"pb:tl:{uid}:{direction}:{page}:{cursor}:{state}"
+        super().__init__(uid, turn_label(direction), custom_id, disabled=disabled)
 
     @classmethod
     def from_match(cls, match: re.Match[str], interaction: discord.Interaction, item: Any) -> Self:
@@ -167,7 +182,9 @@ async def timeline(
     since: tuple[dt.date, str] | None = None,
     until: tuple[dt.date, str] | None = None,
 ) -> Reply:
-    """The first page of /timeline for filters already resolved by the command's options."""
+    """The first page of /timeline for filters already resolved by the command's options; a
+    ``since`` after ``until`` is a problem of the ``since`` option."""
+    check_period(since, until)
     state = TimelineState(
         program=program.id if program else None,
         party=party.id if party else None,
@@ -259,19 +276,13 @@ async def timeline_page(
 # ---------------------------------------------------------------------------------------------
 
 
-class SearchButton(
-    Rebuilt,
-    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
-    template=r"pb:sr:(?P<uid>\d+):(?P<dir>[np]):(?P<offset>\d+):(?P<q>.*)",
-):
+class SearchButton(Rebuilt, template=r"pb:sr:(?P<uid>\d+):(?P<dir>[np]):(?P<offset>\d+):(?P<q>.*)"):
     def __init__(self, uid: int, direction: str, offset: int, query: str, *, disabled: bool = False) -> None:
-        self.uid, self.direction, self.offset, self.query = uid, direction, offset, query
+        self.direction, self.offset, self.query = direction, offset, query
         head = f"pb:sr:{uid}:{direction}:{offset}:"
         # A query too long for the custom id is read back from the message's embed title.
         carried = query if len(head) + len(query) <= CUSTOM_ID_MAX else ""
-        super().__init__(
-            page_button("◀ Prev" if direction == "p" else "Next ▶", head + carried, disabled=disabled)
-        )
+        super().__init__(uid, turn_label(direction), head + carried, disabled=disabled)
 
     @classmethod
     def from_match(cls, match: re.Match[str], interaction: discord.Interaction, item: Any) -> Self:
@@ -321,13 +332,6 @@ async def search(services: Services, who: Who, *, query: str, offset: int = 0) -
 # ---------------------------------------------------------------------------------------------
 # Shared
 # ---------------------------------------------------------------------------------------------
-
-
-def page_button(label: str, custom_id: str, *, disabled: bool = False) -> discord.ui.Button[discord.ui.View]:
-    """The button every paging control wraps: its state lives in ``custom_id``."""
-    return discord.ui.Button(
-        label=label, style=discord.ButtonStyle.secondary, custom_id=custom_id, disabled=disabled
-    )
 
 
 async def only_invoker(interaction: discord.Interaction, uid: int, text: str = NOT_YOURS) -> bool:

@@ -70,22 +70,13 @@ async def answer_error(interaction: discord.Interaction, error: BaseException, t
     await reply_ephemeral(interaction, text)
 
 
-class PickButton(
-    Rebuilt,
-    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
-    template=r"pb:pick:(?P<uid>\d+):(?P<option>[a-z_]+):(?P<value>.+)",
-):
+class PickButton(Rebuilt, template=r"pb:pick:(?P<uid>\d+):(?P<option>[a-z_]+):(?P<value>.+)"):
     not_yours = "Only the person who ran this command can pick."
 
     def __init__(self, uid: int, option: str, value: str, label: str = "") -> None:
-        self.uid, self.option, self.value = uid, option, value
-        super().__init__(
-            discord.ui.Button(
-                label=(label or value)[:LABEL_MAX],
-                style=discord.ButtonStyle.primary,
-                custom_id=f"pb:pick:{uid}:{option}:{value}",
-            )
-        )
+        self.option, self.value = option, value
+        custom_id = f"pb:pick:{uid}:{option}:{value}"
+        super().__init__(uid, (label or value)[:LABEL_MAX], custom_id, style=discord.ButtonStyle.primary)
 
     @classmethod
     def from_match(cls, match: re.Match[str], interaction: discord.Interaction, item: Any) -> Self:
