@@ -57,6 +57,21 @@ class Frame:
     def describe(self, text: str) -> None:
         raise NotImplementedError
 
+    def embed(
+        self, description: str, fields: Sequence[tuple[str, str, bool]], footer: str | None
+    ) -> discord.Embed:
+        """One embed of the answer: the frame around a body already cut to the budget."""
+        embed = discord.Embed(title=self.title, description=description or None, colour=self.colour)
+        if self.url:
+            embed.url = self.url
+        if self.author:
+            embed.set_author(name=self.author)
+        for name, value, inline in fields:
+            embed.add_field(name=name, value=value, inline=inline)
+        if footer:
+            embed.set_footer(text=footer)
+        return embed
+
 
 class EmbedBuilder(Frame):
     """Builds an embed that never breaks a Discord limit, shortening visibly when it must."""
@@ -102,21 +117,12 @@ class EmbedBuilder(Frame):
         return self.add_field(name, join_lines(lines, max(room, 0), more=more), inline=inline)
 
     def build(self) -> discord.Embed:
-        embed = discord.Embed(title=self.title, description=self.description or None, colour=self.colour)
-        if self.url:
-            embed.url = self.url
-        if self.author:
-            embed.set_author(name=self.author)
-        for name, value, inline in self.fields:
-            embed.add_field(name=name, value=value, inline=inline)
         footer = self.footer or ""
         if self.omitted:
             footer = (
                 f"{footer} · {self.omitted} more not shown" if footer else f"{self.omitted} more not shown"
             )
-        if footer:
-            embed.set_footer(text=footer)
-        return embed
+        return self.embed(self.description, self.fields, footer)
 
 
 def fit_embeds(embeds: Sequence[discord.Embed]) -> list[discord.Embed]:

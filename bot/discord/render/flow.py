@@ -136,16 +136,4 @@ class Flow(Frame):
 
     def build(self) -> list[discord.Embed]:
         """One embed per page (the document adds "Page i/n" to each footer when it shows it)."""
-        return [self._embed(page) for page in self._pages]
-
-    def _embed(self, page: _Page) -> discord.Embed:
-        embed = discord.Embed(title=self.title, description=page.description or None, colour=self.colour)
-        if self.url:
-            embed.url = self.url
-        if self.author:
-            embed.set_author(name=self.author)
-        for name, value, inline in page.fields:
-            embed.add_field(name=name, value=value, inline=inline)
-        if self.footer:
-            embed.set_footer(text=self.footer)
-        return embed
+        return [self.embed(page.description, page.fields, self.footer) for page in self._pages]
