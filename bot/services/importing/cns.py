@@ -50,6 +50,38 @@ CNS_PROGRAMS = {
 # Significance by missile type, kept simple: long range and space launches matter most; a failed
 # test is not rated lower (a failure of a new system is news too).
 CNS_SIGNIFICANCE = {"ICBM": 4, "SLV": 4, "IRBM": 3, "SLBM": 3}
+# Text cells read as they stand (trimmed, empty as None): the record's field ← the CSV column.
+CNS_TEXT_CELLS = {
+    "missile_name": "Missile Name",
+    "missile_type": "Missile Type",
+    "facility": "Facility Name",
+    "facility_location": "Facility Location",
+    "landing_location": "Landing Location",
+    "outcome": "Test Outcome",
+    "confirmation": "Confirmation Status",
+}
+# Lengths in kilometres, kept as the figure (``<key>_km``) and as reported (``<key>_reported``).
+CNS_KM_CELLS = {"apogee": "Apogee", "distance": "Distance Travelled"}
+# The cells of a record kept in the event's details, as cleaned by ``_cns_record`` (the publisher's
+# own prose in ``additional_information`` is attributed by the dataset source, never our summary).
+CNS_DETAILS = (
+    "record",
+    "missile_name",
+    "missile_type",
+    "facility",
+    "facility_location",
+    "latitude",
+    "longitude",
+    "landing_location",
+    "apogee_km",
+    "apogee_reported",
+    "distance_km",
+    "distance_reported",
+    "outcome",
+    "confirmation",
+    "launch_time_utc",
+    "additional_information",
+)
 _SLV_NAMES = re.compile(r"\b(unha|chollima|safir|taepodong-1|paektusan)\b", re.I)
 
 
@@ -67,8 +99,9 @@ def _cns_programs(mtype: str | None, name: str | None) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def _cns_title(name: str | None, mtype: str | None, facility: str | None, satellite: bool) -> str:
-    if satellite:
+def _cns_title(r: dict[str, Any]) -> str:
+    name, mtype, facility = r["missile_name"], r["missile_type"], r["facility"]
+    if r["satellite"]:
         head = f"{name} satellite launch" if name else "Satellite launch"
     else:
         head = " ".join(p for p in (name, mtype) if p) + " launch" if (name or mtype) else "Missile launch"
@@ -119,58 +152,28 @@ def _cns_record(
             FieldProblem("Date", f"“{date_text[:40]}” is not a date such as 9-Apr-84 or Sep-84", number)
         )
     entered = cell_text(rec.get("Date Entered/Updated"))
-    entered_date = dataset_date(entered, today=today) if entered else None
-    name, mtype = cell_text(rec["Missile Name"]), cell_text(rec["Missile Type"])
-    apogee, apogee_text = parse_km(rec["Apogee"])
-    distance, distance_text = parse_km(rec["Distance Travelled"])
-    satellite = (mtype or "").upper() == "SLV" or bool(name and _SLV_NAMES.search(name))
-    return {
+    r: dict[str, Any] = {
         "record": record,
         "date": date,
-        "entered": entered_date,
-        "name": name,
-        "type": mtype,
-        "satellite": satellite,
-        "facility": cell_text(rec["Facility Name"]),
-        "facility_location": cell_text(rec.get("Facility Location")),
-        "landing_location": cell_text(rec.get("Landing Location")),
-        "latitude": parse_float(rec.get("Facility Latitude")),
-        "longitude": parse_float(rec.get("Facility Longitude")),
-        "apogee_km": apogee,
-        "apogee_reported": apogee_text,
-        "distance_km": distance,
-        "distance_reported": distance_text,
-        "outcome": cell_text(rec["Test Outcome"]),
-        "confirmation": cell_text(rec.get("Confirmation Status")),
-        "launch_time_utc": time_utc(rec.get("Launch Time (UTC)")),
-        "additional_information": (rec.get("Additional Information") or "").strip() or None,
-        "sources": rec["Source(s)"],
+        "entered": dataset_date(entered, today=today) if entered else None,
     }
+    r.update((key, cell_text(rec.get(column))) for key, column in CNS_TEXT_CELLS.items())
+    for key, column in CNS_KM_CELLS.items():
+        r[f"{key}_km"], r[f"{key}_reported"] = parse_km(rec[column])
+    name, mtype = r["missile_name"], r["missile_type"]
+    r["satellite"] = (mtype or "").upper() == "SLV" or bool(name and _SLV_NAMES.search(name))
+    r["latitude"] = parse_float(rec.get("Facility Latitude"))
+    r["longitude"] = parse_float(rec.get("Facility Longitude"))
+    r["launch_time_utc"] = time_utc(rec.get("Launch Time (UTC)"))
+    r["additional_information"] = (rec.get("Additional Information") or "").strip() or None
+    r["sources"] = rec["Source(s)"]
+    return r
 
 
 def _cns_row(number: int, r: dict[str, Any], title: str) -> ImportRow:
     sources = [SourceInput(CNS_SOURCE, CNS_TITLE, r["entered"])]
     sources += [source_for(k, v) for k, v in split_sources(r["sources"])]
-    details = {
-        "dataset": "cns-missile-tests",
-        "record": r["record"],
-        "missile_name": r["name"],
-        "missile_type": r["type"],
-        "facility": r["facility"],
-        "facility_location": r["facility_location"],
-        "latitude": r["latitude"],
-        "longitude": r["longitude"],
-        "landing_location": r["landing_location"],
-        "apogee_km": r["apogee_km"],
-        "apogee_reported": r["apogee_reported"],
-        "distance_km": r["distance_km"],
-        "distance_reported": r["distance_reported"],
-        "outcome": r["outcome"],
-        "confirmation": r["confirmation"],
-        "launch_time_utc": r["launch_time_utc"],
-        # The publisher's own prose, attributed by the dataset source; never our summary.
-        "additional_information": r["additional_information"],
-    }
+    details = {"dataset": "cns-missile-tests", **{key: r[key] for key in CNS_DETAILS}}
     return ImportRow(
         number,
         EventInput(
@@ -178,8 +181,8 @@ def _cns_row(number: int, r: dict[str, Any], title: str) -> ImportRow:
             summary=_cns_summary(r),
             date=r["date"],
             kind="satellite_launch" if r["satellite"] else "missile_launch",
-            significance=CNS_SIGNIFICANCE.get((r["type"] or "").upper(), 2),
-            programs=_cns_programs(r["type"], r["name"]),
+            significance=CNS_SIGNIFICANCE.get((r["missile_type"] or "").upper(), 2),
+            programs=_cns_programs(r["missile_type"], r["missile_name"]),
             actors=["dprk"],
             sources=sources,
             external_id=f"cns:{r['record']}",
@@ -196,9 +199,7 @@ def parse_cns(text: str, problems: list[FieldProblem], *, today: dt.date | None 
         for number, rec in read_csv(text, CNS_REQUIRED, problems)
     ]
     # Salvos are several rows with the same date and system: number them so titles tell them apart.
-    titles = {
-        n: _cns_title(r["name"], r["type"], r["facility"], r["satellite"]) for n, r in parsed if r["date"]
-    }
+    titles = {n: _cns_title(r) for n, r in parsed if r["date"]}
     groups = Counter((r["date"], titles[n]) for n, r in parsed if r["date"])
     seen: Counter[tuple[str, str]] = Counter()
     rows: list[ImportRow] = []
