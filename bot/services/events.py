@@ -25,7 +25,7 @@ from bot.services.errors import FieldProblem, NotFound, ValidationFailed
 from bot.services.filters import EventFilter, visible
 from bot.services.fts import TextMatch, custom_plans, words
 from bot.services.links import KINDS
-from bot.services.views import AGREEMENT_DETAIL, EventView, Page, Ref, SourceView, event_view
+from bot.services.views import AGREEMENT_DETAIL, EventView, Page, Ref, SourceView, event_view, source_view
 
 MAX_PAGE = 100
 #: The kinds of event that are a session of a talks track (its "last session").
@@ -81,9 +81,7 @@ async def read_views(session: AsyncSession, stmt: Select[Any], *, links: bool = 
         select(models.Source).where(models.Source.event_id.in_(ids)).order_by(models.Source.position)
     )
     for src in rows:
-        sources[src.event_id].append(
-            SourceView(src.publisher, src.title, src.published_on, src.published_precision, src.url)
-        )
+        sources[src.event_id].append(source_view(src))
 
     def refs(event_id: int, key: str) -> tuple[Ref, ...]:
         return tuple(sorted(found[(event_id, key)], key=lambda r: r.name))

@@ -24,6 +24,7 @@ from bot.services.audit import audit_row
 from bot.services.errors import FieldProblem, ValidationFailed
 from bot.services.links import KINDS
 from bot.services.validation import CleanEvent
+from bot.services.views import source_view
 
 # An event's catalog rows per link kind, by the kind's field ("programs", "actors", "tracks").
 Links = dict[str, list[Any]]
@@ -85,7 +86,6 @@ def apply_clean(event: models.Event, clean: CleanEvent, links: Links) -> None:
 
 
 def same_content(event: models.Event, clean: CleanEvent, links: Links) -> bool:
-    sources = [(s.publisher, s.title, s.published_on, s.published_precision, s.url) for s in event.sources]
     return (
         event.title == clean.title
         and event.summary == clean.summary
@@ -97,22 +97,24 @@ def same_content(event: models.Event, clean: CleanEvent, links: Links) -> bool:
         and (event.primary_track.slug if event.primary_track else None) == clean.primary_track
         and (event.details or {}) == clean.details
         and all({r.slug for r in getattr(event, k.field)} == {r.slug for r in links[k.field]} for k in KINDS)
-        and sources
-        == [(s.publisher, s.title, s.published_on, s.published_precision, s.url) for s in clean.sources]
+        and tuple(source_view(s) for s in event.sources) == clean.sources
     )
 
 
-def changes(
-    event: models.Event,
-    clean: CleanEvent,
-    links: Links,
-    *,
-    status: str | None = None,
-    retract_reason: str | None = None,
-) -> bool:
-    """Whether revising ``event`` with this content (and ``status``, when given) changes it."""
-    status_same = status is None or (event.status == status and event.retract_reason == retract_reason)
-    return not (status_same and same_content(event, clean, links))
+@dataclass(frozen=True)
+class NewStatus:
+    """The status a revision moves an event to (an import names it), with the reason of a retraction."""
+
+    status: str
+    retract_reason: str | None = None
+
+    def same_as(self, event: models.Event) -> bool:
+        return event.status == self.status and event.retract_reason == self.retract_reason
+
+
+def changes(event: models.Event, clean: CleanEvent, links: Links, new: NewStatus | None = None) -> bool:
+    """Whether revising ``event`` with this content (and ``new`` status, when given) changes it."""
+    return not ((new is None or new.same_as(event)) and same_content(event, clean, links))
 
 
 @dataclass(frozen=True)
@@ -182,24 +184,18 @@ class EventWriter:
         return event
 
     def revise(
-        self,
-        event: models.Event,
-        clean: CleanEvent,
-        links: Links,
-        *,
-        status: str | None = None,
-        retract_reason: str | None = None,
+        self, event: models.Event, clean: CleanEvent, links: Links, new: NewStatus | None = None
     ) -> bool:
-        """New content (and ``status``, when given) for ``event``; False, and nothing written, when
-        that changes nothing. Alerts already posted for it are edited."""
-        if not changes(event, clean, links, status=status, retract_reason=retract_reason):
+        """New content (and ``new`` status, when given) for ``event``; False, and nothing written,
+        when that changes nothing. Alerts already posted for it are edited."""
+        if not changes(event, clean, links, new):
             return False
         action = "event.edit"
         apply_clean(event, clean, links)
-        if status is not None:
-            if status == "retracted" and event.status != "retracted":
+        if new is not None:
+            if new.status == "retracted" and event.status != "retracted":
                 action = "event.retract"
-            event.status, event.retract_reason = status, retract_reason
+            event.status, event.retract_reason = new.status, new.retract_reason
         if event.external_id is None:
             event.external_id = clean.external_id
         self._bump(event)

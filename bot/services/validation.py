@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from bot.models import EVENT_KINDS
 from bot.services.dates import parse_date
 from bot.services.errors import FieldProblem, ValidationFailed
+from bot.services.views import EventContent, SourceView
 
 TITLE_MIN, TITLE_MAX = 3, 200
 SUMMARY_MAX = 1500
@@ -50,26 +51,11 @@ class EventInput:
 
 
 @dataclass(frozen=True)
-class CleanSource:
-    publisher: str
-    title: str
-    published_on: dt.date | None
-    published_precision: str
-    url: str | None
-
-
-@dataclass(frozen=True)
-class CleanEvent:
-    title: str
-    summary: str
-    occurred_on: dt.date
-    precision: str
-    kind: str
-    significance: int
+class CleanEvent(EventContent):
     programs: tuple[str, ...]
     actors: tuple[str, ...]
     tracks: tuple[str, ...]
-    sources: tuple[CleanSource, ...]
+    sources: tuple[SourceView, ...]
     external_id: str | None
     details: dict[str, Any]
     milestone: bool = False
@@ -157,7 +143,7 @@ def validate_event(data: EventInput, *, today: dt.date | None = None, row: int |
     if isinstance(significance, bool) or not isinstance(significance, int) or not 1 <= significance <= 5:
         problems.append(FieldProblem("significance", "must be a whole number from 1 to 5"))
         significance = 3
-    sources: list[CleanSource] = []
+    sources: list[SourceView] = []
     if not data.sources:
         problems.append(FieldProblem("sources", "at least one source is required"))
     for i, src in enumerate(data.sources, start=1):
@@ -172,7 +158,7 @@ def validate_event(data: EventInput, *, today: dt.date | None = None, row: int |
             except ValidationFailed as exc:
                 problems.extend(exc.problems)
         if len(problems) == before:
-            sources.append(CleanSource(publisher, stitle, sdate, sprec, url))
+            sources.append(SourceView(publisher, stitle, sdate, sprec, url))
     if not isinstance(data.milestone, bool):
         problems.append(FieldProblem("milestone", "must be true or false"))
     tracks = check_slugs(data.tracks, "tracks", problems)

@@ -36,50 +36,45 @@ class SourceView:
 
 
 @dataclass(frozen=True)
-class ActorView:
+class Record:
+    """What every catalog record has: its id, slug, name, summary and the other names it goes by."""
+
     id: int
     slug: str
     name: str
-    kind: str
-    aliases: tuple[str, ...]
     summary: str
+    aliases: tuple[str, ...]
 
 
 @dataclass(frozen=True)
-class ProgramView:
-    id: int
-    slug: str
-    name: str
-    category: str
-    summary: str
+class ActorView(Record):
+    kind: str
+
+
+@dataclass(frozen=True)
+class StatusRecord(Record):
+    """A record whose status holds since a date (known to a precision): programs, talks tracks."""
+
     status: str
     status_since: dt.date | None
     status_since_precision: str
-    aliases: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ProgramView(StatusRecord):
+    category: str
     facilities: tuple[dict[str, Any], ...]
     systems: tuple[dict[str, Any], ...]
 
 
 @dataclass(frozen=True)
-class TrackView:
-    id: int
-    slug: str
-    name: str
-    summary: str
-    status: str
-    status_since: dt.date | None
-    status_since_precision: str
-    aliases: tuple[str, ...]
+class TrackView(StatusRecord):
     participants: tuple[Ref, ...]
 
 
 @dataclass(frozen=True)
-class TopicView:
-    id: int
-    slug: str
-    name: str
-    summary: str
-    aliases: tuple[str, ...]
+class TopicView(Record):
+    """A topic the parties state positions on."""
 
 
 @dataclass(frozen=True)
@@ -116,15 +111,25 @@ class Comparison:
 
 
 @dataclass(frozen=True)
-class EventView:
-    id: int
-    external_id: str | None
+class EventContent:
+    """What an event says, as validated for writing (``CleanEvent``) and as read back (``EventView``)."""
+
     title: str
     summary: str
     occurred_on: dt.date
     precision: str
     kind: str
     significance: int
+
+    @property
+    def date_label(self) -> str:
+        return format_date(self.occurred_on, self.precision)
+
+
+@dataclass(frozen=True)
+class EventView(EventContent):
+    id: int
+    external_id: str | None
     status: str
     guild_id: int | None
     revision: int
@@ -137,10 +142,6 @@ class EventView:
     created_by: int | None = None
     updated_at: dt.datetime | None = None
     milestone: bool = False
-
-    @property
-    def date_label(self) -> str:
-        return format_date(self.occurred_on, self.precision)
 
     @property
     def agreement(self) -> str | None:
@@ -171,6 +172,10 @@ def _refs(rows: list[Any]) -> tuple[Ref, ...]:
     return tuple(Ref(r.slug, r.name) for r in rows)
 
 
+def source_view(s: models.Source) -> SourceView:
+    return SourceView(s.publisher, s.title, s.published_on, s.published_precision, s.url)
+
+
 def event_view(e: models.Event, *, with_links: bool = True) -> EventView:
     links: dict[str, Any] = {k.field: _refs(getattr(e, k.field)) if with_links else () for k in KINDS}
     return EventView(
@@ -185,11 +190,7 @@ def event_view(e: models.Event, *, with_links: bool = True) -> EventView:
         status=e.status,
         guild_id=e.guild_id,
         revision=e.revision,
-        sources=tuple(
-            SourceView(s.publisher, s.title, s.published_on, s.published_precision, s.url) for s in e.sources
-        )
-        if with_links
-        else (),
+        sources=tuple(source_view(s) for s in e.sources) if with_links else (),
         details=dict(e.details or {}),
         retract_reason=e.retract_reason,
         created_by=e.created_by,
@@ -199,42 +200,39 @@ def event_view(e: models.Event, *, with_links: bool = True) -> EventView:
     )
 
 
+def _record(r: models.Actor | models.Program | models.TalksTrack | models.Topic) -> dict[str, Any]:
+    aliases = tuple(r.aliases or ())
+    return {"id": r.id, "slug": r.slug, "name": r.name, "summary": r.summary or "", "aliases": aliases}
+
+
+def _status(r: models.Program | models.TalksTrack) -> dict[str, Any]:
+    return {
+        **_record(r),
+        "status": r.status,
+        "status_since": r.status_since,
+        "status_since_precision": r.status_since_precision,
+    }
+
+
 def actor_view(a: models.Actor) -> ActorView:
-    return ActorView(a.id, a.slug, a.name, a.kind, tuple(a.aliases or ()), a.summary or "")
+    return ActorView(**_record(a), kind=a.kind)
 
 
 def program_view(p: models.Program) -> ProgramView:
     return ProgramView(
-        p.id,
-        p.slug,
-        p.name,
-        p.category,
-        p.summary,
-        p.status,
-        p.status_since,
-        p.status_since_precision,
-        tuple(p.aliases or ()),
-        tuple(p.facilities or ()),
-        tuple(p.systems or ()),
+        **_status(p),
+        category=p.category,
+        facilities=tuple(p.facilities or ()),
+        systems=tuple(p.systems or ()),
     )
 
 
 def track_view(t: models.TalksTrack) -> TrackView:
-    return TrackView(
-        t.id,
-        t.slug,
-        t.name,
-        t.summary,
-        t.status,
-        t.status_since,
-        t.status_since_precision,
-        tuple(t.aliases or ()),
-        _refs(t.participants),
-    )
+    return TrackView(**_status(t), participants=_refs(t.participants))
 
 
 def topic_view(t: models.Topic) -> TopicView:
-    return TopicView(t.id, t.slug, t.name, t.summary or "", tuple(t.aliases or ()))
+    return TopicView(**_record(t))
 
 
 def position_view(p: models.Position) -> PositionView:

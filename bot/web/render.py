@@ -19,6 +19,7 @@ from bot.services.views import (
     ProgramView,
     Ref,
     SourceView,
+    StatusRecord,
     TrackView,
 )
 
@@ -76,30 +77,28 @@ def event(e: EventView, base: URL) -> dict[str, Any]:
     }
 
 
+def _status(r: StatusRecord) -> dict[str, Any]:
+    return {
+        "slug": r.slug,
+        "name": r.name,
+        "summary": r.summary,
+        "status": r.status,
+        "status_since": _since(r.status_since, r.status_since_precision),
+        "aliases": list(r.aliases),
+    }
+
+
 def program(p: ProgramView) -> dict[str, Any]:
     return {
-        "slug": p.slug,
-        "name": p.name,
+        **_status(p),
         "category": p.category,
-        "summary": p.summary,
-        "status": p.status,
-        "status_since": _since(p.status_since, p.status_since_precision),
-        "aliases": list(p.aliases),
         "facilities": [dict(f) for f in p.facilities],
         "systems": [dict(s) for s in p.systems],
     }
 
 
 def track(t: TrackView) -> dict[str, Any]:
-    return {
-        "slug": t.slug,
-        "name": t.name,
-        "summary": t.summary,
-        "status": t.status,
-        "status_since": _since(t.status_since, t.status_since_precision),
-        "aliases": list(t.aliases),
-        "participants": [ref(r) for r in t.participants],
-    }
+    return {**_status(t), "participants": [ref(r) for r in t.participants]}
 
 
 def actor(a: ActorView) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from bot.services.audit import audit_row
 from bot.services.errors import FieldProblem, ValidationFailed
 from bot.services.events import with_links
 from bot.services.importing.cells import ImportRow
-from bot.services.lifecycle import Author, EventWriter, LinkResolver, changes
+from bot.services.lifecycle import Author, EventWriter, LinkResolver, NewStatus, changes
 from bot.services.validation import CleanEvent, validate_event
 
 _FETCH_CHUNK = 500
@@ -188,13 +188,15 @@ async def _write_row(
                 retract_reason=reason,
                 revision=r.revision or 1,
             )
-    elif not changes(event, clean, links, status=r.status, retract_reason=reason):
+        return
+    new = NewStatus(r.status, reason) if r.status else None
+    if not changes(event, clean, links, new):
         report.unchanged += 1
     else:
         report.updated += 1
         if not report.dry_run:
             # Only channels already holding an alert of the event are touched: no flood, no stale alert.
-            writer.revise(event, clean, links, status=r.status, retract_reason=reason)
+            writer.revise(event, clean, links, new)
 
 
 async def write_rows(
