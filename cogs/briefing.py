@@ -32,7 +32,7 @@ from bot.discord.render.briefing import Counts, brief_pages, help_embed
 from bot.discord.render.catalog import compare_embeds, positions_embeds, program_embeds, track_embeds
 from bot.discord.render.events import event_pages, sources_button
 from bot.discord.render.reply import Reply, Who
-from bot.services.dates import check_period, format_date, iso_with_precision, parse_date
+from bot.services.dates import format_date, iso_with_precision, parse_date
 from bot.services.filters import EventFilter
 from bot.services.views import ActorView, ProgramView, TopicView, TrackView
 
@@ -136,23 +136,6 @@ async def event_document(services: Services, who: Who, args: str) -> Document:
     """/event as pages: the event and all its sources; its title and a button link the primary one."""
     event = await services.events.get(int(args), guild_id=who.guild_id)
     return Document(event_pages(event), links=sources_button(event))
-
-
-async def build_timeline(
-    services: Services,
-    who: Who,
-    *,
-    program: ProgramView | None = None,
-    party: ActorView | None = None,
-    track: TrackView | None = None,
-    kind: str | None = None,
-    since: tuple[dt.date, str] | None = None,
-    until: tuple[dt.date, str] | None = None,
-) -> Reply:
-    check_period(since, until)
-    return await paging.timeline(
-        services, who, program=program, party=party, track=track, kind=kind, since=since, until=until
-    )
 
 
 async def build_search(services: Services, who: Who, *, query: str) -> Reply:
@@ -274,7 +257,7 @@ class Briefing(commands.Cog):
         until: UntilOption | None = None,
         private: bool = False,
     ) -> None:
-        work = build_timeline(
+        work = paging.timeline(
             self.services,
             who(interaction),
             program=program,
