@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     public_url: str | None = None
     #: Behind a reverse proxy that sets X-Forwarded-Proto: honour that header (and nothing else).
     trust_proxy: bool = False
+    #: Seconds a server waits after one import ends before it may start the next.
+    import_cooldown: float = Field(default=30.0, ge=0)
 
     @field_validator("home_guild_ids", "shard_ids", mode="before")
     @classmethod

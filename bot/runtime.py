@@ -18,6 +18,7 @@ from bot import db
 from bot.config import Settings
 from bot.services.access import Policy
 from bot.services.container import Services
+from bot.services.importing.gate import ImportLimits
 from bot.services.seed import is_empty, seed
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,11 @@ async def runtime(
             else:
                 log.info("empty database: loading the curated corpus")
             await seed(sessionmaker)
-        services = Services.build(sessionmaker, Policy.of(settings.home_guild_ids, settings.curator_role))
+        services = Services.build(
+            sessionmaker,
+            Policy.of(settings.home_guild_ids, settings.curator_role),
+            import_limits=ImportLimits(settings.import_cooldown),
+        )
         yield Runtime(settings, engine, services)
     finally:
         await engine.dispose()

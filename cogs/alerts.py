@@ -86,6 +86,7 @@ class Alerts(commands.Cog):
             actors=parties or [],
             min_significance=min_significance,
         )
+        await interaction.response.defer(ephemeral=True, thinking=True)  # answered before any write
         sub = await self.bot.services.subscriptions.subscribe(
             checks.caller_of(interaction),
             channel.id,
@@ -104,15 +105,16 @@ class Alerts(commands.Cog):
                 text += (
                     " (That role is not mentionable and I lack Mention Everyone, so it will not be pinged.)"
                 )
-        await interaction.response.send_message(**message(text).send_kwargs())
+        await interaction.followup.send(**message(text).send_kwargs())
 
     @alerts.command(name="unsubscribe")
     @app_commands.describe(channel="Channel to stop posting alerts in")
     @checks.manage_channels()
     async def unsubscribe(self, interaction: discord.Interaction, channel: discord.TextChannel) -> None:
         """Stop posting alerts in a channel"""
+        await interaction.response.defer(ephemeral=True, thinking=True)  # answered before any write
         await self.bot.services.subscriptions.unsubscribe(checks.caller_of(interaction), channel.id)
-        await interaction.response.send_message(
+        await interaction.followup.send(
             **message(f"{channel.mention} will no longer receive alerts.").send_kwargs()
         )
 
@@ -145,10 +147,9 @@ class Alerts(commands.Cog):
     async def _set_state(
         self, interaction: discord.Interaction, channel: discord.TextChannel, state: str, done: str
     ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)  # answered before any write
         await self.bot.services.subscriptions.set_state(checks.caller_of(interaction), channel.id, state)
-        await interaction.response.send_message(
-            **message(f"Alerts in {channel.mention} {done}.").send_kwargs()
-        )
+        await interaction.followup.send(**message(f"Alerts in {channel.mention} {done}.").send_kwargs())
 
     @alerts.command(name="test")
     @app_commands.describe(channel="Channel to post a sample alert in")

@@ -183,9 +183,11 @@ class EditEventModal(discord.ui.Modal):
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         curation = self.cog.bot.services.curation
-        view = await curation.edit(checks.caller_of(interaction), self.event_id, self.to_input())
+        data = self.to_input()
+        await interaction.response.defer(ephemeral=True, thinking=True)  # answered before any write
+        view = await curation.edit(checks.caller_of(interaction), self.event_id, data)
         text = f"Saved event #{view.id} (revision {view.revision}). Alerts already posted are being updated."
-        await interaction.response.send_message(
+        await interaction.followup.send(
             text, embed=event_embed(view), ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
         )
 
@@ -326,9 +328,10 @@ class Curation(commands.Cog):
             tracks=track or [],
             sources=[SourceInput(name, source_name or title, None, source_url)],
         )
+        await interaction.response.defer(ephemeral=True, thinking=True)  # answered before any write
         view = await self.bot.services.curation.create(checks.caller_of(interaction), data, alert=True)
         scope = "shared with every server" if view.is_global else "local to this server"
-        await interaction.response.send_message(
+        await interaction.followup.send(
             f"Published event #{view.id} ({scope}). Matching channels are being alerted.",
             embed=event_embed(view),
             ephemeral=True,
@@ -358,8 +361,9 @@ class Curation(commands.Cog):
         self, interaction: discord.Interaction, id: EventOption, reason: app_commands.Range[str, 3, 500]
     ) -> None:
         """Withdraw an event; posted alerts are marked retracted"""
+        await interaction.response.defer(ephemeral=True, thinking=True)  # answered before any write
         view = await self.bot.services.curation.retract(checks.caller_of(interaction), id, reason)
-        await interaction.response.send_message(
+        await interaction.followup.send(
             **message(f"Event #{view.id} is retracted. Alerts already posted are being marked.").send_kwargs()
         )
 
@@ -387,20 +391,23 @@ class Curation(commands.Cog):
                 ).send_kwargs()
             )
             return
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        data = await file.read()
         services = self.bot.services
-        report = await import_file(
-            services.sessionmaker,
-            data,
-            format,
-            caller=checks.caller_of(interaction),
-            policy=services.policy,
-            dry_run=dry_run,
-            alert=alert,
-            filename=file.filename,
-        )
-        if report.ok and not dry_run:
+        gate = services.imports
+        gate.check(interaction.guild_id)  # a second import, or one too soon, is told to wait at once
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        with gate.hold(interaction.guild_id):
+            data = await file.read()
+            report = await import_file(
+                services.sessionmaker,
+                data,
+                format,
+                caller=checks.caller_of(interaction),
+                policy=services.policy,
+                dry_run=dry_run,
+                alert=alert,
+                filename=file.filename,
+            )
+        if not dry_run and (report.created or report.updated):
             services.notify_enqueued()  # edits of posted alerts, and new alerts when asked for
         lines = [report.summary()]
         lines += [f"• {p}" for p in report.problems[:PROBLEMS_SHOWN]]

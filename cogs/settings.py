@@ -37,13 +37,14 @@ class Settings(commands.Cog):
 
     async def _done(self, interaction: discord.Interaction, view: GuildSettingsView, what: str) -> None:
         text = f"{what} {settings_text(view, self.bot.services.policy.curator_role_name)}"
-        await interaction.response.send_message(**message(text).send_kwargs())
+        await interaction.followup.send(**message(text).send_kwargs())
 
     @settings.command(name="curator-role")
     @app_commands.describe(role="Role whose members may curate events (leave empty for the default)")
     @checks.manage_server()
     async def curator_role(self, interaction: discord.Interaction, role: discord.Role | None = None) -> None:
         """Choose the role that may curate events"""
+        await interaction.response.defer(ephemeral=True, thinking=True)  # answered before any write
         view = await self.service.set_curator_role(checks.caller_of(interaction), role.id if role else None)
         await self._done(interaction, view, "Saved.")
 

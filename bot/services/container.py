@@ -11,6 +11,7 @@ from bot.services.catalog import CatalogService
 from bot.services.curation import CurationService
 from bot.services.events import EventService
 from bot.services.guild_settings import GuildSettingsService
+from bot.services.importing.gate import ImportGate, ImportLimits
 from bot.services.search import SearchService
 from bot.services.subscriptions import SubscriptionService
 
@@ -29,6 +30,8 @@ class Services:
     dialect: str
     # Called after a write enqueued deliveries (the dispatcher registers here to wake at once).
     enqueue_listeners: list[Callable[[], None]] = field(default_factory=list)
+    #: One import per guild at a time, and a cooldown between two.
+    imports: ImportGate = field(default_factory=ImportGate)
 
     def add_enqueue_listener(self, callback: Callable[[], None]) -> Callable[[], None]:
         """Register ``callback``; returns the function that removes it again."""
@@ -41,7 +44,12 @@ class Services:
 
     @classmethod
     def build(
-        cls, sessionmaker: Sessionmaker, policy: Policy, *, on_enqueue: Callable[[], None] | None = None
+        cls,
+        sessionmaker: Sessionmaker,
+        policy: Policy,
+        *,
+        on_enqueue: Callable[[], None] | None = None,
+        import_limits: ImportLimits | None = None,
     ) -> Services:
         dialect = dialect_of(sessionmaker)
         catalog = CatalogService(sessionmaker)
@@ -62,4 +70,5 @@ class Services:
             guild_settings=GuildSettingsService(sessionmaker, policy),
             dialect=dialect,
             enqueue_listeners=listeners,
+            imports=ImportGate(import_limits),
         )

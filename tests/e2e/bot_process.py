@@ -17,6 +17,7 @@ from bot.discord.client import PeninsulaBot
 from bot.outbox.config import DispatcherConfig
 from bot.services.access import Caller, Policy
 from bot.services.container import Services
+from bot.services.importing.gate import ImportLimits
 from bot.services.seed import load, read_corpus
 from testing.fake_discord import FakeDiscord, FakeGuild, FakeRole, connect_bot
 from tests.conftest import Database
@@ -67,7 +68,9 @@ async def running_bot(
     **settings: Any,
 ) -> AsyncIterator[PeninsulaBot]:
     """The real ``PeninsulaBot`` (given cogs, tree synced) connected to ``fake``; its outbox
-    worker is running when this yields."""
+    worker is running when this yields. Imports have no cooldown unless ``import_cooldown`` is
+    given (tests import several files in a row)."""
+    settings.setdefault("import_cooldown", 0)
     conf = load_settings(
         discord_token=fake.token,
         database_url=db.url,
@@ -75,7 +78,11 @@ async def running_bot(
         web_enabled=False,
         **settings,
     )
-    services = Services.build(db.sessionmaker, Policy.of(home_guild_ids, conf.curator_role))
+    services = Services.build(
+        db.sessionmaker,
+        Policy.of(home_guild_ids, conf.curator_role),
+        import_limits=ImportLimits(conf.import_cooldown),
+    )
     bot = PeninsulaBot(settings=conf, services=services, extensions=tuple(extensions), outbox_config=config)
     async with connect_bot(fake, bot):
         assert bot.outbox is not None  # started by setup_hook, claiming since the bot is ready

@@ -2,9 +2,10 @@
 datasets, the CNS North Korea Missile Test Database and CSIS Beyond Parallel's Database of North
 Korean Provocations.
 
-Every import is all-or-nothing: the whole file is parsed and validated, then written in one
-transaction through the event lifecycle (an audit row per event written, and one for the import);
-any problem in any row leaves the database as it was. Rows carry stable external ids
+Every import is all-or-nothing as far as its rows go: the whole file is parsed and validated (in
+a worker thread), every row checked against the database, and only then written through the
+event lifecycle (an audit row per event written, and one for the import), in batches of short
+transactions; any problem in any row leaves the database as it was. Rows carry stable external ids
 (``cns:<F1>``, ``csis:<hash>``, or the native ``external_id``), so importing the same file again
 updates rather than duplicates.
 
@@ -17,6 +18,7 @@ is kept in ``details`` with the dataset named as a source, never presented as ou
 
 from __future__ import annotations
 
+import asyncio
 from typing import Literal
 
 from bot.db import Sessionmaker
@@ -32,7 +34,8 @@ from bot.services.importing.native import (
     native_schema,
     parse_native,
 )
-from bot.services.importing.write import ImportReport, Progress, write_rows
+from bot.services.importing.write import Checked, ImportReport, Progress, check_rows, write_rows
+from bot.services.lifecycle import LinkResolver
 
 __all__ = [
     "FORMATS",
@@ -49,10 +52,6 @@ __all__ = [
 Format = Literal["native", "cns", "csis"]
 FORMATS: tuple[str, ...] = ("native", "cns", "csis")
 MAX_BYTES = 20 * 1024 * 1024
-
-
-class _Abort(Exception):
-    """Roll the transaction back (problems found, or a dry run)."""
 
 
 def _parse(data: bytes, fmt: str, report: ImportReport) -> list[ImportRow]:
@@ -78,6 +77,21 @@ def _parse(data: bytes, fmt: str, report: ImportReport) -> list[ImportRow]:
     return rows
 
 
+def _prepare(
+    data: bytes,
+    fmt: str,
+    report: ImportReport,
+    resolver: LinkResolver,
+    caller: Caller,
+    scope: int | None,
+) -> list[Checked]:
+    """Parse and validate the whole file: CPU work only, run in a worker thread."""
+    rows = _parse(data, fmt, report)
+    if report.problems:
+        return []
+    return check_rows(rows, report, resolver, caller, scope)
+
+
 async def import_file(
     sessionmaker: Sessionmaker,
     data: bytes,
@@ -94,24 +108,27 @@ async def import_file(
 
     ``alert`` queues alerts for newly created events (off by default so history never floods
     channels); events that change always update alerts already posted for them. ``filename``, the
-    file's name, is recorded in the audit rows.
+    file's name, is recorded in the audit rows. Parsing and validation run in a worker thread, the
+    writes in short transactions (``write.write_rows``): the event loop keeps serving everyone else.
     """
     report = ImportReport(format=str(fmt), dry_run=dry_run, file=filename)
     async with sessionmaker() as session:
         await policy.require_curator(session, caller)  # refuse early; checked again when writing
-    rows = _parse(data, str(fmt), report)
+        resolver = await LinkResolver.load(session)
+    scope = policy.scope_for(caller)
+    checked = await asyncio.to_thread(_prepare, data, str(fmt), report, resolver, caller, scope)
     if report.problems:
         return report
-    try:
-        async with sessionmaker() as session, session.begin():
-            await policy.require_curator(session, caller)
-            scope = policy.scope_for(caller)
-            await write_rows(
-                session, rows, report, caller=caller, scope=scope, alert=alert, progress=progress
-            )
-            if report.problems or dry_run:
-                raise _Abort
-    except _Abort:
-        if report.problems:
-            report.created = report.updated = report.unchanged = report.alerts = 0
+    await write_rows(
+        sessionmaker,
+        checked,
+        report,
+        caller=caller,
+        policy=policy,
+        scope=scope,
+        alert=alert,
+        progress=progress,
+    )
+    if report.problems and report.stopped_at is None:
+        report.created = report.updated = report.unchanged = report.alerts = 0
     return report

@@ -1,18 +1,30 @@
-"""Writing an import through the event lifecycle: validate every row, match it to the event it
-updates (by external id), then create or revise — one audit row per event written and one for the
-import — all in the caller's transaction."""
+"""Writing an import through the event lifecycle: validate every row (``check_rows``, plain CPU
+work that the caller runs in a worker thread), match each to the event it updates (by external
+id), then create or revise — one audit row per event written and one for the import.
+
+``write_rows`` goes through the rows twice, in batches of ``BATCH_ROWS``, each batch in a short
+transaction of its own so that other writers (the outbox worker's claims, other commands) get
+the database in between: first a check pass that reads only (so a problem in any row still
+leaves the database as it was), then, unless this is a dry run, the write pass. Should the
+database refuse a batch of the write pass, the import stops there with the batches before it
+written, and says so; importing the same file again completes it (rows match by external id).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import models
-from bot.services.access import Caller
+from bot.db import Sessionmaker
+from bot.services.access import Caller, Policy
 from bot.services.audit import audit_row
 from bot.services.errors import FieldProblem, ValidationFailed
 from bot.services.events import with_links
@@ -20,7 +32,16 @@ from bot.services.importing.cells import ImportRow
 from bot.services.lifecycle import Author, EventWriter, LinkResolver, NewStatus, changes
 from bot.services.validation import CleanEvent, validate_event
 
+log = logging.getLogger(__name__)
+
+
+class _Changed(Exception):
+    """A row of the write pass found a problem the check pass had not: roll its batch back."""
+
+
 _FETCH_CHUNK = 500
+#: Rows per transaction: a batch holds SQLite's write lock for a fraction of a second.
+BATCH_ROWS = 250
 Progress = Callable[[int, int], None]
 
 
@@ -37,27 +58,41 @@ class ImportReport:
     dry_run: bool = False
     problems: list[FieldProblem] = field(default_factory=list)
     file: str | None = None
+    #: The first row not written when the database refused a batch (the rows before it are).
+    stopped_at: int | None = None
+    stop_reason: str = ""
 
     @property
     def ok(self) -> bool:
-        return not self.problems
+        return not self.problems and self.stopped_at is None
+
+    def add_counts(self, other: ImportReport) -> None:
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.alerts += other.alerts
 
     def summary(self) -> str:
         name = {"native": "Native", "cns": "CNS", "csis": "CSIS"}.get(self.format, self.format)
+        counts = f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged"
+        alerts = f", {self.alerts} alerts queued" if self.alerts else ""
+        if self.stopped_at is not None:
+            return (
+                f"{name} import stopped at row {self.stopped_at} ({self.stop_reason}); the rows before it "
+                f"were written — {counts}{alerts}. Importing the same file again completes it."
+            )
         if self.problems:
             rows = {p.row for p in self.problems if p.row is not None}
             where = f" in {len(rows)} row{'s' * (len(rows) != 1)}" if rows else ""
             count = len(self.problems)
             return f"{name} import failed: {count} problem{'s' * (count != 1)}{where}; nothing was written."
-        counts = f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged"
         if self.dry_run:
             return f"{name} import (dry run, nothing written): {self.rows} rows would give {counts}."
-        alerts = f", {self.alerts} alerts queued" if self.alerts else ""
         return f"{name} import: {self.rows} rows — {counts}{alerts}."
 
 
 @dataclass(frozen=True)
-class _Checked:
+class Checked:
     """A row that passed validation, with the scope it is written into."""
 
     row: ImportRow
@@ -106,15 +141,17 @@ async def _by_export_id(session: AsyncSession, external_id: str, clean: CleanEve
     return event
 
 
-def _check(
+def check_rows(
     rows: list[ImportRow],
     report: ImportReport,
     resolver: LinkResolver,
     caller: Caller,
     caller_scope: int | None,
-) -> list[_Checked]:
-    """Every row validated, each problem in the report; external ids must be unique in the file."""
-    checked: list[_Checked] = []
+) -> list[Checked]:
+    """Every row validated, each problem in the report; external ids must be unique in the file.
+
+    Plain CPU work on rows and the resolver's slugs (no database): safe in a worker thread."""
+    checked: list[Checked] = []
     first_row: dict[str, int] = {}
     for r in rows:
         # The operator may restore events into the scope the file names; a guild imports into its own.
@@ -145,13 +182,13 @@ def _check(
                 )
                 continue
             first_row[clean.external_id] = r.row
-        checked.append(_Checked(r, clean, scope))
+        checked.append(Checked(r, clean, scope))
     return checked
 
 
 async def _write_row(
     session: AsyncSession,
-    item: _Checked,
+    item: Checked,
     event: models.Event | None,
     resolver: LinkResolver,
     writer: EventWriter,
@@ -199,34 +236,101 @@ async def _write_row(
             writer.revise(event, clean, links, new)
 
 
-async def write_rows(
+async def _batch(
     session: AsyncSession,
-    rows: list[ImportRow],
+    batch: Sequence[Checked],
+    report: ImportReport,
+    author: Author,
+    alert: bool,
+    progress: Callable[[], None],
+) -> None:
+    """One batch of rows in ``session``: counted (a dry ``report``) or written."""
+    resolver = await LinkResolver.load(session)
+    existing = await _existing(session, [c.clean.external_id for c in batch if c.clean.external_id])
+    writer = EventWriter(session, author)
+    for item in batch:
+        progress()
+        event = existing.get(item.clean.external_id) if item.clean.external_id else None
+        await _write_row(session, item, event, resolver, writer, report, alert)
+    if not report.problems and not report.dry_run:
+        report.alerts += await writer.flush()
+
+
+async def _write_batch(
+    sessionmaker: Sessionmaker,
+    batch: Sequence[Checked],
+    part: ImportReport,
+    author: Author,
+    alert: bool,
+    advance: Callable[[], None],
+    caller: Caller,
+    policy: Policy,
+) -> str | None:
+    """Write one batch in its own transaction; why it was not written, or None."""
+    try:
+        async with sessionmaker() as session, session.begin():
+            await policy.require_curator(session, caller)  # checked again when writing
+            await _batch(session, batch, part, author, alert, advance)
+            if part.problems:
+                raise _Changed
+    except _Changed:
+        return "an event it names changed meanwhile"
+    except SQLAlchemyError:
+        log.exception("import of %s stopped at row %s", part.file or part.format, batch[0].row.row)
+        return "the database refused a write"
+    return None
+
+
+async def write_rows(
+    sessionmaker: Sessionmaker,
+    checked: list[Checked],
     report: ImportReport,
     *,
     caller: Caller,
+    policy: Policy,
     scope: int | None,
     alert: bool,
     progress: Progress | None,
 ) -> None:
-    """Write the parsed rows in ``session``: the caller rolls back when the report has problems or
-    this is a dry run."""
-    resolver = await LinkResolver.load(session)
-    checked = _check(rows, report, resolver, caller, scope)
-    if report.problems:
-        return
-    existing = await _existing(session, [c.clean.external_id for c in checked if c.clean.external_id])
+    """Check, then (unless a dry run) write the rows ``check_rows`` passed, in batches (see the
+    module's docstring); the counts of ``report`` are those of the rows written."""
     author = Author.of(caller, "import", report.file, format=report.format)
-    writer = EventWriter(session, author)
-    for done, item in enumerate(checked, start=1):
+    passes = [True] if report.dry_run else [True, False]
+    done = 0
+
+    def advance() -> None:
+        nonlocal done
+        done += 1
         if progress is not None:
-            progress(done, len(checked))
-        event = existing.get(item.clean.external_id) if item.clean.external_id else None
-        await _write_row(session, item, event, resolver, writer, report, alert)
-    if report.problems or report.dry_run:
-        return
-    report.alerts += await writer.flush()
-    details = {
+            progress(done, len(checked) * len(passes))
+
+    for dry in passes:
+        for start in range(0, len(checked), BATCH_ROWS):
+            batch = checked[start : start + BATCH_ROWS]
+            # Counts of this batch alone; problems are shared with the report.
+            part = replace(report, created=0, updated=0, unchanged=0, alerts=0, dry_run=dry)
+            if dry:
+                async with sessionmaker() as session:  # read only: closing rolls back
+                    await _batch(session, batch, part, author, alert, advance)
+            else:
+                stop = await _write_batch(sessionmaker, batch, part, author, alert, advance, caller, policy)
+                if stop is not None:
+                    report.stopped_at, report.stop_reason = batch[0].row.row, stop
+                    break
+            if dry == report.dry_run:
+                report.add_counts(part)
+            await asyncio.sleep(0)  # let everything else run between two batches
+        if report.problems and dry:
+            return  # every row checked, every problem reported; nothing written
+    if not report.dry_run:
+        await _record(sessionmaker, report, caller, scope, alert)
+
+
+async def _record(
+    sessionmaker: Sessionmaker, report: ImportReport, caller: Caller, scope: int | None, alert: bool
+) -> None:
+    """The import's own audit row, after its events."""
+    details: dict[str, object] = {
         "format": report.format,
         "rows": report.rows,
         "created": report.created,
@@ -238,4 +342,10 @@ async def write_rows(
     }
     if report.file is not None:
         details["file"] = report.file
-    session.add(audit_row("event.import", "import", report.format, details, caller=caller))
+    if report.stopped_at is not None:
+        details["stopped_at"] = report.stopped_at
+    try:
+        async with sessionmaker() as session, session.begin():
+            session.add(audit_row("event.import", "import", report.format, details, caller=caller))
+    except SQLAlchemyError:
+        log.exception("the audit row of the import of %s was not written", report.file or report.format)
