@@ -23,7 +23,11 @@ Driving API (all ``async`` unless noted):
 
 * World (sync): ``add_guild(name, *, channels=("general",)) -> FakeGuild``;
   ``FakeGuild.add_channel(name, *, type=0)``, ``add_role(name, *, permissions=0)``,
-  ``add_member(name_or_user, *, roles=(), owner=False)``; ``fake.add_user(name)``.
+  ``add_member(name_or_user, *, roles=(), owner=False)``; ``fake.add_user(name)``;
+  ``FakeChannel.set_overwrite(role_or_member, *, allow=0, deny=0)`` before a client connects, or
+  ``await fake.set_permissions(channel, role_or_member, allow=..., deny=...)`` (CHANNEL_UPDATE)
+  after. Interactions carry the member's permissions *in the channel* (overwrites applied), as
+  Discord sends them; ``FakeMember.permissions`` is the guild-level set.
 * ``invoke(name, options=None, *, subcommand=None, guild=None, channel=None, user=None,
   member_permissions=None, bypass_default_permissions=False, timeout=5.0) -> InteractionResult``
   — type 2; options are typed from the *synced* definition (3 str, 4 int, 5 bool, 6 user,
@@ -65,7 +69,16 @@ from .interactions import InteractionResult
 from .openapi import OpenAPIChecker, load_default
 from .rest import RateLimitConfig, RequestRecord
 from .server import FakeDiscord, connect_bot
-from .world import FakeAttachment, FakeChannel, FakeGuild, FakeMember, FakeMessage, FakeRole, FakeUser
+from .world import (
+    FakeAttachment,
+    FakeChannel,
+    FakeGuild,
+    FakeMember,
+    FakeMessage,
+    FakeOverwrite,
+    FakeRole,
+    FakeUser,
+)
 
 __all__ = [
     "FakeAttachment",
@@ -74,6 +87,7 @@ __all__ = [
     "FakeGuild",
     "FakeMember",
     "FakeMessage",
+    "FakeOverwrite",
     "FakeRole",
     "FakeUser",
     "InteractionResult",

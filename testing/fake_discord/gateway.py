@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from aiohttp import WSMsgType, web
 
 from .constants import JSON, PRIVILEGED_INTENTS
-from .world import FakeGuild, World
+from .world import FakeChannel, FakeGuild, FakeMember, FakeRole, World
 
 
 @dataclass
@@ -57,6 +57,14 @@ class Gateway(World):
             task = asyncio.get_running_loop().create_task(self.dispatch("GUILD_CREATE", payload))
             self._background.add(task)
             task.add_done_callback(self._background.discard)
+
+    async def set_permissions(
+        self, channel: FakeChannel, target: FakeRole | FakeMember, *, allow: int = 0, deny: int = 0
+    ) -> None:
+        """Set a channel permission overwrite and tell a connected client (CHANNEL_UPDATE)."""
+        channel.set_overwrite(target, allow=allow, deny=deny)
+        if self._session is not None:
+            await self.dispatch("CHANNEL_UPDATE", channel.to_json())
 
     async def dispatch(self, event: str, data: JSON) -> int:
         """Send a DISPATCH event (buffered for replay if the client is disconnected)."""

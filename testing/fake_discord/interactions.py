@@ -79,6 +79,10 @@ class Interactions(Responses):
     def _context(
         self, guild: FakeGuild | None, channel: FakeChannel | None, user: FakeUser | FakeMember | None
     ) -> tuple[FakeGuild, FakeChannel, FakeMember]:
+        if guild is None and isinstance(user, FakeMember):
+            guild = user.guild
+        elif guild is None and channel is not None:
+            guild = self.guilds[channel.guild_id]
         if guild is None:
             if len(self.guilds) != 1:
                 raise ValueError("pass guild= (the fake has more than one guild, or none)")
@@ -103,7 +107,8 @@ class Interactions(Responses):
     ) -> tuple[InteractionState, JSON]:
         iid = snowflake()
         token = f"aW50ZXJhY3Rpb246{iid}:{secrets.token_urlsafe(24)}"
-        perms = member.permissions if member_permissions is None else member_permissions
+        # As Discord sends them: the member's permissions in the channel they act in, overwrites applied.
+        perms = member.permissions_in(channel) if member_permissions is None else member_permissions
         channel_json = channel.to_json()
         channel_json["permissions"] = str(perms)
         payload: JSON = {
@@ -128,7 +133,9 @@ class Interactions(Responses):
         inter = InteractionState(iid, token, kind, member.user, guild.id, channel.id, 0.0)
         return inter, payload
 
-    def _option_value(self, opt: JSON, value: Any, guild: FakeGuild, resolved: JSON) -> Any:
+    def _option_value(
+        self, opt: JSON, value: Any, guild: FakeGuild, resolved: JSON, invoker: FakeMember | None
+    ) -> Any:
         kind = opt["type"]
         if kind == 3:
             return str(value)
@@ -153,7 +160,9 @@ class Interactions(Responses):
             return str(value.id)
         if kind == 7 and isinstance(value, FakeChannel):
             data = value.to_json()
-            data["permissions"] = str(guild.bot_permissions)
+            # The invoking member's permissions in that channel, as Discord resolves channel options.
+            perms = invoker.permissions_in(value) if invoker is not None else guild.bot_permissions
+            data["permissions"] = str(perms)
             resolved.setdefault("channels", {})[str(value.id)] = data
             return str(value.id)
         if kind == 11 and isinstance(value, FakeAttachment):
@@ -171,6 +180,7 @@ class Interactions(Responses):
         guild: FakeGuild,
         resolved: JSON,
         focused: str | None = None,
+        invoker: FakeMember | None = None,
     ) -> list[JSON]:
         path = subcommand.split() if subcommand else []
         level: list[JSON] = definition.get("options") or []
@@ -195,7 +205,7 @@ class Interactions(Responses):
                     {
                         "name": name,
                         "type": opt["type"],
-                        "value": self._option_value(opt, value, guild, resolved),
+                        "value": self._option_value(opt, value, guild, resolved, invoker),
                     }
                 )
         if focused is None:
@@ -264,7 +274,8 @@ class Interactions(Responses):
         """Run a slash command as ``user`` and return what the bot answered."""
         guild, channel, member = self._context(guild, channel, user)
         definition = self._find_command(name, guild)
-        perms = member.permissions if member_permissions is None else member_permissions
+        # Discord shows a command by the member's permissions in the channel (overwrites count).
+        perms = member.permissions_in(channel) if member_permissions is None else member_permissions
         required = definition.get("default_member_permissions")
         hidden = required is not None and int(required) & perms != int(required)
         if hidden and not bypass_default_permissions and not perms & ADMINISTRATOR:
@@ -275,7 +286,9 @@ class Interactions(Responses):
             "id": definition["id"],
             "name": name,
             "type": 1,
-            "options": self._build_options(definition, options or {}, subcommand, guild, resolved),
+            "options": self._build_options(
+                definition, options or {}, subcommand, guild, resolved, invoker=member
+            ),
         }
         if resolved:
             data["resolved"] = resolved
@@ -308,7 +321,9 @@ class Interactions(Responses):
             "id": definition["id"],
             "name": name,
             "type": 1,
-            "options": self._build_options(definition, merged, subcommand, guild, resolved, focused=focused),
+            "options": self._build_options(
+                definition, merged, subcommand, guild, resolved, focused=focused, invoker=member
+            ),
         }
         await self._send_interaction(inter, payload)
         return (await self._outcome(inter, timeout)).choices

@@ -76,6 +76,19 @@ class FakeRole:
 
 
 @dataclass
+class FakeOverwrite:
+    """A channel permission overwrite for a role (``type`` 0) or a member (``type`` 1)."""
+
+    id: int
+    type: int
+    allow: int = 0
+    deny: int = 0
+
+    def to_json(self) -> JSON:
+        return {"id": str(self.id), "type": self.type, "allow": str(self.allow), "deny": str(self.deny)}
+
+
+@dataclass
 class FakeChannel:
     id: int
     name: str
@@ -83,6 +96,15 @@ class FakeChannel:
     type: int = 0
     position: int = 0
     parent_id: int | None = None
+    overwrites: list[FakeOverwrite] = field(default_factory=list)
+
+    def set_overwrite(self, target: FakeRole | FakeMember, *, allow: int = 0, deny: int = 0) -> None:
+        """Allow and deny bits for a role or member here (replacing its earlier overwrite).
+
+        A client already connected learns of it only through :meth:`Gateway.set_permissions`."""
+        kind = 1 if isinstance(target, FakeMember) else 0
+        self.overwrites = [o for o in self.overwrites if o.id != target.id]
+        self.overwrites.append(FakeOverwrite(target.id, kind, allow, deny))
 
     def to_json(self) -> JSON:
         return {
@@ -91,7 +113,7 @@ class FakeChannel:
             "guild_id": str(self.guild_id),
             "name": self.name,
             "position": self.position,
-            "permission_overwrites": [],
+            "permission_overwrites": [o.to_json() for o in self.overwrites],
             "nsfw": False,
             "parent_id": str(self.parent_id) if self.parent_id else None,
             "topic": None,
@@ -120,6 +142,28 @@ class FakeMember:
         for role in self.roles:
             perms |= role.permissions
         return ALL_PERMISSIONS if perms & ADMINISTRATOR else perms
+
+    def permissions_in(self, channel: FakeChannel) -> int:
+        """Permissions in ``channel`` as Discord computes them: the guild-level ones, then the
+        channel's overwrites for @everyone, for the member's roles (together), for the member."""
+        perms = self.permissions
+        if perms & ADMINISTRATOR or self.guild.owner_id == self.user.id:
+            return ALL_PERMISSIONS
+        by_id = {o.id: o for o in channel.overwrites}
+        everyone = by_id.get(self.guild.id)
+        if everyone is not None:
+            perms = (perms & ~everyone.deny) | everyone.allow
+        role_ids = {r.id for r in self.roles}
+        roles = [o for o in channel.overwrites if o.type == 0 and o.id in role_ids]
+        deny = allow = 0
+        for o in roles:
+            deny |= o.deny
+            allow |= o.allow
+        perms = (perms & ~deny) | allow
+        own = by_id.get(self.user.id)
+        if own is not None and own.type == 1:
+            perms = (perms & ~own.deny) | own.allow
+        return perms
 
     def to_json(self, *, with_user: bool = True, permissions: int | None = None) -> JSON:
         data: JSON = {

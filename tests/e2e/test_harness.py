@@ -582,3 +582,29 @@ async def test_guild_added_while_connected(fake_discord: FakeDiscord, bot: Harne
     late = fake_discord.add_guild("Late Guild")
     await asyncio.wait_for(joined.wait(), 2)
     assert bot.get_guild(late.id) is not None
+
+
+def test_channel_permissions_apply_overwrites_as_discord_does() -> None:
+    view, send, manage = 1 << 10, 1 << 11, 1 << 4
+    fake = FakeDiscord()
+    guild = fake.add_guild("Overwrites")
+    helpers = guild.add_role("Helpers", permissions=manage)
+    admin = guild.add_member("admin", roles=[guild.add_role("Admins", permissions=1 << 3)])
+    helper = guild.add_member("helper", roles=[helpers])
+    plain = guild.add_member("plain")
+    private = guild.add_channel("private")
+    private.set_overwrite(guild.everyone, deny=view | send)
+    private.set_overwrite(helpers, allow=view)
+    assert plain.permissions_in(private) & view == 0
+    assert helper.permissions_in(private) & (view | send) == view
+    assert helper.permissions_in(private) & manage == manage
+    private.set_overwrite(helper, deny=manage, allow=send)  # the member's own overwrite wins
+    assert helper.permissions_in(private) & (view | send | manage) == view | send
+    assert helper.permissions & manage == manage  # guild-level permissions are unchanged
+    assert admin.permissions_in(private) & view == view  # Administrator passes every overwrite
+    assert private.to_json()["permission_overwrites"][0] == {
+        "id": str(guild.id),
+        "type": 0,
+        "allow": "0",
+        "deny": str(view | send),
+    }
