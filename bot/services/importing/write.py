@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,6 +42,7 @@ class _Changed(Exception):
 _FETCH_CHUNK = 500
 #: Rows per transaction: a batch holds SQLite's write lock for a fraction of a second.
 BATCH_ROWS = 250
+_GUILD_PREFIX = re.compile(r"g\d{1,20}:")
 Progress = Callable[[int, int], None]
 
 
@@ -119,17 +120,23 @@ async def _existing(session: AsyncSession, ids: Sequence[str]) -> dict[str, mode
     return found
 
 
-async def _by_export_id(session: AsyncSession, external_id: str, clean: CleanEvent) -> models.Event | None:
+async def _by_export_id(
+    session: AsyncSession, external_id: str, clean: CleanEvent, scope: int | None
+) -> models.Event | None:
     """An event exported without an external id came out as ``pb:<id>``: find it again here.
 
     Only an event that still has no external id and the same date and kind qualifies, so a file
     from another database cannot overwrite an unrelated event that happens to share the number.
+    Only an event the row's scope sees (its own, or a shared one) is looked at: another server's
+    event with that number reads exactly as no event at all.
     """
     match = re.fullmatch(r"(?:g\d{1,20}:)?pb:(\d{1,18})", external_id)
     if match is None:
         return None
+    E = models.Event
+    visible = E.guild_id.is_(None) if scope is None else or_(E.guild_id.is_(None), E.guild_id == scope)
     event: models.Event | None = await session.scalar(
-        with_links(select(models.Event).where(models.Event.id == int(match[1])))
+        with_links(select(E).where(E.id == int(match[1]), visible))
     )
     if (
         event is None
@@ -158,6 +165,15 @@ def check_rows(
         scope = caller_scope if r.scope == "caller" or caller.guild_id is not None else r.scope
         data = r.data
         if data.external_id:
+            if (
+                scope is None
+                and caller.guild_id is not None
+                and _GUILD_PREFIX.match(data.external_id.strip())
+            ):
+                # A home server's ids are global; g<number>: names another server's own events.
+                problem = f"“{data.external_id.strip()[:40]}”: ids starting with g<number>: are reserved"
+                report.problems.append(FieldProblem("external id", problem, r.row))
+                continue
             data = replace(data, external_id=_scoped_id(data.external_id.strip(), scope))
         if not r.strict_links:
             data = replace(
@@ -203,7 +219,7 @@ async def _write_row(
         report.problems.extend(exc.problems)
         return
     if event is None and clean.external_id:
-        event = await _by_export_id(session, clean.external_id, clean)
+        event = await _by_export_id(session, clean.external_id, clean, scope)
     if event is not None and event.guild_id != scope:
         report.problems.append(
             FieldProblem("external id", f"“{clean.external_id}” belongs to an event in another scope", r.row)
