@@ -22,6 +22,7 @@ from bot.discord.render.events import event_embed
 from bot.discord.render.reply import Reply, message
 from bot.discord.render.text import truncate
 from bot.services.access import Caller
+from bot.services.curation import EditForm
 from bot.services.errors import FieldProblem, ValidationFailed
 from bot.services.export import export_events
 from bot.services.importing import import_file
@@ -112,16 +113,26 @@ def parse_sources(text: str) -> list[SourceInput]:
     return sources
 
 
-class EditEventModal(discord.ui.Modal):
-    """The event's fields, prefilled; submitting saves a new revision."""
+def edit_form_id(event_id: int, revision: int, user_id: int, instance: int) -> str:
+    """The custom_id of one opened edit form: discord.py finds a submitted modal by it alone, so it
+    names the curator and the opening interaction (two curators' forms of one event stay apart)."""
+    return f"curate:edit:{event_id}:r{revision}:{user_id}:{instance}"
 
-    def __init__(self, cog: Curation, event_id: int, data: EventInput) -> None:
+
+class EditEventModal(discord.ui.Modal):
+    """The event's fields, prefilled; submitting saves a new revision unless the event changed
+    since the form opened (then nothing is written and the curator is told)."""
+
+    def __init__(self, cog: Curation, event_id: int, form: EditForm, *, user_id: int, instance: int) -> None:
         super().__init__(
-            title=truncate(f"Edit event #{event_id}", 45), timeout=900, custom_id=f"curate:edit:{event_id}"
+            title=truncate(f"Edit event #{event_id}", 45),
+            timeout=900,
+            custom_id=edit_form_id(event_id, form.revision, user_id, instance),
         )
         self.cog = cog
         self.event_id = event_id
-        self.base = data
+        self.seen_revision = form.revision
+        data = self.base = form.data
         self.title_input: discord.ui.TextInput[EditEventModal] = discord.ui.TextInput(
             label="Title", default=data.title, min_length=3, max_length=200, custom_id="title"
         )
@@ -185,7 +196,8 @@ class EditEventModal(discord.ui.Modal):
         curation = self.cog.bot.services.curation
         data = self.to_input()
         await interaction.response.defer(ephemeral=True, thinking=True)  # answered before any write
-        view = await curation.edit(checks.caller_of(interaction), self.event_id, data)
+        caller = checks.caller_of(interaction)
+        view = await curation.edit(caller, self.event_id, data, seen_revision=self.seen_revision)
         text = f"Saved event #{view.id} (revision {view.revision}). Alerts already posted are being updated."
         await interaction.followup.send(
             text, embed=event_embed(view), ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
@@ -344,15 +356,16 @@ class Curation(commands.Cog):
     async def edit(self, interaction: discord.Interaction, id: EventOption) -> None:
         """Edit an event in a form; posted alerts are updated"""
         event_id = id
-        data = await self.bot.services.curation.edit_input(checks.caller_of(interaction), event_id)
-        if len(sources_text(data.sources)) > 4000:
+        form = await self.bot.services.curation.edit_input(checks.caller_of(interaction), event_id)
+        if len(sources_text(form.data.sources)) > 4000:
             await interaction.response.send_message(
                 **message(
                     f"Event #{event_id} has too many sources to edit in a form; use `/curate import`."
                 ).send_kwargs()
             )
             return
-        await interaction.response.send_modal(EditEventModal(self, event_id, data))
+        modal = EditEventModal(self, event_id, form, user_id=interaction.user.id, instance=interaction.id)
+        await interaction.response.send_modal(modal)
 
     @curate.command(name="retract")
     @app_commands.describe(id="Event to retract", reason="Why it is withdrawn (shown on its alerts)")

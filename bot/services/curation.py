@@ -5,6 +5,7 @@ the guild's audit log."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,15 +15,23 @@ from bot.db import Sessionmaker
 from bot.services.access import Caller, Policy
 from bot.services.audit import AuditEntry
 from bot.services.dates import iso_with_precision
-from bot.services.errors import FieldProblem, NotFound, PermissionDenied, ValidationFailed
+from bot.services.errors import Conflict, FieldProblem, NotFound, PermissionDenied, ValidationFailed
 from bot.services.events import with_links
 from bot.services.lifecycle import Author, EventWriter, LinkResolver
 from bot.services.validation import EventInput, SourceInput, check_text, validate_event
 from bot.services.views import EventView, event_view
 
-__all__ = ["REASON_MAX", "AuditEntry", "CurationService"]
+__all__ = ["REASON_MAX", "AuditEntry", "CurationService", "EditForm"]
 
 REASON_MAX = 500
+
+
+@dataclass(frozen=True)
+class EditForm:
+    """An event as an editable input, and the revision it was read at (a form sends it back)."""
+
+    data: EventInput
+    revision: int
 
 
 class CurationService:
@@ -37,10 +46,13 @@ class CurationService:
         if count and self._on_enqueue is not None:
             self._on_enqueue()
 
-    async def _load(self, session: AsyncSession, caller: Caller, event_id: int) -> models.Event:
-        event: models.Event | None = await session.scalar(
-            with_links(select(models.Event).where(models.Event.id == event_id))
-        )
+    async def _load(
+        self, session: AsyncSession, caller: Caller, event_id: int, *, for_update: bool = False
+    ) -> models.Event:
+        stmt = with_links(select(models.Event).where(models.Event.id == event_id))
+        if for_update:  # two curators saving at once: the second waits, then sees the new revision
+            stmt = stmt.with_for_update(of=models.Event)
+        event: models.Event | None = await session.scalar(stmt)
         if event is None or (event.guild_id is not None and event.guild_id != caller.guild_id):
             raise NotFound("event", f"#{event_id}")
         if (
@@ -64,12 +76,20 @@ class CurationService:
         self._wake(count)
         return view
 
-    async def edit(self, caller: Caller, event_id: int, data: EventInput) -> EventView:
-        """Replace an event's content; bumps the revision and updates alerts already posted."""
+    async def edit(
+        self, caller: Caller, event_id: int, data: EventInput, *, seen_revision: int | None = None
+    ) -> EventView:
+        """Replace an event's content; bumps the revision and updates alerts already posted. With
+        ``seen_revision`` (the revision a form showed), an event changed since is left alone."""
         clean = validate_event(data)
         async with self._sessionmaker() as session, session.begin():
             await self._policy.require_curator(session, caller)
-            event = await self._load(session, caller, event_id)
+            event = await self._load(session, caller, event_id, for_update=seen_revision is not None)
+            if seen_revision is not None and event.revision != seen_revision:
+                raise Conflict(
+                    f"Event #{event_id} changed while your form was open (it is now at revision "
+                    f"{event.revision}); nothing was written. Open the form again to edit the new version."
+                )
             if event.status != "published":
                 raise ValidationFailed([FieldProblem("id", f"event #{event_id} is retracted")])
             links = (await LinkResolver.load(session)).resolve(clean)
@@ -99,11 +119,12 @@ class CurationService:
         self._wake(count)
         return view
 
-    async def edit_input(self, caller: Caller, event_id: int) -> EventInput:
-        """The event as an editable input (for a prefilled form)."""
+    async def edit_input(self, caller: Caller, event_id: int) -> EditForm:
+        """The event as an editable input (for a prefilled form), for a curator who may edit it."""
         async with self._sessionmaker() as session:
+            await self._policy.require_curator(session, caller)
             event = await self._load(session, caller, event_id)
-            return EventInput(
+            data = EventInput(
                 title=event.title,
                 summary=event.summary,
                 date=iso_with_precision(event.occurred_on, event.precision),
@@ -126,6 +147,7 @@ class CurationService:
                 milestone=event.milestone,
                 primary_track=event.primary_track.slug if event.primary_track else None,
             )
+            return EditForm(data, event.revision)
 
     async def log(
         self, caller: Caller, *, limit: int = 10, before_id: int | None = None, after_id: int | None = None

@@ -31,13 +31,13 @@ async def test_edit_keeps_the_flags_and_unflagging_is_a_revision(services: Servi
     created = await services.curation.create(
         curator(HOME), talks_session(milestone=True, primary_track="six-party"), alert=False
     )
-    form = await services.curation.edit_input(curator(HOME), created.id)
+    form = (await services.curation.edit_input(curator(HOME), created.id)).data
     assert (form.milestone, form.primary_track, list(form.tracks)) == (True, "six-party", ["six-party"])
     same = await services.curation.edit(curator(HOME), created.id, form)
     assert same.revision == 1
     unflagged = await services.curation.edit(curator(HOME), created.id, replace(form, milestone=False))
     assert unflagged.revision == 2
-    assert (await services.curation.edit_input(curator(HOME), created.id)).milestone is False
+    assert (await services.curation.edit_input(curator(HOME), created.id)).data.milestone is False
 
 
 async def test_unknown_primary_track_is_refused(services: Services) -> None:
