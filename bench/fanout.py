@@ -115,7 +115,7 @@ async def run_dispatcher(channels: int, workdir: Path) -> Run:
         services = Services.build(sessionmaker, policy)
         manager = Caller(1, guild.id, frozenset({"manage_channels"}))
         for cid in guild.channels:
-            await services.subscriptions.subscribe(manager, cid, Filters())
+            await services.subscriptions.subscribe(manager.in_channel(cid), cid, Filters())
         settings = load_settings(
             discord_token=fake.token, database_url=url, home_guild_ids=[guild.id], web_enabled=False
         )

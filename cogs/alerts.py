@@ -10,15 +10,18 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord import checks
+from bot.discord.documents import Document, document, open_document, who_of
 from bot.discord.options import KindListOption, PartyListOption, ProgramListOption, TrackListOption
 from bot.discord.render.reply import message
-from bot.discord.render.subscriptions import filters_line, subscription_embed
+from bot.discord.render.subscriptions import filters_line, subscription_pages
 from bot.outbox.transport import Outcome
-from bot.services.errors import NotFound
+from bot.services.errors import NotFound, PermissionDenied
 from bot.services.subscriptions import Filters
 
 if TYPE_CHECKING:
     from bot.discord.client import PeninsulaBot
+    from bot.discord.render.reply import Who
+    from bot.services.container import Services
 
 
 def outcome_text(outcome: Outcome, channel: str) -> str:
@@ -29,6 +32,15 @@ def outcome_text(outcome: Outcome, channel: str) -> str:
     if outcome.kind == "rate_limited":
         return f"{channel} is busy; try again in {max(outcome.retry_after, 1):.0f} s."
     return "Discord did not accept the sample alert just now; please try again."
+
+
+@document("alerts")
+async def alerts_document(services: Services, who: Who, args: str) -> Document:
+    """``/alerts list`` as pages: every subscription of the server, for a channel manager."""
+    if who.caller is None:
+        raise PermissionDenied("the Manage Channels permission")
+    subs = await services.subscriptions.list(who.caller)
+    return Document(subscription_pages(subs, who.guild_name or "this server"))
 
 
 class Alerts(commands.Cog):
@@ -69,6 +81,7 @@ class Alerts(commands.Cog):
         mention: discord.Role | None = None,
     ) -> None:
         """Post alerts in a channel, optionally filtered"""
+        checks.require_channel_access(interaction, channel)
         guild = interaction.guild
         missing = checks.bot_missing_in(channel, guild.me if guild else None)
         if missing:
@@ -88,7 +101,7 @@ class Alerts(commands.Cog):
         )
         await interaction.response.defer(ephemeral=True, thinking=True)  # answered before any write
         sub = await self.bot.services.subscriptions.subscribe(
-            checks.caller_of(interaction),
+            checks.caller_of(interaction, channel),
             channel.id,
             filters,
             mention_role_id=mention.id if mention else None,
@@ -112,8 +125,9 @@ class Alerts(commands.Cog):
     @checks.manage_channels()
     async def unsubscribe(self, interaction: discord.Interaction, channel: discord.TextChannel) -> None:
         """Stop posting alerts in a channel"""
+        checks.require_channel_access(interaction, channel)
         await interaction.response.defer(ephemeral=True, thinking=True)  # answered before any write
-        await self.bot.services.subscriptions.unsubscribe(checks.caller_of(interaction), channel.id)
+        await self.bot.services.subscriptions.unsubscribe(checks.caller_of(interaction, channel), channel.id)
         await interaction.followup.send(
             **message(f"{channel.mention} will no longer receive alerts.").send_kwargs()
         )
@@ -122,13 +136,9 @@ class Alerts(commands.Cog):
     @checks.manage_channels()
     async def list_(self, interaction: discord.Interaction) -> None:
         """Show this server's subscriptions, their state and last delivery"""
-        subs = await self.bot.services.subscriptions.list(interaction.guild_id or 0)
-        name = interaction.guild.name if interaction.guild else "this server"
-        await interaction.response.send_message(
-            embed=subscription_embed(subs, name),
-            ephemeral=True,
-            allowed_mentions=discord.AllowedMentions.none(),
-        )
+        reply = await open_document(self.bot.services, who_of(interaction), "alerts")
+        reply.ephemeral = True
+        await interaction.response.send_message(**reply.send_kwargs())
 
     @alerts.command(name="pause")
     @app_commands.describe(channel="Channel whose alerts to pause")
@@ -147,8 +157,10 @@ class Alerts(commands.Cog):
     async def _set_state(
         self, interaction: discord.Interaction, channel: discord.TextChannel, state: str, done: str
     ) -> None:
+        checks.require_channel_access(interaction, channel)
         await interaction.response.defer(ephemeral=True, thinking=True)  # answered before any write
-        await self.bot.services.subscriptions.set_state(checks.caller_of(interaction), channel.id, state)
+        caller = checks.caller_of(interaction, channel)
+        await self.bot.services.subscriptions.set_state(caller, channel.id, state)
         await interaction.followup.send(**message(f"Alerts in {channel.mention} {done}.").send_kwargs())
 
     @alerts.command(name="test")
@@ -156,6 +168,7 @@ class Alerts(commands.Cog):
     @checks.manage_channels()
     async def test(self, interaction: discord.Interaction, channel: discord.TextChannel) -> None:
         """Post a sample alert in a channel"""
+        checks.require_channel_access(interaction, channel)
         guild = interaction.guild
         missing = checks.bot_missing_in(channel, guild.me if guild else None)
         if missing:
@@ -171,7 +184,9 @@ class Alerts(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         # The sample pings the subscription's role, as a real alert would; no subscription, no ping.
         try:
-            sub = await self.bot.services.subscriptions.get(interaction.guild_id or 0, channel.id)
+            sub = await self.bot.services.subscriptions.get(
+                checks.caller_of(interaction, channel), channel.id
+            )
         except NotFound:
             sub = None
         outcome = await outbox.send_sample(channel.id, sub.mention_role_id if sub else None)

@@ -24,19 +24,44 @@ class MissingCuratorRole(app_commands.CheckFailure):
     """Neither Manage Server nor the server's curator role."""
 
 
-def caller_of(interaction: discord.Interaction) -> Caller:
-    """The member behind an interaction, as the services see callers."""
+def _names(permissions: discord.Permissions) -> frozenset[str]:
+    """The names of the permissions granted, aliases included (``view_channel`` and ``read_messages``)."""
+    return frozenset(name for name in discord.Permissions.VALID_FLAGS if getattr(permissions, name))
+
+
+def guild_permissions(interaction: discord.Interaction) -> discord.Permissions:
+    """The member's guild-level permissions (their roles), never ``interaction.permissions``: those
+    are the member's permissions in the channel they typed in, which an overwrite can raise."""
     user = interaction.user
-    permissions = interaction.permissions
-    granted = frozenset(name for name, value in permissions if value)
+    if isinstance(user, discord.Member) and user.guild.default_role is None:
+        return discord.Permissions.none()  # the guild is not cached: its roles are unknown
+    permissions: discord.Permissions = getattr(user, "guild_permissions", discord.Permissions.none())
+    return permissions
+
+
+def caller_of(interaction: discord.Interaction, *channels: Any) -> Caller:
+    """The member behind an interaction, as the services see callers: guild-level permissions, and
+    their permissions in each of ``channels`` (the channels the command is about)."""
+    user = interaction.user
     roles = getattr(user, "roles", [])
-    return Caller(
+    caller = Caller(
         user_id=user.id,
         guild_id=interaction.guild_id,
-        permissions=granted,
+        permissions=_names(guild_permissions(interaction)),
         role_ids=frozenset(r.id for r in roles),
         role_names=frozenset(r.name for r in roles),
     )
+    for channel in channels:
+        caller = caller.in_channel(channel.id, _names(member_permissions_in(channel, user)))
+    return caller
+
+
+def member_permissions_in(channel: Any, user: Any) -> discord.Permissions:
+    """``user``'s permissions in ``channel`` (overwrites applied); none when they cannot be known."""
+    if not hasattr(channel, "permissions_for") or not hasattr(user, "roles"):
+        return discord.Permissions.none()
+    permissions: discord.Permissions = channel.permissions_for(user)
+    return permissions
 
 
 def _settings_service(interaction: discord.Interaction) -> GuildSettingsService:
@@ -62,12 +87,34 @@ def curator_only() -> Callable[[T], T]:
     return app_commands.check(predicate)
 
 
+def guild_permission(name: str) -> Callable[[T], T]:
+    """A guild-level permission (from the member's roles, as the service checks it again)."""
+
+    async def predicate(interaction: discord.Interaction) -> bool:
+        if interaction.guild_id is None:
+            raise app_commands.NoPrivateMessage()
+        if not getattr(guild_permissions(interaction), name):
+            raise app_commands.MissingPermissions([name])
+        return True
+
+    return app_commands.check(predicate)
+
+
 def manage_channels() -> Callable[[T], T]:
-    return app_commands.checks.has_permissions(manage_channels=True)
+    return guild_permission("manage_channels")
 
 
 def manage_server() -> Callable[[T], T]:
-    return app_commands.checks.has_permissions(manage_guild=True)
+    return guild_permission("manage_guild")
+
+
+def require_channel_access(interaction: discord.Interaction, channel: Any) -> None:
+    """The member must see the channel a command is about (a refusal names it); the services check
+    the same through :func:`caller_of`."""
+    if not member_permissions_in(channel, interaction.user).view_channel and not (
+        guild_permissions(interaction).administrator
+    ):
+        raise PermissionDenied(f"the View Channel permission in <#{channel.id}>")
 
 
 BOT_CHANNEL_PERMISSIONS = (

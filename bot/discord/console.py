@@ -123,7 +123,8 @@ class _Guild:
 
 @dataclass
 class _Channel:
-    """A channel given by id; the member's access to it is their guild-wide permissions."""
+    """A channel given by id: the operator names a channel the member sees (overwrites are only
+    known to Discord), so their access to it is their guild-wide permissions and View Channel."""
 
     id: int
     name: str = "channel"
@@ -133,8 +134,8 @@ class _Channel:
         return f"<#{self.id}>"
 
     def permissions_for(self, member: Any) -> discord.Permissions:
-        permissions: discord.Permissions = getattr(member, "guild_permissions", discord.Permissions.none())
-        return permissions
+        guild: discord.Permissions = getattr(member, "guild_permissions", discord.Permissions.none())
+        return guild | discord.Permissions(view_channel=True)
 
 
 @dataclass

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Self
 import discord
 
 from bot.discord import paging
+from bot.discord.checks import caller_of
 from bot.discord.paging import CUSTOM_ID_MAX, Rebuilt, services_of, turn_page
 from bot.discord.picks import PickButton
 from bot.discord.render.flow import page_footer
@@ -87,10 +88,22 @@ class DocumentButton(
 
     async def callback(self, interaction: discord.Interaction) -> None:
         async def work() -> Reply:
-            who = Who(interaction.guild_id, self.uid)
+            who = who_of(interaction, self.uid)
             return await open_document(services_of(interaction.client), who, self.name, self.args, self.page)
 
         await turn_page(interaction, work)
+
+
+def who_of(interaction: discord.Interaction, uid: int | None = None) -> Who:
+    """Who is reading: the guild, the invoker (``uid``, else the user), and the member's rights now
+    (a page turn is checked again, so a member who lost them cannot read on)."""
+    guild = interaction.guild
+    return Who(
+        interaction.guild_id,
+        interaction.user.id if uid is None else uid,
+        caller=caller_of(interaction),
+        guild_name=getattr(guild, "name", None),
+    )
 
 
 async def open_document(services: Services, who: Who, name: str, args: str = "", page: int = 1) -> Reply:

@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import models
 from bot.services.errors import PermissionDenied
 
+VIEW_CHANNEL = ("view_channel", "View Channel")
+
 
 @dataclass(frozen=True)
 class Caller:
-    """The member behind a request: ids, guild permissions (discord.py names) and roles."""
+    """The member behind a request: ids, guild-level permissions (discord.py names) and roles, and
+    their permissions in the channels the request is about (``channels``, overwrites applied)."""
 
     user_id: int
     guild_id: int | None
     permissions: frozenset[str] = frozenset()
     role_ids: frozenset[int] = frozenset()
     role_names: frozenset[str] = frozenset()
+    channels: Mapping[int, frozenset[str]] = field(default_factory=dict, hash=False)
 
     @classmethod
     def system(cls) -> Caller:
@@ -28,6 +32,14 @@ class Caller:
 
     def has(self, permission: str) -> bool:
         return "administrator" in self.permissions or permission in self.permissions
+
+    def in_channel(self, channel_id: int, permissions: Iterable[str] = (VIEW_CHANNEL[0],)) -> Caller:
+        """This caller with their permissions in one channel known (the channel a command is about)."""
+        return replace(self, channels={**self.channels, channel_id: frozenset(permissions)})
+
+    def has_in(self, channel_id: int, permission: str) -> bool:
+        """Whether the caller holds ``permission`` in that channel; a channel not described has none."""
+        return "administrator" in self.permissions or permission in self.channels.get(channel_id, ())
 
 
 @dataclass(frozen=True)
@@ -62,5 +74,12 @@ class Policy:
 
     @staticmethod
     def require(caller: Caller, permission: str, label: str) -> None:
+        """A guild-level permission (never the permissions of the channel a command was typed in)."""
         if not caller.has(permission):
             raise PermissionDenied(f"the {label} permission")
+
+    @staticmethod
+    def require_in(caller: Caller, channel_id: int, permission: str, label: str) -> None:
+        """A permission in one channel, as the cog described it in ``caller.channels``."""
+        if not caller.has_in(channel_id, permission):
+            raise PermissionDenied(f"the {label} permission in <#{channel_id}>")

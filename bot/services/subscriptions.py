@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import models
 from bot.db import Sessionmaker
 from bot.models import EVENT_KINDS
-from bot.services.access import Caller, Policy
+from bot.services.access import VIEW_CHANNEL, Caller, Policy
 from bot.services.audit import audit_row
 from bot.services.catalog import CatalogService
 from bot.services.errors import Conflict, FieldProblem, NotFound, ValidationFailed
@@ -155,6 +155,15 @@ class SubscriptionService:
             raise ValidationFailed(problems)
         return Filters(kinds, min_significance=filters.min_significance, **checked)
 
+    def _require(self, caller: Caller, channel_id: int | None = None) -> int:
+        """Guild-level Manage Channels, and sight of the channel asked about; the caller's guild."""
+        self._policy.require(caller, *MANAGE_CHANNELS)
+        if caller.guild_id is None:
+            raise ValidationFailed([FieldProblem("channel", "subscriptions belong to a server")])
+        if channel_id is not None:
+            self._policy.require_in(caller, channel_id, *VIEW_CHANNEL)
+        return caller.guild_id
+
     async def _get(self, session: AsyncSession, guild_id: int, channel_id: int) -> models.Subscription:
         sub = await session.scalar(
             select(models.Subscription).where(
@@ -175,10 +184,8 @@ class SubscriptionService:
         replace: bool = True,
     ) -> SubscriptionView:
         """Create the channel's subscription, or replace its filters when it already has one."""
-        self._policy.require(caller, *MANAGE_CHANNELS)
-        if caller.guild_id is None:
-            raise ValidationFailed([FieldProblem("channel", "subscriptions belong to a server")])
-        clean = await self._validate(filters, caller.guild_id, mention_role_id)
+        guild_id = self._require(caller, channel_id)
+        clean = await self._validate(filters, guild_id, mention_role_id)
         async with self._sessionmaker() as session, session.begin():
             sub = await session.scalar(
                 select(models.Subscription).where(
@@ -214,9 +221,9 @@ class SubscriptionService:
             return subscription_view(sub)
 
     async def unsubscribe(self, caller: Caller, channel_id: int) -> None:
-        self._policy.require(caller, *MANAGE_CHANNELS)
+        guild_id = self._require(caller, channel_id)
         async with self._sessionmaker() as session, session.begin():
-            sub = await self._get(session, caller.guild_id or 0, channel_id)
+            sub = await self._get(session, guild_id, channel_id)
             await session.delete(sub)
             session.add(audit_row("subscription.remove", "subscription", channel_id, caller=caller))
 
@@ -224,11 +231,11 @@ class SubscriptionService:
         self, caller: Caller, channel_id: int, state: str, reason: str | None = None
     ) -> SubscriptionView:
         """Pause or resume (``paused`` / ``active``) a channel's subscription."""
-        self._policy.require(caller, *MANAGE_CHANNELS)
+        guild_id = self._require(caller, channel_id)
         if state not in ("active", "paused"):
             raise ValidationFailed([FieldProblem("state", "must be active or paused")])
         async with self._sessionmaker() as session, session.begin():
-            sub = await self._get(session, caller.guild_id or 0, channel_id)
+            sub = await self._get(session, guild_id, channel_id)
             sub.state, sub.disabled_reason = state, reason
             session.add(
                 audit_row(
@@ -257,7 +264,9 @@ class SubscriptionService:
                 )
             )
 
-    async def list(self, guild_id: int) -> list[SubscriptionView]:
+    async def list(self, caller: Caller) -> list[SubscriptionView]:
+        """The subscriptions of the caller's guild (Manage Channels), by channel."""
+        guild_id = self._require(caller)
         async with self._sessionmaker() as session:
             rows = await session.scalars(
                 select(models.Subscription)
@@ -266,6 +275,8 @@ class SubscriptionService:
             )
             return [subscription_view(s) for s in rows]
 
-    async def get(self, guild_id: int, channel_id: int) -> SubscriptionView:
+    async def get(self, caller: Caller, channel_id: int) -> SubscriptionView:
+        """The subscription of one channel of the caller's guild (Manage Channels, and sight of it)."""
+        guild_id = self._require(caller, channel_id)
         async with self._sessionmaker() as session:
             return subscription_view(await self._get(session, guild_id, channel_id))

@@ -12,10 +12,11 @@ from bot import models
 from bot.discord.client import PeninsulaBot
 from bot.services.access import Caller
 from bot.services.errors import PermissionDenied, ValidationFailed
+from bot.services.subscriptions import Filters
 from testing.fake_discord import FakeDiscord, FakeMember
 from tests.conftest import Database
 
-from .bot_process import MANAGE_CHANNELS, MANAGE_GUILD, Staff, load_sample, running_bot
+from .bot_process import MANAGE_CHANNELS, MANAGE_GUILD, Staff, channel_manager, load_sample, running_bot
 from .test_dispatcher import curator, event_input, wait_deliveries
 
 
@@ -81,7 +82,7 @@ async def test_permission_matrix_for_alerts_and_settings(
     assert refused.content == "You need the Manage Server permission to do this."
     with pytest.raises(PermissionDenied, match="Manage Server"):
         await bot.services.guild_settings.set_timezone(caller_of(staff, staff.channel_manager), "Asia/Seoul")
-    assert await bot.services.subscriptions.list(staff.guild.id) == []
+    assert await bot.services.subscriptions.list(channel_manager(staff.guild.id)) == []
     ok = await fake_discord.invoke(
         "alerts", {"channel": channel}, subcommand="subscribe", user=staff.channel_manager
     )
@@ -155,8 +156,8 @@ async def test_subscribe_refusals_change_nothing(
         f"I cannot post alerts in <#{hidden.id}>: I need the Embed Links permission there. "
         "Nothing was changed."
     )
-    assert await bot.services.subscriptions.list(bare.id) == []
-    assert await bot.services.subscriptions.list(staff.guild.id) == []
+    assert await bot.services.subscriptions.list(channel_manager(bare.id)) == []
+    assert await bot.services.subscriptions.list(channel_manager(staff.guild.id)) == []
 
 
 async def test_list_pause_resume_and_disabled_reason(
@@ -187,7 +188,9 @@ async def test_list_pause_resume_and_disabled_reason(
     assert "Last alert: <t:" in listing.embeds[0]["fields"][0]["value"]
     gone = await fake_discord.invoke("alerts", {"channel": b}, subcommand="unsubscribe")
     assert "no longer receive" in gone.content
-    assert [s.channel_id for s in await bot.services.subscriptions.list(staff.guild.id)] == [a.id]
+    assert [s.channel_id for s in await bot.services.subscriptions.list(channel_manager(staff.guild.id))] == [
+        a.id
+    ]
 
 
 async def test_test_posts_a_sample_alert(fake_discord: FakeDiscord, staff: Staff, bot: PeninsulaBot) -> None:
@@ -244,3 +247,34 @@ async def test_settings_commands(
         ).all()
     assert row is not None and (row.curator_role_id, row.locale, row.timezone) == (role.id, "ko", "UTC")
     assert actions.count("settings.curator_role") == 1 and actions.count("settings.locale") == 1
+
+
+async def test_list_pages_through_every_subscription(
+    fake_discord: FakeDiscord, staff: Staff, bot: PeninsulaBot
+) -> None:
+    manager = channel_manager(staff.guild.id)
+    channel_ids = [900_000 + i for i in range(40)]
+    for cid in channel_ids:
+        await bot.services.subscriptions.subscribe(manager.in_channel(cid), cid, Filters(programs=["icbm"]))
+    listing = await fake_discord.invoke("alerts", subcommand="list", user=staff.channel_manager)
+    assert listing.ephemeral
+    seen: list[int] = []
+    footers = []
+    page = listing
+    while True:
+        [embed] = page.embeds
+        assert embed["title"] == f"Alert subscriptions in {staff.guild.name}"
+        footers.append(embed["footer"]["text"])
+        seen += [int(f["value"].split(">")[0].removeprefix("<#")) for f in embed["fields"]]
+        [_, after] = [c for row in page.components for c in row["components"]]
+        if after.get("disabled"):
+            break
+        assert after["label"] == "Next ▶"
+        page = await fake_discord.press(page, after["custom_id"], user=staff.channel_manager)
+    assert seen == channel_ids  # every subscription, once, in channel order
+    total = len(footers)
+    assert total >= 2 and footers == [f"Page {i}/{total}" for i in range(1, total + 1)]
+    # Only the invoker turns the pages; a reader who is shown the buttons is refused.
+    enabled = next(c for c in listing.components[0]["components"] if not c.get("disabled"))
+    refused = await fake_discord.press(listing, enabled["custom_id"], user=staff.reader)
+    assert refused.ephemeral and "Only the person who ran this command" in refused.content

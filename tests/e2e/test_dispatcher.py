@@ -63,7 +63,8 @@ def curator(guild_id: int) -> Caller:
 async def subscribe_all(bot: PeninsulaBot, guild: FakeGuild, channels: list[int], **kw: object) -> list[int]:
     ids = []
     for cid in channels:
-        view = await bot.services.subscriptions.subscribe(channel_manager(guild.id), cid, Filters(), **kw)  # type: ignore[arg-type]
+        caller = channel_manager(guild.id).in_channel(cid)
+        view = await bot.services.subscriptions.subscribe(caller, cid, Filters(), **kw)  # type: ignore[arg-type]
         ids.append(view.id)
     return ids
 
@@ -176,7 +177,7 @@ async def test_forbidden_channel_disables_subscription_with_reason(
     await bot.services.curation.create(curator(world.id), event_input("Second launch of the day"))
     await wait_deliveries(sqlite_db, models.Delivery.state == "sent", 2 * (len(channels) - 2))
     await wait_deliveries(sqlite_db, models.Delivery.state.in_(("failed", "cancelled")), 4)
-    subs = {s.channel_id: s for s in await bot.services.subscriptions.list(world.id)}
+    subs = {s.channel_id: s for s in await bot.services.subscriptions.list(channel_manager(world.id))}
     assert subs[channels[0]].state == "disabled"
     assert "403" in (subs[channels[0]].disabled_reason or "")
     assert subs[channels[1]].state == "disabled"
@@ -252,7 +253,7 @@ async def test_paused_subscription_gets_nothing(
 ) -> None:
     a, b = channel_ids(world)[:2]
     await subscribe_all(bot, world, [a, b])
-    await bot.services.subscriptions.set_state(channel_manager(world.id), b, "paused")
+    await bot.services.subscriptions.set_state(channel_manager(world.id).in_channel(b), b, "paused")
     await bot.services.curation.create(curator(world.id), event_input())
     await wait_deliveries(sqlite_db, models.Delivery.state == "sent", 1)
     assert len(fake_discord.channel_messages(a)) == 1
@@ -313,7 +314,7 @@ async def test_kill_9_mid_fan_out_then_restart_leaves_exactly_one_alert_per_chan
     await load_sample(sqlite_db)
     services = Services.build(sqlite_db.sessionmaker, Policy.of([guild.id]))
     for cid in channels:
-        await services.subscriptions.subscribe(channel_manager(guild.id), cid)
+        await services.subscriptions.subscribe(channel_manager(guild.id).in_channel(cid), cid)
     env = {"HOME_GUILD_IDS": str(guild.id)}
     first = BotProcess(fake_discord, sqlite_db.url, env=env)
     await first.start(tmp_path / "bot.log")
@@ -374,7 +375,7 @@ async def test_two_dispatchers_on_postgres_never_send_a_delivery_twice(
     await load_sample(postgres_db)
     services = Services.build(postgres_db.sessionmaker, Policy.of([guild.id]))
     for cid in channels:
-        await services.subscriptions.subscribe(channel_manager(guild.id), cid)
+        await services.subscriptions.subscribe(channel_manager(guild.id).in_channel(cid), cid)
     saved = (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)
     configure_endpoints(fake_discord.api_base, fake_discord.gateway_url)
     engines = [dbmod.create_engine(postgres_db.url) for _ in range(2)]

@@ -163,7 +163,7 @@ async def test_an_alert_links_its_primary_source(fake_discord: FakeDiscord, sqli
     await load_sample(sqlite_db)
     async with running_bot(fake_discord, sqlite_db) as client:
         await client.services.subscriptions.subscribe(
-            channel_manager(staff.guild.id), staff.channel(0).id, Filters()
+            channel_manager(staff.guild.id).in_channel(staff.channel(0).id), staff.channel(0).id, Filters()
         )
         await client.services.curation.create(curator(staff.guild.id), event_input())
         await wait_deliveries(sqlite_db, models.Delivery.state == "sent", 1)

@@ -36,7 +36,8 @@ async def seed_deliveries(services: Services, per_guild: int) -> int:
     """Subscriptions in every guild of GUILDS, then one global event: one delivery each."""
     for guild in GUILDS:
         for i in range(per_guild):
-            await services.subscriptions.subscribe(curator(guild), 10_000 * guild + i, Filters())
+            cid = 10_000 * guild + i
+            await services.subscriptions.subscribe(curator(guild).in_channel(cid), cid, Filters())
     await services.curation.create(curator(HOME), launch())
     async with services.db.sessionmaker() as s:
         return len((await s.scalars(select(models.Delivery.id))).all())

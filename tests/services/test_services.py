@@ -139,7 +139,7 @@ async def test_permissions_are_rechecked_in_the_service(services: Services) -> N
     with pytest.raises(PermissionDenied):
         await services.curation.create(member(HOME), event_input())
     with pytest.raises(PermissionDenied):
-        await services.subscriptions.subscribe(member(HOME), 555)
+        await services.subscriptions.subscribe(member(HOME).in_channel(555), 555)
     # A non-home guild's curator cannot touch shared events.
     shared = await services.curation.create(curator(HOME), event_input())
     with pytest.raises(PermissionDenied):
@@ -153,10 +153,14 @@ async def test_permissions_are_rechecked_in_the_service(services: Services) -> N
 
 
 async def test_publish_enqueues_matching_deliveries_in_scope(services: Services) -> None:
-    await services.subscriptions.subscribe(curator(HOME), 10, Filters(programs=["icbm"]))
-    await services.subscriptions.subscribe(curator(OTHER), 20, Filters(kinds=["missile_launch"]))
-    await services.subscriptions.subscribe(curator(THIRD), 30, Filters(min_significance=5))
-    await services.subscriptions.subscribe(curator(THIRD), 31, Filters(programs=["space-launch"]))
+    await services.subscriptions.subscribe(curator(HOME).in_channel(10), 10, Filters(programs=["icbm"]))
+    await services.subscriptions.subscribe(
+        curator(OTHER).in_channel(20), 20, Filters(kinds=["missile_launch"])
+    )
+    await services.subscriptions.subscribe(curator(THIRD).in_channel(30), 30, Filters(min_significance=5))
+    await services.subscriptions.subscribe(
+        curator(THIRD).in_channel(31), 31, Filters(programs=["space-launch"])
+    )
     shared = await services.curation.create(curator(HOME), event_input())
     local = await services.curation.create(curator(OTHER), event_input())
     async with services.db.sessionmaker() as s:
@@ -166,9 +170,11 @@ async def test_publish_enqueues_matching_deliveries_in_scope(services: Services)
 
 async def test_subscription_filters_take_any_of_each_kind(services: Services) -> None:
     either = Filters(programs=["space-launch", "icbm"], actors=["china", "south-korea"])
-    await services.subscriptions.subscribe(curator(HOME), 10, either)
-    await services.subscriptions.subscribe(curator(HOME), 11, Filters(kinds=["agreement", "missile_launch"]))
-    await services.subscriptions.subscribe(curator(HOME), 12, Filters(tracks=["six-party"]))
+    await services.subscriptions.subscribe(curator(HOME).in_channel(10), 10, either)
+    await services.subscriptions.subscribe(
+        curator(HOME).in_channel(11), 11, Filters(kinds=["agreement", "missile_launch"])
+    )
+    await services.subscriptions.subscribe(curator(HOME).in_channel(12), 12, Filters(tracks=["six-party"]))
     dprk_only = await services.curation.create(curator(HOME), event_input())
     with_china = await services.curation.create(curator(HOME), event_input(actors=["dprk", "china"]))
     async with services.db.sessionmaker() as s:
@@ -192,18 +198,20 @@ async def test_edit_bumps_revision_and_retract_hides(services: Services) -> None
 
 async def test_subscription_rules(services: Services) -> None:
     with pytest.raises(ValidationFailed):
-        await services.subscriptions.subscribe(curator(HOME), 10, Filters(programs=["nope"]))
+        await services.subscriptions.subscribe(curator(HOME).in_channel(10), 10, Filters(programs=["nope"]))
     with pytest.raises(ValidationFailed):
-        await services.subscriptions.subscribe(curator(HOME), 10, mention_role_id=HOME)
-    sub = await services.subscriptions.subscribe(curator(HOME), 10, Filters(kinds=["nuclear-test"]))
+        await services.subscriptions.subscribe(curator(HOME).in_channel(10), 10, mention_role_id=HOME)
+    sub = await services.subscriptions.subscribe(
+        curator(HOME).in_channel(10), 10, Filters(kinds=["nuclear-test"])
+    )
     assert sub.kinds == ("nuclear_test",)
-    paused = await services.subscriptions.set_state(curator(HOME), 10, "paused")
+    paused = await services.subscriptions.set_state(curator(HOME).in_channel(10), 10, "paused")
     assert paused.state == "paused"
-    assert [s.channel_id for s in await services.subscriptions.list(HOME)] == [10]
-    assert await services.subscriptions.list(OTHER) == []
-    await services.subscriptions.unsubscribe(curator(HOME), 10)
+    assert [s.channel_id for s in await services.subscriptions.list(curator(HOME))] == [10]
+    assert await services.subscriptions.list(curator(OTHER)) == []
+    await services.subscriptions.unsubscribe(curator(HOME).in_channel(10), 10)
     with pytest.raises(NotFound):
-        await services.subscriptions.get(HOME, 10)
+        await services.subscriptions.get(curator(HOME).in_channel(10), 10)
 
 
 async def test_broad_search_ranks_only_the_newest_window(
@@ -312,7 +320,7 @@ async def test_seed_writes_an_audit_row_per_event(services: Services) -> None:
 async def test_seed_update_edits_posted_alerts_and_reseed_writes_nothing(
     services: Services, tmp_path: Path
 ) -> None:
-    await services.subscriptions.subscribe(curator(HOME), 555, Filters())
+    await services.subscriptions.subscribe(curator(HOME).in_channel(555), 555, Filters())
     async with services.db.sessionmaker() as s, s.begin():
         unha = await s.scalar(select(models.Event).where(models.Event.external_id == "seed:unha-3-2012-12"))
         sub = await s.scalar(select(models.Subscription))

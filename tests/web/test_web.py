@@ -136,7 +136,7 @@ async def test_metrics_exposition(site: Site) -> None:
     m.commands.labels(command="brief", outcome="ok").inc()
     m.command_seconds.labels(command="brief").observe(0.2)
     m.deliveries.labels(outcome="sent").inc(3)
-    await site.services.subscriptions.subscribe(curator(HOME), 10, Filters(programs=["icbm"]))
+    await site.services.subscriptions.subscribe(curator(HOME).in_channel(10), 10, Filters(programs=["icbm"]))
     await site.services.curation.create(
         curator(HOME), event_input(title="Another ICBM launch", date="2018-01")
     )

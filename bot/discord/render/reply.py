@@ -9,14 +9,18 @@ import discord
 
 from bot.discord.render.embeds import fit_embeds
 from bot.discord.render.text import CONTENT_MAX, truncate
+from bot.services.access import Caller
 
 
 @dataclass(frozen=True)
 class Who:
-    """Who asks: the guild decides which local events are visible; the user owns the pages."""
+    """Who asks: the guild decides which local events are visible; the user owns the pages. A
+    document only some members may read (``/alerts list``) checks ``caller`` through its service."""
 
     guild_id: int | None
     user_id: int
+    caller: Caller | None = None
+    guild_name: str | None = None
 
 
 @dataclass

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import discord
 
-from bot.discord.render.embeds import BRAND, EmbedBuilder
+from bot.discord.render.embeds import BRAND
+from bot.discord.render.flow import Flow
 from bot.services.subscriptions import SubscriptionView
 
 
@@ -23,23 +24,19 @@ def filters_line(sub: SubscriptionView) -> str:
     return "; ".join(parts) or "every event"
 
 
-def subscription_embed(subs: list[SubscriptionView], guild_name: str) -> discord.Embed:
-    b = EmbedBuilder(f"Alert subscriptions in {guild_name}", colour=BRAND)
+def subscription_pages(subs: list[SubscriptionView], guild_name: str) -> list[discord.Embed]:
+    """Every subscription of a server, as many pages as they need (``/alerts list``)."""
+    flow = Flow(f"Alert subscriptions in {guild_name}", colour=BRAND)
     if not subs:
-        b.describe("No channel receives alerts yet. Add one with `/alerts subscribe`.")
+        flow.describe("No channel receives alerts yet. Add one with `/alerts subscribe`.")
     for sub in subs:
-        lines = [f"**{sub.state.capitalize()}** · {filters_line(sub)}"]
+        # Channel mentions render as names in field values, not in field names.
+        lines = [f"<#{sub.channel_id}>", f"**{sub.state.capitalize()}** · {filters_line(sub)}"]
         if sub.mention_role_id:
             lines.append(f"Mentions <@&{sub.mention_role_id}>")
         last = discord.utils.format_dt(sub.last_delivery_at, "R") if sub.last_delivery_at else "never"
         lines.append(f"Last alert: {last}")
         if sub.state == "disabled" and sub.disabled_reason:
             lines.append(f"Disabled because: {sub.disabled_reason}")
-        b.add_field(f"#{sub.channel_id}", "\n".join(lines))
-    embed = b.build()
-    # Channel mentions render as names in field values, not in field names.
-    for i, sub in enumerate(subs[: len(embed.fields)]):
-        embed.set_field_at(
-            i, name="\u200b", value=f"<#{sub.channel_id}>\n{embed.fields[i].value}", inline=False
-        )
-    return embed
+        flow.add_field("\u200b", "\n".join(lines))
+    return flow.build()
