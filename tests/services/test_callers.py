@@ -5,11 +5,12 @@ subscriptions or local events (on SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import inspect
+from dataclasses import replace
 
 import pytest
 
 from bot.services.curation import CurationService
-from bot.services.errors import NotFound, PermissionDenied
+from bot.services.errors import Conflict, NotFound, PermissionDenied
 from bot.services.guild_settings import GuildSettingsService
 from bot.services.subscriptions import Filters, SubscriptionService
 from tests.services.conftest import HOME, OTHER, Services, curator, member
@@ -66,3 +67,19 @@ async def test_subscriptions_are_read_by_channel_managers_of_their_guild_only(se
         await subs.unsubscribe(curator(OTHER).in_channel(10), 10)
     assert [s.channel_id for s in await subs.list(curator(HOME))] == [10]
     assert (await subs.get(curator(HOME).in_channel(10), 10)).programs == ("icbm",)
+
+
+async def test_a_form_saved_against_an_older_revision_writes_nothing(services: Services) -> None:
+    created = await services.curation.create(curator(HOME), event_input())
+    first = await services.curation.edit_input(curator(HOME), created.id)
+    second = await services.curation.edit_input(curator(HOME, user=7), created.id)
+    saved = await services.curation.edit(
+        curator(HOME), created.id, replace(first.data, title="First save"), seen_revision=first.revision
+    )
+    assert saved.revision == 2
+    with pytest.raises(Conflict, match="changed while your form was open"):
+        await services.curation.edit(
+            curator(HOME, user=7), created.id, replace(second.data, title="Second save"), seen_revision=1
+        )
+    current = await services.curation.edit_input(curator(HOME), created.id)
+    assert (current.data.title, current.revision) == ("First save", 2)
