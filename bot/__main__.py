@@ -108,11 +108,11 @@ async def cmd_db(settings: Settings, action: str, revision: str | None, *, yes: 
 
 async def cmd_seed(settings: Settings) -> int:
     from bot.runtime import runtime
-    from bot.services.seed import seed
+    from bot.services.seed import PARTS, SECTIONS, seed
 
     async with runtime(settings, seed_if_empty=False) as rt:
         report = await seed(rt.sessionmaker)
-    for section in ("actors", "programs", "tracks", "topics", "positions", "events"):
+    for section in (*SECTIONS[:2], *PARTS, *SECTIONS[2:]):
         print(
             f"{section:>10}: {report.created[section]} created, {report.updated[section]} updated, "
             f"{report.unchanged[section]} unchanged"

@@ -23,6 +23,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     func,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -95,29 +96,23 @@ class Base(DeclarativeBase):
     type_annotation_map = {dt.datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
 
 
-event_program = Table(
-    "event_program",
-    Base.metadata,
-    Column("event_id", ForeignKey("event.id", ondelete="CASCADE"), primary_key=True),
-    Column("program_id", ForeignKey("program.id", ondelete="CASCADE"), primary_key=True),
-    Index("ix_event_program_program_id", "program_id", "event_id"),
-)
+def _event_link(name: str, target: str, column: str) -> Table:
+    """The link table ``event_<name>`` from events to rows of ``target`` (both keys cascade), with the
+    (record, event) index that a filter by record reads."""
+    return Table(
+        f"event_{name}",
+        Base.metadata,
+        Column("event_id", ForeignKey("event.id", ondelete="CASCADE"), primary_key=True),
+        Column(column, ForeignKey(f"{target}.id", ondelete="CASCADE"), primary_key=True),
+        Index(f"ix_event_{name}_{column}", column, "event_id"),
+    )
 
-event_actor = Table(
-    "event_actor",
-    Base.metadata,
-    Column("event_id", ForeignKey("event.id", ondelete="CASCADE"), primary_key=True),
-    Column("actor_id", ForeignKey("actor.id", ondelete="CASCADE"), primary_key=True),
-    Index("ix_event_actor_actor_id", "actor_id", "event_id"),
-)
 
-event_track = Table(
-    "event_track",
-    Base.metadata,
-    Column("event_id", ForeignKey("event.id", ondelete="CASCADE"), primary_key=True),
-    Column("track_id", ForeignKey("talks_track.id", ondelete="CASCADE"), primary_key=True),
-    Index("ix_event_track_track_id", "track_id", "event_id"),
-)
+event_program = _event_link("program", "program", "program_id")
+event_actor = _event_link("actor", "actor", "actor_id")
+event_track = _event_link("track", "talks_track", "track_id")
+event_system = _event_link("system", "system", "system_id")
+event_facility = _event_link("facility", "facility", "facility_id")
 
 # An event's one primary track: the key on ``event_id`` makes it one per event.
 event_primary_track = Table(
@@ -161,8 +156,42 @@ class Program(Base):
     status_since: Mapped[dt.date | None] = mapped_column(Date)
     status_since_precision: Mapped[str] = mapped_column(String(5), default="day")
     aliases: Mapped[list[Any]] = mapped_column(default=list)
-    facilities: Mapped[list[Any]] = mapped_column(default=list)
-    systems: Mapped[list[Any]] = mapped_column(default=list)
+
+
+class _ProgramPart:
+    """What a system and a facility both are: a record of its own, part of one program."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    program_id: Mapped[int] = mapped_column(ForeignKey("program.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)  # its place in the program's list
+    summary: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(100), default="")
+    status_since: Mapped[dt.date | None] = mapped_column(Date)
+    status_since_precision: Mapped[str] = mapped_column(String(5), default="day")
+    aliases: Mapped[list[Any]] = mapped_column(default=list)
+    # Names in other languages: {"ko": {"name": ..., "aliases": [...]}, "ja": ..., "zh-CN": ...}
+    i18n: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Dated turning points: [{"date": "2018-05-24", "text": "..."}], oldest first.
+    key_dates: Mapped[list[Any]] = mapped_column(default=list)
+
+
+class System(_ProgramPart, Base):
+    """A weapon, launcher, vehicle or satellite (Hwasong-17, KN-23, Malligyong-1)."""
+
+    __tablename__ = "system"
+
+    program: Mapped[Program] = relationship()
+
+
+class Facility(_ProgramPart, Base):
+    """A site (Punggye-ri, Yongbyon, Sohae)."""
+
+    __tablename__ = "facility"
+
+    location: Mapped[str] = mapped_column(String(200), default="")
+    program: Mapped[Program] = relationship()
 
 
 class TalksTrack(Base):
@@ -255,6 +284,8 @@ class Event(Base):
     programs: Mapped[list[Program]] = relationship(secondary=event_program, order_by=Program.name)
     actors: Mapped[list[Actor]] = relationship(secondary=event_actor, order_by=Actor.name)
     tracks: Mapped[list[TalksTrack]] = relationship(secondary=event_track, order_by=TalksTrack.name)
+    systems: Mapped[list[System]] = relationship(secondary=event_system, order_by=System.name)
+    facilities: Mapped[list[Facility]] = relationship(secondary=event_facility, order_by=Facility.name)
     # The one track the event belongs to (also among ``tracks``); the others it only relates to.
     primary_track: Mapped[TalksTrack | None] = relationship(secondary=event_primary_track)
     sources: Mapped[list[Source]] = relationship(
@@ -298,6 +329,8 @@ class Subscription(Base):
     programs: Mapped[list[Any]] = mapped_column(default=list)
     tracks: Mapped[list[Any]] = mapped_column(default=list)
     actors: Mapped[list[Any]] = mapped_column(default=list)
+    systems: Mapped[list[Any]] = mapped_column(default=list, server_default=text("'[]'"))
+    facilities: Mapped[list[Any]] = mapped_column(default=list, server_default=text("'[]'"))
     min_significance: Mapped[int] = mapped_column(Integer, default=1)
     mention_role_id: Mapped[int | None] = mapped_column(BigInteger)
     state: Mapped[str] = mapped_column(String(16), default="active")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
@@ -20,21 +20,30 @@ from bot.discord import documents, paging
 from bot.discord.documents import Document, document, open_document
 from bot.discord.options import (
     EventOption,
+    FacilityOption,
     KindOption,
+    PageOption,
     PartyOption,
     ProgramOption,
     SinceOption,
+    SystemOption,
     TopicOption,
     TrackOption,
     UntilOption,
 )
 from bot.discord.render.briefing import Counts, brief_pages, help_embed
-from bot.discord.render.catalog import compare_embeds, positions_embeds, program_embeds, track_embeds
+from bot.discord.render.catalog import (
+    compare_embeds,
+    part_embeds,
+    positions_embeds,
+    program_embeds,
+    track_embeds,
+)
 from bot.discord.render.events import event_pages, sources_button
 from bot.discord.render.reply import Reply, Who
 from bot.services.dates import format_date, iso_with_precision, parse_date
 from bot.services.filters import EventFilter
-from bot.services.views import ActorView, ProgramView, TopicView, TrackView
+from bot.services.views import ActorView, PartView, ProgramView, TopicView, TrackView
 
 if TYPE_CHECKING:
     from bot.discord.client import PeninsulaBot
@@ -45,6 +54,7 @@ DEFER_AFTER = 2.0
 LATEST = 6
 MILESTONE_SIGNIFICANCE = 4
 MILESTONES = 8
+PART_EVENTS = 100  # a system's or site's own events on its page (the most any has is far fewer)
 PRIVATE = "Only you see the answer (default: everyone in the channel)"
 
 
@@ -74,17 +84,26 @@ async def brief_document(services: Services, who: Who, args: str) -> Document:
     return Document(brief_pages(tracks, programs, latest, heading))
 
 
-async def build_program(services: Services, who: Who, *, name: ProgramView) -> Reply:
+async def build_program(services: Services, who: Who, *, name: ProgramView | PartView) -> Reply:
+    key = f"{name.kind}:{name.slug}" if isinstance(name, PartView) else name.slug
+    return await open_document(services, who, "program", key)
+
+
+@document("program")
+async def program_document(services: Services, who: Who, args: str) -> Document:
+    """/program as pages: ``args`` is a program's slug (its systems, sites, milestones, latest
+    events), or ``system:slug`` / ``facility:slug`` (that record's own page and events)."""
+    record = await services.catalog.page(args)
+    if isinstance(record, PartView):
+        f = EventFilter.of(**{record.kind: record.slug}, guild_id=who.guild_id)
+        events = await services.events.page(f, limit=PART_EVENTS, links=False)
+        return Document(part_embeds(record, events.items, await services.events.count(f)))
+    f = EventFilter.of(program=record.slug, guild_id=who.guild_id)
     milestones = await services.events.milestones(
-        EventFilter.of(program=name.slug, guild_id=who.guild_id),
-        limit=MILESTONES,
-        fallback_significance=MILESTONE_SIGNIFICANCE,
-        links=False,
+        f, limit=MILESTONES, fallback_significance=MILESTONE_SIGNIFICANCE, links=False
     )
-    latest = await services.events.page(
-        EventFilter.of(program=name.slug, guild_id=who.guild_id), limit=LATEST, links=False
-    )
-    return Reply(embeds=program_embeds(name, milestones, latest.items))
+    latest = await services.events.page(f, limit=LATEST, links=False)
+    return Document(program_embeds(record, milestones, latest.items))
 
 
 async def build_talks(services: Services, who: Who, *, track: TrackView) -> Reply:
@@ -143,6 +162,7 @@ async def build_search(services: Services, who: Who, *, query: str) -> Reply:
 
 
 async def build_help(services: Services, who: Who) -> Reply:
+    parts = await services.catalog.parts()
     counts = Counts(
         events=await services.events.count(EventFilter(guild_id=who.guild_id)),
         programs=len(await services.catalog.programs()),
@@ -150,6 +170,8 @@ async def build_help(services: Services, who: Who) -> Reply:
         parties=len(await services.catalog.actors(parties_only=True)),
         topics=len(await services.catalog.topics()),
         positions=len(await services.catalog.positions()),
+        systems=sum(x.kind == "system" for x in parts),
+        facilities=sum(x.kind == "facility" for x in parts),
     )
     commands = [(c.name, c.description) for c in Briefing.__cog_app_commands__]
     return Reply(embeds=[help_embed(counts, commands)])
@@ -202,10 +224,12 @@ class Briefing(commands.Cog):
     ) -> None:
         await self.answer(interaction, private, build_brief(self.services, who(interaction), since=since))
 
-    @app_commands.command(name="program", description="A program: status, facilities, systems, milestones")
-    @app_commands.describe(name="Program, facility or system (e.g. ICBM, Yongbyon, KN-08)", private=PRIVATE)
+    @app_commands.command(
+        name="program", description="A program, system or site: status, parts, key dates, its events"
+    )
+    @app_commands.describe(name="Program, system or facility (e.g. ICBM, KN-08, Punggye-ri)", private=PRIVATE)
     async def program(
-        self, interaction: discord.Interaction, name: ProgramOption, private: bool = False
+        self, interaction: discord.Interaction, name: PageOption, private: bool = False
     ) -> None:
         await self.answer(interaction, private, build_program(self.services, who(interaction), name=name))
 
@@ -241,6 +265,8 @@ class Briefing(commands.Cog):
         program="Only this program",
         party="Only events involving this party",
         track="Only this talks track",
+        system="Only this system (e.g. Hwasong-17, KN-23)",
+        facility="Only this facility (e.g. Punggye-ri, Sohae)",
         kind="Only this kind of event",
         since="From this date: YYYY, YYYY-MM or YYYY-MM-DD",
         until="Up to this date (inclusive): YYYY, YYYY-MM or YYYY-MM-DD",
@@ -252,20 +278,16 @@ class Briefing(commands.Cog):
         program: ProgramOption | None = None,
         party: PartyOption | None = None,
         track: TrackOption | None = None,
+        system: SystemOption | None = None,
+        facility: FacilityOption | None = None,
         kind: KindOption | None = None,
         since: SinceOption | None = None,
         until: UntilOption | None = None,
         private: bool = False,
     ) -> None:
+        links: dict[str, Any] = {"program": program, "party": party, "track": track, "system": system}
         work = paging.timeline(
-            self.services,
-            who(interaction),
-            program=program,
-            party=party,
-            track=track,
-            kind=kind,
-            since=since,
-            until=until,
+            self.services, who(interaction), kind=kind, since=since, until=until, facility=facility, **links
         )
         await self.answer(interaction, private, work)
 

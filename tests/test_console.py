@@ -61,7 +61,7 @@ def test_parse_options() -> None:
 
 
 async def test_program_payload(console: Console) -> None:
-    outcome = await console.run("/program name:sohae")
+    outcome = await console.run("/program name:space launch")
     assert not outcome.failed
     payload = outcome.reply.payload()
     assert set(payload) == {"content", "embeds", "components", "flags", "allowed_mentions"}

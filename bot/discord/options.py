@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import discord
 from discord import app_commands
@@ -30,7 +30,7 @@ from bot.services.dates import parse_date
 from bot.services.errors import FieldProblem, NotFound, ValidationFailed
 from bot.services.subscriptions import split_slugs
 from bot.services.validation import normalize_kind
-from bot.services.views import ActorView, ProgramView, TopicView, TrackView
+from bot.services.views import ActorView, PartView, ProgramView, TopicView, TrackView
 
 if TYPE_CHECKING:
     from bot.services.catalog import Kind
@@ -73,6 +73,9 @@ def resolve_kind(text: str) -> str | None:
 
 
 class _CatalogTransformer(app_commands.Transformer):
+    """A catalog record by name: ``transform`` is the catalog's lookup of the same name as ``kind``
+    (``catalog.program``, ``catalog.page``, ...), so a typed value resolves as autocomplete offers it."""
+
     kind: ClassVar[Kind]
     parties_only: ClassVar[bool] = False
 
@@ -80,37 +83,47 @@ class _CatalogTransformer(app_commands.Transformer):
         catalog = _services(interaction).catalog
         return offer(await catalog.autocomplete(self.kind, str(value), parties_only=self.parties_only))
 
+    async def transform(self, interaction: discord.Interaction, value: str, /) -> Any:
+        lookup: Callable[[str], Awaitable[Any]] = getattr(_services(interaction).catalog, self.kind)
+        return await lookup(value)
+
 
 class ProgramTransformer(_CatalogTransformer):
     kind = "program"
 
-    async def transform(self, interaction: discord.Interaction, value: str, /) -> ProgramView:
-        return await _services(interaction).catalog.program(value)
+
+class PageTransformer(_CatalogTransformer):
+    """What ``/program name:`` names: a system or facility by its own names (``Punggye-ri``,
+    ``KN-08``, ``풍계리``), else a program."""
+
+    kind = "page"
+
+
+class SystemTransformer(_CatalogTransformer):
+    kind = "system"
+
+
+class FacilityTransformer(_CatalogTransformer):
+    kind = "facility"
 
 
 class PartyTransformer(_CatalogTransformer):
     kind = "actor"
     parties_only = True
 
-    async def transform(self, interaction: discord.Interaction, value: str, /) -> ActorView:
-        return await _services(interaction).catalog.actor(value)
-
 
 class TrackTransformer(_CatalogTransformer):
     kind = "track"
-
-    async def transform(self, interaction: discord.Interaction, value: str, /) -> TrackView:
-        return await _services(interaction).catalog.track(value)
 
 
 class TopicTransformer(_CatalogTransformer):
     kind = "topic"
 
-    async def transform(self, interaction: discord.Interaction, value: str, /) -> TopicView:
-        return await _services(interaction).catalog.topic(value)
-
 
 ProgramOption = app_commands.Transform[ProgramView, ProgramTransformer]
+PageOption = app_commands.Transform[ProgramView | PartView, PageTransformer]
+SystemOption = app_commands.Transform[PartView, SystemTransformer]
+FacilityOption = app_commands.Transform[PartView, FacilityTransformer]
 PartyOption = app_commands.Transform[ActorView, PartyTransformer]
 TrackOption = app_commands.Transform[TrackView, TrackTransformer]
 TopicOption = app_commands.Transform[TopicView, TopicTransformer]

@@ -28,7 +28,7 @@ from bot.services.errors import ServiceError
 from bot.services.events import encode_cursor
 from bot.services.filters import EventFilter
 from bot.services.search_query import canonical
-from bot.services.views import ActorView, ProgramView, TrackView
+from bot.services.views import ActorView, PartView, ProgramView, TrackView
 
 if TYPE_CHECKING:
     from bot.services.container import Services
@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 TIMELINE_PAGE = 10
 SEARCH_PAGE = 6
 # The catalog records a timeline filters by (their ids ride in the button).
-Named = ProgramView | ActorView | TrackView
+Named = ProgramView | PartView | ActorView | TrackView
 CUSTOM_ID_MAX = 100
 NOT_YOURS = "Only the person who ran this command can turn its pages. Run it yourself to browse."
 EXPIRED = "This page can no longer be turned (its data changed). Run the command again."
@@ -113,6 +113,8 @@ class TimelineState:
     kind: str | None = None
     since: dt.date | None = None
     until: dt.date | None = None
+    system: int | None = None
+    facility: int | None = None
 
     def encode(self) -> str:
         def n(v: int | None) -> str:
@@ -122,14 +124,18 @@ class TimelineState:
             return v.strftime("%Y%m%d") if v else ""
 
         kind = b36(EVENT_KINDS.index(self.kind)) if self.kind in EVENT_KINDS else ""
-        return ".".join((n(self.program), n(self.party), n(self.track), kind, d(self.since), d(self.until)))
+        head = (n(self.program), n(self.party), n(self.track), kind, d(self.since), d(self.until))
+        if self.system is None and self.facility is None:
+            return ".".join(head)  # the six fields of a timeline without a system or site
+        return ".".join((*head, n(self.system), n(self.facility)))
 
     @classmethod
     def decode(cls, text: str) -> TimelineState:
         parts = text.split(".")
-        if len(parts) != 6:
+        if len(parts) not in (6, 8):
             raise ValueError("bad timeline state")
-        p, a, t, k, s, u = parts
+        p, a, t, k, s, u, *rest = parts
+        y, f = rest or ("", "")
 
         def n(v: str) -> int | None:
             return int(v, 36) if v else None
@@ -137,7 +143,7 @@ class TimelineState:
         def d(v: str) -> dt.date | None:
             return dt.datetime.strptime(v, "%Y%m%d").date() if v else None
 
-        return cls(n(p), n(a), n(t), EVENT_KINDS[int(k, 36)] if k else None, d(s), d(u))
+        return cls(n(p), n(a), n(t), EVENT_KINDS[int(k, 36)] if k else None, d(s), d(u), n(y), n(f))
 
 
 class TimelineButton(
@@ -181,6 +187,8 @@ async def timeline(
     kind: str | None = None,
     since: tuple[dt.date, str] | None = None,
     until: tuple[dt.date, str] | None = None,
+    system: PartView | None = None,
+    facility: PartView | None = None,
 ) -> Reply:
     """The first page of /timeline for filters already resolved by the command's options; a
     ``since`` after ``until`` is a problem of the ``since`` option."""
@@ -189,6 +197,8 @@ async def timeline(
         program=program.id if program else None,
         party=party.id if party else None,
         track=track.id if track else None,
+        system=system.id if system else None,
+        facility=facility.id if facility else None,
         kind=kind,
         since=since[0] if since else None,
         until=period_end(*until) if until else None,
@@ -201,10 +211,16 @@ async def _filter(
 ) -> tuple[EventFilter, list[str]]:
     """The service filter for a state, and a readable description of it."""
     labels: list[str] = []
-    slugs: dict[str, str | None] = {"program": None, "party": None, "track": None}
+    slugs: dict[str, str | None] = dict.fromkeys(("program", "party", "track", "system", "facility"))
     catalog = services.catalog
+
+    async def parts(kind: str) -> list[PartView]:
+        return [x for x in await catalog.parts() if x.kind == kind]
+
     linked: tuple[tuple[str, str, int | None, Callable[[], Awaitable[Sequence[Named]]]], ...] = (
         ("program", "program", state.program, catalog.programs),
+        ("system", "system", state.system, lambda: parts("system")),
+        ("facility", "facility", state.facility, lambda: parts("facility")),
         ("party", "party", state.party, catalog.actors),
         ("track", "talks", state.track, catalog.tracks),
     )
@@ -226,6 +242,8 @@ async def _filter(
         program=slugs["program"],
         party=slugs["party"],
         track=slugs["track"],
+        system=slugs["system"],
+        facility=slugs["facility"],
         kind=state.kind,
         since=state.since,
         until=state.until,

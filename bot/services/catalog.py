@@ -1,4 +1,8 @@
-"""Programs, talks tracks, actors, topics and positions: lookup by slug or alias, lists, autocomplete."""
+"""Programs with their systems and facilities, talks tracks, actors, topics and positions: lookup by
+slug or alias, lists, autocomplete.
+
+A program is also found by the names of its systems and facilities (``/timeline program:Sohae``);
+a *page* (``/program name:X``) is the record X names itself: a program, a system or a facility."""
 
 from __future__ import annotations
 
@@ -10,15 +14,17 @@ from typing import Literal
 
 from rapidfuzz import fuzz, process
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from bot import models
 from bot.db import Sessionmaker
 from bot.services.errors import NotFound
-from bot.services.links import PARTY, PROGRAM, TRACK, LinkKind
+from bot.services.links import FACILITY, PARTY, PROGRAM, SYSTEM, TRACK, LinkKind
 from bot.services.views import (
     ActorView,
     Comparison,
+    PartView,
     PositionView,
     ProgramView,
     Ref,
@@ -26,13 +32,16 @@ from bot.services.views import (
     TopicView,
     TrackView,
     actor_view,
+    part_view,
     position_view,
     program_view,
     topic_view,
     track_view,
 )
 
-Kind = Literal["program", "track", "actor", "topic"]
+Kind = Literal["program", "system", "facility", "track", "actor", "topic", "page"]
+#: A page's value names its kind unless it is a program's: ``system:hwasong-17``, ``icbm``.
+PAGE_PARTS = ("system", "facility")
 MAX_CHOICES = 25
 FUZZY_CUTOFF = 60
 # A typed name that is no exact key still names a record when it is this long and starts one of its
@@ -64,6 +73,8 @@ class _Entry:
 @dataclass
 class _Snapshot:
     programs: dict[str, ProgramView]
+    systems: dict[str, PartView]
+    facilities: dict[str, PartView]
     tracks: dict[str, TrackView]
     actors: dict[str, ActorView]
     topics: dict[str, TopicView]
@@ -71,9 +82,11 @@ class _Snapshot:
     positions: list[PositionView]
     loaded: float
 
-    def records(self, kind: Kind) -> Mapping[str, ActorView | ProgramView | TopicView | TrackView]:
-        tables: dict[str, Mapping[str, ActorView | ProgramView | TopicView | TrackView]] = {
+    def records(self, kind: Kind) -> Mapping[str, ActorView | PartView | ProgramView | TopicView | TrackView]:
+        tables: dict[str, Mapping[str, ActorView | PartView | ProgramView | TopicView | TrackView]] = {
             "program": self.programs,
+            "system": self.systems,
+            "facility": self.facilities,
             "track": self.tracks,
             "actor": self.actors,
             "topic": self.topics,
@@ -83,12 +96,7 @@ class _Snapshot:
 
 def program_parts(p: ProgramView) -> list[str]:
     """The names and aliases of a program's systems and facilities (they name the program too)."""
-    return (
-        [s.get("name", "") for s in p.systems]
-        + [a for s in p.systems for a in s.get("aliases", [])]
-        + [f.get("name", "") for f in p.facilities]
-        + [a for f in p.facilities for a in f.get("aliases", [])]
-    )
+    return [n for part in (*p.systems, *p.facilities) for n in (part.name, *part.aliases)]
 
 
 def program_names(p: ProgramView) -> list[str]:
@@ -96,8 +104,14 @@ def program_names(p: ProgramView) -> list[str]:
     return [p.name, *p.aliases, *program_parts(p)]
 
 
+def compact(text: str) -> str:
+    """A name without its spaces and hyphens: "Hwasong17", "hwasong 17" and "Hwasong-17" are one."""
+    return normalize(text).replace("-", "").replace(" ", "")
+
+
 def _entry(slug: str, name: str, aliases: Iterable[str], extra: Iterable[str] = ()) -> _Entry:
-    own = dict.fromkeys(normalize(k) for k in (name, slug, slug.replace("-", " "), *aliases) if k)
+    names = [k for k in (name, slug, slug.replace("-", " "), *aliases) if k]
+    own = dict.fromkeys([*(normalize(k) for k in names), *(compact(k) for k in names)])
     keys = {**own, **dict.fromkeys(normalize(k) for k in extra if k)}
     return _Entry(slug, name, tuple(keys), len(own))
 
@@ -166,7 +180,7 @@ class CatalogService:
         if snap is not None and time.monotonic() - snap.loaded < self._ttl:
             return snap
         async with self._sessionmaker() as session:
-            programs = [program_view(p) for p in (await session.scalars(select(models.Program))).all()]
+            programs = await _programs(session)
             tracks = [
                 track_view(t)
                 for t in (
@@ -193,14 +207,24 @@ class CatalogService:
                     )
                 ).all()
             ]
+        parts = [x for p in programs for x in (*p.systems, *p.facilities)]
+        part_entries = {
+            k: [_entry(x.slug, x.name, x.names()) for x in parts if x.kind == k] for k in PAGE_PARTS
+        }
         entries = {
             "program": [_entry(p.slug, p.name, p.aliases, program_parts(p)) for p in programs],
+            **part_entries,
+            # A system or site before a program: "Yongbyon" is the site, "Nodong" the missile.
+            "page": [_entry(f"{x.kind}:{x.slug}", x.name, (x.slug, *x.names())) for x in parts]
+            + [_entry(p.slug, p.name, p.aliases) for p in programs],
             "track": [_entry(t.slug, t.name, t.aliases) for t in tracks],
             "actor": [_entry(a.slug, a.name, a.aliases) for a in actors],
             "topic": [_entry(t.slug, t.name, t.aliases) for t in topics],
         }
         snap = _Snapshot(
             programs={p.slug: p for p in programs},
+            systems={x.slug: x for x in parts if x.kind == "system"},
+            facilities={x.slug: x for x in parts if x.kind == "facility"},
             tracks={t.slug: t for t in tracks},
             actors={a.slug: a for a in actors},
             topics={t.slug: t for t in topics},
@@ -221,9 +245,10 @@ class CatalogService:
     async def _resolve(self, kind: Kind, text: str, what: str) -> str:
         snap = await self._load()
         query = normalize(text)
-        for e in snap.entries[kind]:
-            if query in e.keys:
-                return e.slug
+        for key in (query, compact(text)):
+            for e in snap.entries[kind]:
+                if key in e.keys:
+                    return e.slug
         # A whole word of one record's name or alias ("sohae" for the Sohae station) names it too.
         by_word = {e.slug for e in snap.entries[kind] if any(query in key.split() for key in e.keys)}
         if len(by_word) == 1:
@@ -243,6 +268,43 @@ class CatalogService:
 
     async def program(self, name: str) -> ProgramView:
         return (await self._load()).programs[await self._resolve("program", name, PROGRAM.label)]
+
+    async def page(self, name: str) -> ProgramView | PartView:
+        """The record ``name`` names for ``/program``: a system or facility by its own names first
+        (``Punggye-ri``, ``KN-08``, ``풍계리``), else a program (``ICBM``)."""
+        snap = await self._load()
+        try:
+            value = await self._resolve("page", name, PROGRAM.label)
+        except NotFound as exc:
+            # The closest programs first (found by their parts' names too), then systems and sites.
+            close = [
+                *rank(snap.entries["program"], name, limit=5),
+                *rank(snap.entries["page"], name, limit=5),
+            ]
+            slug_of: dict[str, str] = {}
+            for e in close:
+                slug_of.setdefault(e.label, e.slug)
+            labels = list(slug_of)[:5]
+            raise NotFound(PROGRAM.label, name, labels, values=[slug_of[x] for x in labels]) from exc
+        kind, _, slug = value.rpartition(":")
+        if kind in PAGE_PARTS:
+            return snap.systems[slug] if kind == "system" else snap.facilities[slug]
+        return snap.programs[value]
+
+    async def system(self, name: str) -> PartView:
+        return (await self._load()).systems[await self._resolve("system", name, SYSTEM.label)]
+
+    async def facility(self, name: str) -> PartView:
+        return (await self._load()).facilities[await self._resolve("facility", name, FACILITY.label)]
+
+    async def parts(self) -> list[PartView]:
+        """Every system and facility, by program, in their catalog order."""
+        snap = await self._load()
+        return [
+            x
+            for p in sorted(snap.programs.values(), key=lambda p: p.name)
+            for x in (*p.systems, *p.facilities)
+        ]
 
     async def track(self, name: str) -> TrackView:
         return (await self._load()).tracks[await self._resolve("track", name, TRACK.label)]
@@ -328,6 +390,22 @@ class CatalogService:
             (p for p in on_topic if p.party.slug not in kinds), key=lambda p: (p.as_of, p.id), reverse=True
         )
         return Comparison(chosen, by_state, voices)
+
+
+async def _programs(session: AsyncSession) -> list[ProgramView]:
+    """Every program with its systems and facilities (each in its catalog order)."""
+    rows = (await session.scalars(select(models.Program))).all()
+    refs = {p.id: Ref(p.slug, p.name) for p in rows}
+    parts: dict[int, list[PartView]] = {}
+    systems = select(models.System).order_by(models.System.program_id, models.System.position)
+    facilities = select(models.Facility).order_by(models.Facility.program_id, models.Facility.position)
+    rows_of: list[models.System | models.Facility] = [
+        *(await session.scalars(systems)).all(),
+        *(await session.scalars(facilities)).all(),
+    ]
+    for part in rows_of:
+        parts.setdefault(part.program_id, []).append(part_view(part, refs[part.program_id]))
+    return [program_view(p, parts.get(p.id, ())) for p in rows]
 
 
 def _state_of(person: str, snap: _Snapshot) -> ActorView | None:

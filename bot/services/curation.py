@@ -133,6 +133,8 @@ class CurationService:
                 programs=[p.slug for p in event.programs],
                 actors=[a.slug for a in event.actors],
                 tracks=[t.slug for t in event.tracks],
+                systems=[s.slug for s in event.systems],
+                facilities=[f.slug for f in event.facilities],
                 sources=[
                     SourceInput(
                         s.publisher,

@@ -21,9 +21,7 @@ from bot.services.errors import FieldProblem, ValidationFailed
 from bot.services.events import with_links
 from bot.services.filters import visible
 from bot.services.importing.native import NATIVE_COLUMNS, NATIVE_FORMAT, NATIVE_VERSION
-from bot.services.links import KINDS
-
-LINK_FIELDS = frozenset(k.field for k in KINDS)
+from bot.services.links import KINDS, LINK_FIELDS
 
 
 def export_id(event: models.Event) -> str:

@@ -18,7 +18,7 @@ from sqlalchemy import Select, exists, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot import models
-from bot.services.links import KINDS, PARTY, PROGRAM, TRACK, LinkKind, Links
+from bot.services.links import FACILITY, KINDS, PARTY, PROGRAM, SYSTEM, TRACK, LinkKind, Links
 
 
 def visible(guild_id: int | None) -> ColumnElement[bool]:
@@ -89,11 +89,14 @@ class EventFilter:
         program: str | None = None,
         party: str | None = None,
         track: str | None = None,
+        system: str | None = None,
+        facility: str | None = None,
         kind: str | None = None,
         **rest: Any,
     ) -> EventFilter:
-        """The filter of a reader's choices: at most one program, party, track and kind."""
-        chosen = {PROGRAM: program, PARTY: party, TRACK: track}
+        """The filter of a reader's choices: at most one program, system, facility, party, track
+        and kind."""
+        chosen = {PROGRAM: program, SYSTEM: system, FACILITY: facility, PARTY: party, TRACK: track}
         links = Links[str].build(lambda k: (slug,) if (slug := chosen[k]) else ())
         return cls(links=links, kinds=(kind,) if kind else (), **rest)
 

@@ -3,7 +3,7 @@
 A party is stored as an ``actor`` (table, ORM relationship, subscription column, export key) but is
 called ``party`` / ``parties`` wherever a user meets it (command options, API parameters and JSON,
 feed categories, problem labels). Each kind carries both names, so no caller spells them out again.
-Systems and facilities join as two more kinds once they are records of their own.
+Systems (Hwasong-17) and facilities (Punggye-ri) are records of their own, each part of one program.
 """
 
 from __future__ import annotations
@@ -17,13 +17,14 @@ from sqlalchemy import Table
 from bot import models
 
 T = TypeVar("T")
+KindName = Literal["program", "system", "facility", "actor", "track"]
 
 
 @dataclass(frozen=True)
 class LinkKind:
     """One kind of link from an event to a catalog record."""
 
-    name: Literal["program", "actor", "track"]  # stored singular, also the catalog's kind: "actor"
+    name: KindName  # stored singular, also the catalog's kind: "actor"
     field: str  # stored plural: the attribute on events, views, subscriptions and exports: "actors"
     param: str  # boundary singular: API parameter, feed category scheme, timeline option: "party"
     plural: str  # boundary plural: command option, API field, problem label: "parties"
@@ -33,38 +34,33 @@ class LinkKind:
     column: str  # the link table's column naming the record: "actor_id"
 
 
-PROGRAM = LinkKind(
-    name="program",
-    field="programs",
-    param="program",
-    plural="programs",
-    label="program",
-    model=models.Program,
-    table=models.event_program,
-    column="program_id",
-)
-PARTY = LinkKind(
-    name="actor",
-    field="actors",
-    param="party",
-    plural="parties",
-    label="party",
-    model=models.Actor,
-    table=models.event_actor,
-    column="actor_id",
-)
-TRACK = LinkKind(
-    name="track",
-    field="tracks",
-    param="track",
-    plural="tracks",
-    label="talks track",
-    model=models.TalksTrack,
-    table=models.event_track,
-    column="track_id",
-)
+def _kind(
+    name: KindName, model: type[models.Base], table: Table, *, param: str = "", **names: str
+) -> LinkKind:
+    """A kind stored as ``name`` (plural ``name + "s"`` unless given); the boundary names default to
+    the stored ones."""
+    field_ = names.get("field", name + "s")
+    return LinkKind(
+        name=name,
+        field=field_,
+        param=param or name,
+        plural=names.get("plural", field_),
+        label=names.get("label", param or name),
+        model=model,
+        table=table,
+        column=f"{name}_id",
+    )
+
+
+PROGRAM = _kind("program", models.Program, models.event_program)
+PARTY = _kind("actor", models.Actor, models.event_actor, param="party", plural="parties")
+TRACK = _kind("track", models.TalksTrack, models.event_track, label="talks track")
+SYSTEM = _kind("system", models.System, models.event_system)
+FACILITY = _kind("facility", models.Facility, models.event_facility, field="facilities")
 #: Every link kind, in the order events show them.
-KINDS: tuple[LinkKind, ...] = (PROGRAM, PARTY, TRACK)
+KINDS: tuple[LinkKind, ...] = (PROGRAM, SYSTEM, FACILITY, PARTY, TRACK)
+#: The stored plural of every kind: the list fields of an event record (export, import).
+LINK_FIELDS = frozenset(k.field for k in KINDS)
 
 
 @dataclass(frozen=True)
@@ -75,6 +71,8 @@ class Links(Generic[T]):
     """
 
     programs: tuple[T, ...] = ()
+    systems: tuple[T, ...] = ()
+    facilities: tuple[T, ...] = ()
     actors: tuple[T, ...] = ()
     tracks: tuple[T, ...] = ()
 

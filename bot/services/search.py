@@ -50,7 +50,7 @@ class CatalogHit:
     kind: str  # "program" | "system" | "facility" | "track" | "position"
     title: str
     summary: str
-    ref: str  # slug (program, track; a system's or facility's program) or "party/topic" (position)
+    ref: str  # slug (program, system, facility, track) or "party/topic" (position)
     score: float
 
 
@@ -290,12 +290,13 @@ class SearchService:
             return best
 
         programs = await self._catalog.programs()
-        by_slug = {p.slug: p for p in programs}
+        parent_of = {(x.kind, x.slug): p for p in programs for x in (*p.systems, *p.facilities)}
         for term in await self.terms(query):
             for e in term.entities:
-                if e.kind in ("system", "facility"):  # its program leads, as the catalog resolves it
-                    parent = by_slug[e.ref]
-                    add(CatalogHit("program", parent.name, parent.summary, parent.slug, NAMED_SCORE))
+                if (
+                    parent := parent_of.get((e.kind, e.ref))
+                ) is not None:  # a system's page, then its program
+                    add(CatalogHit("program", parent.name, parent.summary, parent.slug, NAMED_SCORE - 1))
                 if e.kind != "actor":  # parties answer through their positions
                     add(CatalogHit(e.kind, e.name, e.summary, e.ref, NAMED_SCORE))
         for p in programs:

@@ -31,7 +31,7 @@ class Entity:
     kind: str  # "program" | "system" | "facility" | "actor" | "track"
     name: str
     summary: str
-    ref: str  # its slug; for a system or facility, its program's slug
+    ref: str  # its slug
     record_id: int | None  # the id events link to (programs, parties, tracks); None when not linked
     names: tuple[str, ...]  # its English names and aliases: what event text mentions
     keys: tuple[tuple[str, ...], ...]  # every name as tokens, the ko/ja/zh-CN ones too
@@ -89,13 +89,10 @@ def catalog_entities(
         out.append(
             _entity("program", p.name, p.summary, p.slug, p.id, (*p.aliases, p.slug.replace("-", " ")), ())
         )
-        for kind, parts in (("system", p.systems), ("facility", p.facilities)):
-            for part in parts:
-                summary = part.get("summary") or part.get("status") or ""
-                names = part.get("aliases", [])
-                out.append(
-                    _entity(kind, part.get("name", ""), summary, p.slug, None, names, _i18n_names(part))
-                )
+        for part in (*p.systems, *p.facilities):
+            summary = part.summary or part.status
+            local = _i18n_names({"i18n": part.i18n})
+            out.append(_entity(part.kind, part.name, summary, part.slug, part.id, part.aliases, local))
     for a in actors:
         out.append(
             _entity("actor", a.name, a.summary, a.slug, a.id, (*a.aliases, a.slug.replace("-", " ")), ())

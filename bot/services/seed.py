@@ -31,6 +31,8 @@ from bot.services.views import AGREEMENT_DETAIL
 
 DATA_DIR = data_dir()
 SECTIONS = ("actors", "programs", "tracks", "topics", "positions", "events")
+#: Counted in the report beside the sections: the programs' systems and facilities.
+PARTS = ("systems", "facilities")
 SEED_PREFIX = "seed:"
 
 
@@ -98,8 +100,13 @@ def read_corpus(data_dir: Path = DATA_DIR, files: Iterable[Path] | None = None) 
                     corpus.event_files.setdefault(str(e["id"]), name)
         corpus.files.append(path)
     keys = {"actors": "slug", "programs": "slug", "tracks": "slug", "topics": "slug", "events": "id"}
-    for section, key in keys.items():
-        counts = Counter(str(item.get(key)) for item in corpus.sections[section] if isinstance(item, dict))
+    parts = {
+        s: [x for p in corpus.sections["programs"] if isinstance(p, dict) for x in p.get(s) or []]
+        for s in PARTS
+    }
+    for section, key in (*keys.items(), *((s, "slug") for s in PARTS)):
+        items = parts[section] if section in parts else corpus.sections[section]
+        counts = Counter(str(item.get(key)) for item in items if isinstance(item, dict))
         problems.extend(
             FieldProblem(section, f"“{k}” is defined {n} times") for k, n in counts.items() if n > 1
         )
@@ -152,10 +159,40 @@ async def _load_catalog(session: AsyncSession, corpus: Corpus, count: Count) -> 
             "status_since": since,
             "status_since_precision": precision,
             "aliases": p.get("aliases", []),
-            "facilities": p.get("facilities", []),
-            "systems": p.get("systems", []),
         }
         count("programs", await _upsert(session, models.Program, {"slug": p["slug"]}, values))
+    await session.flush()
+    await _load_parts(session, corpus, count)
+
+
+PART_MODELS: dict[str, type[models.System] | type[models.Facility]] = {
+    "systems": models.System,
+    "facilities": models.Facility,
+}
+
+
+async def _load_parts(session: AsyncSession, corpus: Corpus, count: Count) -> None:
+    """Each program's systems and facilities, records of their own under that program."""
+    programs = {p.slug: p.id for p in (await session.scalars(select(models.Program))).all()}
+    for p in corpus.sections["programs"]:
+        for section, model in PART_MODELS.items():
+            for position, part in enumerate(p.get(section) or []):
+                since, precision = _since(part.get("status_since"))
+                values: dict[str, Any] = {
+                    "name": part["name"],
+                    "program_id": programs[p["slug"]],
+                    "position": position,
+                    "summary": part.get("summary", ""),
+                    "status": part.get("status", ""),
+                    "status_since": since,
+                    "status_since_precision": precision,
+                    "aliases": part.get("aliases", []),
+                    "i18n": part.get("i18n", {}),
+                    "key_dates": part.get("key_dates", []),
+                }
+                if model is models.Facility:
+                    values["location"] = part.get("location", "")
+                count(section, await _upsert(session, model, {"slug": part["slug"]}, values))
     await session.flush()
 
 
@@ -245,6 +282,8 @@ def _event_input(e: dict[str, Any]) -> EventInput:
         programs=e.get("programs", []),
         actors=e.get("actors", []),
         tracks=e.get("tracks", []),
+        systems=e.get("systems", []),
+        facilities=e.get("facilities", []),
         sources=[SourceInput(s["publisher"], s["title"], s.get("date"), s.get("url")) for s in e["sources"]],
         external_id=SEED_PREFIX + e["id"],
         milestone=e.get("milestone", False),

@@ -39,6 +39,8 @@ class SubscriptionView:
     state: str
     disabled_reason: str | None
     last_delivery_at: dt.datetime | None
+    systems: tuple[str, ...] = ()
+    facilities: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,8 @@ class Filters:
     tracks: Sequence[str] = ()
     actors: Sequence[str] = ()
     min_significance: int = 1
+    systems: Sequence[str] = ()
+    facilities: Sequence[str] = ()
 
     @property
     def links(self) -> Links[str]:

@@ -44,6 +44,8 @@ class EventInput:
     actors: Sequence[str] = ()
     tracks: Sequence[str] = ()
     sources: Sequence[SourceInput] = ()
+    systems: Sequence[str] = ()
+    facilities: Sequence[str] = ()
     external_id: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
     milestone: bool = False
@@ -60,6 +62,8 @@ class CleanEvent(EventContent):
     details: dict[str, Any]
     milestone: bool = False
     primary_track: str | None = None
+    systems: tuple[str, ...] = ()
+    facilities: tuple[str, ...] = ()
 
 
 def check_text(
@@ -182,6 +186,8 @@ def validate_event(data: EventInput, *, today: dt.date | None = None, row: int |
         details=dict(data.details),
         milestone=data.milestone is True,
         primary_track=primary[0] if primary else None,
+        systems=check_slugs(data.systems, "systems", problems),
+        facilities=check_slugs(data.facilities, "facilities", problems),
     )
     if problems:
         if row is not None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot import models
-from bot.services.dates import format_date
+from bot.services.dates import format_date, parse_date
 from bot.services.links import KINDS, Links
 
 #: The ``details`` key naming the joint statement or declaration a summit adopted (an agreement).
@@ -53,7 +54,8 @@ class ActorView(Record):
 
 @dataclass(frozen=True)
 class StatusRecord(Record):
-    """A record whose status holds since a date (known to a precision): programs, talks tracks."""
+    """A record whose status holds since a date (known to a precision): programs, talks tracks,
+    systems and facilities."""
 
     status: str
     status_since: dt.date | None
@@ -61,10 +63,46 @@ class StatusRecord(Record):
 
 
 @dataclass(frozen=True)
+class KeyDate:
+    """A dated turning point of a system or facility."""
+
+    on: dt.date
+    precision: str
+    text: str
+
+    @property
+    def date_label(self) -> str:
+        return format_date(self.on, self.precision)
+
+
+@dataclass(frozen=True)
+class PartView(StatusRecord):
+    """A system or a facility: a record of its own, part of one program."""
+
+    kind: str  # "system" | "facility"
+    program: Ref
+    i18n: dict[str, Any]
+    key_dates: tuple[KeyDate, ...]
+    location: str = ""
+
+    def names(self) -> tuple[str, ...]:
+        """Its aliases and its names in other languages (what it is also found by)."""
+        local = [
+            v for entry in self.i18n.values() for v in (entry.get("name"), *entry.get("aliases", [])) if v
+        ]
+        return tuple(dict.fromkeys((*self.aliases, *local)))
+
+
+@dataclass(frozen=True)
 class ProgramView(StatusRecord):
     category: str
-    facilities: tuple[dict[str, Any], ...]
-    systems: tuple[dict[str, Any], ...]
+    facilities: tuple[PartView, ...] = ()
+    systems: tuple[PartView, ...] = ()
+
+    @property
+    def kind(self) -> str:
+        """What a page of ``/program`` shows: a program (a system or facility says so too)."""
+        return "program"
 
 
 @dataclass(frozen=True)
@@ -134,6 +172,8 @@ class EventView(EventContent):
     guild_id: int | None
     revision: int
     programs: tuple[Ref, ...] = ()
+    systems: tuple[Ref, ...] = ()
+    facilities: tuple[Ref, ...] = ()
     actors: tuple[Ref, ...] = ()
     tracks: tuple[Ref, ...] = ()
     sources: tuple[SourceView, ...] = ()
@@ -200,12 +240,14 @@ def event_view(e: models.Event, *, with_links: bool = True) -> EventView:
     )
 
 
-def _record(r: models.Actor | models.Program | models.TalksTrack | models.Topic) -> dict[str, Any]:
+def _record(
+    r: models.Actor | models.Program | models.TalksTrack | models.Topic | models.System | models.Facility,
+) -> dict[str, Any]:
     aliases = tuple(r.aliases or ())
     return {"id": r.id, "slug": r.slug, "name": r.name, "summary": r.summary or "", "aliases": aliases}
 
 
-def _status(r: models.Program | models.TalksTrack) -> dict[str, Any]:
+def _status(r: models.Program | models.TalksTrack | models.System | models.Facility) -> dict[str, Any]:
     return {
         **_record(r),
         "status": r.status,
@@ -218,12 +260,28 @@ def actor_view(a: models.Actor) -> ActorView:
     return ActorView(**_record(a), kind=a.kind)
 
 
-def program_view(p: models.Program) -> ProgramView:
+def program_view(p: models.Program, parts: Sequence[PartView] = ()) -> ProgramView:
     return ProgramView(
         **_status(p),
         category=p.category,
-        facilities=tuple(p.facilities or ()),
-        systems=tuple(p.systems or ()),
+        facilities=tuple(x for x in parts if x.kind == "facility"),
+        systems=tuple(x for x in parts if x.kind == "system"),
+    )
+
+
+def part_view(row: models.System | models.Facility, program: Ref) -> PartView:
+    """A system or facility row as a view; its key dates read oldest first."""
+    dates: list[KeyDate] = []
+    for item in row.key_dates or ():
+        on, precision = parse_date(str(item["date"]), "key date")
+        dates.append(KeyDate(on, precision, str(item["text"])))
+    return PartView(
+        **_status(row),
+        kind="facility" if isinstance(row, models.Facility) else "system",
+        program=program,
+        i18n=dict(row.i18n or {}),
+        key_dates=tuple(sorted(dates, key=lambda d: d.on)),
+        location=getattr(row, "location", "") or "",
     )
 
 

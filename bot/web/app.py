@@ -252,6 +252,13 @@ async def list_programs(request: web.Request) -> web.Response:
     return json_response({"items": [render.program(p) for p in programs]})
 
 
+async def list_parts(request: web.Request) -> web.Response:
+    """/api/systems or /api/facilities: the route's last segment says which."""
+    kind = "system" if request.path.endswith("/systems") else "facility"
+    parts = await request.app[SERVICES].catalog.parts()
+    return json_response({"items": [render.part(x) for x in parts if x.kind == kind]})
+
+
 async def list_tracks(request: web.Request) -> web.Response:
     tracks = await request.app[SERVICES].catalog.tracks()
     return json_response({"items": [render.track(t) for t in tracks]})
@@ -317,6 +324,8 @@ def create_app(
     get("/api/events", list_events)
     get("/api/events/{id}", get_event)
     get("/api/programs", list_programs)
+    get("/api/systems", list_parts)
+    get("/api/facilities", list_parts)
     get("/api/tracks", list_tracks)
     get("/api/actors", list_actors)
     get("/api/positions", list_positions)

@@ -15,6 +15,7 @@ from bot.services.dates import iso_with_precision
 from bot.services.views import (
     ActorView,
     EventView,
+    PartView,
     PositionView,
     ProgramView,
     Ref,
@@ -92,9 +93,26 @@ def program(p: ProgramView) -> dict[str, Any]:
     return {
         **_status(p),
         "category": p.category,
-        "facilities": [dict(f) for f in p.facilities],
-        "systems": [dict(s) for s in p.systems],
+        "facilities": [part(f) for f in p.facilities],
+        "systems": [part(s) for s in p.systems],
     }
+
+
+def part(x: PartView) -> dict[str, Any]:
+    """A system or a facility (``location`` for a facility only)."""
+    names = {
+        lang: {"name": str(entry.get("name", "")), "aliases": [str(a) for a in entry.get("aliases", [])]}
+        for lang, entry in x.i18n.items()
+    }
+    out: dict[str, Any] = {
+        **_status(x),
+        "program": ref(x.program),
+        "names": names,
+        "key_dates": [{"date": iso_with_precision(d.on, d.precision), "text": d.text} for d in x.key_dates],
+    }
+    if x.kind == "facility":
+        out["location"] = x.location
+    return out
 
 
 def track(t: TrackView) -> dict[str, Any]:

@@ -86,17 +86,18 @@ async def test_programs_of_the_article(corpus: Services) -> None:
     assert expansion >= 3
     icbm = await corpus.catalog.program("KN-08")
     assert icbm.slug == (await corpus.catalog.program("Hwasong-13")).slug == "icbm"
-    kn08 = next(s for s in icbm.systems if s["name"].startswith("KN-08"))
-    assert "never flight-tested" in (kn08.get("status", "") + kn08.get("summary", "")).casefold()
+    kn08 = next(s for s in icbm.systems if s.name.startswith("KN-08"))
+    assert "never flight-tested" in (kn08.status + kn08.summary).casefold()
+    assert await corpus.catalog.page("Hwasong-13") == kn08
     slbm = await corpus.catalog.program("SLBM")
-    assert any("Sinpo" in f["name"] for f in slbm.facilities)
+    assert any("Sinpo" in f.name for f in slbm.facilities)
     assert await events(corpus, program="slbm", since=dt.date(2015, 1, 1), until=dt.date(2015, 12, 31))
     nuclear = await corpus.catalog.program("Punggye-ri")
     assert nuclear.slug == "nuclear-weapons"
     _, punggye = await corpus.search.search_events("Punggye-ri tunnel")
     assert punggye >= 1
     fissile = await corpus.catalog.program("Yongbyon")
-    names = " ".join(f["name"] for f in fissile.facilities).casefold()
+    names = " ".join(f.name for f in fissile.facilities).casefold()
     assert "enrichment" in names and "radiochemical" in names
 
 

@@ -103,7 +103,7 @@ async def test_brief_lists_every_program_and_track(world: World, bot: PeninsulaB
     whole = "\n".join(await every_page(world, first))
     programs = await world.services.catalog.programs()
     tracks = await world.services.catalog.tracks()
-    assert len(programs) == 9 and len(tracks) == 6
+    assert len(programs) == 10 and len(tracks) == 6
     for name in [p.name for p in programs] + [t.name for t in tracks]:
         assert f"**{name}** — " in whole, name
     assert not re.search(r"and \d+ more", whole)

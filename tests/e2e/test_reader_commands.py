@@ -121,7 +121,17 @@ async def test_commands_are_synced_as_designed(world: World, bot: PeninsulaBot) 
         "help",
     }
     options = {n: [o["name"] for o in c.get("options", [])] for n, c in synced.items()}
-    assert options["timeline"] == ["program", "party", "track", "kind", "since", "until", "private"]
+    assert options["timeline"] == [
+        "program",
+        "party",
+        "track",
+        "system",
+        "facility",
+        "kind",
+        "since",
+        "until",
+        "private",
+    ]
     assert options["position"] == ["party", "topic", "private"]
     assert all(o[-1] == "private" for o in options.values())
     kind = next(o for o in synced["timeline"]["options"] if o["name"] == "kind")
@@ -138,12 +148,31 @@ async def test_commands_are_synced_as_designed(world: World, bot: PeninsulaBot) 
         ("timeline", "program"),
         ("timeline", "party"),
         ("timeline", "track"),
+        ("timeline", "system"),
+        ("timeline", "facility"),
         ("event", "id"),
     }
 
 
-async def test_program_by_system_alias(world: World, bot: PeninsulaBot) -> None:
-    result = await invoke(world, "program", {"name": "KN-08"})
+async def test_program_by_a_system_shows_its_own_page(world: World, bot: PeninsulaBot) -> None:
+    for typed in ("KN-08", "Hwasong-13", "kn08"):
+        result = await invoke(world, "program", {"name": typed})
+        assert not result.ephemeral
+        [embed] = result.embeds
+        assert embed["title"] == "KN-08", typed
+        assert embed["description"].startswith("Part of: **Intercontinental ballistic missiles**")
+        assert field(result, "Status") == "displayed but never flight-tested (since Apr 2012)"
+        assert field(result, "Also known as") == "Hwasong-13"
+        assert field(result, "Key dates") == "**15 Apr 2012** · First shown at a parade"
+        assert embed["footer"]["text"] == "/timeline system:kn-08"
+    site = await invoke(world, "program", {"name": "Tongchang-ri"})
+    assert site.embeds[0]["title"] == "Sohae Satellite Launching Station"
+    assert "Unha-3 places a satellite in orbit from Sohae" in field(site, "Events")
+    assert field(site, "Location") == "North Pyongan Province"
+
+
+async def test_program_page_lists_its_systems(world: World, bot: PeninsulaBot) -> None:
+    result = await invoke(world, "program", {"name": "ICBM"})
     assert not result.ephemeral
     assert result.message is not None and result.message.allowed_mentions == {"parse": []}
     [embed] = result.embeds
@@ -155,7 +184,7 @@ async def test_program_by_system_alias(world: World, bot: PeninsulaBot) -> None:
 
 
 async def test_program_private_is_ephemeral(world: World, bot: PeninsulaBot) -> None:
-    result = await invoke(world, "program", {"name": "sohae", "private": True})
+    result = await invoke(world, "program", {"name": "space launch", "private": True})
     assert result.ephemeral
     assert result.embeds[0]["title"] == "Space launch"
     assert "Sohae Satellite Launching Station" in field(result, "Facilities")
@@ -177,9 +206,13 @@ async def test_autocomplete_understands_aliases(world: World, bot: PeninsulaBot)
         assert len(choices) <= 25
     people = await world.fake.autocomplete("position", "party", "", guild=world.home)
     assert "wang-yi" not in {c["value"] for c in people}
-    for typed in ("KN-08", "Hwasong-13", "hwasong", "ICBM"):
+    for typed, first in (("KN-08", "system:kn-08"), ("Hwasong-13", "system:kn-08"), ("ICBM", "icbm")):
         choices = await world.fake.autocomplete("program", "name", typed, guild=world.home)
-        assert choices[0]["value"] == "icbm", typed
+        assert choices[0]["value"] == first, typed
+    sites = await world.fake.autocomplete("timeline", "facility", "Tongchang", guild=world.home)
+    assert sites[0]["value"] == "sohae"
+    systems = await world.fake.autocomplete("timeline", "system", "hwasong", guild=world.home)
+    assert systems[0]["value"] == "hwasong-15"
     tracks = await world.fake.autocomplete("talks", "track", "six", guild=world.home)
     assert tracks[0]["value"] == "six-party"
     topics = await world.fake.autocomplete("compare", "topic", "peace", guild=world.home)
@@ -268,7 +301,8 @@ async def test_help_counts(world: World, bot: PeninsulaBot) -> None:
     assert result.ephemeral
     knows = field(result, "What I know")
     assert knows.startswith(
-        "5 events · 2 programs · 1 talks tracks · 4 parties · 2 topics · 3 stated positions"
+        "5 events · 2 programs · 2 systems · 1 facilities · 1 talks tracks · 4 parties · 2 topics · "
+        "3 stated positions"
     )
     commands = field(result, "Commands")
     for name in ("brief", "program", "talks", "position", "compare", "timeline", "event", "search", "help"):
@@ -471,8 +505,10 @@ async def test_console_prints_what_discord_receives(
 # Each case: command, option, text typed, what a reader sees for the first suggestion picked, and a
 # value typed without picking (a prefix, an alias in other case, a misspelling) that shows the same.
 OPTION_CASES = [
-    ("program", "name", "Tong", "Space launch", "space lau"),
-    ("program", "name", "inter", "Intercontinental ballistic missiles", "kn-08"),
+    ("program", "name", "space", "Space launch", "space lau"),
+    ("program", "name", "Tong", "Sohae Satellite Launching Station", "tongchang-ri"),
+    ("program", "name", "inter", "Intercontinental ballistic missiles", "icbm"),
+    ("program", "name", "KN", "KN-08", "Hwasong-13"),
     ("talks", "track", "six", "Six-party talks", "Six-party"),
     ("position", "party", "pyong", "North Korea: stated positions", "Nroth Korea"),
     ("compare", "topic", "form", "Positions on Format of talks", "Form"),

@@ -84,11 +84,11 @@ async def test_named_records_and_title_hits_rank_first(services: Services) -> No
     assert [e.id for e in found] == [top, new, old, in_summary]
 
 
-async def test_named_systems_and_sites_are_catalog_hits_after_their_program(services: Services) -> None:
+async def test_named_systems_and_sites_are_catalog_hits_before_their_program(services: Services) -> None:
     hits = await services.search.search_catalog("KN-08")
-    assert [(h.kind, h.title) for h in hits][:2] == [
-        ("program", "Intercontinental ballistic missiles"),
-        ("system", "KN-08"),
+    assert [(h.kind, h.title, h.ref) for h in hits][:2] == [
+        ("system", "KN-08", "kn-08"),
+        ("program", "Intercontinental ballistic missiles", "icbm"),
     ]
     sohae = await services.search.search_catalog("Tongchang-ri")
     assert ("facility", "Sohae Satellite Launching Station") in [(h.kind, h.title) for h in sohae]

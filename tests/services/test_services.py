@@ -255,12 +255,14 @@ async def test_event_autocomplete_matches_title_words_only(services: Services) -
     assert not any("Engine ground test" in n for n in by_summary)
 
 
-async def test_catalog_search_finds_a_program_by_a_facility_alias(services: Services) -> None:
-    # The catalog resolves "Tongchang-ri" (an alias of the Sohae station) to its program; search
-    # must find the program under the same name.
+async def test_catalog_search_finds_a_facility_and_its_program_by_an_alias(services: Services) -> None:
+    # "Tongchang-ri" (an alias of the Sohae station) names the station's own page, and as a program
+    # filter its program; search finds the station first, then the program.
     assert (await services.catalog.program("Tongchang-ri")).slug == "space-launch"
+    page = await services.catalog.page("Tongchang-ri")
+    assert (page.kind, page.slug) == ("facility", "sohae")
     hits = await services.search.search_catalog("Tongchang-ri")
-    assert [(h.kind, h.ref) for h in hits][:1] == [("program", "space-launch")]
+    assert [(h.kind, h.ref) for h in hits][:2] == [("facility", "sohae"), ("program", "space-launch")]
 
 
 EVENT_FILTERS = [

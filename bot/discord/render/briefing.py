@@ -50,6 +50,8 @@ class Counts:
     parties: int
     topics: int
     positions: int
+    systems: int = 0
+    facilities: int = 0
 
 
 def help_embed(counts: Counts, commands: Sequence[tuple[str, str]]) -> discord.Embed:
@@ -64,7 +66,8 @@ def help_embed(counts: Counts, commands: Sequence[tuple[str, str]]) -> discord.E
     )
     b.add_field(
         "What I know",
-        f"{counts.events} events · {counts.programs} programs · {counts.tracks} talks tracks · "
+        f"{counts.events} events · {counts.programs} programs · {counts.systems} systems · "
+        f"{counts.facilities} facilities · {counts.tracks} talks tracks · "
         f"{counts.parties} parties · {counts.topics} topics · {counts.positions} stated positions",
     )
     b.add_lines("Commands", [f"`/{name}` — {description}" for name, description in commands])

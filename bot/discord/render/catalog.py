@@ -1,4 +1,5 @@
-"""Catalog records: a program, a talks track, a party's positions, every party's position on a topic."""
+"""Catalog records: a program, a system or facility, a talks track, a party's positions, every
+party's position on a topic."""
 
 from __future__ import annotations
 
@@ -7,12 +8,19 @@ from typing import Any
 
 import discord
 
-from bot.discord.render.embeds import EmbedBuilder
 from bot.discord.render.events import event_line, source_line
 from bot.discord.render.flow import Flow
 from bot.discord.render.text import plain, refs
 from bot.services.dates import format_date
-from bot.services.views import Comparison, EventView, PositionView, ProgramView, Statements, TrackView
+from bot.services.views import (
+    Comparison,
+    EventView,
+    PartView,
+    PositionView,
+    ProgramView,
+    Statements,
+    TrackView,
+)
 
 
 def since_label(value: Any, precision: str) -> str:
@@ -26,22 +34,46 @@ def status_line(status: str, since: Any, precision: str) -> str:
 def program_embeds(
     program: ProgramView, milestones: Sequence[EventView], latest: Sequence[EventView]
 ) -> list[discord.Embed]:
-    b = EmbedBuilder(program.name, description=program.summary, footer=f"/timeline program:{program.slug}")
+    """A program as pages: every system and site on a line of its own, every milestone, none cut."""
+    b = Flow(program.name, description=program.summary, footer=f"/timeline program:{program.slug}")
     b.add_field("Status", status_line(program.status, program.status_since, program.status_since_precision))
     b.add_field("Category", program.category.capitalize(), inline=True)
     if program.aliases:
-        b.add_field("Also known as", ", ".join(program.aliases), inline=True)
-    b.add_lines("Facilities", [_facility(f) for f in program.facilities], empty="none recorded")
-    b.add_lines("Systems", [_facility(s) for s in program.systems], empty="none recorded")
+        b.add_field("Also known as", plain(", ".join(program.aliases)), inline=True)
+    b.add_lines("Facilities", [part_line(f) for f in program.facilities], empty="none recorded")
+    b.add_lines("Systems", [part_line(s) for s in program.systems], empty="none recorded")
     b.add_lines("Milestones", [event_line(e) for e in milestones], empty="none recorded")
     b.add_lines("Latest events", [event_line(e) for e in latest], empty="none recorded")
-    return [b.build()]
+    return b.build()
 
 
-def _facility(item: dict[str, Any]) -> str:
-    name = plain(str(item.get("name", "?")))
-    extras = [str(item[k]) for k in ("location", "status") if item.get(k)]
-    return f"**{name}**" + (f" — {'; '.join(extras)}" if extras else "")
+def part_line(part: PartView) -> str:
+    """A system or site on one line: its name, where it is, its status and since when."""
+    status = status_line(part.status, part.status_since, part.status_since_precision) if part.status else ""
+    extras = [x for x in (part.location, status) if x]
+    return f"**{plain(part.name)}**" + (f" — {plain('; '.join(extras))}" if extras else "")
+
+
+def part_embeds(part: PartView, events: Sequence[EventView], total: int) -> list[discord.Embed]:
+    """A system's or facility's own page: part of which program, its status since when, its names,
+    its key dates and its own events (every one, paged; the newest ``len(events)`` of ``total``)."""
+    option = "system" if part.kind == "system" else "facility"
+    b = Flow(part.name, footer=f"/timeline {option}:{part.slug}")
+    b.describe(
+        f"Part of: **{plain(part.program.name)}**" + (f"\n\n{plain(part.summary)}" if part.summary else "")
+    )
+    if part.status:
+        b.add_field("Status", plain(status_line(part.status, part.status_since, part.status_since_precision)))
+    if part.location:
+        b.add_field("Location", plain(part.location), inline=True)
+    if part.names():
+        b.add_field("Also known as", plain(", ".join(part.names())), inline=True)
+    b.add_lines(
+        "Key dates", [f"**{d.date_label}** · {plain(d.text)}" for d in part.key_dates], empty="none recorded"
+    )
+    heading = "Events" if len(events) >= total else f"Events (the newest {len(events)} of {total})"
+    b.add_lines(heading, [event_line(e) for e in events], empty="none recorded")
+    return b.build()
 
 
 def track_embeds(

@@ -15,6 +15,7 @@ from jsonschema.exceptions import ValidationError
 from bot.resources import data_dir
 from bot.services.errors import FieldProblem
 from bot.services.importing.cells import ImportRow, read_csv
+from bot.services.links import LINK_FIELDS
 from bot.services.validation import EventInput, SourceInput
 
 SCHEMA_PATH = data_dir() / "schema" / "events.schema.json"
@@ -31,6 +32,8 @@ NATIVE_COLUMNS = (
     "retract_reason",
     "scope",
     "programs",
+    "systems",
+    "facilities",
     "actors",
     "tracks",
     "primary_track",
@@ -92,7 +95,7 @@ def _native_csv_row(rec: dict[str, str], number: int, problems: list[FieldProble
             )
             ok = False
             continue
-        if column in ("programs", "actors", "tracks"):
+        if column in LINK_FIELDS:
             out[column] = _split_list(cell)
         elif column in ("sources", "details"):
             if not cell.strip():
@@ -167,6 +170,8 @@ def parse_native(text: str, problems: list[FieldProblem]) -> list[ImportRow]:
                     programs=item.get("programs", []),
                     actors=item.get("actors", []),
                     tracks=item.get("tracks", []),
+                    systems=item.get("systems", []),
+                    facilities=item.get("facilities", []),
                     sources=[
                         SourceInput(s["publisher"], s["title"], s.get("date"), s.get("url"))
                         for s in item["sources"]
