@@ -160,7 +160,7 @@ async def test_program_by_a_system_shows_its_own_page(world: World, bot: Peninsu
         assert not result.ephemeral
         [embed] = result.embeds
         assert embed["title"] == "KN-08", typed
-        assert embed["description"].startswith("Part of: **Intercontinental ballistic missiles**")
+        assert embed["description"].startswith("Part of: Intercontinental ballistic missiles")
         assert field(result, "Status") == "displayed but never flight-tested (since Apr 2012)"
         assert field(result, "Also known as") == "Hwasong-13"
         assert field(result, "Key dates") == "**15 Apr 2012** · First shown at a parade"

@@ -60,7 +60,7 @@ def part_embeds(part: PartView, events: Sequence[EventView], total: int) -> list
     option = "system" if part.kind == "system" else "facility"
     b = Flow(part.name, footer=f"/timeline {option}:{part.slug}")
     b.describe(
-        f"Part of: **{plain(part.program.name)}**" + (f"\n\n{plain(part.summary)}" if part.summary else "")
+        f"Part of: {plain(part.program.name)}" + (f"\n\n{plain(part.summary)}" if part.summary else "")
     )
     if part.status:
         b.add_field("Status", plain(status_line(part.status, part.status_since, part.status_since_precision)))
