@@ -126,6 +126,11 @@ async def test_json_export_fields_scopes_and_schema(sqlite_db: Database) -> None
     session = seeded["seed:six-party-dormant"]
     assert (session["primary_track"], session["tracks"]) == ("six-party", ["six-party"])
     assert seeded["seed:unha-3-2012-12"]["primary_track"] is None
+    # Systems and facilities are links like programs: exported by slug (and read back below).
+    assert (seeded["seed:unha-3-2012-12"]["facilities"], seeded["seed:unha-3-2012-12"]["systems"]) == (
+        ["sohae"],
+        [],
+    )
     assert len(doc["events"]) == 28
     # Importing the export into the same database finds every event again, pb: ids included.
     same = await import_file(
@@ -145,3 +150,22 @@ async def test_guild_export_holds_global_and_its_own(sqlite_db: Database) -> Non
     assert cns["programs"] == "space-launch" and cns["actors"] == "dprk"
     assert json.loads(cns["sources"])[0]["title"] == "CNS North Korea Missile Test Database"
     assert json.loads(cns["details"])["distance_km"] == 1380.0
+
+
+async def test_csv_import_links_systems_and_facilities(sqlite_db: Database) -> None:
+    await load(sqlite_db.sessionmaker, read_corpus(files=[SAMPLE]))
+    header = "title,date,kind,programs,systems,facilities,sources\n"
+    sources = '"[{""publisher"": ""KCNA"", ""title"": ""Report""}]"'
+    row = f"Engine test at Sohae for the KN-08,2016-04-09,facility_activity,icbm,kn-08,sohae,{sources}\n"
+    report = await import_file(
+        sqlite_db.sessionmaker, (header + row).encode(), "native", caller=Caller.system(), policy=POLICY
+    )
+    assert report.ok, report.problems
+    doc = json.loads(await export_events(sqlite_db.sessionmaker, "json"))
+    [made] = [e for e in doc["events"] if e["title"].startswith("Engine test at Sohae")]
+    assert (made["systems"], made["facilities"]) == (["kn-08"], ["sohae"])
+    unknown = row.replace(",kn-08,", ",hwasong-99,")
+    refused = await import_file(
+        sqlite_db.sessionmaker, (header + unknown).encode(), "native", caller=Caller.system(), policy=POLICY
+    )
+    assert not refused.ok and "hwasong-99" in str(refused.problems)

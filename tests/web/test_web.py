@@ -344,6 +344,22 @@ async def test_catalog_endpoints(site: Site) -> None:
     assert [p["slug"] for p in programs] == ["icbm", "space-launch"]
     assert programs[0]["status_since"] == "2017-07"
     assert programs[0]["systems"][0]["name"] == "KN-08"
+    systems = (await get_json(site, "/api/systems"))["items"]
+    assert [(s["slug"], s["program"]["slug"]) for s in systems] == [("kn-08", "icbm"), ("hwasong-15", "icbm")]
+    assert systems[0]["status_since"] == "2012-04" and systems[0]["aliases"] == ["Hwasong-13"]
+    assert systems[0]["key_dates"] == [{"date": "2012-04-15", "text": "First shown at a parade"}]
+    assert "location" not in systems[0]
+    [sohae] = (await get_json(site, "/api/facilities"))["items"]
+    assert (sohae["slug"], sohae["location"], sohae["program"]["slug"]) == (
+        "sohae",
+        "North Pyongan Province",
+        "space-launch",
+    )
+    linked = (await get_json(site, "/api/events", facility="Tongchang-ri"))["items"]
+    assert [e["title"] for e in linked] == ["Unha-3 places a satellite in orbit from Sohae"]
+    assert linked[0]["facilities"] == [{"slug": "sohae", "name": "Sohae Satellite Launching Station"}]
+    assert linked[0]["systems"] == []
+    assert (await get_json(site, "/api/events", system="Hwasong-13"))["items"] == []
     tracks = (await get_json(site, "/api/tracks"))["items"]
     assert tracks[0]["slug"] == "six-party" and len(tracks[0]["participants"]) == 4
     actors = (await get_json(site, "/api/actors"))["items"]
@@ -361,6 +377,8 @@ BAD_PARAMETERS = [
     ("/api/events", {"program": "nope"}, "program"),
     ("/api/events", {"party": "Atlantis"}, "party"),
     ("/api/events", {"track": "seven-party"}, "track"),
+    ("/api/events", {"system": "Hwasong-99"}, "system"),
+    ("/api/events", {"facility": "Atlantis"}, "facility"),
     ("/api/events", {"kind": "picnic"}, "kind"),
     ("/api/events", {"min_significance": "9"}, "min_significance"),
     ("/api/events", {"min_significance": "high"}, "min_significance"),
@@ -424,6 +442,10 @@ async def test_responses_conform_to_the_openapi_document(site: Site, spec: OpenA
         (f"/api/events/{site.local.id}", {}, 404),
         ("/api/events/abc", {}, 400),
         ("/api/programs", {}, 200),
+        ("/api/systems", {}, 200),
+        ("/api/facilities", {}, 200),
+        ("/api/events", {"facility": "sohae", "system": "kn-08"}, 200),
+        ("/feed.atom", {"facility": "Sohae"}, 200),
         ("/api/tracks", {}, 200),
         ("/api/actors", {}, 200),
         ("/api/positions", {}, 200),
