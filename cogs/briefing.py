@@ -31,7 +31,7 @@ from bot.discord.options import (
     TrackOption,
     UntilOption,
 )
-from bot.discord.render.briefing import Counts, brief_pages, help_embed
+from bot.discord.render.briefing import Counts, brief_pages, help_pages
 from bot.discord.render.catalog import (
     compare_embeds,
     part_embeds,
@@ -162,6 +162,12 @@ async def build_search(services: Services, who: Who, *, query: str) -> Reply:
 
 
 async def build_help(services: Services, who: Who) -> Reply:
+    return await open_document(services, who, "help")
+
+
+@document("help")
+async def help_document(services: Services, who: Who, args: str) -> Document:
+    """/help as pages: what the bot knows, then every reader command (none left out)."""
     parts = await services.catalog.parts()
     counts = Counts(
         events=await services.events.count(EventFilter(guild_id=who.guild_id)),
@@ -174,7 +180,7 @@ async def build_help(services: Services, who: Who) -> Reply:
         facilities=sum(x.kind == "facility" for x in parts),
     )
     commands = [(c.name, c.description) for c in Briefing.__cog_app_commands__]
-    return Reply(embeds=[help_embed(counts, commands)])
+    return Document(help_pages(counts, commands))
 
 
 Builder = Callable[..., Awaitable[Reply]]

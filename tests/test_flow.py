@@ -7,6 +7,7 @@ import re
 import discord
 
 from bot.discord.documents import Document, document, open_document
+from bot.discord.render.briefing import Counts, help_pages
 from bot.discord.render.flow import Flow
 from bot.discord.render.reply import Who
 from bot.discord.render.text import CONTINUED, EMBED_TOTAL_MAX, FIELD_VALUE_MAX, split_sentences
@@ -103,3 +104,15 @@ async def test_open_document_shows_one_page_with_its_counter_and_buttons() -> No
     single = await open_document(services, who, "test-numbers", "1")
     assert single.embeds[0].footer.text == "a test document"
     assert single.view is not None and len(single.view.children) == 1
+
+
+def test_help_pages_list_every_command_however_many() -> None:
+    commands = [(f"command{i:02d}", f"does thing number {i} " + "y" * 80) for i in range(90)]
+    counts = Counts(events=5, programs=2, tracks=1, parties=4, topics=2, positions=3)
+    pages = help_pages(counts, commands)
+    assert len(pages) > 1
+    listed = "\n".join(values(pages, "Commands")).splitlines()
+    assert listed == [f"`/{name}` — {description}" for name, description in commands]
+    assert all(len(p) <= EMBED_TOTAL_MAX - 24 for p in pages)
+    whole = "\n".join("".join(str(f.value) for f in p.fields) for p in pages)
+    assert "… and" not in whole

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,6 +21,7 @@ from bot.services.container import Services
 from bot.services.seed import load, read_corpus
 from bot.services.subscriptions import Filters
 from bot.services.validation import SourceInput
+from cogs.briefing import Briefing
 from testing.fake_discord import FakeDiscord, FakeGuild, FakeMember, InteractionResult, connect_bot
 from testing.fake_discord.checks import walk_components
 from tests.conftest import Database
@@ -77,14 +80,15 @@ def text_of(result: InteractionResult) -> str:
     return "\n".join(parts)
 
 
-async def every_page(world: World, first: InteractionResult) -> list[str]:
-    """The text of each page, pressing Next until it is disabled; checks the counter on each."""
-    pages = [text_of(first)]
-    footer = first.embeds[0]["footer"]["text"]
+async def _turn_every_page(world: World, first: InteractionResult) -> AsyncIterator[None]:
+    """Yields with each page shown in ``first``, pressing Next until it is disabled; checks the
+    counter on each."""
+    yield
+    footer = first.embeds[0].get("footer", {}).get("text", "")
     match = re.match(r"Page 1/(\d+)", footer)
     if match is None:  # one page: no counter, no buttons
         assert "Next ▶" not in buttons(first)
-        return pages
+        return
     total = int(match[1])
     assert buttons(first)["◀ Prev"].get("disabled") is True
     for page in range(2, total + 1):
@@ -93,9 +97,18 @@ async def every_page(world: World, first: InteractionResult) -> list[str]:
         turned = await world.fake.press(first, next_id, user=world.alice)
         assert turned.callback_type == 7
         assert first.embeds[0]["footer"]["text"].startswith(f"Page {page}/{total}")
-        pages.append(text_of(first))
+        yield
     assert buttons(first)["Next ▶"].get("disabled") is True
-    return pages
+
+
+async def every_page(world: World, first: InteractionResult) -> list[str]:
+    """The text of each page."""
+    return [text_of(first) async for _ in _turn_every_page(world, first)]
+
+
+async def every_embed(world: World, first: InteractionResult) -> list[dict[str, Any]]:
+    """Each page's embed, as sent."""
+    return [copy.deepcopy(first.embeds[0]) async for _ in _turn_every_page(world, first)]
 
 
 async def test_brief_lists_every_program_and_track(world: World, bot: PeninsulaBot) -> None:
@@ -120,6 +133,40 @@ async def test_position_pages_every_position_whole(world: World, bot: PeninsulaB
     for p in positions:
         assert p.summary in whole.replace("\n" + CONTINUED + "\n", " "), p.summary[:60]
     assert not whole.rstrip().endswith("…")
+
+
+async def test_help_lists_every_command_on_its_pages(world: World, bot: PeninsulaBot) -> None:
+    first = await world.fake.invoke("help", guild=world.home, user=world.alice)
+    whole = "\n".join(await every_page(world, first))
+    commands = [(c.name, c.description) for c in Briefing.__cog_app_commands__]
+    assert len(commands) >= 9
+    for name, description in commands:
+        assert f"`/{name}` — {description}" in whole, name
+    assert "… and" not in whole and not re.search(r"\d+ more", whole)
+
+
+async def test_compare_is_one_block_per_party_then_other_voices(world: World, bot: PeninsulaBot) -> None:
+    first = await world.fake.invoke("compare", {"topic": "talks-format"}, guild=world.home, user=world.alice)
+    fields = [f for embed in await every_embed(world, first) for f in embed["fields"]]
+    assert not any(f["inline"] for f in fields)
+    states = sorted(
+        (a for a in await world.services.catalog.actors(parties_only=True) if a.kind == "state"),
+        key=lambda a: a.name,
+    )
+    assert len(states) == 6
+    names = [f["name"] for f in fields]
+    voices = names.index("Other voices")
+    blocks = [n for n in names[:voices] if not n.endswith("(continued)")]
+    assert [b.split(" (as of ")[0] for b in blocks] == [s.name for s in states]
+    assert any(n.startswith("Robert Gallucci: ") for n in names[voices:])
+    whole = "\n".join(f["value"] for f in fields).replace("\n" + CONTINUED + "\n", " ")
+    comparison = await world.services.catalog.comparison("talks-format")
+    for _state, history in comparison.states:
+        latest = history[0]
+        assert f"**{latest.stance}**\n{latest.summary}" in whole, latest.summary[:60]
+    for voice in comparison.voices:
+        assert voice.summary in whole
+    assert "…" not in whole
 
 
 async def test_a_document_pages_after_a_restart_for_its_invoker_only(world: World) -> None:

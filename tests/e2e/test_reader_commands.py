@@ -288,12 +288,17 @@ async def test_position_and_compare(world: World, bot: PeninsulaBot) -> None:
     assert "> “before anything else”" in narrowed.embeds[0]["fields"][0]["value"]
     compared = await invoke(world, "compare", {"topic": "peace treaty"})
     fields = compared.embeds[0]["fields"]
+    # One full-width block per state, in name order, a state with nothing recorded saying so.
     assert [f["name"] for f in fields] == [
+        "China",
         "North Korea (as of Oct 2015)",
+        "South Korea",
         "United States (as of 2018)",
     ]
-    assert all(f["inline"] for f in fields)
-    assert "**Peace treaty first**" in fields[0]["value"]
+    assert not any(f["inline"] for f in fields)
+    assert fields[0]["value"] == "No stated position on Peace treaty is recorded."
+    assert fields[1]["value"].startswith("**Peace treaty first**\n")
+    assert "Source: " in fields[1]["value"] and "Source: " in fields[3]["value"]
 
 
 async def test_help_counts(world: World, bot: PeninsulaBot) -> None:

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 import discord
 
 from bot.discord.render.catalog import status_line
-from bot.discord.render.embeds import EmbedBuilder
 from bot.discord.render.events import event_line
 from bot.discord.render.flow import Flow
 from bot.services.views import EventView, ProgramView, TrackView
@@ -54,9 +53,10 @@ class Counts:
     facilities: int = 0
 
 
-def help_embed(counts: Counts, commands: Sequence[tuple[str, str]]) -> discord.Embed:
-    """``commands`` are (name, description) pairs of the reader commands."""
-    b = EmbedBuilder(
+def help_pages(counts: Counts, commands: Sequence[tuple[str, str]]) -> list[discord.Embed]:
+    """``commands`` are (name, description) pairs of the reader commands, every one listed: a list
+    that does not fit goes on on the next page (a paged document), never "… and N more"."""
+    b = Flow(
         "Peninsula Brief",
         description=(
             "A briefing on North Korea's nuclear and missile programs, the talks around them and the "

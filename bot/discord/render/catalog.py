@@ -145,19 +145,21 @@ def positions_embeds(statements: Statements, topic: str | None) -> list[discord.
 
 
 def compare_embeds(comparison: Comparison) -> list[discord.Embed]:
-    """One block per state (date, stance, source; every state, recorded or not), then the people
-    and organizations quoted on the topic as "other voices", never among the states."""
+    """One block per state, full width (stance, date, summary, quote, source; every state, a state
+    with nothing recorded too), then the people and organizations quoted on the topic as "other
+    voices", never among the states. A block that does not fit goes on the next page, whole."""
     topic = comparison.topic.name
     b = Flow(f"Positions on {topic}", footer="Each state's latest stated position; other voices below.")
     if not any(history for _, history in comparison.states) and not comparison.voices:
         b.describe(f"No position on {topic} is recorded yet.")
     for state, history in comparison.states:
         if not history:
+            b.add_field(state.name, f"No stated position on {topic} is recorded.")
             continue
         latest = history[0]
         earlier = f"\nEarlier positions: {len(history) - 1} (see /position)" if len(history) > 1 else ""
         name = f"{state.name} (as of {format_date(latest.as_of, latest.as_of_precision)})"
-        b.add_field(name, f"**{latest.stance}**\n{_position_value(latest)}{earlier}", inline=True)
+        b.add_field(name, f"**{latest.stance}**\n{_position_value(latest)}{earlier}")
     if comparison.voices:
         b.add_field("Other voices", f"{len(comparison.voices)} quoted on {topic}, not states.")
         for p in comparison.voices:
