@@ -10,11 +10,12 @@ Programs, systems, facilities, talks tracks and positions are few and are matche
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any, Literal, TypedDict, Unpack
 
 from rapidfuzz import fuzz
-from sqlalchemy import Select, case, func, intersect, literal, or_, select, union
+from sqlalchemy import Select, and_, case, func, intersect, literal, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.elements import ColumnElement
@@ -33,6 +34,8 @@ from bot.services.views import EventView
 QUERY_MAX = 200
 CATALOG_CUTOFF = 75
 CATALOG_HITS = 5
+#: How many queries' catalog answers are remembered (per catalog snapshot).
+CATALOG_MEMO = 256
 #: Beyond this many matches, only the most recently added are ranked (see search_events).
 RANK_WINDOW = 1000
 #: When fewer events than this hold every term, events holding any of them are ranked too.
@@ -79,6 +82,12 @@ class SearchPage:
         """Where the next page starts when this one showed ``shown`` events (None: this is the last)."""
         nxt = self.offset + shown
         return nxt if nxt < self.total_events else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _normalized(text: str) -> str:
+    """A catalog text as it is compared (the same few hundred texts are scored for every query)."""
+    return normalize(text)
 
 
 def _either(parts: list[Select[Any]]) -> Select[Any]:
@@ -129,8 +138,24 @@ class _Plan:
         return [key.in_(ids) for ids in self._linked_ids(term.links if records is None else records)]
 
     def _matches(self, term: Term, key: Key) -> ColumnElement[bool]:
-        """SQL: the event with id ``key`` matches ``term``, by its text or by a link."""
+        """SQL: the event with id ``key`` matches ``term``, by its text or by a link. PostgreSQL tests
+        the row's own vector (a self-join would hash every event the term's text matches)."""
+        if self.dialect != "sqlite" and key is models.Event.id:
+            return or_(self._text([term]).holds(), *self._linked(term, key))
         return or_(key.in_(self._text_ids([term])), *self._linked(term, key))
+
+    def newest(self, mode: Mode) -> Select[Any]:
+        """The ids of every match, newest first (scope not applied). On SQLite plain words drive
+        straight from the text index, in its own rowid order: the newest are read first and the
+        index stops there (wrapped in a condition over ``event`` it would list every match first)."""
+        plain = [t for t in self.terms if not t.links]
+        if self.dialect == "sqlite" and mode == "all" and plain:
+            stmt = self._text(plain).ids()
+            key = stmt.selected_columns[0]
+            linked = [self._matches(t, key) for t in self.terms if t.links]
+            return stmt.where(*linked).order_by(key.desc())
+        ids = self.ids(mode).subquery()
+        return select(ids.c[0]).order_by(ids.c[0].desc())
 
     def ids(self, mode: Mode) -> Select[Any]:
         """The ids of every event matching the terms (all of them, or any), scope not applied."""
@@ -192,6 +217,8 @@ class SearchService:
         self._catalog = catalog
         self._dialect = dialect
         self._index: tuple[tuple[int, ...], NameIndex] | None = None
+        self._memo_key: tuple[int, ...] = ()
+        self._memo: dict[str, tuple[CatalogHit, ...]] = {}
 
     async def names(self) -> NameIndex:
         """The catalog's names, rebuilt when the catalog's snapshot changes."""
@@ -253,23 +280,41 @@ class SearchService:
         self, session: AsyncSession, plan: _Plan, mode: Mode, guild_id: int | None
     ) -> tuple[int, int | None]:
         """How many visible events match (RANK_WINDOW + 1 for more), and the id the ranked window
-        starts at when there are more."""
-        # Matches regardless of scope and status: cheap to count and to cut, and close enough for a
-        # recency window. The planners misjudge the scope filter and would rank every match.
-        ids = plan.ids(mode).subquery()
-        key = ids.c[0]
-        # The RANK_WINDOW-th and the next newest match: two rows mean the query is broad, and the
-        # first is where the window starts. One statement answers both questions.
-        window = select(key).order_by(key.desc()).offset(RANK_WINDOW - 1).limit(2)
-        edge = list((await session.scalars(window)).all())
-        if len(edge) == 2:
-            return RANK_WINDOW + 1, int(edge[0])
+        starts at when there are more; one statement."""
+        # The RANK_WINDOW + 1 newest matches regardless of scope and status: cheap to read and to cut,
+        # and close enough for a recency window (the planners misjudge the scope filter and would
+        # rank every match). When there are fewer, they are every match: count the visible ones.
+        newest = plan.newest(mode).limit(RANK_WINDOW + 1).subquery()
+        key = newest.c[0]
         E = models.Event
-        stmt = select(func.count()).where(visible(guild_id), E.status == "published", plan.condition(mode))
-        return int(await session.scalar(stmt) or 0), None
+        shown = case((and_(visible(guild_id), E.status == "published"), 1), else_=0)
+        stmt = select(func.count(), func.coalesce(func.sum(shown), 0), func.min(key)).join_from(
+            newest, E, E.id == key
+        )
+        found, visible_count, oldest = (await session.execute(stmt)).one()
+        if found > RANK_WINDOW:  # broad: rank the RANK_WINDOW newest, from the one after the oldest
+            return RANK_WINDOW + 1, int(oldest) + 1
+        return int(visible_count), None
 
     async def search_catalog(self, query: str) -> list[CatalogHit]:
-        """Catalog records for ``query``: the ones it names first, then close matches, best first."""
+        """Catalog records for ``query``: the ones it names first, then close matches, best first.
+
+        The answer depends on the query and the catalog alone: the last CATALOG_MEMO answers are kept
+        until the catalog's snapshot changes (a page button re-runs the query; scoring every record
+        fuzzily costs more than the event search)."""
+        index = await self.names()
+        snapshot = (id(index), *(id(p) for p in await self._catalog.positions()))
+        if self._memo_key != snapshot:
+            self._memo_key, self._memo = snapshot, {}
+        if (known := self._memo.get(query)) is not None:
+            return list(known)
+        hits = await self._match_catalog(query)
+        if len(self._memo) >= CATALOG_MEMO:
+            del self._memo[next(iter(self._memo))]
+        self._memo[query] = tuple(hits)
+        return hits
+
+    async def _match_catalog(self, query: str) -> list[CatalogHit]:
         q = normalize(query)
         hits: dict[tuple[str, str], CatalogHit] = {}
 
@@ -281,7 +326,7 @@ class SearchService:
         def score(*fields: str) -> float:
             best = 0.0
             for f in fields:
-                nf = normalize(f)
+                nf = _normalized(f)
                 if not nf:
                     continue
                 if q in nf:
