@@ -237,7 +237,12 @@ class Row:
 
 
 async def measure(
-    fake: FakeDiscord, guild: FakeGuild, iterations: int, rng: random.Random, event_ids: list[int]
+    fake: FakeDiscord,
+    guild: FakeGuild,
+    iterations: int,
+    rng: random.Random,
+    event_ids: list[int],
+    only: tuple[str, ...] = (),
 ) -> list[Row]:
     member = guild.add_member("reader")
 
@@ -274,6 +279,8 @@ async def measure(
     }
     rows = []
     for name, case in cases.items():
+        if only and name != "ping" and not name.startswith(only):
+            continue
         for _ in range(5):  # warm caches and connections
             await case()
         samples = [await case() for _ in range(iterations)]
@@ -334,7 +341,9 @@ async def _press(fake: FakeDiscord, inv: Callable[..., Awaitable[InteractionResu
     return (await fake.press(first, nxt, user=member)).latency
 
 
-async def run_database(url: str, events: int, iterations: int) -> tuple[list[Row], float]:
+async def run_database(
+    url: str, events: int, iterations: int, only: tuple[str, ...] = ()
+) -> tuple[list[Row], float]:
     engine = dbmod.create_engine(url)
     try:
         await dbmod.upgrade(engine)
@@ -352,7 +361,7 @@ async def run_database(url: str, events: int, iterations: int) -> tuple[list[Row
             settings = Settings(discord_token="x", database_url=url, _env_file=None)  # noqa: S106  # type: ignore[call-arg]
             bot = BenchBot(settings=settings, services=services, extensions=("cogs.briefing",))
             async with connect_bot(fake, bot):
-                rows = await measure(fake, guild, iterations, random.Random(11), ids)
+                rows = await measure(fake, guild, iterations, random.Random(11), ids, only)
             problems = fake.take_violations()
             if problems:
                 log.warning("harness violations: %s", problems[:5])
@@ -401,16 +410,17 @@ def report(dialect: str, rows: list[Row], load_seconds: float, events: int) -> s
 
 async def main_async(args: argparse.Namespace) -> int:
     sections = []
+    only = tuple(n.strip() for n in args.only.split(",") if n.strip())
     if not args.skip_sqlite:
         with tempfile.TemporaryDirectory() as tmp:
             url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
-            rows, seconds = await run_database(url, args.events, args.iterations)
+            rows, seconds = await run_database(url, args.events, args.iterations, only)
             sections.append(report("sqlite", rows, seconds, args.events))
             print(sections[-1], flush=True)
     base = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
     if base and not args.skip_postgres:
         rows, seconds = await with_private_postgres(
-            base, lambda url: run_database(url, args.events, args.iterations)
+            base, lambda url: run_database(url, args.events, args.iterations, only)
         )
         sections.append(report("postgresql", rows, seconds, args.events))
         print(sections[-1], flush=True)
@@ -427,6 +437,9 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--events", type=int, default=100_000)
     p.add_argument("--iterations", type=int, default=200)
+    p.add_argument(
+        "--only", default="", help="comma-separated row prefixes, e.g. search,autocomplete (ping always runs)"
+    )
     p.add_argument("--skip-sqlite", action="store_true")
     p.add_argument("--skip-postgres", action="store_true")
     args = p.parse_args()

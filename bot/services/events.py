@@ -60,7 +60,13 @@ def with_links(stmt: Select[Any]) -> Select[Any]:
 async def read_views(session: AsyncSession, stmt: Select[Any], *, links: bool = True) -> list[EventView]:
     """Events selected by ``stmt`` as views; with ``links``, their catalog links and sources too, in
     two more queries (not four). Lists that show one line per event need neither."""
-    events = list((await session.scalars(stmt)).all())
+    return await views_of(session, list((await session.scalars(stmt)).all()), links=links)
+
+
+async def views_of(
+    session: AsyncSession, events: list[models.Event], *, links: bool = True
+) -> list[EventView]:
+    """``events`` as views (see :func:`read_views`)."""
     if not events or not links:
         return [event_view(e, with_links=False) for e in events]
     ids = [e.id for e in events]

@@ -22,6 +22,8 @@ _CODE = re.compile(r"\d+|[^\W\d_]+", re.UNICODE)
 MAX_TERMS = 12
 FTS = table("event_fts", column("rowid"), column("event_fts"))
 SelectT = TypeVar("SelectT", bound=Select[*tuple[Any, ...]])
+#: The lowest event id a lookup reads: a number, an SQL expression (a subquery), or None for all.
+Floor = int | ColumnElement[Any] | None
 
 
 def words(query: str) -> list[str]:
@@ -114,7 +116,7 @@ class TextMatch:
         tsq = self._tsquery()
         return stmt.where(document.op("@@")(tsq)), -func.ts_rank(document, tsq)
 
-    def holds(self, floor: int | None = None) -> ColumnElement[bool]:
+    def holds(self, floor: Floor = None) -> ColumnElement[bool]:
         """SQL over ``event``: this event matches; on SQLite, only events from id ``floor`` on are
         looked up in the text index."""
         if self._sqlite:
@@ -126,7 +128,7 @@ class TextMatch:
         """The event id as a statement from :meth:`narrow` sees it in the index (cheapest to compare)."""
         return FTS.c.rowid if self._sqlite else models.Event.id  # type: ignore[return-value]
 
-    def ids(self, floor: int | None = None) -> Select[Any]:
+    def ids(self, floor: Floor = None) -> Select[Any]:
         """The ids of every matching event (from id ``floor`` on), straight from the text index
         (scope not applied). FTS5 reads a rowid floor from the index: only the newest are read."""
         if self._sqlite:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypedDict, Unpack
 
 from rapidfuzz import fuzz
-from sqlalchemy import Select, and_, case, func, intersect, literal, or_, select, union
+from sqlalchemy import Select, case, func, intersect, literal, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.elements import ColumnElement
@@ -24,9 +24,9 @@ from bot import models
 from bot.db import Sessionmaker
 from bot.services.catalog import CatalogService, normalize, program_names
 from bot.services.errors import FieldProblem, ValidationFailed
-from bot.services.events import read_views
+from bot.services.events import views_of
 from bot.services.filters import visible
-from bot.services.fts import TextMatch, custom_plans
+from bot.services.fts import Floor, TextMatch, custom_plans
 from bot.services.links import KINDS
 from bot.services.search_query import Entity, NameIndex, Term, catalog_entities, parse
 from bot.services.views import EventView
@@ -102,13 +102,20 @@ class PageOptions(TypedDict, total=False):
     links: bool
 
 
+@dataclass(frozen=True)
+class _PageArgs:
+    guild_id: int | None
+    limit: int
+    offset: int
+
+
 class _Plan:
     """The SQL pieces of one query's terms: which events match, and how they rank."""
 
     def __init__(self, dialect: str, terms: list[Term]) -> None:
         self.dialect, self.terms = dialect, terms
         #: Only events from this id on are ranked (the RANK_WINDOW newest matches), None for all.
-        self.floor: int | None = None
+        self.floor: Floor = None
 
     def _text(self, terms: list[Term], *, any_group: bool = False, title_only: bool = False) -> TextMatch:
         groups = tuple(t.alternatives for t in terms)
@@ -176,15 +183,6 @@ class _Plan:
             p for t in linked for p in (self._text_ids([t]), *self._linked_ids(t.links))
         ]
         return _either(parts)
-
-    def condition(self, mode: Mode) -> ColumnElement[bool]:
-        """SQL over ``event``: the event matches the terms. PostgreSQL tests a plain text match on the
-        row itself (a self-join would read every match's vector twice)."""
-        ids = self.ids(mode)
-        event = models.Event.__table__
-        if self.dialect != "sqlite" and ids.whereclause is not None and ids.get_final_froms() == [event]:
-            return ids.whereclause
-        return models.Event.id.in_(ids)
 
     def _in_title(self, terms: list[Term]) -> ColumnElement[bool]:
         return self._text(terms, any_group=True, title_only=True).holds(self.floor)
@@ -259,42 +257,61 @@ class SearchService:
         terms = await self.terms(query)
         if not terms:
             return EventHits([], 0)
-        plan = _Plan(self._dialect, terms)
+        page = _PageArgs(guild_id, limit, offset)
         async with self._sessionmaker() as session:
             await custom_plans(session, self._dialect)
-            complete, window = await self._count(session, plan, "all", guild_id)
-            mode: Mode = "any" if fallback and complete < FEW and len(terms) > 1 else "all"
+            events, complete = await self._ranked(session, _Plan(self._dialect, terms), "all", page)
+            mode: Mode = "all"
             total = complete
-            if mode == "any":
-                total, window = await self._count(session, plan, "any", guild_id)
-            E = models.Event
-            plan.floor = window
-            stmt = select(E).where(visible(guild_id), E.status == "published", plan.condition(mode))
-            if window is not None:
-                stmt = stmt.where(E.id >= window)
-            page = stmt.order_by(*plan.order(mode)).limit(limit).offset(offset)
-            views = await read_views(session, page, links=links) if total > offset else []
+            if fallback and complete < FEW and len(terms) > 1:
+                mode = "any"
+                events, total = await self._ranked(session, _Plan(self._dialect, terms), "any", page)
+            views = await views_of(session, events, links=links)
         return EventHits(views, total, mode, complete)
 
-    async def _count(
-        self, session: AsyncSession, plan: _Plan, mode: Mode, guild_id: int | None
-    ) -> tuple[int, int | None]:
-        """How many visible events match (RANK_WINDOW + 1 for more), and the id the ranked window
-        starts at when there are more; one statement."""
-        # The RANK_WINDOW + 1 newest matches regardless of scope and status: cheap to read and to cut,
-        # and close enough for a recency window (the planners misjudge the scope filter and would
-        # rank every match). When there are fewer, they are every match: count the visible ones.
-        newest = plan.newest(mode).limit(RANK_WINDOW + 1).subquery()
-        key = newest.c[0]
+    async def _ranked(
+        self, session: AsyncSession, plan: _Plan, mode: Mode, page: _PageArgs
+    ) -> tuple[list[models.Event], int]:
+        """One statement: a page of the ranked matches, and how many visible events match
+        (RANK_WINDOW + 1 for more).
+
+        The window is the RANK_WINDOW + 1 newest matches regardless of scope and status, straight
+        from the text index: cheap to read and to cut (the planners misjudge the scope filter and
+        would rank every match). More than RANK_WINDOW: the newest RANK_WINDOW are ranked. Fewer:
+        they are every match, and the visible ones are counted over the ranked rows themselves.
+        """
         E = models.Event
-        shown = case((and_(visible(guild_id), E.status == "published"), 1), else_=0)
-        stmt = select(func.count(), func.coalesce(func.sum(shown), 0), func.min(key)).join_from(
-            newest, E, E.id == key
+        window = plan.newest(mode).limit(RANK_WINDOW + 1).cte("search_window")
+        key = window.c[0]
+        found = select(func.count()).select_from(window).scalar_subquery()
+        oldest = select(func.min(key)).scalar_subquery()
+        plan.floor = oldest  # the text, link and title lookups of the ranking read from there on
+        stmt = (
+            select(E, found, func.count().over())
+            .join(window, key == E.id)
+            .where(visible(page.guild_id), E.status == "published")
+            .where(or_(found <= RANK_WINDOW, E.id > oldest))
+            .order_by(*plan.order(mode))
+            .limit(page.limit)
+            .offset(page.offset)
         )
-        found, visible_count, oldest = (await session.execute(stmt)).one()
-        if found > RANK_WINDOW:  # broad: rank the RANK_WINDOW newest, from the one after the oldest
-            return RANK_WINDOW + 1, int(oldest) + 1
-        return int(visible_count), None
+        rows = (await session.execute(stmt)).all()
+        if rows:
+            matches = RANK_WINDOW + 1 if rows[0][1] > RANK_WINDOW else int(rows[0][2])
+            return [row[0] for row in rows], matches
+        if page.offset == 0:
+            return [], 0
+        # Past the last page: count them alone (a press on an old button).
+        counted = select(
+            found,
+            select(func.count())
+            .select_from(window)
+            .join(E, key == E.id)
+            .where(visible(page.guild_id), E.status == "published")
+            .scalar_subquery(),
+        )
+        many, shown = (await session.execute(counted)).one()
+        return [], RANK_WINDOW + 1 if many > RANK_WINDOW else int(shown)
 
     async def search_catalog(self, query: str) -> list[CatalogHit]:
         """Catalog records for ``query``: the ones it names first, then close matches, best first.
