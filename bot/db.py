@@ -52,7 +52,9 @@ def dialect_of(sessionmaker: Sessionmaker) -> str:
 
 
 # Search structures are managed by hand in the migrations (FTS5 / tsvector index), not by the models.
-MANUAL_OBJECTS = frozenset({"event_fts", "ix_event_search", "ix_event_search_vector", "search_vector"})
+MANUAL_OBJECTS = frozenset(
+    {"event_fts", "ix_event_search", "ix_event_search_vector", "ix_event_title_vector", "search_vector"}
+)
 
 
 def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:

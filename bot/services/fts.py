@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, column, func, literal_column, select, table, text
+from sqlalchemy import Select, column, func, literal_column, select, table, text, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -22,6 +22,10 @@ _CODE = re.compile(r"\d+|[^\W\d_]+", re.UNICODE)
 MAX_TERMS = 12
 FTS = table("event_fts", column("rowid"), column("event_fts"))
 SelectT = TypeVar("SelectT", bound=Select[*tuple[Any, ...]])
+#: The expression of the PostgreSQL index over titles alone (migration 0007).
+TITLE_VECTOR = "to_tsvector('english'::regconfig, coalesce(event.title, ''))"
+#: How many of the newest events a PostgreSQL prefix lookup checks one by one before the index.
+RECENT_SCAN = 10_000
 #: The lowest event id a lookup reads: a number, an SQL expression (a subquery), or None for all.
 Floor = int | ColumnElement[Any] | None
 
@@ -141,8 +145,30 @@ class TextMatch:
 
     def newest(self, limit: int) -> Any:
         """A subquery of the ids of the ``limit`` most recently added matching events."""
-        ids = self.ids()
-        return ids.order_by(ids.selected_columns[0].desc()).limit(limit).subquery()
+        if self._sqlite:  # FTS5 reads its index in rowid order: the newest come first, the rest never
+            ids = self.ids()
+            return ids.order_by(ids.selected_columns[0].desc()).limit(limit).subquery()
+        return self._newest_postgres(limit)
+
+    def _newest_postgres(self, limit: int) -> Any:
+        """PostgreSQL: the newest RECENT_SCAN events, newest first, checked one by one — enough when
+        the words are common; only when those hold fewer than ``limit`` matches, the text index
+        (for a title match, the index over titles alone: it returns title matches only). One
+        statement: the second branch runs only when the first came up short."""
+        E = models.Event
+        vector: ColumnElement[Any] = literal_column("search_vector")
+        recent = select(E.id, vector).order_by(E.id.desc()).limit(RECENT_SCAN).subquery()
+        near = select(recent.c.id).where(recent.c.search_vector.op("@@")(self._tsquery())).limit(limit)
+        near_cte = near.cte("recent_matches")
+        enough = select(func.count()).select_from(near_cte).scalar_subquery() >= limit
+        if self.title_only:
+            anywhere = TextMatch(self.dialect, self.terms, prefix=self.prefix, groups=self.groups)
+            found = literal_column(TITLE_VECTOR).op("@@")(anywhere._tsquery())
+        else:
+            found = vector.op("@@")(self._tsquery())
+        far = select(E.id).where(found).order_by(E.id.desc()).limit(limit).subquery()
+        both = union_all(select(near_cte.c.id).where(enough), select(far.c.id).where(~enough)).subquery()
+        return select(both.c.id.label("id")).subquery()
 
 
 async def custom_plans(session: AsyncSession, dialect: str) -> None:

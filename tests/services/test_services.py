@@ -255,6 +255,28 @@ async def test_event_autocomplete_matches_title_words_only(services: Services) -
     assert not any("Engine ground test" in n for n in by_summary)
 
 
+async def test_event_autocomplete_reads_the_newest_first_then_the_index(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The newest matches are found by checking the newest events one by one when they hold enough,
+    by the index otherwise (on PostgreSQL); the answer is the same either way."""
+    from bot.services import events as events_module
+    from bot.services import fts as fts_module
+
+    made = []
+    for i, date in enumerate(["2011", "2015", "2013", "2012", "2014"]):
+        data = event_input(title=f"Rocket motor trial {i} at Sohae", summary="A motor.", date=date)
+        made.append((await services.curation.create(curator(HOME), data)).id)
+    await services.curation.create(curator(HOME), event_input(title="Unrelated motor parade"))
+    monkeypatch.setattr(events_module, "AUTOCOMPLETE_WINDOW", 3)
+    # The three most recently added matches (trials 2, 3, 4), newest date first.
+    expected = [str(made[4]), str(made[2]), str(made[3])]
+    recent = [c.value for c in await services.events.autocomplete("rocket sohae")]
+    monkeypatch.setattr(fts_module, "RECENT_SCAN", 2)  # too few checked: the index answers
+    indexed = [c.value for c in await services.events.autocomplete("rocket sohae")]
+    assert recent == indexed == expected
+
+
 async def test_catalog_search_finds_a_facility_and_its_program_by_an_alias(services: Services) -> None:
     # "Tongchang-ri" (an alias of the Sohae station) names the station's own page, and as a program
     # filter its program; search finds the station first, then the program.
