@@ -80,7 +80,7 @@ class TextMatch:
     def _groups(self) -> tuple[Group, ...]:
         return self.groups or tuple((Words((t,)),) for t in self.terms)
 
-    def _fts5_query(self) -> str:
+    def fts5_query(self) -> str:
         star = "*" if self.prefix else ""
 
         def alternative(w: Words) -> str:
@@ -113,7 +113,7 @@ class TextMatch:
         """``stmt`` (over ``event``) narrowed to the matching events, and a rank (lower is better)."""
         if self._sqlite:
             matched = stmt.join(FTS, FTS.c.rowid == models.Event.id).where(
-                FTS.c.event_fts.op("MATCH")(self._fts5_query())
+                FTS.c.event_fts.op("MATCH")(self.fts5_query())
             )
             return matched, func.bm25(literal_column("event_fts"), 4.0, 1.0)
         document: ColumnElement[Any] = literal_column("event.search_vector")
@@ -138,7 +138,7 @@ class TextMatch:
         if self._sqlite:
             # An alias of its own: a match may be nested in another match's conditions.
             fts = FTS.alias()
-            stmt = select(fts.c.rowid.label("id")).where(fts.c.event_fts.op("MATCH")(self._fts5_query()))
+            stmt = select(fts.c.rowid.label("id")).where(fts.c.event_fts.op("MATCH")(self.fts5_query()))
             return stmt if floor is None else stmt.where(fts.c.rowid >= floor)
         stmt, _rank = self.narrow(select(models.Event.id))
         return stmt if floor is None else stmt.where(models.Event.id >= floor)

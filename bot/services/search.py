@@ -11,11 +11,24 @@ Programs, systems, facilities, talks tracks and positions are few and are matche
 from __future__ import annotations
 
 import functools
+import itertools
 from dataclasses import dataclass
 from typing import Any, Literal, TypedDict, Unpack
 
 from rapidfuzz import fuzz
-from sqlalchemy import Select, case, func, intersect, literal, or_, select, union
+from sqlalchemy import (
+    CompoundSelect,
+    Select,
+    and_,
+    case,
+    func,
+    intersect,
+    literal,
+    literal_column,
+    or_,
+    select,
+    union,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.elements import ColumnElement
@@ -26,8 +39,8 @@ from bot.services.catalog import CatalogService, normalize, program_names
 from bot.services.errors import FieldProblem, ValidationFailed
 from bot.services.events import views_of
 from bot.services.filters import visible
-from bot.services.fts import Floor, TextMatch, custom_plans
-from bot.services.links import KINDS
+from bot.services.fts import FTS, Floor, TextMatch, custom_plans
+from bot.services.links import KINDS, LinkKind
 from bot.services.search_query import Entity, NameIndex, Term, catalog_entities, parse
 from bot.services.views import EventView
 
@@ -40,6 +53,8 @@ CATALOG_MEMO = 256
 RANK_WINDOW = 1000
 #: When fewer events than this hold every term, events holding any of them are ranked too.
 FEW = 3
+#: At most this many streams of matches are merged on SQLite (else one statement checks each match).
+MAX_STREAMS = 8
 #: A named record outranks any fuzzy catalog match.
 NAMED_SCORE = 110.0
 Mode = Literal["all", "any"]
@@ -109,6 +124,16 @@ class _PageArgs:
     offset: int
 
 
+def _link_kinds(entities: tuple[Entity, ...]) -> list[tuple[LinkKind, list[int]]]:
+    """The link kinds ``entities`` are linked by, each with the ids of its records."""
+    out = []
+    for kind in KINDS:
+        wanted = [e.record_id for e in entities if e.kind == kind.name and e.record_id is not None]
+        if wanted:
+            out.append((kind, wanted))
+    return out
+
+
 class _Plan:
     """The SQL pieces of one query's terms: which events match, and how they rank."""
 
@@ -126,8 +151,7 @@ class _Plan:
 
     def _linked_ids(self, entities: tuple[Entity, ...]) -> list[Select[Any]]:
         out: list[Select[Any]] = []
-        for kind in KINDS:
-            wanted = [e.record_id for e in entities if e.kind == kind.name and e.record_id is not None]
+        for kind, wanted in _link_kinds(entities):
             if wanted:
                 col = kind.table.c[kind.column]
                 linked = select(kind.table.c.event_id.label("id")).where(col.in_(wanted))
@@ -151,18 +175,50 @@ class _Plan:
             return or_(self._text([term]).holds(), *self._linked(term, key))
         return or_(key.in_(self._text_ids([term])), *self._linked(term, key))
 
-    def newest(self, mode: Mode) -> Select[Any]:
-        """The ids of every match, newest first (scope not applied). On SQLite plain words drive
-        straight from the text index, in its own rowid order: the newest are read first and the
-        index stops there (wrapped in a condition over ``event`` it would list every match first)."""
-        plain = [t for t in self.terms if not t.links]
-        if self.dialect == "sqlite" and mode == "all" and plain:
-            stmt = self._text(plain).ids()
-            key = stmt.selected_columns[0]
-            linked = [self._matches(t, key) for t in self.terms if t.links]
-            return stmt.where(*linked).order_by(key.desc())
+    def newest(self, mode: Mode) -> Select[Any] | CompoundSelect[Any]:
+        """The ids of every match, newest first (scope not applied). On SQLite every match comes
+        from streams already in id order — the text index in its rowid order, a link table's
+        (record, event) index — merged: the newest are read first and the rest never (a text match
+        wrapped in a condition over ``event`` would list every match first)."""
+        if self.dialect == "sqlite" and (streams := self._streams(mode)):
+            if len(streams) == 1:
+                return streams[0].order_by(streams[0].selected_columns[0].desc())
+            return union(*streams).order_by(literal_column("id").desc())
         ids = self.ids(mode).subquery()
         return select(ids.c[0]).order_by(ids.c[0].desc())
+
+    def _streams(self, mode: Mode) -> list[Select[Any]]:
+        """SQLite: selects whose union is every match. Each named term matches by its text or by one
+        of its link kinds; all-terms mode takes every combination of those (at most MAX_STREAMS)."""
+        plain = [t for t in self.terms if not t.links]
+        linked = [t for t in self.terms if t.links]
+        if mode == "any":
+            streams = [self._text(plain, any_group=True).ids()] if plain else []
+            return streams + [p for t in linked for p in (self._text([t]).ids(), *self._linked_ids(t.links))]
+        choices = [[None, *_link_kinds(t.links)] for t in linked]  # None: by its text
+        combos = list(itertools.product(*choices))
+        if len(combos) > MAX_STREAMS:
+            return []
+        streams = []
+        for combo in combos:
+            texts = plain + [t for t, how in zip(linked, combo, strict=True) if how is None]
+            links = [how for how in combo if how is not None]
+            if texts:
+                fts = FTS.alias()
+                stream = select(fts.c.rowid.label("id")).where(
+                    fts.c.event_fts.op("MATCH")(self._text(texts).fts5_query())
+                )
+                key: Any = fts.c.rowid
+            else:
+                first, wanted = links.pop(0)
+                table = first.table.alias()
+                stream = select(table.c.event_id.label("id")).where(table.c[first.column].in_(wanted))
+                key = table.c.event_id
+            for kind, wanted in links:
+                table = kind.table.alias()
+                stream = stream.join(table, and_(table.c.event_id == key, table.c[kind.column].in_(wanted)))
+            streams.append(stream)
+        return streams
 
     def ids(self, mode: Mode) -> Select[Any]:
         """The ids of every event matching the terms (all of them, or any), scope not applied."""
