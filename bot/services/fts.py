@@ -2,7 +2,7 @@
 
 Migration 0001 keeps the FTS5 table ``event_fts`` (title, summary) in step with ``event``; migration
 0002 stores a weighted ``search_vector`` (title above summary) on PostgreSQL, indexed with GIN;
-migration 0006 indexes the title's own vector for title autocomplete.
+migration 0007 indexes the title's own vector for title autocomplete.
 """
 
 from __future__ import annotations
