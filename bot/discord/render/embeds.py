@@ -105,12 +105,13 @@ class EmbedBuilder(Frame):
         name: str,
         lines: Sequence[str],
         *,
+        more: str,
         inline: bool = False,
         empty: str = "—",
-        more: str = "… and {n} more",
     ) -> bool:
-        """A list in one field; what does not fit is counted with ``more`` (a document pages instead:
-        :class:`~bot.discord.render.flow.Flow`)."""
+        """A list in one field, for an answer that is one message with no pages (an alert): what does
+        not fit is counted with ``more``, which must say where the whole list is ("+ {n} more sources:
+        /event id:7"). An answer that can page uses :class:`~bot.discord.render.flow.Flow` instead."""
         room = min(FIELD_VALUE_MAX, self._budget - len(name))
         if not lines:
             return self.add_field(name, empty, inline=inline)
