@@ -131,46 +131,44 @@ track_participant = Table(
 )
 
 
-class Actor(Base):
+class _Record:
+    """What every catalog record has: an id, a slug, a name, a summary and its other names."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    aliases: Mapped[list[Any]] = mapped_column(default=list)
+
+
+class _StatusSince:
+    """The date a record's status became true, to a precision (its ``status`` column is its own)."""
+
+    status_since: Mapped[dt.date | None] = mapped_column(Date)
+    status_since_precision: Mapped[str] = mapped_column(String(5), default="day")
+
+
+class Actor(_Record, Base):
     __tablename__ = "actor"
     __table_args__ = (CheckConstraint(_in("kind", ACTOR_KINDS), name="kind"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    slug: Mapped[str] = mapped_column(String(64), unique=True)
-    name: Mapped[str] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(16))
-    aliases: Mapped[list[Any]] = mapped_column(default=list)
-    summary: Mapped[str] = mapped_column(Text, default="")
 
 
-class Program(Base):
+class Program(_Record, _StatusSince, Base):
     __tablename__ = "program"
     __table_args__ = (CheckConstraint(_in("category", PROGRAM_CATEGORIES), name="category"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    slug: Mapped[str] = mapped_column(String(64), unique=True)
-    name: Mapped[str] = mapped_column(String(100))
     category: Mapped[str] = mapped_column(String(16))
-    summary: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(100))
-    status_since: Mapped[dt.date | None] = mapped_column(Date)
-    status_since_precision: Mapped[str] = mapped_column(String(5), default="day")
-    aliases: Mapped[list[Any]] = mapped_column(default=list)
 
 
-class _ProgramPart:
+class _ProgramPart(_Record, _StatusSince):
     """What a system and a facility both are: a record of its own, part of one program."""
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    slug: Mapped[str] = mapped_column(String(64), unique=True)
-    name: Mapped[str] = mapped_column(String(100))
     program_id: Mapped[int] = mapped_column(ForeignKey("program.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(Integer, default=0)  # its place in the program's list
-    summary: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(100), default="")
-    status_since: Mapped[dt.date | None] = mapped_column(Date)
-    status_since_precision: Mapped[str] = mapped_column(String(5), default="day")
-    aliases: Mapped[list[Any]] = mapped_column(default=list)
     # Names in other languages: {"ko": {"name": ..., "aliases": [...]}, "ja": ..., "zh-CN": ...}
     i18n: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # Dated turning points: [{"date": "2018-05-24", "text": "..."}], oldest first.
@@ -194,29 +192,16 @@ class Facility(_ProgramPart, Base):
     program: Mapped[Program] = relationship()
 
 
-class TalksTrack(Base):
+class TalksTrack(_Record, _StatusSince, Base):
     __tablename__ = "talks_track"
     __table_args__ = (CheckConstraint(_in("status", TRACK_STATUSES), name="status"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    slug: Mapped[str] = mapped_column(String(64), unique=True)
-    name: Mapped[str] = mapped_column(String(100))
-    summary: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16))
-    status_since: Mapped[dt.date | None] = mapped_column(Date)
-    status_since_precision: Mapped[str] = mapped_column(String(5), default="day")
-    aliases: Mapped[list[Any]] = mapped_column(default=list)
     participants: Mapped[list[Actor]] = relationship(secondary=track_participant, order_by=Actor.name)
 
 
-class Topic(Base):
+class Topic(_Record, Base):
     __tablename__ = "topic"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    slug: Mapped[str] = mapped_column(String(64), unique=True)
-    name: Mapped[str] = mapped_column(String(100))
-    summary: Mapped[str] = mapped_column(Text, default="")
-    aliases: Mapped[list[Any]] = mapped_column(default=list)
 
 
 class Position(Base):
