@@ -88,7 +88,7 @@ def version() -> str:
 
 async def cmd_db(settings: Settings, action: str, revision: str | None, *, yes: bool = False) -> int:
     from bot import db
-    from bot.runtime import runtime
+    from bot.runtime import STARTUP_LOCK, runtime
 
     if action == "downgrade" and revision is None and not yes:
         print(
@@ -98,10 +98,11 @@ async def cmd_db(settings: Settings, action: str, revision: str | None, *, yes: 
         )
         return 2
     async with runtime(settings, migrate=False, seed_if_empty=False) as rt:
-        if action == "upgrade":
-            await db.upgrade(rt.engine, revision or "head")
-        elif action == "downgrade":
-            await db.downgrade(rt.engine, revision or "base")
+        async with db.exclusive(rt.engine, STARTUP_LOCK):  # never beside a starting bot's migration
+            if action == "upgrade":
+                await db.upgrade(rt.engine, revision or "head")
+            elif action == "downgrade":
+                await db.downgrade(rt.engine, revision or "base")
         print(await db.current_revision(rt.engine) or "(empty database)")
     return 0
 

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import fcntl
+import hashlib
 import logging
+import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -21,10 +27,10 @@ Sessionmaker = async_sessionmaker[AsyncSession]
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=10000")  # first: another process may hold the file
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
 
 
@@ -41,8 +47,62 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return create_async_engine(url, **kwargs)
 
 
+def lock_key(name: str) -> int:
+    """The PostgreSQL advisory lock key (a signed 64-bit integer) of lock ``name``."""
+    return int.from_bytes(hashlib.sha256(f"peninsula-brief:{name}".encode()).digest()[:8], "big", signed=True)
+
+
+@contextlib.asynccontextmanager
+async def exclusive(engine: AsyncEngine, name: str) -> AsyncIterator[None]:
+    """Hold lock ``name`` across every process on this database: a PostgreSQL advisory lock on a
+    dedicated connection, or on SQLite an ``flock`` on a file beside the database file (nothing
+    for an in-memory database). A process that has to wait says so in the log."""
+    url = engine.url
+    if url.get_backend_name() == "postgresql":
+        async with engine.connect() as conn:
+            key = lock_key(name)
+            if not await conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}):
+                log.info("waiting for another process holding the %s lock", name)
+                await conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+                log.info("%s lock acquired", name)
+            await conn.commit()
+            try:
+                yield
+            finally:
+                await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                await conn.commit()
+        return
+    if not url.database or url.database == ":memory:":
+        yield
+        return
+    path = Path(f"{url.database}.{name}.lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.info("waiting for another process holding the %s lock (%s)", name, path)
+            await asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX)
+            log.info("%s lock acquired", name)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
 def make_sessionmaker(engine: AsyncEngine) -> Sessionmaker:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def engine_of(sessionmaker: Sessionmaker) -> AsyncEngine:
+    """The engine ``sessionmaker`` is bound to."""
+    bind = sessionmaker.kw.get("bind")
+    if not isinstance(bind, AsyncEngine):
+        raise TypeError("the sessionmaker is not bound to an engine")
+    return bind
 
 
 def dialect_of(sessionmaker: Sessionmaker) -> str:

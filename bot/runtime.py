@@ -1,5 +1,10 @@
 """Start-up in one place: settings → engine → migrate → seed if empty → services.
 
+Migrating and the first seed run under the ``start-up`` lock (``db.exclusive``: a PostgreSQL
+advisory lock, a file lock on SQLite), so any number of processes may start together on one
+database: one migrates and seeds, the others wait, then find the schema at head and the corpus
+loaded, and go on.
+
 ``python -m bot`` (the bot and every operator command), the console and the web server all enter
 :func:`runtime`; leaving it disposes the engine, whatever happened inside.
 """
@@ -22,6 +27,9 @@ from bot.services.importing.gate import ImportLimits
 from bot.services.seed import is_empty, seed
 
 log = logging.getLogger(__name__)
+
+#: The lock migrations, the first seed and the command-tree sync run under.
+STARTUP_LOCK = "start-up"
 
 
 @dataclass(frozen=True)
@@ -46,15 +54,17 @@ async def runtime(
     """
     engine = db.create_engine(settings.database_url)
     try:
-        if migrate:
-            await db.upgrade(engine)
         sessionmaker = db.make_sessionmaker(engine)
-        if seed_if_empty and await is_empty(sessionmaker):
-            if operator:
-                print("empty database: loading the curated corpus first", file=sys.stderr)
-            else:
-                log.info("empty database: loading the curated corpus")
-            await seed(sessionmaker)
+        if migrate or seed_if_empty:
+            async with db.exclusive(engine, STARTUP_LOCK):
+                if migrate:
+                    await db.upgrade(engine)
+                if seed_if_empty and await is_empty(sessionmaker):
+                    if operator:
+                        print("empty database: loading the curated corpus first", file=sys.stderr)
+                    else:
+                        log.info("empty database: loading the curated corpus")
+                    await seed(sessionmaker)
         services = Services.build(
             sessionmaker,
             Policy.of(settings.home_guild_ids, settings.curator_role),

@@ -9,6 +9,7 @@ PostgreSQL are skipped cleanly when ``TEST_DATABASE_URL`` is unset.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import uuid
@@ -68,32 +69,39 @@ def _admin_url(url: str, database: str) -> str:
     return make_url(url).set(database=database).render_as_string(hide_password=False)
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
+@contextlib.contextmanager
+def _private_postgres(prefix: str) -> Iterator[str]:
+    """A new, empty database beside ``TEST_DATABASE_URL`` (skip without it), dropped after."""
     base = os.environ.get("TEST_DATABASE_URL")
     if not base:
         pytest.skip("TEST_DATABASE_URL is not set (PostgreSQL tests skipped)")
-    name = f"pb_test_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
 
-    async def create() -> None:
+    async def admin(statement: str) -> None:
         engine = dbmod.create_engine(base, isolation_level="AUTOCOMMIT")
         async with engine.connect() as conn:
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+            await conn.execute(text(statement))
         await engine.dispose()
 
-    async def drop() -> None:
-        engine = dbmod.create_engine(base, isolation_level="AUTOCOMMIT")
-        async with engine.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await engine.dispose()
-
-    _run(create())
-    url = _admin_url(base, name)
+    _run(admin(f'CREATE DATABASE "{name}"'))
     try:
+        yield _admin_url(base, name)
+    finally:
+        _run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    with _private_postgres("pb_test") as url:
         _run(_migrate(url))
         yield url
-    finally:
-        _run(drop())
+
+
+@pytest.fixture
+def empty_postgres_url() -> Iterator[str]:
+    """The URL of a private PostgreSQL database with nothing in it (not even the schema)."""
+    with _private_postgres("pb_empty") as url:
+        yield url
 
 
 TABLES = [t.name for t in reversed(Base.metadata.sorted_tables)]

@@ -1,5 +1,12 @@
 """The Discord client: receives its dependencies, loads the cogs, syncs only when commands change,
-and owns the outbox worker (started in ``setup_hook``, stopped in ``close``)."""
+and owns the outbox worker (started in ``setup_hook``, stopped in ``close``).
+
+The client is an ``AutoShardedBot``: with ``SHARD_IDS``/``SHARD_COUNT`` a process identifies only
+its shards (so answers only their guilds) and its outbox worker claims only their guilds'
+deliveries, with their share of the token's global rate limit; without them it runs every shard
+Discord recommends. The command tree is synced once per definition change whatever the number of
+processes: the stored hash is compared and written under a lock shared by all of them.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +22,7 @@ from discord import app_commands
 from discord.ext import commands
 from sqlalchemy import select
 
-from bot import metrics, models
+from bot import db, metrics, models
 from bot.config import Settings
 from bot.discord.tree import BriefTree, finished
 from bot.outbox.config import DispatcherConfig
@@ -27,9 +34,10 @@ log = logging.getLogger(__name__)
 
 EXTENSIONS: tuple[str, ...] = ("cogs.briefing", "cogs.curation", "cogs.alerts", "cogs.settings")
 TREE_HASH_KEY = "command_tree_hash"
+SYNC_LOCK = "command-sync"
 
 
-class PeninsulaBot(commands.Bot):
+class PeninsulaBot(commands.AutoShardedBot):
     def __init__(
         self,
         *,
@@ -116,7 +124,8 @@ class PeninsulaBot(commands.Bot):
     async def sync_if_changed(self, *, force: bool = False) -> bool:
         """Bulk-overwrite the global commands when their definition changed; True when it synced."""
         digest = self.tree_hash()
-        async with self.services.sessionmaker() as session, session.begin():
+        engine = db.engine_of(self.services.sessionmaker)
+        async with db.exclusive(engine, SYNC_LOCK), self.services.sessionmaker() as session, session.begin():
             stored = await session.scalar(select(models.KeyValue).where(models.KeyValue.key == TREE_HASH_KEY))
             if stored is not None and stored.value == digest and not force:
                 log.info("command tree unchanged; not syncing")

@@ -21,7 +21,8 @@ Getting a connected bot::
 
 Driving API (all ``async`` unless noted):
 
-* World (sync): ``add_guild(name, *, channels=("general",)) -> FakeGuild``;
+* World (sync): ``add_guild(name, *, channels=("general",), shard=None) -> FakeGuild`` (with
+  ``shard=(i, n)`` the guild is on shard ``i`` of ``n``);
   ``FakeGuild.add_channel(name, *, type=0)``, ``add_role(name, *, permissions=0)``,
   ``add_member(name_or_user, *, roles=(), owner=False)``; ``fake.add_user(name)``;
   ``FakeChannel.set_overwrite(role_or_member, *, allow=0, deny=0)`` before a client connects, or
@@ -39,8 +40,11 @@ Driving API (all ``async`` unless noted):
 * ``press(message, custom_id, *, user=None, values=None, ...) -> InteractionResult`` (type 3).
 * ``submit_modal(result, values, *, user=None, ...) -> InteractionResult`` (type 5) for a
   modal opened by a type 9 callback (``result.modal``).
-* ``dispatch(event, data)`` sends any gateway event; ``drop_gateway(code=4000)`` closes the
-  socket (the client resumes); ``wait_resumed(count)``.
+* ``dispatch(event, data)`` sends any gateway event (to the session of its guild's shard);
+  ``drop_gateway(code=4000, shard_id=0)`` closes a shard's socket (the client resumes);
+  ``wait_resumed(count)``. Sharding: ``shard_count`` (what ``GET /gateway/bot`` recommends),
+  ``sessions`` (the live session of each shard id), ``identify_payloads``; a second IDENTIFY for
+  a shard takes its session from the first connection, as on Discord.
 * Stores: ``channel_messages(channel_id) -> list[FakeMessage]``, ``message(id)``,
   ``global_commands`` / ``guild_commands[guild_id]``, ``requests`` (:class:`RequestRecord`
   with monotonic timestamps), ``mention_log`` (route, ``allowed_mentions``) and

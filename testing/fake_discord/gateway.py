@@ -3,6 +3,12 @@
 Every DISPATCH is numbered and kept, so a client that lost its socket (``drop_gateway``) resumes
 and gets what it missed, then RESUMED. Frames are TEXT: discord.py asks for zlib-stream but reads
 TEXT frames as plain JSON.
+
+Sharding as Discord does it: one session per shard. IDENTIFY with ``shard: [i, n]`` (``[0, 1]``
+when absent) gets only the guilds with ``(guild_id >> 22) % n == i``, and a guild's events go to
+its shard's session only; a second IDENTIFY for the same shard takes the session from the first
+(whose socket is closed, and whose RESUME is answered "invalid session"). ``shard_count`` is what
+``GET /gateway/bot`` recommends.
 """
 
 from __future__ import annotations
@@ -20,9 +26,15 @@ from .constants import JSON, PRIVILEGED_INTENTS
 from .world import FakeChannel, FakeGuild, FakeMember, FakeRole, World
 
 
+def shard_for(guild_id: int, shard_count: int) -> int:
+    """The shard a guild's events go to (Discord's formula)."""
+    return (guild_id >> 22) % shard_count
+
+
 @dataclass
 class _Session:
     id: str
+    shard: tuple[int, int] = (0, 1)
     seq: int = 0
     events: deque[tuple[int, str]] = field(default_factory=lambda: deque(maxlen=5000))
     ws: web.WebSocketResponse | None = None
@@ -39,7 +51,10 @@ class Gateway(World):
         self.resumes = 0
         self.heartbeats = 0
         self.identify_payloads: list[JSON] = []
-        self._session: _Session | None = None
+        #: What ``GET /gateway/bot`` recommends.
+        self.shard_count = 1
+        #: The live session of each shard id.
+        self.sessions: dict[int, _Session] = {}
         self._ws_tasks: set[web.WebSocketResponse] = set()
         self._background: set[asyncio.Task[int]] = set()
 
@@ -50,8 +65,17 @@ class Gateway(World):
     async def wait_resumed(self, count: int = 1, timeout: float = 5.0) -> None:  # noqa: ASYNC109
         await self.wait_for(lambda: self.resumes >= count, timeout, f"RESUME #{count}")
 
+    def session_for(self, guild_id: int | None) -> _Session | None:
+        """The session that receives ``guild_id``'s events (shard 0 for events of no guild)."""
+        for session in self.sessions.values():
+            shard_id, count = session.shard
+            if (shard_for(guild_id, count) if guild_id is not None else 0) == shard_id:
+                return session
+        return None
+
     def _guild_added(self, guild: FakeGuild) -> None:
-        if self._session is not None and self._session.ws is not None:
+        session = self.session_for(guild.id)
+        if session is not None and session.ws is not None:
             payload = guild.create_payload()
             del payload["unavailable"]  # absent on a join, as Discord sends it (→ on_guild_join)
             task = asyncio.get_running_loop().create_task(self.dispatch("GUILD_CREATE", payload))
@@ -67,10 +91,15 @@ class Gateway(World):
             await self.dispatch("CHANNEL_UPDATE", channel.to_json())
 
     async def dispatch(self, event: str, data: JSON) -> int:
-        """Send a DISPATCH event (buffered for replay if the client is disconnected)."""
-        session = self._session
+        """Send a DISPATCH event to the session of its guild's shard (buffered for replay if the
+        client is disconnected)."""
+        raw = data.get("guild_id", data.get("id") if event.startswith("GUILD_") else None)
+        session = self.session_for(int(raw) if raw is not None else None)
         if session is None:
-            raise RuntimeError("no gateway session: connect a bot first")
+            raise RuntimeError("no gateway session for this event's shard: connect a bot first")
+        return await self._send_event(session, event, data)
+
+    async def _send_event(self, session: _Session, event: str, data: JSON) -> int:
         session.seq += 1
         frame = json.dumps({"op": 0, "t": event, "s": session.seq, "d": data})
         session.events.append((session.seq, frame))
@@ -79,9 +108,9 @@ class Gateway(World):
                 await session.ws.send_str(frame)
         return session.seq
 
-    async def drop_gateway(self, code: int = 4000) -> None:
-        """Close the client's websocket with a resumable code; events are buffered meanwhile."""
-        session = self._session
+    async def drop_gateway(self, code: int = 4000, *, shard_id: int = 0) -> None:
+        """Close a shard's websocket with a resumable code; events are buffered meanwhile."""
+        session = self.sessions.get(shard_id)
         if session is None or session.ws is None:
             raise RuntimeError("no connected gateway session")
         ws, session.ws = session.ws, None
@@ -104,8 +133,9 @@ class Gateway(World):
                 await self._gateway_frame(ws, frame)
         finally:
             self._ws_tasks.discard(ws)
-            if self._session is not None and self._session.ws is ws:
-                self._session.ws = None
+            for session in self.sessions.values():
+                if session.ws is ws:
+                    session.ws = None
             await self._notify()
         return ws
 
@@ -131,33 +161,45 @@ class Gateway(World):
         if int(data.get("intents") or 0) & PRIVILEGED_INTENTS:
             await ws.close(code=4014, message=b"Disallowed intent(s)")
             return
-        session = _Session(secrets.token_hex(16), ws=ws)
-        self._session = session
+        shard = data.get("shard") or [0, 1]
+        shard_id, count = int(shard[0]), int(shard[1])
+        if not 0 <= shard_id < count:
+            await ws.close(code=4010, message=b"Invalid shard")
+            return
+        session = _Session(secrets.token_hex(16), (shard_id, count), ws=ws)
+        previous = self.sessions.get(shard_id)
+        self.sessions = {i: s for i, s in self.sessions.items() if s.shard[1] == count}
+        self.sessions[shard_id] = session
+        if previous is not None and previous.ws is not None and previous.ws is not ws:
+            # The newer IDENTIFY wins, as on Discord: the older connection loses its session.
+            old, previous.ws = previous.ws, None
+            await old.close(code=4009, message=b"Session taken over")
+        guilds = [g for g in self.guilds.values() if shard_for(g.id, count) == shard_id]
         ready = {
             "v": 10,
             "user": self.bot_user.to_json(),
-            "guilds": [{"id": str(g), "unavailable": True} for g in self.guilds],
+            "guilds": [{"id": str(g.id), "unavailable": True} for g in guilds],
             "session_id": session.id,
             "session_type": "normal",
             "resume_gateway_url": self.resume_gateway_url,
-            "shard": [0, 1],
+            "shard": [shard_id, count],
             "application": {"id": str(self.application_id), "flags": 0},
             "private_channels": [],
             "relationships": [],
             "geo_ordered_rtc_regions": [],
         }
-        await self.dispatch("READY", ready)
-        for guild in self.guilds.values():
-            await self.dispatch("GUILD_CREATE", guild.create_payload())
+        await self._send_event(session, "READY", ready)
+        for guild in guilds:
+            await self._send_event(session, "GUILD_CREATE", guild.create_payload())
         self.identifies += 1
         await self._notify()
 
     async def _resume(self, ws: web.WebSocketResponse, data: JSON) -> None:
-        session = self._session
+        session = next((s for s in self.sessions.values() if s.id == data.get("session_id")), None)
         if data.get("token") != self.token:
             await ws.close(code=4004, message=b"Authentication failed")
             return
-        if session is None or data.get("session_id") != session.id:
+        if session is None:
             await ws.send_str(json.dumps({"op": 9, "d": False}))
             return
         since = int(data.get("seq") or 0)

@@ -274,7 +274,7 @@ class Rest(Gateway):
     async def _get_gateway(self, request: web.Request, m: re.Match[str], body: Any) -> web.Response:
         data: JSON = {"url": self.gateway_url}
         if m.re.pattern.endswith("bot$"):
-            data["shards"] = 1
+            data["shards"] = self.shard_count
             data["session_start_limit"] = {
                 "total": 1000,
                 "remaining": 999,

@@ -21,9 +21,13 @@ from .constants import ADMINISTRATOR, ALL_PERMISSIONS, DISCORD_EPOCH_MS, EPHEMER
 _counter = itertools.count(1)
 
 
-def snowflake() -> int:
-    """A Discord-shaped id: current time in the high bits, so ``created_at`` is sane."""
+def snowflake(shard: tuple[int, int] | None = None) -> int:
+    """A Discord-shaped id: current time in the high bits, so ``created_at`` is sane. With
+    ``shard=(i, n)``, an id whose guild would be on shard ``i`` of ``n`` (the time moved up to
+    ``n - 1`` ms)."""
     ms = int(time.time() * 1000) - DISCORD_EPOCH_MS
+    if shard is not None:
+        ms += (shard[0] - ms) % shard[1]
     return (ms << 22) | (next(_counter) & 0x3FFFFF)
 
 
@@ -458,12 +462,15 @@ class World:
         self.users[user.id] = user
         return user
 
-    def add_guild(self, name: str, *, channels: Sequence[str] = ("general",)) -> FakeGuild:
-        """Add a guild with its @everyone role, the bot and its owner as members, and channels.
+    def add_guild(
+        self, name: str, *, channels: Sequence[str] = ("general",), shard: tuple[int, int] | None = None
+    ) -> FakeGuild:
+        """Add a guild with its @everyone role, the bot and its owner as members, and channels;
+        with ``shard=(i, n)`` its id puts it on shard ``i`` of ``n``.
 
-        A guild added while a client is connected is sent to it as GUILD_CREATE.
+        A guild added while a client is connected is sent to its shard's session as GUILD_CREATE.
         """
-        gid = snowflake()
+        gid = snowflake(shard)
         guild = FakeGuild(gid, name, self.owner.id, self)
         guild.roles[gid] = FakeRole(gid, "@everyone", permissions=(1 << 10) | (1 << 11) | (1 << 31))
         guild.add_member(self.owner)

@@ -608,3 +608,48 @@ def test_channel_permissions_apply_overwrites_as_discord_does() -> None:
         "allow": "0",
         "deny": str(view | send),
     }
+
+
+async def identify(
+    http: aiohttp.ClientSession, fake: FakeDiscord, shard: list[int]
+) -> tuple[aiohttp.ClientWebSocketResponse, list[dict[str, object]]]:
+    """A raw gateway connection that identifies as ``shard``; returns it and READY + GUILD_CREATEs."""
+    ws = await http.ws_connect(fake.gateway_url)
+    hello = await ws.receive_json(timeout=5)
+    assert hello["op"] == 10
+    await ws.send_json({"op": 2, "d": {"token": fake.token, "intents": 1, "properties": {}, "shard": shard}})
+    ready = await ws.receive_json(timeout=5)
+    assert ready["t"] == "READY"
+    frames = [ready]
+    for _ in ready["d"]["guilds"]:
+        frames.append(await ws.receive_json(timeout=5))
+    return ws, frames
+
+
+async def test_gateway_shards_like_discord(fake_discord: FakeDiscord) -> None:
+    fake_discord.shard_count = 2
+    guilds = [fake_discord.add_guild(f"g{i}", shard=(i % 2, 2)) for i in range(4)]
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{fake_discord.api_base}/gateway/bot", headers=auth(fake_discord)) as resp:
+            assert (await resp.json())["shards"] == 2
+        first, frames = await identify(http, fake_discord, [1, 2])
+        assert frames[0]["d"]["shard"] == [1, 2]  # type: ignore[index]
+        created = [int(f["d"]["id"]) for f in frames[1:]]  # type: ignore[index]
+        assert created == [guilds[1].id, guilds[3].id]  # only shard 1's guilds
+        # A guild's events go to its shard's session only.
+        zero, _ = await identify(http, fake_discord, [0, 2])
+        await fake_discord.dispatch("GUILD_UPDATE", {"id": str(guilds[0].id), "guild_id": str(guilds[0].id)})
+        assert (await zero.receive_json(timeout=5))["t"] == "GUILD_UPDATE"
+        # A second IDENTIFY for shard 1 takes the session from the first connection.
+        second, _ = await identify(http, fake_discord, [1, 2])
+        closed = await first.receive(timeout=5)
+        assert closed.type is aiohttp.WSMsgType.CLOSE and first.close_code == 4009
+        await fake_discord.dispatch("GUILD_UPDATE", {"id": str(guilds[1].id), "guild_id": str(guilds[1].id)})
+        assert (await second.receive_json(timeout=5))["t"] == "GUILD_UPDATE"
+        for ws in (zero, second):
+            await ws.close()
+    assert fake_discord.identifies == 3
+
+
+def auth(fake: FakeDiscord) -> dict[str, str]:
+    return {"Authorization": f"Bot {fake.token}"}
