@@ -70,8 +70,10 @@ class PeninsulaBot(commands.AutoShardedBot):
         #: The alert outbox worker, built and started by ``setup_hook`` (None before it ran).
         self.outbox: Dispatcher | None = None
         self._unhook_outbox: Callable[[], None] | None = None
+        self._set_up = False
 
     async def setup_hook(self) -> None:
+        self._set_up = True
         for extension in self.initial_extensions:
             await self.load_extension(extension)
         if self.sync_commands:
@@ -106,6 +108,10 @@ class PeninsulaBot(commands.AutoShardedBot):
             self._unhook_outbox = None
         if self.outbox is not None:
             await self.outbox.stop()
+        if not self._set_up:
+            # Never logged in (the console, tests): the sharded client builds its event queue in
+            # this hook, and its close() needs it.
+            await self._async_setup_hook()
         await super().close()
 
     async def on_app_command_completion(
