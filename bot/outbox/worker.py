@@ -159,7 +159,9 @@ class Dispatcher:
         if ready is not None:
             await ready()
         log.info("dispatcher %s started", self.worker_id)
-        while True:
+        # Not ``while True``: on Python 3.11 ``wait_for`` can swallow the cancellation ``stop()``
+        # sends when the wake-up lands at the same moment, and ``stop()`` would wait forever.
+        while not self._stopping:
             self._wake.clear()
             try:
                 wait = await self._claim_once()
