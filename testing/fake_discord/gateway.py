@@ -87,7 +87,7 @@ class Gateway(World):
     ) -> None:
         """Set a channel permission overwrite and tell a connected client (CHANNEL_UPDATE)."""
         channel.set_overwrite(target, allow=allow, deny=deny)
-        if self._session is not None:
+        if self.session_for(channel.guild_id) is not None:
             await self.dispatch("CHANNEL_UPDATE", channel.to_json())
 
     async def dispatch(self, event: str, data: JSON) -> int:
