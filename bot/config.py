@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     trust_proxy: bool = False
     #: Seconds a server waits after one import ends before it may start the next.
     import_cooldown: float = Field(default=30.0, ge=0)
+    #: Alerts one import may queue per channel; the rest become one "N more events imported".
+    import_alert_cap: int = Field(default=20, ge=0)
 
     @field_validator("home_guild_ids", "shard_ids", mode="before")
     @classmethod

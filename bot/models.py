@@ -59,7 +59,8 @@ PROGRAM_CATEGORIES = ("nuclear", "missile", "space", "submarine")
 TRACK_STATUSES = ("active", "dormant", "ended")
 SUBSCRIPTION_STATES = ("active", "paused", "disabled")
 DELIVERY_STATES = ("pending", "sending", "sent", "failed", "cancelled")
-DELIVERY_ACTIONS = ("post", "edit")
+#: ``summary``: the one "N more events imported" message of an import past its alert cap.
+DELIVERY_ACTIONS = ("post", "edit", "summary")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -351,6 +352,8 @@ class Delivery(Base):
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
     sent_at: Mapped[dt.datetime | None] = mapped_column()
+    #: A ``summary`` row: how many events of the import this channel got no alert of.
+    summary_count: Mapped[int | None] = mapped_column(Integer)
 
 
 class AuditLog(Base):

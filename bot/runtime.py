@@ -68,7 +68,7 @@ async def runtime(
         services = Services.build(
             sessionmaker,
             Policy.of(settings.home_guild_ids, settings.curator_role),
-            import_limits=ImportLimits(settings.import_cooldown),
+            import_limits=ImportLimits(settings.import_cooldown, settings.import_alert_cap),
         )
         yield Runtime(settings, engine, services)
     finally:

@@ -419,6 +419,7 @@ class Curation(commands.Cog):
                 dry_run=dry_run,
                 alert=alert,
                 filename=file.filename,
+                alert_cap=gate.limits.alert_cap,
             )
         if not dry_run and (report.created or report.updated):
             services.notify_enqueued()  # edits of posted alerts, and new alerts when asked for

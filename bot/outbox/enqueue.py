@@ -1,8 +1,16 @@
 """Writing the outbox: the ``delivery`` rows an event write adds in the writer's own transaction
-(so publishing and enqueuing commit or roll back together)."""
+(so publishing and enqueuing commit or roll back together).
+
+An import queues its new alerts through an :class:`AlertBudget`: at most ``cap`` per channel per
+import; the events past it are counted, and :func:`enqueue_summaries` adds one ``summary``
+delivery per such channel ("N more events imported"), delivered like any alert, exactly once.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from sqlalchemy import Table, insert, select
@@ -13,6 +21,46 @@ from bot.models import utcnow
 from bot.services.subscriptions import matching_subscriptions
 
 Action = Literal["post", "edit"]
+
+
+@dataclass
+class _Held:
+    """A channel's alerts held back by an import's cap: how many, and the last event of them."""
+
+    guild_id: int
+    channel_id: int
+    count: int = 0
+    event_id: int = 0
+    revision: int = 0
+
+
+@dataclass
+class AlertBudget:
+    """The new-event alerts one import may queue: at most ``cap`` per subscription (a channel)."""
+
+    cap: int
+    queued: Counter[int] = field(default_factory=Counter)
+    held: dict[int, _Held] = field(default_factory=dict)
+
+    def admit(self, event: models.Event, targets: Sequence[Any]) -> list[Any]:
+        """The targets still within the cap; the others are counted for their summary."""
+        admitted = []
+        for sub in targets:
+            if self.queued[sub.id] < self.cap:
+                self.queued[sub.id] += 1
+                admitted.append(sub)
+                continue
+            held = self.held.setdefault(sub.id, _Held(sub.guild_id, sub.channel_id))
+            held.count += 1
+            held.event_id, held.revision = event.id, event.revision
+        return admitted
+
+    @property
+    def held_back(self) -> int:
+        """Alerts not queued, over every channel."""
+        return sum(h.count for h in self.held.values())
+
+
 # The Core table: a bulk insert through it skips the ORM's per-row bookkeeping (2× faster here).
 DELIVERY: Table = models.Delivery.__table__  # type: ignore[assignment]
 
@@ -29,32 +77,58 @@ async def _holders(session: AsyncSession, event: models.Event) -> list[Any]:
     return list((await session.execute(select(S.id, S.guild_id, S.channel_id).where(S.id.in_(posted)))).all())
 
 
-async def enqueue(session: AsyncSession, event: models.Event, action: Action | str) -> int:
+def _row(
+    event_id: int, sub_id: int, guild_id: int, channel_id: int, revision: int, action: str
+) -> dict[str, Any]:
+    now = utcnow()
+    return {
+        "event_id": event_id,
+        "subscription_id": sub_id,
+        "guild_id": guild_id,
+        "channel_id": channel_id,
+        "revision": revision,
+        "action": action,
+        "state": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+
+
+async def enqueue(
+    session: AsyncSession, event: models.Event, action: Action | str, *, budget: AlertBudget | None = None
+) -> int:
     """Outbox rows for ``event`` in the caller's transaction; returns how many.
 
-    ``post``: every active subscription the event matches. ``edit``: every channel that already
-    holds a posted alert of this event (so an edit or a retraction reaches it).
+    ``post``: every active subscription the event matches (within ``budget``, for an import).
+    ``edit``: every channel that already holds a posted alert of this event (so an edit or a
+    retraction reaches it; never capped: it changes a message, it adds none).
     """
     targets = await (matching_subscriptions(session, event) if action == "post" else _holders(session, event))
+    if budget is not None and action == "post":
+        targets = budget.admit(event, targets)
     if targets:
-        now = utcnow()
         # One executemany: a publish to thousands of channels stays one quick transaction.
         await session.execute(
             insert(DELIVERY),
-            [
-                {
-                    "event_id": event.id,
-                    "subscription_id": sub.id,
-                    "guild_id": sub.guild_id,
-                    "channel_id": sub.channel_id,
-                    "revision": event.revision,
-                    "action": action,
-                    "state": "pending",
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                    "created_at": now,
-                }
-                for sub in targets
-            ],
+            [_row(event.id, sub.id, sub.guild_id, sub.channel_id, event.revision, action) for sub in targets],
         )
     return len(targets)
+
+
+async def enqueue_summaries(session: AsyncSession, budget: AlertBudget) -> int:
+    """One ``summary`` delivery per channel whose alerts the budget held back; returns how many.
+
+    The row names the last event held back (no alert of it exists in that channel, so the row is
+    unique) and carries the count its message states.
+    """
+    rows = [
+        {
+            **_row(h.event_id, sub_id, h.guild_id, h.channel_id, h.revision, "summary"),
+            "summary_count": h.count,
+        }
+        for sub_id, h in budget.held.items()
+    ]
+    if rows:
+        await session.execute(insert(DELIVERY), rows)
+    return len(rows)

@@ -45,6 +45,19 @@ def alert_payload(event: EventView, *, mention_role_id: int | None, marker: str 
     }
 
 
+def summary_payload(count: int) -> dict[str, Any]:
+    """The one message of an import past its alert cap in a channel: how many more events came.
+    It pings nobody (it is not an alert of an event)."""
+    events = "event" if count == 1 else "events"
+    line = f"**{count} more {events} imported** without an alert of their own; `/timeline` lists them."
+    return {
+        "content": line,
+        "embeds": [],
+        "components": [],
+        "allowed_mentions": {"parse": []},
+    }
+
+
 def sample_event() -> EventView:
     """What ``/alerts test`` posts: clearly a test, in the shape of a real alert."""
     return EventView(

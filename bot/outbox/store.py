@@ -43,6 +43,7 @@ class Job:
     event: EventView
     target_message_id: int | None = None
     rate_limited: int = 0
+    summary_count: int | None = None  # a ``summary`` delivery: how many events it stands for
 
     @property
     def nonce(self) -> str:
@@ -169,6 +170,7 @@ class DeliveryStore:
                 subscription_state=s.state,
                 event=events[d.event_id],
                 target_message_id=posted.get((d.event_id, d.subscription_id)),
+                summary_count=d.summary_count,
             )
             for d, s in rows
             if d.event_id in events

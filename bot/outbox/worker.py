@@ -36,7 +36,7 @@ from bot.db import Sessionmaker
 from bot.models import utcnow
 from bot.outbox.config import DispatcherConfig
 from bot.outbox.pacing import Pacer
-from bot.outbox.payload import alert_payload, marker_for, sample_event
+from bot.outbox.payload import alert_payload, marker_for, sample_event, summary_payload
 from bot.outbox.store import DeliveryStore, Job, Result
 from bot.outbox.transport import Outcome, RestTransport
 
@@ -223,8 +223,8 @@ class Dispatcher:
         event = job.event
         if job.subscription_id in self._disabled or job.subscription_state == "disabled":
             return "subscription disabled"
-        if job.action == "post":
-            if event.status != "published":
+        if job.action in ("post", "summary"):
+            if job.action == "post" and event.status != "published":
                 return "event retracted before its alert was sent"
             if job.subscription_state != "active":
                 return f"subscription {job.subscription_state}"
@@ -266,12 +266,15 @@ class Dispatcher:
             self._defer(job, wait)
             return
         async with self.pacer.slot(job.channel_id):
-            payload = alert_payload(
-                job.event,
-                mention_role_id=job.mention_role_id,
-                marker=marker_for(job.event.status, job.action),
-            )
-            if job.action == "post":
+            if job.action == "summary":
+                payload = summary_payload(job.summary_count or 0)
+            else:
+                payload = alert_payload(
+                    job.event,
+                    mention_role_id=job.mention_role_id,
+                    marker=marker_for(job.event.status, job.action),
+                )
+            if job.action != "edit":
                 payload.update(nonce=job.nonce, enforce_nonce=True)
                 outcome = await self.transport.create_message(job.channel_id, payload)
             else:
@@ -286,7 +289,7 @@ class Dispatcher:
                 self.pacer.channel(job.channel_id).block(outcome.bucket_empty_for)
             message_id = outcome.message_id or job.target_message_id
             self._finish(
-                Result(job, "sent", message_id=message_id), "sent" if job.action == "post" else "edited"
+                Result(job, "sent", message_id=message_id), "edited" if job.action == "edit" else "sent"
             )
         elif outcome.kind == "rate_limited":
             self._rate_limited(job, outcome)

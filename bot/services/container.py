@@ -30,7 +30,7 @@ class Services:
     dialect: str
     # Called after a write enqueued deliveries (the dispatcher registers here to wake at once).
     enqueue_listeners: list[Callable[[], None]] = field(default_factory=list)
-    #: One import per guild at a time, and a cooldown between two.
+    #: One import per guild at a time, a cooldown between two, and the alert cap of an import.
     imports: ImportGate = field(default_factory=ImportGate)
 
     def add_enqueue_listener(self, callback: Callable[[], None]) -> Callable[[], None]:

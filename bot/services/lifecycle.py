@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import models
 from bot.models import utcnow
-from bot.outbox.enqueue import Action, enqueue
+from bot.outbox.enqueue import Action, AlertBudget, enqueue
 from bot.services.access import Caller
 from bot.services.audit import audit_row
 from bot.services.errors import FieldProblem, ValidationFailed
@@ -150,9 +150,11 @@ class _Write:
 class EventWriter:
     """The event writes of one transaction (see the module's docstring)."""
 
-    def __init__(self, session: AsyncSession, author: Author) -> None:
+    def __init__(self, session: AsyncSession, author: Author, *, budget: AlertBudget | None = None) -> None:
+        """``budget``: the cap on new alerts an import shares across its transactions."""
         self._session = session
         self._author = author
+        self._budget = budget
         self._pending: list[_Write] = []
 
     def create(
@@ -233,6 +235,6 @@ class EventWriter:
                 )
             )
             if write.outbox is not None:
-                queued += await enqueue(self._session, event, write.outbox)
+                queued += await enqueue(self._session, event, write.outbox, budget=self._budget)
         self._pending.clear()
         return queued

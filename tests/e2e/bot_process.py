@@ -81,7 +81,7 @@ async def running_bot(
     services = Services.build(
         db.sessionmaker,
         Policy.of(home_guild_ids, conf.curator_role),
-        import_limits=ImportLimits(conf.import_cooldown),
+        import_limits=ImportLimits(conf.import_cooldown, conf.import_alert_cap),
     )
     bot = PeninsulaBot(settings=conf, services=services, extensions=tuple(extensions), outbox_config=config)
     async with connect_bot(fake, bot):

@@ -14,7 +14,7 @@ from bot import models
 from bot.services.access import Caller, Policy
 from bot.services.errors import PermissionDenied
 from bot.services.events import with_links
-from bot.services.importing import MAX_BYTES, ImportReport, import_file
+from bot.services.importing import MAX_BYTES, ImportReport, import_file, write
 from bot.services.importing.cells import dataset_date, parse_km, split_sources
 from bot.services.importing.cells import decode as _decode
 from bot.services.importing.csis import parse_csis
@@ -279,6 +279,50 @@ async def test_alerts_only_when_asked(catalog_db: Database) -> None:
     assert quiet.alerts == 0 and await count(catalog_db, models.Delivery) == 0
     loud = await run(catalog_db, CSIS_CSV.read_bytes(), "csis", alert=True)
     assert loud.alerts == 10 and await count(catalog_db, models.Delivery) == 10
+
+
+async def test_an_import_caps_its_alerts_per_channel(catalog_db: Database) -> None:
+    async with catalog_db.sessionmaker() as s, s.begin():
+        s.add_all(
+            [
+                models.Subscription(guild_id=HOME, channel_id=5, created_by=1),
+                models.Subscription(guild_id=OTHER, channel_id=6, created_by=1),
+                models.Subscription(guild_id=OTHER, channel_id=7, created_by=1, min_significance=5),
+            ]
+        )
+    data = native(*(native_event(external_id=f"cap:{i}", title=f"Launch {i}") for i in range(7)))
+    report = await run(catalog_db, data, "native", alert=True, alert_cap=3)
+    assert (report.alerts, report.held_back, report.summaries) == (6, 8, 2)
+    assert "at most 3 per channel per import: 2 channels get one" in report.summary()
+    D = models.Delivery
+    async with catalog_db.sessionmaker() as s:
+        rows = (await s.execute(select(D.channel_id, D.action, D.summary_count).order_by(D.id))).all()
+        last = await s.scalar(select(models.Event.id).where(models.Event.external_id == "cap:6"))
+        summary_events = set((await s.scalars(select(D.event_id).where(D.action == "summary"))).all())
+    for channel in (5, 6):
+        mine = [(action, n) for c, action, n in rows if c == channel]
+        assert mine == [("post", None)] * 3 + [("summary", 4)]
+    assert not [r for r in rows if r.channel_id == 7]  # its filter still applies
+    assert summary_events == {last}
+    # The cap is per import: the next one may alert again.
+    again = await run(
+        catalog_db, native(native_event(external_id="cap:7", title="Launch 7")), "native", alert=True
+    )
+    assert (again.alerts, again.summaries) == (2, 0)
+
+
+async def test_a_problem_in_a_late_batch_writes_nothing(
+    catalog_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(write, "BATCH_ROWS", 2)  # five rows, three batches
+    local = await run(catalog_db, native(native_event(external_id="x:1")), "native", caller=curator(OTHER))
+    assert local.created == 1
+    rows = [native_event(external_id=f"late:{i}", title=f"Launch {i}") for i in range(4)]
+    rows.append(native_event(external_id=f"g{OTHER}:x:1", title="Not yours"))
+    report = await run(catalog_db, native(*rows), "native")
+    assert [(p.row, p.field) for p in report.problems] == [(5, "external id")]
+    assert report.summary().endswith("nothing was written.")
+    assert await count(catalog_db, models.Event) == 3 + 1
 
 
 # --- native -------------------------------------------------------------------------------------

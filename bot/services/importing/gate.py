@@ -19,11 +19,14 @@ from bot.services.errors import Conflict
 
 #: Seconds between the end of a guild's import and the start of its next (``IMPORT_COOLDOWN``).
 DEFAULT_COOLDOWN = 30.0
+#: Alerts one import may queue per channel (``IMPORT_ALERT_CAP``); the rest are summed up.
+DEFAULT_ALERT_CAP = 20
 
 
 @dataclass(frozen=True)
 class ImportLimits:
     cooldown: float = DEFAULT_COOLDOWN
+    alert_cap: int = DEFAULT_ALERT_CAP
 
 
 class ImportBusy(Conflict):

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import models
 from bot.db import Sessionmaker
+from bot.outbox.enqueue import AlertBudget, enqueue_summaries
 from bot.services.access import Caller, Policy
 from bot.services.audit import audit_row
 from bot.services.errors import FieldProblem, ValidationFailed
@@ -41,7 +42,8 @@ class _Changed(Exception):
 
 _FETCH_CHUNK = 500
 #: Rows per transaction: a batch holds SQLite's write lock for a fraction of a second.
-BATCH_ROWS = 250
+BATCH_ROWS = 100
+_YIELD_EVERY = 25
 _GUILD_PREFIX = re.compile(r"g\d{1,20}:")
 Progress = Callable[[int, int], None]
 
@@ -62,6 +64,10 @@ class ImportReport:
     #: The first row not written when the database refused a batch (the rows before it are).
     stopped_at: int | None = None
     stop_reason: str = ""
+    #: With ``alert``: new-event alerts per channel this import may queue; past it, one summary.
+    alert_cap: int | None = None
+    held_back: int = 0  # alerts not queued (over every channel), counted in the summaries
+    summaries: int = 0  # channels that get one "N more events imported" message
 
     @property
     def ok(self) -> bool:
@@ -77,6 +83,12 @@ class ImportReport:
         name = {"native": "Native", "cns": "CNS", "csis": "CSIS"}.get(self.format, self.format)
         counts = f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged"
         alerts = f", {self.alerts} alerts queued" if self.alerts else ""
+        if self.summaries:
+            channels = f"{self.summaries} channel{'s' * (self.summaries != 1)}"
+            alerts += (
+                f" (at most {self.alert_cap} per channel per import: {channels} get one “N more events "
+                f"imported” message instead of the other {self.held_back})"
+            )
         if self.stopped_at is not None:
             return (
                 f"{name} import stopped at row {self.stopped_at} ({self.stop_reason}); the rows before it "
@@ -259,12 +271,15 @@ async def _batch(
     author: Author,
     alert: bool,
     progress: Callable[[], None],
+    budget: AlertBudget,
 ) -> None:
     """One batch of rows in ``session``: counted (a dry ``report``) or written."""
     resolver = await LinkResolver.load(session)
     existing = await _existing(session, [c.clean.external_id for c in batch if c.clean.external_id])
-    writer = EventWriter(session, author)
-    for item in batch:
+    writer = EventWriter(session, author, budget=budget)
+    for i, item in enumerate(batch):
+        if i and not i % _YIELD_EVERY:
+            await asyncio.sleep(0)  # building events is CPU work: let the loop in now and then
         progress()
         event = existing.get(item.clean.external_id) if item.clean.external_id else None
         await _write_row(session, item, event, resolver, writer, report, alert)
@@ -281,12 +296,13 @@ async def _write_batch(
     advance: Callable[[], None],
     caller: Caller,
     policy: Policy,
+    budget: AlertBudget,
 ) -> str | None:
     """Write one batch in its own transaction; why it was not written, or None."""
     try:
         async with sessionmaker() as session, session.begin():
             await policy.require_curator(session, caller)  # checked again when writing
-            await _batch(session, batch, part, author, alert, advance)
+            await _batch(session, batch, part, author, alert, advance, budget)
             if part.problems:
                 raise _Changed
     except _Changed:
@@ -307,10 +323,15 @@ async def write_rows(
     scope: int | None,
     alert: bool,
     progress: Progress | None,
+    alert_cap: int,
 ) -> None:
     """Check, then (unless a dry run) write the rows ``check_rows`` passed, in batches (see the
-    module's docstring); the counts of ``report`` are those of the rows written."""
+    module's docstring); the counts of ``report`` are those of the rows written. New alerts are
+    capped at ``alert_cap`` per channel over the whole import (``AlertBudget``)."""
     author = Author.of(caller, "import", report.file, format=report.format)
+    budget = AlertBudget(alert_cap)
+    if alert:
+        report.alert_cap = alert_cap
     passes = [True] if report.dry_run else [True, False]
     done = 0
 
@@ -327,9 +348,11 @@ async def write_rows(
             part = replace(report, created=0, updated=0, unchanged=0, alerts=0, dry_run=dry)
             if dry:
                 async with sessionmaker() as session:  # read only: closing rolls back
-                    await _batch(session, batch, part, author, alert, advance)
+                    await _batch(session, batch, part, author, alert, advance, budget)
             else:
-                stop = await _write_batch(sessionmaker, batch, part, author, alert, advance, caller, policy)
+                stop = await _write_batch(
+                    sessionmaker, batch, part, author, alert, advance, caller, policy, budget
+                )
                 if stop is not None:
                     report.stopped_at, report.stop_reason = batch[0].row.row, stop
                     break
@@ -339,13 +362,18 @@ async def write_rows(
         if report.problems and dry:
             return  # every row checked, every problem reported; nothing written
     if not report.dry_run:
-        await _record(sessionmaker, report, caller, scope, alert)
+        await _record(sessionmaker, report, caller, scope, alert, budget)
 
 
 async def _record(
-    sessionmaker: Sessionmaker, report: ImportReport, caller: Caller, scope: int | None, alert: bool
+    sessionmaker: Sessionmaker,
+    report: ImportReport,
+    caller: Caller,
+    scope: int | None,
+    alert: bool,
+    budget: AlertBudget,
 ) -> None:
-    """The import's own audit row, after its events."""
+    """The import's own audit row after its events, with the summaries of the alerts held back."""
     details: dict[str, object] = {
         "format": report.format,
         "rows": report.rows,
@@ -356,12 +384,17 @@ async def _record(
         "alerts": report.alerts,
         "scope": "global" if scope is None else str(scope),
     }
+    if alert:
+        details.update(alert_cap=budget.cap, held_back=budget.held_back, summaries=len(budget.held))
     if report.file is not None:
         details["file"] = report.file
     if report.stopped_at is not None:
         details["stopped_at"] = report.stopped_at
     try:
         async with sessionmaker() as session, session.begin():
+            report.summaries = await enqueue_summaries(session, budget)
+            report.held_back = budget.held_back
             session.add(audit_row("event.import", "import", report.format, details, caller=caller))
     except SQLAlchemyError:
+        report.summaries = report.held_back = 0
         log.exception("the audit row of the import of %s was not written", report.file or report.format)
