@@ -29,7 +29,7 @@ from bot.services.catalog import Choice
 from bot.services.dates import parse_date
 from bot.services.errors import FieldProblem, NotFound, ValidationFailed
 from bot.services.subscriptions import split_slugs
-from bot.services.validation import normalize_kind
+from bot.services.validation import normalize_kind, parse_id
 from bot.services.views import ActorView, PartView, ProgramView, TopicView, TrackView
 
 if TYPE_CHECKING:
@@ -143,8 +143,11 @@ class EventTransformer(app_commands.Transformer):
 
     async def transform(self, interaction: discord.Interaction, value: str, /) -> int:
         text = value.strip().lstrip("#")
-        if text.isdigit():
-            return int(text)  # whether it exists, and is visible here, is the command's service's call
+        ident = parse_id(text)
+        if ident is not None:
+            return ident  # whether it exists, and is visible here, is the command's service's call
+        if text.isdigit():  # digits, but not ASCII ones (``²``): no event has that number
+            raise NotFound("event", f"#{text[:40]}")
         events = _services(interaction).events
         matches = await events.autocomplete(text, guild_id=interaction.guild_id, limit=EVENT_SUGGESTIONS)
         if len(matches) == 1:

@@ -28,6 +28,7 @@ from bot.services.errors import ServiceError
 from bot.services.events import encode_cursor
 from bot.services.filters import EventFilter
 from bot.services.search_query import canonical
+from bot.services.validation import id_in_range
 from bot.services.views import ActorView, PartView, ProgramView, TrackView
 
 if TYPE_CHECKING:
@@ -138,7 +139,12 @@ class TimelineState:
         y, f = rest or ("", "")
 
         def n(v: str) -> int | None:
-            return int(v, 36) if v else None
+            if not v:
+                return None
+            ident = int(v, 36)
+            if not id_in_range(ident):
+                raise ValueError("bad timeline state")
+            return ident
 
         def d(v: str) -> dt.date | None:
             return dt.datetime.strptime(v, "%Y%m%d").date() if v else None

@@ -18,7 +18,7 @@ from bot.services.dates import iso_with_precision
 from bot.services.errors import Conflict, FieldProblem, NotFound, PermissionDenied, ValidationFailed
 from bot.services.events import with_links
 from bot.services.lifecycle import Author, EventWriter, LinkResolver
-from bot.services.validation import EventInput, SourceInput, check_text, validate_event
+from bot.services.validation import EventInput, SourceInput, check_text, require_id, validate_event
 from bot.services.views import EventView, event_view
 
 __all__ = ["REASON_MAX", "AuditEntry", "CurationService", "EditForm"]
@@ -49,7 +49,7 @@ class CurationService:
     async def _load(
         self, session: AsyncSession, caller: Caller, event_id: int, *, for_update: bool = False
     ) -> models.Event:
-        stmt = with_links(select(models.Event).where(models.Event.id == event_id))
+        stmt = with_links(select(models.Event).where(models.Event.id == require_id(event_id, "event")))
         if for_update:  # two curators saving at once: the second waits, then sees the new revision
             stmt = stmt.with_for_update(of=models.Event)
         event: models.Event | None = await session.scalar(stmt)

@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, literal, or_, select, union_all
+from sqlalchemy import Select, and_, exists, false, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -25,6 +25,7 @@ from bot.services.errors import FieldProblem, NotFound, ValidationFailed
 from bot.services.filters import EventFilter, visible
 from bot.services.fts import TextMatch, custom_plans, words
 from bot.services.links import KINDS
+from bot.services.validation import id_in_range, parse_id, require_id
 from bot.services.views import AGREEMENT_DETAIL, EventView, Page, Ref, SourceView, event_view, source_view
 
 MAX_PAGE = 100
@@ -43,7 +44,10 @@ def decode_cursor(cursor: str) -> tuple[dt.date, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         day, ident = raw.split("|")
-        return dt.date.fromisoformat(day), int(ident)
+        value = parse_id(ident)
+        if value is None or not id_in_range(value):
+            raise ValueError(ident)
+        return dt.date.fromisoformat(day), value
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise ValidationFailed([FieldProblem("cursor", "is not a cursor this service gave out")]) from None
 
@@ -118,7 +122,7 @@ class EventService:
 
     async def get(self, event_id: int, *, guild_id: int | None = None) -> EventView:
         """One event with its links and sources; retracted events are returned, marked as such."""
-        stmt = select(models.Event).where(models.Event.id == event_id, visible(guild_id))
+        stmt = select(models.Event).where(models.Event.id == require_id(event_id, "event"), visible(guild_id))
         async with self._sessionmaker() as session:
             views = await read_views(session, stmt)
         if not views:
@@ -229,8 +233,8 @@ class EventService:
         stmt = select(E.id, E.title, E.occurred_on, E.precision).where(
             visible(guild_id), E.status == "published"
         )
-        if text.isdigit():
-            stmt = stmt.where(E.id == int(text))
+        if (ident := parse_id(text)) is not None:
+            stmt = stmt.where(E.id == ident) if id_in_range(ident) else stmt.where(false())
         elif terms := words(text):
             match = TextMatch(self._dialect, tuple(terms), prefix=True, title_only=True)
             # Candidates straight from the text index, newest additions first: ordering every

@@ -26,7 +26,7 @@ from bot.services.dates import parse_date
 from bot.services.errors import FieldProblem, ValidationFailed
 from bot.services.events import with_links
 from bot.services.lifecycle import Author, EventWriter, LinkResolver
-from bot.services.validation import EventInput, SourceInput, validate_event
+from bot.services.validation import EventInput, SourceInput, text_problem, validate_event
 from bot.services.views import AGREEMENT_DETAIL
 
 DATA_DIR = data_dir()
@@ -76,6 +76,18 @@ def _date_text(value: Any, key: str | None = None) -> Any:
     return value
 
 
+def _text_problems(value: Any, where: str) -> list[FieldProblem]:
+    """Every string of a parsed corpus file (names, aliases, summaries …) checked like an event's."""
+    if isinstance(value, str):
+        refused = text_problem(value, multiline=True)
+        return [FieldProblem(where, refused)] if refused else []
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _text_problems(v, f"{where}/{k}")]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _text_problems(v, f"{where}/{i}")]
+    return []
+
+
 def read_corpus(data_dir: Path = DATA_DIR, files: Iterable[Path] | None = None) -> Corpus:
     """Parse and schema-check every corpus file; every problem is reported at once."""
     validator = Draft202012Validator(schema())
@@ -92,6 +104,7 @@ def read_corpus(data_dir: Path = DATA_DIR, files: Iterable[Path] | None = None) 
         for err in validator.iter_errors(doc):
             where = "/".join(str(p) for p in err.absolute_path) or "(top)"
             problems.append(FieldProblem(f"{name}: {where}", err.message[:300]))
+        problems.extend(_text_problems(doc, name))
         if isinstance(doc, dict):
             for section in SECTIONS:
                 corpus.sections[section].extend(doc.get(section) or [])

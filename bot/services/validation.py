@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from bot.models import EVENT_KINDS
 from bot.services.dates import parse_date
-from bot.services.errors import FieldProblem, ValidationFailed
+from bot.services.errors import FieldProblem, NotFound, ValidationFailed
 from bot.services.views import EventContent, SourceView
 
 TITLE_MIN, TITLE_MAX = 3, 200
@@ -23,6 +23,11 @@ URL_MAX = 500
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # Bidirectional overrides and isolates can make text read differently from what is stored.
 BIDI = {"\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069"}
+#: Invisible although not a format character (category Mn): the combining grapheme joiner.
+INVISIBLE_MARKS = {"\u034f"}
+#: Record ids (events, catalog records) are INTEGER columns: 32-bit signed on PostgreSQL.
+ID_MAX = 2**31 - 1
+_ID = re.compile(r"#?([0-9]{1,100})")
 
 
 @dataclass
@@ -66,6 +71,65 @@ class CleanEvent(EventContent):
     facilities: tuple[str, ...] = ()
 
 
+def character_problem(ch: str, *, multiline: bool = False) -> str | None:
+    """Why ``ch`` may not be stored in text, or None when it may.
+
+    Refused: control characters (tab and newline only in ``multiline`` text), bidirectional
+    overrides, format characters (category Cf: zero-width spaces, direction marks, the soft hyphen,
+    tag characters …) and other invisible marks, line and paragraph separators, surrogates and
+    noncharacters (U+FDD0–U+FDEF and the last two code points of every plane, which XML refuses).
+    """
+    code = ord(ch)
+    category = unicodedata.category(ch)
+    if category == "Cc":
+        return None if multiline and ch in "\n\t" else "a control character"
+    if ch in BIDI:
+        return "a bidirectional override"
+    if category == "Cf" or ch in INVISIBLE_MARKS:
+        return "an invisible formatting character"
+    if category in ("Zl", "Zp"):
+        return "a line or paragraph separator"
+    if category == "Cs":
+        return "a surrogate"
+    if 0xFDD0 <= code <= 0xFDEF or code & 0xFFFE == 0xFFFE:
+        return "a noncharacter"
+    return None
+
+
+def text_problem(text: str, *, multiline: bool = False) -> str | None:
+    """The first character of ``text`` that may not be stored, named (``contains U+200B (ZERO WIDTH
+    SPACE), an invisible formatting character``); None when every character may."""
+    for ch in text:
+        why = character_problem(ch, multiline=multiline)
+        if why is not None:
+            name = unicodedata.name(ch, "")
+            return f"contains U+{ord(ch):04X}{f' ({name})' if name else ''}, {why}"
+    return None
+
+
+def parse_id(text: object) -> int | None:
+    """The number ``text`` spells as a record id (ASCII digits, an optional leading ``#``), or None.
+
+    The one parser of ids typed or carried by people (options, buttons, web paths, cursors): a
+    Unicode digit such as ``²`` spells no id. The number may lie beyond the id columns
+    (:func:`id_in_range`); :func:`require_id` turns that into "not found".
+    """
+    match = _ID.fullmatch(str(text).strip())
+    return int(match[1]) if match is not None else None
+
+
+def id_in_range(value: int) -> bool:
+    """True when ``value`` can be the id of a stored record (1 to :data:`ID_MAX`)."""
+    return 1 <= value <= ID_MAX
+
+
+def require_id(value: int, what: str) -> int:
+    """``value`` when it can name a stored record; otherwise NotFound, as an unknown id is."""
+    if not id_in_range(value):
+        raise NotFound(what, f"#{value}")
+    return value
+
+
 def check_text(
     value: object,
     name: str,
@@ -75,16 +139,17 @@ def check_text(
     high: int,
     multiline: bool = False,
 ) -> str:
-    """Trimmed text within bounds and free of control characters and bidi overrides."""
+    """Trimmed text within bounds and free of characters that may not be stored
+    (see :func:`character_problem`)."""
     if value is None:
         value = ""
     if not isinstance(value, str):
         problems.append(FieldProblem(name, "must be text"))
         return ""
     text = value.strip()
-    allowed = {"\n", "\t"} if multiline else set()
-    if any(ch in BIDI or (unicodedata.category(ch) == "Cc" and ch not in allowed) for ch in text):
-        problems.append(FieldProblem(name, "contains control characters or bidirectional overrides"))
+    refused = text_problem(text, multiline=multiline)
+    if refused is not None:
+        problems.append(FieldProblem(name, refused))
     if len(text) < low:
         problems.append(
             FieldProblem(name, "is required" if not text else f"must be at least {low} characters")

@@ -28,6 +28,7 @@ from bot.services.container import Services
 from bot.services.errors import Conflict, NotFound, PermissionDenied, ServiceError
 from bot.services.events import decode_cursor, encode_cursor
 from bot.services.filters import EventFacts
+from bot.services.validation import parse_id
 from bot.services.views import EventView, Page
 from bot.web import render
 from bot.web.params import FILTERS, BadParameter, EventQuery, event_query, one
@@ -235,9 +236,9 @@ async def list_events(request: web.Request) -> web.Response:
 
 async def get_event(request: web.Request) -> web.Response:
     raw = request.match_info["id"]
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+    event_id = parse_id(raw) if not raw.startswith("#") else None
+    if event_id is None:
         raise BadParameter("id", f"“{raw[:40]}” is not an event id (a positive whole number)")
-    event_id = int(raw)
     try:
         found = await request.app[SERVICES].events.get(event_id, guild_id=None)
     except NotFound:

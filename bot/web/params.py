@@ -15,7 +15,7 @@ from bot.services.events import MAX_PAGE, decode_cursor
 from bot.services.filters import EventFilter
 from bot.services.links import KINDS, LinkKind, Links
 from bot.services.search import QUERY_MAX
-from bot.services.validation import normalize_kind
+from bot.services.validation import normalize_kind, text_problem
 from bot.services.views import Ref
 
 DEFAULT_LIMIT = 50
@@ -46,9 +46,14 @@ class EventQuery:
 
 
 def one(params: MultiMapping[str], name: str) -> str | None:
-    """The parameter's single value, stripped; None when absent or blank."""
+    """The parameter's single value, stripped; None when absent or blank. A value holding a
+    character no stored text may hold (a control character, an invisible one …) is refused."""
     values = {v.strip() for v in params.getall(name, [])}
     values.discard("")
+    for value in values:
+        refused = text_problem(value)
+        if refused is not None:
+            raise BadParameter(name, refused)
     if len(values) > 1:
         raise BadParameter(name, "is given more than once with different values")
     return values.pop() if values else None

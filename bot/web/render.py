@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -153,6 +154,16 @@ class _Links(BaseEntryExtension):  # type: ignore[misc]
         return entry
 
 
+#: What XML 1.0 cannot carry at all (lxml refuses it): replaced, so that one bad stored row
+#: cannot take the whole feed down. Validation refuses these characters in new text.
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(text: str) -> str:
+    """``text`` with every character XML cannot hold replaced by U+FFFD."""
+    return _NOT_XML.sub("\ufffd", text)
+
+
 def _category(scheme: str) -> str:
     return f"{TAG}{scheme}"
 
@@ -170,7 +181,7 @@ def atom(
     fg = FeedGenerator()
     query = "&".join(f"{k}={v}" for k, v in canonical)
     fg.id(f"{TAG}feed" + (f"?{query}" if query else ""))
-    fg.title(FEED_TITLE + (" — " + ", ".join(labels) if labels else ""))
+    fg.title(xml_text(FEED_TITLE + (" — " + ", ".join(labels) if labels else "")))
     fg.subtitle("Curated events on North Korea's nuclear and missile programs and the talks around them.")
     fg.author({"name": FEED_TITLE})
     fg.link(href=str(self_url), rel="self", type="application/atom+xml")
@@ -184,22 +195,22 @@ def atom(
     for e in events:
         fe = fg.add_entry(order="append")
         fe.id(entry_id(e.id))
-        fe.title(e.title)
+        fe.title(xml_text(e.title))
         fe.updated(e.updated_at or fallback_updated)
-        fe.summary(f"{e.date_label} — {e.summary}")
+        fe.summary(xml_text(f"{e.date_label} — {e.summary}"))
         api_url = str(base / "api" / "events" / str(e.id))
         # Kept in feedgen's own list only to pass its check that an entry has an alternate link.
         fe.link(href=api_url, rel="alternate")
         fe.register_extension("peninsula_links", _Links, atom=True, rss=False)
         links: list[dict[str, str]] = fe.peninsula_links.links
         links.extend(
-            {"href": s.url, "rel": "related", "title": f"{s.publisher}: {s.title}"[:200]}
+            {"href": xml_text(s.url), "rel": "related", "title": xml_text(f"{s.publisher}: {s.title}"[:200])}
             for s in e.sources
             if s.url
         )
         fe.category(term=e.kind, scheme=_category("kind"), label=e.kind.replace("_", " "))
         for kind, refs in e.links.items():
             for r in refs:
-                fe.category(term=r.slug, scheme=_category(kind.param), label=r.name)
+                fe.category(term=r.slug, scheme=_category(kind.param), label=xml_text(r.name))
     body: bytes = fg.atom_str(pretty=True)
     return body

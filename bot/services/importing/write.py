@@ -31,7 +31,7 @@ from bot.services.errors import FieldProblem, ValidationFailed
 from bot.services.events import with_links
 from bot.services.importing.cells import ImportRow
 from bot.services.lifecycle import Author, EventWriter, LinkResolver, NewStatus, changes
-from bot.services.validation import CleanEvent, validate_event
+from bot.services.validation import CleanEvent, id_in_range, parse_id, validate_event
 
 log = logging.getLogger(__name__)
 
@@ -143,13 +143,12 @@ async def _by_export_id(
     event with that number reads exactly as no event at all.
     """
     match = re.fullmatch(r"(?:g\d{1,20}:)?pb:(\d{1,18})", external_id)
-    if match is None:
+    ident = parse_id(match[1]) if match is not None else None
+    if ident is None or not id_in_range(ident):
         return None
     E = models.Event
     visible = E.guild_id.is_(None) if scope is None else or_(E.guild_id.is_(None), E.guild_id == scope)
-    event: models.Event | None = await session.scalar(
-        with_links(select(E).where(E.id == int(match[1]), visible))
-    )
+    event: models.Event | None = await session.scalar(with_links(select(E).where(E.id == ident, visible)))
     if (
         event is None
         or event.external_id is not None
