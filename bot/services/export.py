@@ -20,6 +20,7 @@ from bot.services.dates import iso_with_precision
 from bot.services.errors import FieldProblem, ValidationFailed
 from bot.services.events import with_links
 from bot.services.filters import visible
+from bot.services.importing.cells import guard_formula
 from bot.services.importing.native import NATIVE_COLUMNS, NATIVE_FORMAT, NATIVE_VERSION
 from bot.services.links import KINDS, LINK_FIELDS
 
@@ -70,13 +71,14 @@ async def export_records(
 
 
 def _csv_cell(column: str, value: Any) -> str:
+    """One CSV cell; one a spreadsheet would run as a formula is guarded with a leading ``'``."""
     if value is None:
         return ""
     if column in LINK_FIELDS:
-        return ";".join(value)
+        return guard_formula(";".join(value))
     if column in ("sources", "details"):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return str(value)
+    return guard_formula(str(value))
 
 
 async def export_events(
@@ -89,7 +91,9 @@ async def export_events(
     """Every event (``all_scopes``), or the global ones plus ``guild_id``'s local ones, as text.
 
     JSON: ``{"format": "peninsula-brief/events", "version": 1, "events": [...]}``. CSV: one row
-    per event, list fields joined with ``;``, sources and details as JSON strings.
+    per event, list fields joined with ``;``, sources and details as JSON strings, and a cell that
+    starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return prefixed with ``'`` so that a
+    spreadsheet shows it instead of running it (the native import removes the prefix again).
     """
     if fmt not in ("json", "csv"):
         raise ValidationFailed([FieldProblem("format", f"“{fmt}” is not json or csv")])

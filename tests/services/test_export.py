@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator
-from sqlalchemy import delete
+from sqlalchemy import delete, select
+from sqlalchemy.orm import selectinload
 
 from bot import db as dbmod
 from bot import models
@@ -169,3 +170,43 @@ async def test_csv_import_links_systems_and_facilities(sqlite_db: Database) -> N
         sqlite_db.sessionmaker, (header + unknown).encode(), "native", caller=Caller.system(), policy=POLICY
     )
     assert not refused.ok and "hwasong-99" in str(refused.problems)
+
+
+FORMULA_TITLES = [
+    '=HYPERLINK("https://evil.example/x","Official KCNA")',
+    "-10 °C: a cold-weather launch at Sohae",
+    "+1 launch counted twice by KCNA",
+    "@SUM(A1:A9) appears in a leaked sheet",
+    "'=already quoted in the source",
+]
+
+
+@pytest.mark.parametrize("title", FORMULA_TITLES)
+async def test_csv_guards_formulas_and_the_round_trip_is_lossless(database: Database, title: str) -> None:
+    await load(database.sessionmaker, read_corpus(files=[SAMPLE]))
+    curation = CurationService(database.sessionmaker, POLICY)
+    src = [SourceInput("=cmd|' /C calc'!A0", "-2 sources", "2024-05-01", "https://example.org/r")]
+    made = await curation.create(
+        curator(HOME), EventInput(title, "Summary.", "2024-05", "statement", 2, sources=src), alert=False
+    )
+    await curation.retract(curator(HOME), made.id, "=1+1 is not a reason")
+    exported = await export_events(database.sessionmaker, "csv")
+    [row] = [r for r in csv.DictReader(io.StringIO(exported)) if r["external_id"] == f"pb:{made.id}"]
+    assert row["title"] == "'" + title  # a spreadsheet shows it; it does not run it
+    assert row["retract_reason"] == "'=1+1 is not a reason"
+    assert row["sources"].startswith("[")  # JSON text: never a formula
+    await wipe_events(database)
+    report = await import_file(
+        database.sessionmaker, exported.encode(), "native", caller=Caller.system(), policy=POLICY
+    )
+    assert report.ok and report.created == 4, report.problems  # the sample's three and this one
+    async with database.sessionmaker() as s:
+        event = await s.scalar(
+            select(models.Event)
+            .where(models.Event.status == "retracted")
+            .options(selectinload(models.Event.sources))
+        )
+    assert event is not None
+    assert (event.title, event.retract_reason) == (title, "=1+1 is not a reason")
+    assert (event.sources[0].publisher, event.sources[0].title) == ("=cmd|' /C calc'!A0", "-2 sources")
+    assert await export_events(database.sessionmaker, "csv") == exported

@@ -31,6 +31,23 @@ class ImportRow:
     revision: int | None = None
 
 
+#: A cell a spreadsheet would run as a formula starts with one of these (OWASP's CSV injection list).
+_FORMULA = re.compile(r"'*[=+\-@\t\r]")
+_GUARDED = re.compile(r"'+[=+\-@\t\r]")
+
+
+def guard_formula(cell: str) -> str:
+    """``cell`` as written to an exported CSV: prefixed with ``'`` when a spreadsheet would run it
+    (``=HYPERLINK(…)``, ``-1+1``, ``@SUM``). A cell that already looks guarded gets one ``'`` more,
+    so that :func:`unguard_formula` gives back exactly what was exported."""
+    return "'" + cell if _FORMULA.match(cell) else cell
+
+
+def unguard_formula(cell: str) -> str:
+    """The cell :func:`guard_formula` was given (one ``'`` before a formula character removed)."""
+    return cell[1:] if _GUARDED.match(cell) else cell
+
+
 def decode(data: bytes, problems: list[FieldProblem]) -> str | None:
     """UTF-8 (with or without BOM), else Windows-1252 for the whole file (the CNS export uses it)."""
     try:

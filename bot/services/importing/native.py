@@ -14,7 +14,7 @@ from jsonschema.exceptions import ValidationError
 
 from bot.resources import data_dir
 from bot.services.errors import FieldProblem
-from bot.services.importing.cells import ImportRow, read_csv
+from bot.services.importing.cells import ImportRow, read_csv, unguard_formula
 from bot.services.links import LINK_FIELDS
 from bot.services.validation import EventInput, SourceInput
 
@@ -88,7 +88,8 @@ def _native_csv_row(rec: dict[str, str], number: int, problems: list[FieldProble
     """A CSV row of the native export as the JSON event it stands for."""
     out: dict[str, Any] = {}
     ok = True
-    for column, cell in rec.items():
+    for column, guarded in rec.items():
+        cell = unguard_formula(guarded)
         if column not in NATIVE_COLUMNS:
             problems.append(
                 FieldProblem(column or "(unnamed column)", "is not a column of this format", number)
