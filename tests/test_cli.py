@@ -63,6 +63,31 @@ def test_bad_file_is_one_clear_report(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_hostile_json_files_are_file_problems(tmp_path: Path) -> None:
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    event = {
+        "title": "Hwasong-14 first flight",
+        "date": "2017-07-04",
+        "kind": "missile_launch",
+        "sources": [{"publisher": "CNS", "title": "Missile test database"}],
+        "revision": 10**30,
+    }
+    huge = tmp_path / "revision.json"
+    huge.write_text(json.dumps([event]), encoding="utf-8")
+    database = tmp_path / "cli.db"
+    for path, fmt, expected in (
+        (deep, "native", "file: is not valid JSON: nested deeper than 32 levels"),
+        (deep, "csis", "file: is not valid JSON: nested deeper than 32 levels"),
+        (huge, "native", "row 1, revision: must be at most 2147483647"),
+    ):
+        result = cli("import", str(path), "--format", fmt, database=database)
+        assert result.returncode == 1, result.stderr
+        assert "nothing was written" in result.stdout
+        assert expected in result.stdout
+        assert "Traceback" not in result.stderr and "Error" not in result.stderr
+
+
 def test_an_unexpected_failure_ends_in_one_error_line(tmp_path: Path) -> None:
     database = tmp_path / "cli.db"
     assert cli("db", "upgrade", database=database).returncode == 0

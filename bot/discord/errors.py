@@ -13,11 +13,16 @@ import logging
 import discord
 from discord import app_commands
 
-from bot.services.errors import ServiceError
+from bot.discord.render.text import CONTENT_MAX, plain, truncate
+from bot.services.errors import NotFound, ServiceError, ValidationFailed
 
 log = logging.getLogger(__name__)
 
 GENERIC = "Something went wrong on our side; it has been logged. Please try again."
+#: How much of a value the user typed is quoted back, and of each problem of a form that does
+#: not fit one message.
+ECHO_MAX = 100
+PROBLEM_MAX = 180
 
 UNKNOWN_INTERACTION = 10062  # the 3 s to answer passed: the token is dead, a followup fails too
 ALREADY_ACKNOWLEDGED = 40060  # answered elsewhere: a followup still works
@@ -48,10 +53,26 @@ def already_answered(exc: BaseException) -> bool:
     )
 
 
+def echo(value: object, limit: int = ECHO_MAX) -> str:
+    """A value the user gave, as quoted back to them: cut to ``limit`` and shown as text."""
+    return plain(truncate(str(value), limit), markdown=False)
+
+
+def _refusal(exc: ServiceError) -> str:
+    """A domain refusal's text, whatever the user typed into it, within one message's limit."""
+    if isinstance(exc, NotFound):
+        text = exc.text(echo)
+    elif isinstance(exc, ValidationFailed) and len(exc.message) > CONTENT_MAX:
+        text = exc.text(lambda problem: truncate(problem, PROBLEM_MAX))
+    else:
+        text = exc.message
+    return truncate(text, CONTENT_MAX)
+
+
 def _known(exc: BaseException) -> str | None:
     """The text for a failure that is not a bug: a domain refusal or one of discord.py's checks."""
     if isinstance(exc, ServiceError):
-        return exc.message
+        return _refusal(exc)
     if isinstance(exc, app_commands.MissingPermissions):
         return f"You need the {_permission_names(exc.missing_permissions)} permission to do this."
     if isinstance(exc, app_commands.BotMissingPermissions):
@@ -61,7 +82,7 @@ def _known(exc: BaseException) -> str | None:
     if isinstance(exc, app_commands.CommandOnCooldown):
         return f"Slow down: try again in {exc.retry_after:.0f} s."
     if isinstance(exc, app_commands.TransformerError):
-        return f"“{str(exc.value)[:80]}” is not a valid value for this option."
+        return f"“{echo(exc.value, 80)}” is not a valid value for this option."
     if isinstance(exc, app_commands.CheckFailure):
         return str(exc) or "You cannot use this command here."
     return None

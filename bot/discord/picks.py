@@ -18,6 +18,7 @@ from discord import app_commands
 from bot.discord.command_line import UsageError, format_line, parse_options, split_line, transform_options
 from bot.discord.errors import reply_ephemeral, unwrap, user_message
 from bot.discord.paging import CUSTOM_ID_MAX, EXPIRED, Rebuilt
+from bot.discord.render.text import CONTENT_MAX
 from bot.services.errors import NotFound
 
 # A message holds at most 25 buttons; an unknown topic offers every topic (the catalog has a dozen).
@@ -37,8 +38,11 @@ def typed_line(interaction: discord.Interaction) -> tuple[str, dict[str, str]] |
     return str(data["name"]), {str(o["name"]): str(o["value"]) for o in options}
 
 
-def pick_view(interaction: discord.Interaction, error: BaseException) -> tuple[str, discord.ui.View] | None:
-    """The answer to an option that names nothing, with a button per close choice; None otherwise."""
+def pick_view(
+    interaction: discord.Interaction, error: BaseException, text: str
+) -> tuple[str, discord.ui.View] | None:
+    """The answer to an option that names nothing (``text``, from :func:`user_message`), with a
+    button per close choice; None otherwise, or when the line typed is too long to quote back."""
     original = unwrap(error)
     if not isinstance(original, NotFound) or not original.suggestions:
         return None
@@ -56,14 +60,14 @@ def pick_view(interaction: discord.Interaction, error: BaseException) -> tuple[s
             view.add_item(button)
     if not view.children:
         return None
-    text = f"{original.message}\nPick one to run `{format_line(name, raw)}` with it."
-    return text, view
+    answer = f"{text}\nPick one to run `{format_line(name, raw)}` with it."
+    return (answer, view) if len(answer) <= CONTENT_MAX else None
 
 
 async def answer_error(interaction: discord.Interaction, error: BaseException, text: str) -> None:
     """The ephemeral answer to a failed command (``text``, from :func:`user_message`), or "did you
     mean" buttons when the failure is a value with close choices."""
-    picked = pick_view(interaction, error)
+    picked = pick_view(interaction, error, text)
     if picked is not None:
         await reply_ephemeral(interaction, picked[0], view=picked[1])
         return

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 
@@ -25,10 +25,14 @@ class NotFound(ServiceError):
         self.suggestions = list(suggestions)
         # What each suggestion resolves from (a slug), for a "did you mean" button; else the name.
         self.values = list(values) or list(suggestions)
-        message = f"No {what} matches “{value}”."
+        super().__init__(self.text())
+
+    def text(self, echo: Callable[[str], str] = str) -> str:
+        """The message, with the value asked for shown through ``echo`` (a reply cuts it short)."""
+        message = f"No {self.what} matches “{echo(self.value)}”."
         if self.suggestions:
             message += " Did you mean: " + ", ".join(self.suggestions) + "?"
-        super().__init__(message)
+        return message
 
 
 @dataclass(frozen=True)
@@ -47,9 +51,13 @@ class ValidationFailed(ServiceError):
 
     def __init__(self, problems: Sequence[FieldProblem]) -> None:
         self.problems = list(problems)
-        shown = "; ".join(str(p) for p in self.problems[:10])
+        super().__init__(self.text())
+
+    def text(self, echo: Callable[[str], str] = str) -> str:
+        """The message, each problem (which may quote the input) shown through ``echo``."""
+        shown = "; ".join(echo(str(p)) for p in self.problems[:10])
         more = f" (and {len(self.problems) - 10} more)" if len(self.problems) > 10 else ""
-        super().__init__(f"Invalid input — {shown}{more}")
+        return f"Invalid input — {shown}{more}"
 
 
 class PermissionDenied(ServiceError):

@@ -110,12 +110,15 @@ def join_lines(lines: Sequence[str], limit: int, *, more: str = "… and {n} mor
     return "\n".join(out)
 
 
-def plain(text: str) -> str:
+def plain(text: str, *, markdown: bool = True) -> str:
     """Curated text shown as text: no markdown (masked links, headings, lists, quotes), no live
     mention or channel pill, and safe inside link brackets. Every title, summary, source name and
-    reason passes through here before it reaches content or an embed."""
-    escaped = discord.utils.escape_markdown(text).replace("[", "(").replace("]", ")")
-    return _LIVE_TAG.sub(r"\\<", escaped)
+    reason passes through here before it reaches content or an embed.
+
+    ``markdown=False`` keeps emphasis and ``#`` as typed and only breaks links and pills: for a
+    value quoted back inside a sentence (an error echoing what the user typed)."""
+    escaped = discord.utils.escape_markdown(text) if markdown else text
+    return _LIVE_TAG.sub(r"\\<", escaped.replace("[", "(").replace("]", ")"))
 
 
 def link(text: str, url: str | None) -> str:

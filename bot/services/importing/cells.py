@@ -6,10 +6,12 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
 from bot.services.errors import FieldProblem
@@ -46,6 +48,46 @@ def guard_formula(cell: str) -> str:
 def unguard_formula(cell: str) -> str:
     """The cell :func:`guard_formula` was given (one ``'`` before a formula character removed)."""
     return cell[1:] if _GUARDED.match(cell) else cell
+
+
+#: How deep a JSON file or cell may nest (an event is 4 levels deep; details a few more).
+JSON_DEPTH_MAX = 32
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:20]} is out of range")
+    return value
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number")
+
+
+def load_json(text: str) -> Any:
+    """``json.loads``, except that a document nested deeper than :data:`JSON_DEPTH_MAX` or holding
+    a number Python refuses (thousands of digits) is a :class:`json.JSONDecodeError` like any other
+    malformed file, never a RecursionError or a ValueError from deep inside the parser. Numbers
+    too large for a float (``1e400``) and ``NaN``/``Infinity``, which databases refuse, are refused
+    here."""
+    too_deep = f"nested deeper than {JSON_DEPTH_MAX} levels"
+    try:
+        doc = json.loads(text, parse_float=_finite, parse_constant=_no_constant)
+    except json.JSONDecodeError:
+        raise
+    except RecursionError:
+        raise json.JSONDecodeError(too_deep, text, 0) from None
+    except ValueError as exc:
+        raise json.JSONDecodeError(f"cannot be read ({str(exc)[:80]})", text, 0) from None
+    level: list[tuple[Any, int]] = [(doc, 1)]
+    while level:  # breadth first, without recursion
+        value, depth = level.pop()
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        if children and depth > JSON_DEPTH_MAX:
+            raise json.JSONDecodeError(too_deep, text, 0)
+        level.extend((child, depth + 1) for child in children)
+    return doc
 
 
 def decode(data: bytes, problems: list[FieldProblem]) -> str | None:

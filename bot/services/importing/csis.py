@@ -11,7 +11,15 @@ from collections import Counter
 
 from bot.services.dates import format_date
 from bot.services.errors import FieldProblem
-from bot.services.importing.cells import ImportRow, cut, dataset_date, read_csv, source_for, split_sources
+from bot.services.importing.cells import (
+    ImportRow,
+    cut,
+    dataset_date,
+    load_json,
+    read_csv,
+    source_for,
+    split_sources,
+)
 from bot.services.validation import SUMMARY_MAX, TITLE_MAX, EventInput, SourceInput
 
 CSIS_REQUIRED = ("date", "type", "event", "description", "resources")
@@ -93,7 +101,7 @@ def _csis_records(text: str, problems: list[FieldProblem]) -> list[tuple[int, di
     if text.lstrip()[:1] not in ("[", "{"):
         return read_csv(text, CSIS_REQUIRED, problems)
     try:
-        doc = json.loads(text)
+        doc = load_json(text)
     except json.JSONDecodeError as exc:
         problems.append(FieldProblem("file", f"is not valid JSON: {exc.msg} at line {exc.lineno}"))
         return []

@@ -14,7 +14,7 @@ from jsonschema.exceptions import ValidationError
 
 from bot.resources import data_dir
 from bot.services.errors import FieldProblem
-from bot.services.importing.cells import ImportRow, read_csv, unguard_formula
+from bot.services.importing.cells import ImportRow, load_json, read_csv, unguard_formula
 from bot.services.links import LINK_FIELDS
 from bot.services.validation import EventInput, SourceInput
 
@@ -75,6 +75,8 @@ def _schema_problem(err: ValidationError, row: int | None) -> FieldProblem:
         message = f"must be one of {', '.join(str(v) for v in err.validator_value)}"
     elif rule == "type":
         message = f"must be {err.validator_value}"
+    elif rule == "maximum":
+        message = f"must be at most {err.validator_value}"
     else:
         message = err.message if len(err.message) <= 200 else err.message[:197] + "…"
     return FieldProblem(where, message, row)
@@ -103,7 +105,7 @@ def _native_csv_row(rec: dict[str, str], number: int, problems: list[FieldProble
                 out[column] = [] if column == "sources" else {}
                 continue
             try:
-                out[column] = json.loads(cell)
+                out[column] = load_json(cell)
             except json.JSONDecodeError as exc:
                 problems.append(FieldProblem(column, f"is not valid JSON ({exc.msg})", number))
                 ok = False
@@ -130,7 +132,7 @@ def _native_records(text: str, problems: list[FieldProblem]) -> list[tuple[int, 
                 out.append((number, item))
         return out
     try:
-        doc = json.loads(text)
+        doc = load_json(text)
     except json.JSONDecodeError as exc:
         problems.append(FieldProblem("file", f"is not valid JSON: {exc.msg} at line {exc.lineno}"))
         return []
