@@ -21,6 +21,7 @@ from bot.services.validation import (
 )
 
 from .conftest import FIXTURES, HOME, Services, curator
+from .test_services import event_input
 
 #: Each invisible or unstorable character, with the way its refusal names it.
 INVISIBLE = [
@@ -42,27 +43,15 @@ INVISIBLE = [
 ]
 
 
-def event(**kw: object) -> EventInput:
-    base: dict[str, object] = {
-        "title": "Hwasong-15 launched on a lofted trajectory",
-        "summary": "An ICBM flight test.",
-        "date": "2017-11-29",
-        "kind": "missile_launch",
-        "sources": [SourceInput("Reuters", "North Korea fires ICBM", "2017-11-29", "https://example.org/x")],
-    }
-    base.update(kw)
-    return EventInput(**base)  # type: ignore[arg-type]
-
-
 def with_char(field: str, ch: str) -> EventInput:
     text = f"North{ch}Korea launch"
     if field == "title":
-        return event(title=text)
+        return event_input(title=text)
     if field == "summary":
-        return event(summary=text)
+        return event_input(summary=text)
     if field == "source 1 publisher":
-        return event(sources=[SourceInput(text, "A title", None, None)])
-    return event(sources=[SourceInput("Reuters", text, None, None)])
+        return event_input(sources=[SourceInput(text, "A title", None, None)])
+    return event_input(sources=[SourceInput("Reuters", text, None, None)])
 
 
 @pytest.mark.parametrize(("ch", "named"), INVISIBLE, ids=[n.split()[0] for _c, n in INVISIBLE])
@@ -77,7 +66,7 @@ def test_every_text_field_refuses_the_character_by_name(field: str, ch: str, nam
 
 def test_ordinary_text_in_every_script_still_passes() -> None:
     clean = validate_event(
-        event(
+        event_input(
             title="북한 화성-15형 발사 — 北朝鮮 火星15 — 朝鲜 “火星-15”",
             summary="Line one.\n\tLine two, with an emoji 🚀 and é (combining: e\u0301).",
         )
@@ -86,7 +75,7 @@ def test_ordinary_text_in_every_script_still_passes() -> None:
 
 
 async def test_a_retract_reason_is_checked_the_same_way(services: Services) -> None:
-    published = await services.curation.create(curator(HOME), event())
+    published = await services.curation.create(curator(HOME), event_input())
     with pytest.raises(ValidationFailed) as caught:
         await services.curation.retract(curator(HOME), published.id, "dup\u200blicate")
     assert str(caught.value) == (
