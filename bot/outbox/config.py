@@ -18,6 +18,7 @@ class DispatcherConfig:
     concurrency: int = 10
     batch: int = 100
     first_batch: int = 10
+    claim_interval: float = 0.25
     lease: float = 8.0
     poll_interval: float = 2.0
     request_timeout: float = 10.0

@@ -5,12 +5,19 @@ RETURNING`` (PostgreSQL; SQLite has a single writer and no row locks), only for 
 shards, and holds a short lease (``claimed_until``) that it renews while it lives. A killed
 worker's rows come free when the lease runs out, so a restart resumes them within seconds. A
 claimed row is marked ``sending`` with ``attempts + 1`` before its request is made.
+
+Claims are fair: each channel gets at most what it may send in its window (5 per 5 s) less what
+it already has leased, ranked with ``row_number() over (partition by channel_id …)``, and the
+rows are taken round-robin across guilds, then across a guild's channels; so one channel's
+backlog never holds back another channel's alert. A claim never returns what the claiming
+worker still holds (``exclude``), even when a stall let its leases run out.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import itertools
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -42,6 +49,7 @@ class Job:
     subscription_state: str
     event: EventView
     target_message_id: int | None = None
+    created_at: dt.datetime | None = None
     rate_limited: int = 0
     summary_count: int | None = None  # a ``summary`` delivery: how many events it stands for
 
@@ -63,8 +71,26 @@ class Result:
     count_attempt: bool = True
 
 
+def aware(value: dt.datetime) -> dt.datetime:
+    """A stored UTC time with its zone (SQLite gives them back naive)."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
 def shard_of(guild_id: int, shard_count: int) -> int:
     return (guild_id >> DISCORD_EPOCH_SHIFT) % shard_count
+
+
+def fair_order(jobs: Sequence[Job]) -> list[Job]:
+    """``jobs`` round-robin across guilds and, within a guild, across channels (each channel's
+    oldest first), so a big claim sends the lone guild's alert as early as the busy one's."""
+    channels: dict[int, dict[int, list[Job]]] = {}
+    for job in sorted(jobs, key=lambda j: j.delivery_id):
+        channels.setdefault(job.guild_id, {}).setdefault(job.channel_id, []).append(job)
+    per_guild = [
+        [j for turn in itertools.zip_longest(*chans.values()) for j in turn if j is not None]
+        for chans in channels.values()
+    ]
+    return [j for turn in itertools.zip_longest(*per_guild) for j in turn if j is not None]
 
 
 class DeliveryStore:
@@ -92,26 +118,73 @@ class DeliveryStore:
         shifted = D.guild_id.op(">>")(literal_column(str(DISCORD_EPOCH_SHIFT)))
         return stmt.where((shifted % self._shard_count).in_(self._shards))
 
-    async def claim(self, limit: int, lease: float) -> list[Job]:
-        """Claim up to ``limit`` due deliveries (free, or whose lease expired) and load them."""
+    def _fair_pick(self, now: dt.datetime, limit: int, per_channel: int, exclude: Collection[int]) -> Any:
+        """The ids a fair claim takes: due, unleased rows ranked within their channel (at most
+        ``per_channel`` minus what the channel already has leased or held), then round-robin
+        across guilds and, within a guild, across its channels; the oldest first at each turn."""
         D = models.Delivery
-        now = utcnow()
-        due = (
-            select(D.id)
-            .where(
-                D.state.in_(OPEN_STATES),
-                D.next_attempt_at <= now,
-                or_(D.claimed_until.is_(None), D.claimed_until < now),
-            )
-            .order_by(D.next_attempt_at, D.id)
+        due = [
+            D.state.in_(OPEN_STATES),
+            D.next_attempt_at <= now,
+            or_(D.claimed_until.is_(None), D.claimed_until < now),
+        ]
+        held: Any = D.claimed_until >= now
+        if exclude:
+            due.append(D.id.not_in(list(exclude)))
+            held = or_(held, D.id.in_(list(exclude)))
+        in_channel = func.row_number().over(partition_by=D.channel_id, order_by=(D.next_attempt_at, D.id))
+        ranked = self._in_shards(
+            select(D.id, D.guild_id, D.channel_id, D.next_attempt_at, in_channel.label("rn")).where(*due)
+        ).subquery("ranked")
+        busy = self._in_shards(
+            select(D.channel_id, func.count().label("n"))
+            .where(D.state.in_(OPEN_STATES), held)
+            .group_by(D.channel_id)
+        ).subquery("busy")
+        # Each channel cut to its allowance before the join and the second ranking: a backlog of
+        # thousands in one channel costs its first few rows from here on.
+        head = select(ranked).where(ranked.c.rn <= per_channel).subquery("head")
+        allowed = (
+            select(head)
+            .outerjoin(busy, busy.c.channel_id == head.c.channel_id)
+            .where(head.c.rn + func.coalesce(busy.c.n, 0) <= per_channel)
+            .subquery("allowed")
+        )
+        in_guild = func.row_number().over(
+            partition_by=allowed.c.guild_id, order_by=(allowed.c.rn, allowed.c.next_attempt_at, allowed.c.id)
+        )
+        turns = select(
+            allowed.c.id, allowed.c.rn, allowed.c.next_attempt_at, in_guild.label("turn")
+        ).subquery("turns")
+        return (
+            select(turns.c.id)
+            .order_by(turns.c.turn, turns.c.rn, turns.c.next_attempt_at, turns.c.id)
             .limit(limit)
         )
-        due = self._in_shards(due)
+
+    async def claim(
+        self, limit: int, lease: float, *, per_channel: int = 5, exclude: Collection[int] = ()
+    ) -> list[Job]:
+        """Claim up to ``limit`` due deliveries (free, or whose lease expired), fairly (see
+        ``_fair_pick``), never one of ``exclude`` (those this worker still holds, whatever their
+        lease says), and load them in the order they should be sent."""
+        D = models.Delivery
+        now = utcnow()
+        picked = self._fair_pick(now, limit, per_channel, exclude)
         if self._postgres:
-            due = due.with_for_update(skip_locked=True)
+            # Window functions cannot be locked: lock the picked rows, re-checked as they are now.
+            picked = (
+                select(D.id)
+                .where(
+                    D.id.in_(picked.scalar_subquery()),
+                    D.state.in_(OPEN_STATES),
+                    or_(D.claimed_until.is_(None), D.claimed_until < now),
+                )
+                .with_for_update(skip_locked=True)
+            )
         stmt = (
             update(D)
-            .where(D.id.in_(due.scalar_subquery()))
+            .where(D.id.in_(picked.scalar_subquery()))
             .values(
                 claimed_by=self.worker_id,
                 claimed_until=now + dt.timedelta(seconds=lease),
@@ -125,7 +198,7 @@ class DeliveryStore:
             ids = list((await session.scalars(stmt)).all())
         if not ids:
             return []
-        return await self._load(ids)
+        return fair_order(await self._load(ids))
 
     async def _load(self, ids: list[int]) -> list[Job]:
         D, S = models.Delivery, models.Subscription
@@ -171,22 +244,27 @@ class DeliveryStore:
                 event=events[d.event_id],
                 target_message_id=posted.get((d.event_id, d.subscription_id)),
                 summary_count=d.summary_count,
+                created_at=aware(d.created_at),
             )
             for d, s in rows
             if d.event_id in events
         ]
 
-    async def renew(self, lease: float) -> int:
+    async def renew(self, lease: float, ids: Collection[int]) -> set[int]:
+        """Extend the lease of ``ids`` (the deliveries this worker holds) and return those still
+        its own: one another worker claimed after a stall longer than the lease is lost."""
+        if not ids:
+            return set()
         D = models.Delivery
         stmt = (
             update(D)
-            .where(D.claimed_by == self.worker_id, D.state.in_(OPEN_STATES))
+            .where(D.id.in_(list(ids)), D.claimed_by == self.worker_id, D.state.in_(OPEN_STATES))
             .values(claimed_until=utcnow() + dt.timedelta(seconds=lease))
+            .returning(D.id)
             .execution_options(synchronize_session=False)
         )
         async with self._sessionmaker() as session, session.begin():
-            result = await session.execute(stmt)
-        return int(getattr(result, "rowcount", 0) or 0)
+            return set((await session.scalars(stmt)).all())
 
     async def release(self, ids: Sequence[int] | None = None) -> int:
         """Give back open deliveries this worker holds (all of them, or ``ids``)."""
@@ -244,12 +322,16 @@ class DeliveryStore:
         return int(getattr(result, "rowcount", 0) or 0)
 
     async def next_due(self) -> dt.datetime | None:
-        """When the next delivery this worker could claim becomes due (None: nothing open)."""
+        """When a delivery this worker could claim may become claimable (None: none is waiting
+        for a time): the earliest future ``next_attempt_at`` of a free row, or the end of
+        another worker's lease. A due row held back by its channel's allowance becomes
+        claimable when this worker records a send, which wakes it anyway."""
         D = models.Delivery
+        now = utcnow()
         when = case(
-            (D.claimed_until.is_(None), D.next_attempt_at),
-            (D.claimed_until > D.next_attempt_at, D.claimed_until),
-            else_=D.next_attempt_at,
+            (D.claimed_until > now, D.claimed_until),
+            (D.next_attempt_at > now, D.next_attempt_at),
+            else_=None,
         )
         stmt = select(func.min(when)).where(
             D.state.in_(OPEN_STATES), or_(D.claimed_by.is_(None), D.claimed_by != self.worker_id)
@@ -261,5 +343,4 @@ class DeliveryStore:
             return None
         if isinstance(value, str):  # SQLite returns CASE results untyped
             value = dt.datetime.fromisoformat(value)
-        when_due: dt.datetime = value
-        return when_due if when_due.tzinfo is not None else when_due.replace(tzinfo=dt.UTC)
+        return aware(value)

@@ -2,8 +2,12 @@
 
 How the guarantees are kept:
 
-* **Claiming** is the store's (``bot.outbox.store``): short leases, renewed here while the worker
-  lives, so a killed worker's deliveries resume within seconds.
+* **Claiming** is the store's (``bot.outbox.store``): fair across channels and guilds, short
+  leases renewed here while the worker lives, so a killed worker's deliveries resume within
+  seconds. A claim excludes what this worker holds; a renewal that finds a delivery claimed by
+  another worker (after a stall longer than the lease) drops it here, unsent. Claims are spaced
+  by ``claim_interval`` and made when the batch runs low or a channel holding its whole
+  allowance recorded a send.
 * **Exactly once.** A claimed row is ``sending`` with ``attempts + 1`` before its POST, and the
   POST carries ``nonce = pb{delivery}r{revision}`` with ``enforce_nonce``: a resend after a crash
   (or after a 5xx that did create the message) returns the message already created, and its id is
@@ -28,6 +32,7 @@ import logging
 import os
 import secrets
 import socket
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -85,7 +90,8 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._ready: asyncio.Queue[Job] = asyncio.Queue()
         self._results: asyncio.Queue[Result] = asyncio.Queue()
-        self._held: set[int] = set()  # claimed and not yet recorded
+        self._held: dict[int, Job] = {}  # claimed and not yet recorded
+        self._full: set[int] = set()  # channels holding their whole allowance (more may wait)
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -161,8 +167,13 @@ class Dispatcher:
         log.info("dispatcher %s started", self.worker_id)
         # Not ``while True``: on Python 3.11 ``wait_for`` can swallow the cancellation ``stop()``
         # sends when the wake-up lands at the same moment, and ``stop()`` would wait forever.
+        loop = asyncio.get_running_loop()
+        last = -self.config.claim_interval
         while not self._stopping:
+            # Claims are spaced: every recorded send wakes this loop (it may free its channel).
+            await asyncio.sleep(max(0.0, last + self.config.claim_interval - loop.time()))
             self._wake.clear()
+            last = loop.time()
             try:
                 wait = await self._claim_once()
             except asyncio.CancelledError:
@@ -176,7 +187,7 @@ class Dispatcher:
 
     async def _claim_once(self) -> float:
         """Claim what there is room for; 0 when it claimed something, else how long to sleep
-        (until the next delivery falls due, at most ``poll_interval``) unless woken."""
+        (until the next delivery may become claimable, at most ``poll_interval``) unless woken."""
         cfg = self.config
         room = cfg.batch - len(self._held)
         if not self._held:
@@ -184,11 +195,15 @@ class Dispatcher:
             room = min(room, cfg.first_batch)
         if room <= 0:
             return cfg.poll_interval  # woken when the backlog drains
-        jobs = await self.store.claim(room, cfg.lease)
+        jobs = await self.store.claim(
+            room, cfg.lease, per_channel=cfg.channel_messages, exclude=set(self._held)
+        )
         if jobs:
             for job in jobs:
-                self._held.add(job.delivery_id)
+                self._held[job.delivery_id] = job
                 self._ready.put_nowait(job)
+            per_channel = Counter(j.channel_id for j in self._held.values())
+            self._full = {c for c, n in per_channel.items() if n >= cfg.channel_messages}
             return 0.0
         due = await self.store.next_due()
         if due is None:
@@ -199,12 +214,32 @@ class Dispatcher:
         while True:
             await asyncio.sleep(self.config.lease / 3)
             if self._held:
+                held = set(self._held)
                 try:
-                    await self.store.renew(self.config.lease)
+                    kept = await self.store.renew(self.config.lease, held)
                 except asyncio.CancelledError:
                     raise
                 except Exception:
                     log.exception("dispatcher %s: lease renewal failed", self.worker_id)
+                    continue
+                self._lose(held - kept)
+
+    def _lose(self, ids: set[int]) -> None:
+        """Forget deliveries another worker claimed (or that were recorded) while this one stalled:
+        whoever holds a delivery now sends it."""
+        lost = ids & self._held.keys()
+        if not lost:
+            return
+        log.warning(
+            "dispatcher %s: %d deliveries are no longer its own (claimed elsewhere after a stall)",
+            self.worker_id,
+            len(lost),
+        )
+        for delivery_id in lost:
+            del self._held[delivery_id]
+            handle = self._deferred.pop(delivery_id, None)
+            if handle is not None:
+                handle.cancel()
 
     # -- sending ---------------------------------------------------------------------------------
 
@@ -254,6 +289,8 @@ class Dispatcher:
                     self._idle.set()
 
     async def _send(self, job: Job) -> None:
+        if self._held.get(job.delivery_id) is not job:
+            return  # lost to another worker, or a stale copy: whoever holds it now sends it
         reason = self._skip_reason(job)
         if reason is not None:
             disabling = self._disabled.get(job.subscription_id)
@@ -381,9 +418,14 @@ class Dispatcher:
                 await self._record_with_retry(batch)
             finally:
                 for result in batch:
-                    self._held.discard(result.job.delivery_id)
+                    if self._held.get(result.job.delivery_id) is result.job:
+                        del self._held[result.job.delivery_id]
                     self._results.task_done()
-            if any(r.kind == "retry" for r in batch) or len(self._held) <= self.config.batch // 2:
+            # Claim again when the batch ran low, or when a channel that had its whole allowance
+            # sent one (its backlog's next row may go now); claims are spaced either way.
+            if len(self._held) <= self.config.batch // 2 or any(
+                r.kind == "retry" or r.job.channel_id in self._full for r in batch
+            ):
                 self._wake.set()
 
     async def _record_with_retry(self, batch: list[Result]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections import Counter
 
 from sqlalchemy import select, update
 
@@ -115,3 +116,50 @@ async def test_concurrent_claimers_never_share_a_delivery(services: Services, da
     assert len(claimed) == len(set(claimed)) == 100
     if database.dialect == "postgresql":
         assert sum(1 for jobs in results if jobs) >= 2  # the work really was shared
+
+
+async def test_claim_is_fair_across_channels_and_guilds(services: Services) -> None:
+    """One channel's backlog takes at most its allowance; every other guild's alert is claimed
+    in the same claim, and the claim is ordered round-robin across guilds."""
+    busy_guild, quiet_guild = GUILDS[0], GUILDS[1]
+    busy = await services.subscriptions.subscribe(curator(busy_guild), 777, Filters())
+    quiet = await services.subscriptions.subscribe(curator(quiet_guild), 888, Filters())
+    for i in range(20):  # local events of the busy guild: only its own channel is alerted
+        await services.curation.create(curator(busy_guild), launch(f"Backlog launch number {i}"))
+    await services.curation.create(curator(HOME), launch())  # global: both channels
+    store = DeliveryStore(services.db.sessionmaker, "fair")
+    first = await store.claim(100, lease=60, per_channel=5)
+    by_channel = Counter(j.channel_id for j in first)
+    assert by_channel == {busy.channel_id: 5, quiet.channel_id: 1}
+    assert [j.channel_id for j in first[:2]] in ([777, 888], [888, 777])  # one turn each first
+    # The busy channel's allowance is taken while its rows are leased: nothing more of it.
+    assert await store.claim(100, lease=60, per_channel=5) == []
+    # Recorded sends free the allowance again, oldest first.
+    await store.record([Result(j, "sent", message_id=j.delivery_id) for j in first if j.channel_id == 777])
+    second = await store.claim(100, lease=60, per_channel=5)
+    assert len(second) == 5 and {j.channel_id for j in second} == {777}
+    assert min(j.delivery_id for j in second) > max(j.delivery_id for j in first if j.channel_id == 777)
+
+
+async def test_claim_never_returns_what_its_worker_holds(services: Services) -> None:
+    await seed_deliveries(services, 2)
+    a = DeliveryStore(services.db.sessionmaker, "stalled")
+    b = DeliveryStore(services.db.sessionmaker, "other")
+    held = await a.claim(100, lease=60)
+    ids = {j.delivery_id for j in held}
+    assert len(ids) == 8
+    # A stall longer than the lease: every lease has run out, the worker still holds its rows.
+    async with services.db.sessionmaker() as s, s.begin():
+        await s.execute(
+            update(models.Delivery).values(claimed_until=models.utcnow() - dt.timedelta(seconds=1))
+        )
+    assert await a.claim(100, lease=60, exclude=ids) == []
+    assert await a.renew(60, ids) == ids  # still its own: renewed
+    async with services.db.sessionmaker() as s, s.begin():
+        await s.execute(
+            update(models.Delivery).values(claimed_until=models.utcnow() - dt.timedelta(seconds=1))
+        )
+    taken = {j.delivery_id for j in await b.claim(3, lease=60)}
+    assert len(taken) == 3
+    # The stalled worker learns which ones it lost when it renews.
+    assert await a.renew(60, ids) == ids - taken
