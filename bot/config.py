@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     import_cooldown: float = Field(default=30.0, ge=0)
     #: Alerts one import may queue per channel; the rest become one "N more events imported".
     import_alert_cap: int = Field(default=20, ge=0)
+    #: How long an alert that Discord keeps refusing (5xx, timeouts) is retried before it counts
+    #: as failed (shown in /alerts list; /alerts resume retries it).
+    delivery_retry_hours: float = Field(default=24.0, gt=0)
+    #: Seconds Discord is trusted to remember a message nonce; an alert whose earlier attempt is
+    #: older is looked for in its channel before it is posted again.
+    delivery_nonce_window: float = Field(default=120.0, gt=0, le=600)
 
     @field_validator("home_guild_ids", "shard_ids", mode="before")
     @classmethod

@@ -27,6 +27,7 @@ class Metrics:
     command_seconds: Histogram
     deliveries: Counter
     outbox_depth: Gauge
+    outbox_failed: Gauge
     gateway_latency: Gauge
 
 
@@ -56,6 +57,11 @@ def build(registry: CollectorRegistry) -> Metrics:
         outbox_depth=Gauge(
             "peninsula_outbox_depth",
             "Deliveries waiting to be sent (pending or being sent).",
+            registry=registry,
+        ),
+        outbox_failed=Gauge(
+            "peninsula_outbox_failed",
+            "Deliveries failed after their retry time (retried by /alerts resume).",
             registry=registry,
         ),
         gateway_latency=Gauge(
@@ -88,7 +94,7 @@ def observe_command(name: str, outcome: str, seconds: float) -> None:
 
 def count_delivery(outcome: str) -> None:
     """Count one outcome of the outbox worker (``sent``, ``edited``, ``retry``, ``rate_limited``,
-    ``failed``, ``disabled``, ``skipped``, ``cancelled``)."""
+    ``failed``, ``disabled``, ``skipped``, ``cancelled``, ``found``)."""
     for_registry().deliveries.labels(outcome=outcome).inc()
 
 
@@ -98,8 +104,10 @@ def set_gateway_latency(seconds: float) -> None:
         for_registry().gateway_latency.set(seconds)
 
 
-async def outbox_depth(sessionmaker: Sessionmaker) -> int:
-    """How many deliveries are waiting to be sent."""
-    stmt = select(func.count()).select_from(models.Delivery).where(models.Delivery.state.in_(OPEN_STATES))
+async def outbox_depth(sessionmaker: Sessionmaker) -> tuple[int, int]:
+    """How many deliveries are waiting to be sent, and how many failed (until resumed)."""
+    D = models.Delivery
+    stmt = select(D.state, func.count()).where(D.state.in_((*OPEN_STATES, "failed"))).group_by(D.state)
     async with sessionmaker() as session:
-        return int(await session.scalar(stmt) or 0)
+        counts = {state: int(n) for state, n in (await session.execute(stmt)).all()}
+    return sum(counts.get(s, 0) for s in OPEN_STATES), counts.get("failed", 0)

@@ -348,6 +348,9 @@ class Delivery(Base):
     next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_until: Mapped[dt.datetime | None] = mapped_column()
+    #: The first attempt since the delivery was queued or resumed: retries stop a configured
+    #: time after it (``DispatcherConfig.give_up_after``).
+    first_attempt_at: Mapped[dt.datetime | None] = mapped_column()
     last_error: Mapped[str | None] = mapped_column(Text)
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())

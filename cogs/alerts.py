@@ -151,8 +151,15 @@ class Alerts(commands.Cog):
     @app_commands.describe(channel="Channel whose alerts to resume")
     @checks.manage_channels()
     async def resume(self, interaction: discord.Interaction, channel: discord.TextChannel) -> None:
-        """Resume a paused or disabled channel's alerts"""
-        await self._set_state(interaction, channel, "active", "are active again")
+        """Resume a paused or disabled channel's alerts and retry its failed ones"""
+        checks.require_channel_access(interaction, channel)
+        await interaction.response.defer(ephemeral=True, thinking=True)  # answered before any write
+        caller = checks.caller_of(interaction, channel)
+        _, retried = await self.bot.services.subscriptions.resume(caller, channel.id)
+        text = f"Alerts in {channel.mention} are active again."
+        if retried:
+            text += f" {retried} failed alert{'s' if retried != 1 else ''} will be sent again."
+        await interaction.followup.send(**message(text).send_kwargs())
 
     async def _set_state(
         self, interaction: discord.Interaction, channel: discord.TextChannel, state: str, done: str

@@ -66,7 +66,7 @@ class PeninsulaBot(commands.AutoShardedBot):
         self.http_session = http_session
         self.initial_extensions = extensions
         self.sync_commands = sync_commands
-        self.outbox_config = outbox_config or DispatcherConfig()
+        self.outbox_config = outbox_config or DispatcherConfig.from_settings(settings)
         #: The alert outbox worker, built and started by ``setup_hook`` (None before it ran).
         self.outbox: Dispatcher | None = None
         self._unhook_outbox: Callable[[], None] | None = None

@@ -6,6 +6,8 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from bot.config import Settings
+
 
 @dataclass(frozen=True)
 class DispatcherConfig:
@@ -22,7 +24,14 @@ class DispatcherConfig:
     lease: float = 8.0
     poll_interval: float = 2.0
     request_timeout: float = 10.0
-    max_attempts: int = 6
+    #: Retries (5xx, timeouts) go on, backing off up to ``backoff_max``, until this many seconds
+    #: after the first attempt; then the delivery is failed, counted, and resumable.
+    give_up_after: float = 24 * 3600.0
+    #: Discord drops an enforced nonce after a few minutes: a delivery that may have been posted
+    #: longer ago than this is looked for in its channel before it is posted again.
+    nonce_window: float = 120.0
+    #: Pages of 100 recent messages read when looking for a delivery already posted.
+    lookup_pages: int = 5
     backoff_base: float = 1.0
     backoff_max: float = 300.0
     rate_limit_retries: int = 10
@@ -33,8 +42,16 @@ class DispatcherConfig:
         """Seconds to wait after the ``attempts``-th failure, for a delivery (5xx, timeout) and for
         recording outcomes alike: exponential with "equal jitter", between half and all of
         base·2^(n-1), capped."""
-        ceiling = min(self.backoff_max, self.backoff_base * 2.0 ** max(attempts - 1, 0))
+        ceiling = min(self.backoff_max, self.backoff_base * 2.0 ** min(max(attempts - 1, 0), 60))
         return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DispatcherConfig:
+        """The production tuning with the operator's delivery settings."""
+        return cls(
+            give_up_after=settings.delivery_retry_hours * 3600.0,
+            nonce_window=settings.delivery_nonce_window,
+        )
 
     def for_shards(self, shard_ids: Sequence[int] | None, shard_count: int | None) -> DispatcherConfig:
         """The global limit is per bot token: a process running some shards takes their share."""

@@ -103,6 +103,15 @@ class Pacer:
             await self.release_global()
             window.release()
 
+    @contextlib.asynccontextmanager
+    async def global_slot(self) -> AsyncIterator[None]:
+        """Hold a global slot around one request that is not a channel message (a read)."""
+        await self.acquire_global()
+        try:
+            yield
+        finally:
+            await self.release_global()
+
     async def acquire_global(self) -> None:
         async with self._changed:
             while (wait := self.global_window.delay()) != 0:

@@ -17,6 +17,22 @@ def nonce_for(delivery_id: int, revision: int) -> str:
     return f"pb{delivery_id}r{revision}"
 
 
+def delivery_ref(nonce: str) -> str:
+    """The mark an alert's footer carries to name its delivery ("ref pb12r1"): after Discord
+    has forgotten the nonce, a resend finds the message already posted by it."""
+    return f"ref {nonce}"
+
+
+def carries_ref(message: dict[str, Any], nonce: str) -> bool:
+    """Whether a message (as Discord returns it) is the alert of the delivery with ``nonce``."""
+    mark = delivery_ref(nonce)
+    for embed in message.get("embeds") or ():
+        text = str((embed.get("footer") or {}).get("text") or "")
+        if text.rsplit(" · ", 1)[-1] == mark:
+            return True
+    return False
+
+
 def marker_for(event_status: str, action: str) -> str | None:
     """The mark an alert carries: "Retracted", "Updated" (an edit), or none (a new event)."""
     if event_status == "retracted":
@@ -24,9 +40,11 @@ def marker_for(event_status: str, action: str) -> str | None:
     return "Updated" if action == "edit" else None
 
 
-def alert_payload(event: EventView, *, mention_role_id: int | None, marker: str | None) -> dict[str, Any]:
+def alert_payload(
+    event: EventView, *, mention_role_id: int | None, marker: str | None, ref: str | None = None
+) -> dict[str, Any]:
     """Content (the role mention, then one short line) and the event's embed (``marker``:
-    None, "Updated" or "Retracted")."""
+    None, "Updated" or "Retracted"; ``ref``, the delivery's reference, ends its footer)."""
     line = f"**{marker or 'New event'}:** {plain(event.title)}"
     mention = f"<@&{mention_role_id}> " if mention_role_id else ""
     content = mention + truncate(line, CONTENT_MAX - len(mention))
@@ -34,7 +52,7 @@ def alert_payload(event: EventView, *, mention_role_id: int | None, marker: str 
     allowed: dict[str, Any] = {"parse": []}
     if mention_role_id:
         allowed["roles"] = [str(mention_role_id)]
-    embed = event_embed(event, marker=marker)
+    embed = event_embed(event, marker=marker, note=ref)
     # A link button: Discord opens the URL itself, so no interaction ever reaches the bot.
     buttons = [{"type": 2, "style": 5, "label": label, "url": url} for label, url in sources_button(event)]
     return {

@@ -50,6 +50,7 @@ class Job:
     event: EventView
     target_message_id: int | None = None
     created_at: dt.datetime | None = None
+    first_attempt_at: dt.datetime | None = None
     rate_limited: int = 0
     summary_count: int | None = None  # a ``summary`` delivery: how many events it stands for
 
@@ -190,6 +191,7 @@ class DeliveryStore:
                 claimed_until=now + dt.timedelta(seconds=lease),
                 state="sending",
                 attempts=D.attempts + 1,
+                first_attempt_at=func.coalesce(D.first_attempt_at, now),
             )
             .returning(D.id)
             .execution_options(synchronize_session=False)
@@ -245,6 +247,7 @@ class DeliveryStore:
                 target_message_id=posted.get((d.event_id, d.subscription_id)),
                 summary_count=d.summary_count,
                 created_at=aware(d.created_at),
+                first_attempt_at=aware(d.first_attempt_at) if d.first_attempt_at else None,
             )
             for d, s in rows
             if d.event_id in events

@@ -55,16 +55,31 @@ class RestTransport:
     async def edit_message(self, channel_id: int, message_id: int, payload: dict[str, Any]) -> Outcome:
         return await self._request("PATCH", f"/channels/{channel_id}/messages/{message_id}", payload)
 
+    async def messages_after(
+        self, channel_id: int, after: int, limit: int = 100
+    ) -> tuple[Outcome, list[dict[str, Any]]]:
+        """Up to ``limit`` of a channel's messages with ids after ``after`` (newest first, as
+        Discord returns them)."""
+        params = {"after": str(after), "limit": str(limit)}
+        outcome, data = await self._call("GET", f"/channels/{channel_id}/messages", None, params)
+        messages = [m for m in data if isinstance(m, dict)] if isinstance(data, list) else []
+        return outcome, messages
+
     async def _request(self, method: str, path: str, payload: dict[str, Any]) -> Outcome:
+        return (await self._call(method, path, payload))[0]
+
+    async def _call(
+        self, method: str, path: str, payload: dict[str, Any] | None, params: dict[str, str] | None = None
+    ) -> tuple[Outcome, Any]:
         http = await self._http()
         try:
-            async with http.request(method, Route.BASE + path, json=payload) as resp:
+            async with http.request(method, Route.BASE + path, json=payload, params=params) as resp:
                 data: Any = None
                 if resp.content_type == "application/json":
                     data = await resp.json()
-                return classify(resp.status, resp.headers, data)
+                return classify(resp.status, resp.headers, data), data
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            return Outcome("transient", error=f"{type(exc).__name__}: {exc}"[:300])
+            return Outcome("transient", error=f"{type(exc).__name__}: {exc}"[:300]), None
 
 
 def classify(status: int, headers: Any, data: Any) -> Outcome:

@@ -14,20 +14,26 @@ How the guarantees are kept:
   what the row records as ``sent``.
 * **Pacing** is the pacer's (``bot.outbox.pacing``); a 429 is still honoured (``retry_after``)
   should another client share the token.
-* **Failures.** 5xx, timeouts and connection errors are retried with the config's backoff, up to
-  ``max_attempts``; 403 and 404 (unknown channel) disable the subscription with the reason at
-  once (Discord bans clients that make too many invalid requests), and cancel its other open
-  deliveries.
+* **Long after.** Discord forgets a nonce after a few minutes: before posting again a delivery
+  that had an attempt and is older than ``nonce_window``, the worker reads the channel's messages
+  since the delivery was queued and, when one carries the delivery's reference in its footer
+  (``ref pb{delivery}r{revision}``), records that message as sent instead of posting.
+* **Failures.** 5xx, timeouts and connection errors are retried with the config's backoff (up to
+  ``backoff_max``) until ``give_up_after`` has passed since the first attempt; then the delivery
+  is ``failed``, counted in ``/alerts list`` and ``/metrics``, and ``/alerts resume`` retries it.
+  403 and 404 (unknown channel) disable the subscription with the reason at once (Discord bans
+  clients that make too many invalid requests), and cancel its other open deliveries.
 
 Every outcome is counted in the ``peninsula_deliveries`` metric: ``sent``, ``edited``,
-``retry``, ``rate_limited``, ``failed``, ``disabled``, ``skipped`` (nothing to send any more) and
-``cancelled`` (the posted alert was deleted).
+``retry``, ``rate_limited``, ``failed``, ``disabled``, ``skipped`` (nothing to send any more),
+``cancelled`` (the posted alert was deleted) and ``found`` (already posted, found in the channel).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import os
 import secrets
@@ -41,14 +47,43 @@ from bot.db import Sessionmaker
 from bot.models import utcnow
 from bot.outbox.config import DispatcherConfig
 from bot.outbox.pacing import Pacer
-from bot.outbox.payload import alert_payload, marker_for, sample_event, summary_payload
+from bot.outbox.payload import (
+    alert_payload,
+    carries_ref,
+    delivery_ref,
+    marker_for,
+    sample_event,
+    summary_payload,
+)
 from bot.outbox.store import DeliveryStore, Job, Result
 from bot.outbox.transport import Outcome, RestTransport
 
 log = logging.getLogger(__name__)
 
+PAGE = 100  # messages per read of a channel (Discord's maximum)
+DISCORD_EPOCH_MS = 1_420_070_400_000
+
 DisableHook = Callable[[int, str], Awaitable[None]]
 ReadyHook = Callable[[], Awaitable[object]]
+
+
+def snowflake_at(when: dt.datetime) -> int:
+    """The smallest Discord id of a message created at ``when``."""
+    return max(int(when.timestamp() * 1000) - DISCORD_EPOCH_MS, 0) << 22
+
+
+async def cancel_all(tasks: Sequence[asyncio.Task[None]]) -> None:
+    """Cancel ``tasks`` and wait until each has ended, cancelling again those that have not: on
+    Python 3.11 ``asyncio.wait_for`` can swallow a cancellation that meets its own timeout."""
+    pending = [t for t in tasks if not t.done()]
+    while pending:
+        for task in pending:
+            task.cancel()
+        await asyncio.wait(pending, timeout=0.5)
+        pending = [t for t in pending if not t.done()]
+    for task in tasks:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("dispatcher task %s ended with %r", task.get_name(), task.exception())
 
 
 def default_worker_id() -> str:
@@ -132,7 +167,7 @@ class Dispatcher:
         if not self._tasks or self._stopping:
             return
         self._stopping = True
-        claim, record, renew, *senders = self._tasks
+        claim, _record, _renew, *senders = self._tasks
         claim.cancel()
         for handle in self._deferred.values():
             handle.cancel()
@@ -145,9 +180,8 @@ class Dispatcher:
             task.cancel()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._results.join(), self.config.stop_grace)
-        record.cancel()
-        renew.cancel()
-        await asyncio.gather(*self._tasks, *self._disabled.values(), return_exceptions=True)
+        await cancel_all(self._tasks)
+        await asyncio.gather(*self._disabled.values(), return_exceptions=True)
         self._tasks = []
         try:
             released = await self.store.release()
@@ -298,6 +332,14 @@ class Dispatcher:
                 await asyncio.shield(disabling)  # the skip is recorded after the disable is
             self._finish(Result(job, "cancelled", error=reason), "skipped")
             return
+        if job.action == "post" and self._may_have_posted(job):
+            found = await self._find_posted(job)
+            if found is not None:
+                if found.kind == "ok":
+                    self._finish(Result(job, "sent", message_id=found.message_id), "found")
+                else:
+                    await self._handle(job, found)
+                return
         wait = self.pacer.channel_wait(job.channel_id)
         if wait:
             self._defer(job, wait)
@@ -310,6 +352,7 @@ class Dispatcher:
                     job.event,
                     mention_role_id=job.mention_role_id,
                     marker=marker_for(job.event.status, job.action),
+                    ref=delivery_ref(job.nonce) if job.action == "post" else None,
                 )
             if job.action != "edit":
                 payload.update(nonce=job.nonce, enforce_nonce=True)
@@ -331,8 +374,9 @@ class Dispatcher:
         elif outcome.kind == "rate_limited":
             self._rate_limited(job, outcome)
         elif outcome.kind == "transient":
-            if job.attempts >= cfg.max_attempts:
-                error = f"gave up after {job.attempts} attempts: {outcome.error}"
+            trying = (utcnow() - (job.first_attempt_at or utcnow())).total_seconds()
+            if trying >= cfg.give_up_after:
+                error = f"gave up after {job.attempts} attempts over {trying:.0f} s: {outcome.error}"
                 self._finish(Result(job, "failed", error=error), "failed")
             else:
                 retry_in = cfg.backoff(job.attempts)
@@ -345,6 +389,32 @@ class Dispatcher:
         else:
             log.error("dispatcher: Discord refused delivery %s: %s", job.delivery_id, outcome.error)
             self._finish(Result(job, "failed", error=outcome.error), "failed")
+
+    def _may_have_posted(self, job: Job) -> bool:
+        """An earlier attempt may have created the message, and longer ago than Discord keeps
+        its nonce (the delivery was queued before it: a lower bound on that attempt)."""
+        if job.attempts <= 1 or job.created_at is None:
+            return False
+        return (utcnow() - job.created_at).total_seconds() > self.config.nonce_window
+
+    async def _find_posted(self, job: Job) -> Outcome | None:
+        """The delivery's message among those posted in its channel since it was queued: an "ok"
+        outcome with its id; None when it is not there; the failed read's outcome otherwise."""
+        assert job.created_at is not None
+        after = snowflake_at(job.created_at - dt.timedelta(seconds=1))
+        for _ in range(self.config.lookup_pages):
+            async with self.pacer.global_slot():
+                outcome, messages = await self.transport.messages_after(job.channel_id, after, PAGE)
+            if outcome.kind != "ok":
+                return outcome
+            for message in messages:
+                if carries_ref(message, job.nonce):
+                    log.info("dispatcher: delivery %s was already posted; recording it", job.delivery_id)
+                    return Outcome("ok", message_id=int(message["id"]))
+            if len(messages) < PAGE:
+                return None
+            after = max(int(m["id"]) for m in messages)
+        return None
 
     def _rate_limited(self, job: Job, outcome: Outcome) -> None:
         self.stats.rate_limited += 1

@@ -66,7 +66,7 @@ class Services:
             events=EventService(sessionmaker, dialect=dialect),
             search=SearchService(sessionmaker, catalog, dialect=dialect),
             curation=CurationService(sessionmaker, policy, on_enqueue=enqueued),
-            subscriptions=SubscriptionService(sessionmaker, catalog, policy),
+            subscriptions=SubscriptionService(sessionmaker, catalog, policy, on_enqueue=enqueued),
             guild_settings=GuildSettingsService(sessionmaker, policy),
             dialect=dialect,
             enqueue_listeners=listeners,

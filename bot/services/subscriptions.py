@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Text, cast, select
+from sqlalchemy import Text, cast, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import models
 from bot.db import Sessionmaker
-from bot.models import EVENT_KINDS
+from bot.models import EVENT_KINDS, utcnow
 from bot.services.access import VIEW_CHANNEL, Caller, Policy
 from bot.services.audit import audit_row
 from bot.services.catalog import CatalogService
@@ -41,6 +41,8 @@ class SubscriptionView:
     last_delivery_at: dt.datetime | None
     systems: tuple[str, ...] = ()
     facilities: tuple[str, ...] = ()
+    #: Alerts that Discord kept refusing until the retry time ran out; ``/alerts resume`` retries them.
+    failed: int = 0
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,7 @@ class Filters:
         return Links[str].from_fields(self)
 
 
-def subscription_view(s: models.Subscription) -> SubscriptionView:
+def subscription_view(s: models.Subscription, failed: int = 0) -> SubscriptionView:
     links: dict[str, Any] = {k.field: tuple(getattr(s, k.field) or ()) for k in KINDS}
     return SubscriptionView(
         id=s.id,
@@ -73,8 +75,43 @@ def subscription_view(s: models.Subscription) -> SubscriptionView:
         state=s.state,
         disabled_reason=s.disabled_reason,
         last_delivery_at=s.last_delivery_at,
+        failed=failed,
         **links,
     )
+
+
+async def failed_counts(session: AsyncSession, subscription_ids: Sequence[int]) -> dict[int, int]:
+    """How many failed deliveries each of ``subscription_ids`` has (absent: none)."""
+    if not subscription_ids:
+        return {}
+    D = models.Delivery
+    stmt = (
+        select(D.subscription_id, func.count())
+        .where(D.subscription_id.in_(list(subscription_ids)), D.state == "failed")
+        .group_by(D.subscription_id)
+    )
+    return {sid: int(n) for sid, n in (await session.execute(stmt)).all()}
+
+
+async def requeue_failed(session: AsyncSession, subscription_id: int) -> int:
+    """Queue a subscription's failed deliveries again, in the caller's transaction, with the full
+    retry time ahead of them (the outbox worker takes them when woken). Their attempts are kept:
+    a resend of one that may have reached Discord long ago looks for it in the channel first."""
+    D = models.Delivery
+    stmt = (
+        update(D)
+        .where(D.subscription_id == subscription_id, D.state == "failed")
+        .values(
+            state="pending",
+            next_attempt_at=utcnow(),
+            first_attempt_at=None,
+            claimed_by=None,
+            claimed_until=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    result = await session.execute(stmt)
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def _decoded(raw: str | None) -> tuple[str, ...]:
@@ -134,10 +171,18 @@ def split_slugs(text: str | None) -> list[str]:
 
 
 class SubscriptionService:
-    def __init__(self, sessionmaker: Sessionmaker, catalog: CatalogService, policy: Policy) -> None:
+    def __init__(
+        self,
+        sessionmaker: Sessionmaker,
+        catalog: CatalogService,
+        policy: Policy,
+        *,
+        on_enqueue: Callable[[], None] | None = None,
+    ) -> None:
         self._sessionmaker = sessionmaker
         self._catalog = catalog
         self._policy = policy
+        self._on_enqueue = on_enqueue
 
     async def _validate(self, filters: Filters, guild_id: int, mention_role_id: int | None) -> Filters:
         problems: list[FieldProblem] = []
@@ -251,6 +296,21 @@ class SubscriptionService:
             )
             return subscription_view(sub)
 
+    async def resume(self, caller: Caller, channel_id: int) -> tuple[SubscriptionView, int]:
+        """Make a channel's subscription active again (from paused or disabled) and retry its
+        failed deliveries; returns the subscription and how many are retried."""
+        guild_id = self._require(caller, channel_id)
+        async with self._sessionmaker() as session, session.begin():
+            sub = await self._get(session, guild_id, channel_id)
+            sub.state, sub.disabled_reason = "active", None
+            retried = await requeue_failed(session, sub.id)
+            details = {"retried": retried} if retried else {}
+            session.add(audit_row("subscription.resume", "subscription", channel_id, details, caller=caller))
+            view = subscription_view(sub)
+        if retried and self._on_enqueue is not None:
+            self._on_enqueue()
+        return view, retried
+
     async def disable(self, subscription_id: int, reason: str) -> None:
         """Turn a subscription off for a reason found while delivering (403/404); audited."""
         async with self._sessionmaker() as session, session.begin():
@@ -272,15 +332,20 @@ class SubscriptionService:
         """The subscriptions of the caller's guild (Manage Channels), by channel."""
         guild_id = self._require(caller)
         async with self._sessionmaker() as session:
-            rows = await session.scalars(
-                select(models.Subscription)
-                .where(models.Subscription.guild_id == guild_id)
-                .order_by(models.Subscription.channel_id)
+            rows = list(
+                await session.scalars(
+                    select(models.Subscription)
+                    .where(models.Subscription.guild_id == guild_id)
+                    .order_by(models.Subscription.channel_id)
+                )
             )
-            return [subscription_view(s) for s in rows]
+            failed = await failed_counts(session, [s.id for s in rows])
+            return [subscription_view(s, failed.get(s.id, 0)) for s in rows]
 
     async def get(self, caller: Caller, channel_id: int) -> SubscriptionView:
         """The subscription of one channel of the caller's guild (Manage Channels, and sight of it)."""
         guild_id = self._require(caller, channel_id)
         async with self._sessionmaker() as session:
-            return subscription_view(await self._get(session, guild_id, channel_id))
+            sub = await self._get(session, guild_id, channel_id)
+            failed = await failed_counts(session, [sub.id])
+            return subscription_view(sub, failed.get(sub.id, 0))

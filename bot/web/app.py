@@ -167,7 +167,9 @@ async def metrics_endpoint(request: web.Request) -> web.Response:
     app = request.app
     m = app[METRICS]
     try:
-        m.outbox_depth.set(await metrics.outbox_depth(app[SERVICES].sessionmaker))
+        depth, failed = await metrics.outbox_depth(app[SERVICES].sessionmaker)
+        m.outbox_depth.set(depth)
+        m.outbox_failed.set(failed)
     except (SQLAlchemyError, OSError, TimeoutError) as exc:
         # The other metrics are still worth scraping when the database is down.
         log.warning("metrics: outbox depth unavailable: %s", type(exc).__name__)

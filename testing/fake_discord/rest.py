@@ -369,9 +369,17 @@ class Rest(Gateway):
         channel = self._channel_or_404(m["cid"])
         if isinstance(channel, web.Response):
             return channel
-        limit = min(int(request.query.get("limit", "50")), 100)
-        newest_first = list(reversed(self.channel_messages(channel.id)))[:limit]
-        return json_response([msg.to_json() for msg in newest_first])
+        # As Discord: newest first; ``after`` gives the oldest ``limit`` after that id, ``before``
+        # the newest ``limit`` before it.
+        limit = max(1, min(int(request.query.get("limit", "50")), 100))
+        held = self.channel_messages(channel.id)
+        if "after" in request.query:
+            after = int(request.query["after"])
+            page = [msg for msg in held if msg.id > after][:limit]
+        else:
+            before = int(request.query.get("before", 0)) or None
+            page = [msg for msg in held if before is None or msg.id < before][-limit:]
+        return json_response([msg.to_json() for msg in reversed(page)])
 
     def _channel_fault(self, channel_id: int) -> web.Response | None:
         status = self._channel_faults.get(channel_id)

@@ -34,7 +34,6 @@ FAST = DispatcherConfig(
     backoff_max=0.4,
     request_timeout=2.0,
     stop_grace=2.0,
-    max_attempts=4,
 )
 
 VIEW_SEND_EMBED = (1 << 10) | (1 << 11) | (1 << 14)

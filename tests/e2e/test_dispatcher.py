@@ -150,22 +150,6 @@ async def test_server_errors_then_recovery(
     assert statuses == {502: 15, 200: len(channels)}
 
 
-async def test_gives_up_after_max_attempts(
-    fake_discord: FakeDiscord, world: FakeGuild, bot: PeninsulaBot, sqlite_db: Database
-) -> None:
-    [cid] = channel_ids(world)[:1]
-    await subscribe_all(bot, world, [cid])
-    fake_discord.fail_next(100, 503, method="POST", path=rf"/channels/{cid}/messages$")
-    await bot.services.curation.create(curator(world.id), event_input())
-    await wait_deliveries(sqlite_db, models.Delivery.state == "failed", 1)
-    async with sqlite_db.sessionmaker() as s:
-        row = await s.scalar(select(models.Delivery))
-    assert row is not None
-    assert row.attempts == FAST.max_attempts
-    assert "503" in (row.last_error or "")
-    fake_discord.clear_faults()
-
-
 async def test_forbidden_channel_disables_subscription_with_reason(
     fake_discord: FakeDiscord, world: FakeGuild, bot: PeninsulaBot, sqlite_db: Database
 ) -> None:

@@ -7,16 +7,18 @@ import asyncio
 import datetime as dt
 from collections import Counter
 
+import pytest
 from sqlalchemy import select, update
 
 from bot import db as dbmod
 from bot import models
 from bot.outbox.store import DeliveryStore, Job, Result, shard_of
+from bot.services.errors import PermissionDenied
 from bot.services.subscriptions import Filters
 from bot.services.validation import EventInput, SourceInput
 from tests.conftest import Database
 
-from .conftest import HOME, Services, curator
+from .conftest import HOME, Services, curator, member
 
 # Snowflake-shaped guild ids spread over two shards.
 GUILDS = [(1 << 22) * k + 12345 for k in range(1, 5)]
@@ -163,3 +165,23 @@ async def test_claim_never_returns_what_its_worker_holds(services: Services) -> 
     assert len(taken) == 3
     # The stalled worker learns which ones it lost when it renews.
     assert await a.renew(60, ids) == ids - taken
+
+
+async def test_resume_retries_only_its_own_failed_deliveries(services: Services) -> None:
+    await seed_deliveries(services, 1)
+    store = DeliveryStore(services.db.sessionmaker, "w")
+    jobs = await store.claim(100, lease=60)
+    assert len(jobs) == 4
+    await store.record([Result(j, "failed", error="gave up") for j in jobs])
+    mine, other = GUILDS[0], GUILDS[1]
+    channel = 10_000 * mine
+    assert [s.failed for s in await services.subscriptions.list(curator(mine))] == [1]
+    with pytest.raises(PermissionDenied):
+        await services.subscriptions.resume(member(mine), channel)
+    view, retried = await services.subscriptions.resume(curator(mine), channel)
+    assert retried == 1 and view.state == "active"
+    assert [s.failed for s in await services.subscriptions.list(curator(mine))] == [0]
+    assert [s.failed for s in await services.subscriptions.list(curator(other))] == [1]  # untouched
+    [again] = await store.claim(100, lease=60)
+    assert again.guild_id == mine and again.attempts == 2  # kept: a resend may look first
+    assert again.first_attempt_at is not None and again.first_attempt_at > jobs[0].first_attempt_at  # type: ignore[operator]

@@ -69,10 +69,14 @@ def _facts(event: EventView) -> list[tuple[str, str]]:
     return facts
 
 
-def event_embed(event: EventView, *, marker: str | None = None) -> discord.Embed:
+def event_embed(event: EventView, *, marker: str | None = None, note: str | None = None) -> discord.Embed:
     """One event in one embed (an alert, a curator's confirmation); sources past the room are
-    counted and found with /event, which pages them all (:func:`event_pages`)."""
-    b = EmbedBuilder(**_head(event, marker))
+    counted and found with /event, which pages them all (:func:`event_pages`). ``note`` ends the
+    footer (an alert's delivery reference)."""
+    head = _head(event, marker)
+    if note:
+        head["footer"] = f"{head['footer']} · {note}"
+    b = EmbedBuilder(**head)
     for name, value in _facts(event):
         b.add_field(name, value, inline=True)
     more = f"+ {{n}} more sources: /event id:{event.id}"

@@ -36,6 +36,8 @@ def subscription_pages(subs: list[SubscriptionView], guild_name: str) -> list[di
             lines.append(f"Mentions <@&{sub.mention_role_id}>")
         last = discord.utils.format_dt(sub.last_delivery_at, "R") if sub.last_delivery_at else "never"
         lines.append(f"Last alert: {last}")
+        if sub.failed:
+            lines.append(f"Failed alerts: {sub.failed} (`/alerts resume` retries them)")
         if sub.state == "disabled" and sub.disabled_reason:
             lines.append(f"Disabled because: {sub.disabled_reason}")
         flow.add_field("\u200b", "\n".join(lines))
