@@ -49,8 +49,12 @@ async def test_a_channels_backlog_does_not_delay_another_guilds_alert(
     [busy_channel] = busy.channels
     await load_sample(database)
     services = Services.build(database.sessionmaker, Policy.of([home.id]))
-    await services.subscriptions.subscribe(channel_manager(home.id), home_channel, Filters())
-    await services.subscriptions.subscribe(channel_manager(busy.id), busy_channel, Filters())
+    await services.subscriptions.subscribe(
+        channel_manager(home.id).in_channel(home_channel), home_channel, Filters()
+    )
+    await services.subscriptions.subscribe(
+        channel_manager(busy.id).in_channel(busy_channel), busy_channel, Filters()
+    )
     # The other guild's own events (local to it): 250 alerts queued for its one channel.
     for i in range(BACKLOG):
         await services.curation.create(curator(busy.id), event_input(f"Imported launch report {i:03d}"))
@@ -85,7 +89,9 @@ async def test_loop_stall_longer_than_the_lease_sends_each_alert_once(
     fake_discord.set_delay(0.15, method="POST", path=r"/channels/\d+/messages$")
     async with running_bot(fake_discord, database, extensions=(), config=config) as bot:
         for cid in channels:
-            await bot.services.subscriptions.subscribe(channel_manager(guild.id), cid, Filters())
+            await bot.services.subscriptions.subscribe(
+                channel_manager(guild.id).in_channel(cid), cid, Filters()
+            )
         await bot.services.curation.create(curator(guild.id), event_input())
         await fake_discord.wait_for(
             lambda: any(fake_discord.channel_messages(c) for c in channels), 5, "the first alert"
@@ -111,7 +117,7 @@ async def test_stale_sending_delivery_already_posted_is_found_not_posted_again(
     await load_sample(database)
     services = Services.build(database.sessionmaker, Policy.of([]))
     for cid in (posted_channel, lost_channel):
-        await services.subscriptions.subscribe(channel_manager(guild.id), cid, Filters())
+        await services.subscriptions.subscribe(channel_manager(guild.id).in_channel(cid), cid, Filters())
     event = await services.curation.create(curator(guild.id), event_input())
     async with database.sessionmaker() as s:
         rows = {r.channel_id: r for r in (await s.scalars(select(models.Delivery))).all()}

@@ -124,8 +124,8 @@ async def test_claim_is_fair_across_channels_and_guilds(services: Services) -> N
     """One channel's backlog takes at most its allowance; every other guild's alert is claimed
     in the same claim, and the claim is ordered round-robin across guilds."""
     busy_guild, quiet_guild = GUILDS[0], GUILDS[1]
-    busy = await services.subscriptions.subscribe(curator(busy_guild), 777, Filters())
-    quiet = await services.subscriptions.subscribe(curator(quiet_guild), 888, Filters())
+    busy = await services.subscriptions.subscribe(curator(busy_guild).in_channel(777), 777, Filters())
+    quiet = await services.subscriptions.subscribe(curator(quiet_guild).in_channel(888), 888, Filters())
     for i in range(20):  # local events of the busy guild: only its own channel is alerted
         await services.curation.create(curator(busy_guild), launch(f"Backlog launch number {i}"))
     await services.curation.create(curator(HOME), launch())  # global: both channels
@@ -177,8 +177,8 @@ async def test_resume_retries_only_its_own_failed_deliveries(services: Services)
     channel = 10_000 * mine
     assert [s.failed for s in await services.subscriptions.list(curator(mine))] == [1]
     with pytest.raises(PermissionDenied):
-        await services.subscriptions.resume(member(mine), channel)
-    view, retried = await services.subscriptions.resume(curator(mine), channel)
+        await services.subscriptions.resume(member(mine).in_channel(channel), channel)
+    view, retried = await services.subscriptions.resume(curator(mine).in_channel(channel), channel)
     assert retried == 1 and view.state == "active"
     assert [s.failed for s in await services.subscriptions.list(curator(mine))] == [0]
     assert [s.failed for s in await services.subscriptions.list(curator(other))] == [1]  # untouched
