@@ -4,8 +4,8 @@ Retries of a delivery are bounded by the time elapsed since then (24 hours by de
 by a number of attempts; ``/alerts resume`` clears it, so a resumed delivery gets the full time
 again. A plain nullable column: SQLite adds it in place.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-02 00:30:00
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008"
-down_revision: str | None = "0007"
+revision: str = "0009"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
