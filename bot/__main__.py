@@ -151,6 +151,8 @@ async def cmd_import(settings: Settings, path: Path, fmt: str, dry_run: bool) ->
         print(f"  {problem}")
     if len(report.problems) > 50:
         print(f"  … and {len(report.problems) - 50} more")
+    for note in report.notes_shown(50):
+        print(f"  {note}")
     return 1 if report.problems else 0
 
 

@@ -284,6 +284,7 @@ class Source(Base):
     __table_args__ = (
         UniqueConstraint("event_id", "position"),
         CheckConstraint(_in("published_precision", PRECISIONS), name="published_precision"),
+        Index("ix_source_external_id", "external_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -294,6 +295,9 @@ class Source(Base):
     published_on: Mapped[dt.date | None] = mapped_column(Date)
     published_precision: Mapped[str] = mapped_column(String(5), default="day")
     url: Mapped[str | None] = mapped_column(String(500))
+    # A dataset row merged into the event (``cns:118``): the row's id and its dataset details.
+    external_id: Mapped[str | None] = mapped_column(String(120))
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     event: Mapped[Event] = relationship(back_populates="sources")
 

@@ -427,6 +427,7 @@ class Curation(commands.Cog):
         lines += [f"• {p}" for p in report.problems[:PROBLEMS_SHOWN]]
         if len(report.problems) > PROBLEMS_SHOWN:
             lines.append(f"… and {len(report.problems) - PROBLEMS_SHOWN} more problems")
+        lines += [f"• {note}" for note in report.notes_shown(PROBLEMS_SHOWN)]
         await interaction.followup.send(
             truncate("\n".join(lines), 2000), ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
         )

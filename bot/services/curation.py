@@ -17,7 +17,7 @@ from bot.services.audit import AuditEntry
 from bot.services.dates import iso_with_precision
 from bot.services.errors import Conflict, FieldProblem, NotFound, PermissionDenied, ValidationFailed
 from bot.services.events import with_links
-from bot.services.lifecycle import Author, EventWriter, LinkResolver
+from bot.services.lifecycle import Author, EventWriter, LinkResolver, own_sources
 from bot.services.validation import EventInput, SourceInput, check_text, require_id, validate_event
 from bot.services.views import EventView, event_view
 
@@ -142,7 +142,7 @@ class CurationService:
                         iso_with_precision(s.published_on, s.published_precision) if s.published_on else None,
                         s.url,
                     )
-                    for s in event.sources
+                    for s in own_sources(event)
                 ],
                 external_id=event.external_id,
                 details=dict(event.details or {}),

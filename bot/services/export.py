@@ -22,6 +22,7 @@ from bot.services.events import with_links
 from bot.services.filters import visible
 from bot.services.importing.cells import guard_formula
 from bot.services.importing.native import NATIVE_COLUMNS, NATIVE_FORMAT, NATIVE_VERSION
+from bot.services.lifecycle import own_sources
 from bot.services.links import KINDS, LINK_FIELDS
 
 
@@ -52,7 +53,7 @@ def event_record(event: models.Event) -> dict[str, Any]:
                 "date": iso_with_precision(s.published_on, s.published_precision) if s.published_on else None,
                 "url": s.url,
             }
-            for s in event.sources
+            for s in own_sources(event)
         ],
         "details": dict(event.details or {}),
         "revision": event.revision,

@@ -24,7 +24,7 @@ from bot.services.audit import audit_row
 from bot.services.errors import FieldProblem, ValidationFailed
 from bot.services.links import KINDS
 from bot.services.validation import CleanEvent
-from bot.services.views import source_view
+from bot.services.views import SourceView, source_view
 
 # An event's catalog rows per link kind, by the kind's field ("programs", "actors", "tracks").
 Links = dict[str, list[Any]]
@@ -64,6 +64,21 @@ class LinkResolver:
         return out
 
 
+#: Sources merged from dataset rows are numbered from here, after the event's own (which its
+#: content owns: a revision rewrites those and leaves the merged ones alone).
+MERGED_FROM = 1000
+
+
+def own_sources(event: models.Event) -> list[models.Source]:
+    """The sources of the event's content, not those merged from dataset rows."""
+    return [s for s in event.sources if s.external_id is None]
+
+
+def merged_row(event: models.Event, external_id: str) -> models.Source | None:
+    """The source a dataset row (``external_id``) was merged into ``event`` as, if it was."""
+    return next((s for s in event.sources if s.external_id == external_id), None)
+
+
 def apply_clean(event: models.Event, clean: CleanEvent, links: Links) -> None:
     event.title, event.summary = clean.title, clean.summary
     event.occurred_on, event.precision = clean.occurred_on, clean.precision
@@ -74,7 +89,7 @@ def apply_clean(event: models.Event, clean: CleanEvent, links: Links) -> None:
     event.milestone = clean.milestone
     event.primary_track = next((t for t in links["tracks"] if t.slug == clean.primary_track), None)
     # Update sources in place: replacing the list would insert before deleting and clash on position.
-    existing = list(event.sources)
+    existing = own_sources(event)
     for i, src in enumerate(clean.sources):
         row = existing[i] if i < len(existing) else models.Source(position=i)
         row.publisher, row.title, row.url = src.publisher, src.title, src.url
@@ -97,7 +112,7 @@ def same_content(event: models.Event, clean: CleanEvent, links: Links) -> bool:
         and (event.primary_track.slug if event.primary_track else None) == clean.primary_track
         and (event.details or {}) == clean.details
         and all({r.slug for r in getattr(event, k.field)} == {r.slug for r in links[k.field]} for k in KINDS)
-        and tuple(source_view(s) for s in event.sources) == clean.sources
+        and tuple(source_view(s) for s in own_sources(event)) == clean.sources
     )
 
 
@@ -202,6 +217,26 @@ class EventWriter:
             event.external_id = clean.external_id
         self._bump(event)
         self._pending.append(_Write(event, action, {}, "edit"))
+        return True
+
+    def merge(self, event: models.Event, source: SourceView, external_id: str) -> bool:
+        """Attach a dataset row to ``event`` as a further source (``source``, its details included),
+        or bring the one it attached before up to date; False, and nothing written, when that
+        changes nothing. Alerts already posted for the event are edited."""
+        row = merged_row(event, external_id)
+        if row is not None and source_view(row) == source:
+            return False
+        if row is None:
+            position = max(
+                [s.position + 1 for s in event.sources if s.position >= MERGED_FROM], default=MERGED_FROM
+            )
+            row = models.Source(position=position, external_id=external_id)
+            event.sources.append(row)
+        row.publisher, row.title, row.url = source.publisher, source.title, source.url
+        row.published_on, row.published_precision = source.published_on, source.published_precision
+        row.details = dict(source.details or {})
+        self._bump(event)
+        self._pending.append(_Write(event, "event.merge", {"source": external_id}, "edit"))
         return True
 
     def retract(self, event: models.Event, reason: str) -> None:

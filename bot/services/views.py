@@ -30,10 +30,26 @@ class SourceView:
     published_on: dt.date | None = None
     published_precision: str = "day"
     url: str | None = None
+    #: A dataset row merged into the event: the row's details (apogee, distance, outcome, ...).
+    details: dict[str, Any] | None = None
 
     @property
     def date_label(self) -> str | None:
         return format_date(self.published_on, self.published_precision) if self.published_on else None
+
+    @property
+    def facts(self) -> str | None:
+        """What a merged dataset row records, in a few words: ``apogee 2,800 km · success``."""
+        d = self.details or {}
+        parts: list[str] = []
+        for key in ("apogee", "distance"):
+            km, reported = d.get(f"{key}_km"), d.get(f"{key}_reported")
+            if isinstance(km, int | float):
+                parts.append(f"{key} {km:,.0f} km")
+            elif reported:
+                parts.append(f"{key} {reported}")
+        parts += [str(d[k]) for k in ("outcome", "csis_type") if d.get(k)]
+        return " · ".join(parts) or None
 
 
 @dataclass(frozen=True)
@@ -213,7 +229,7 @@ def _refs(rows: list[Any]) -> tuple[Ref, ...]:
 
 
 def source_view(s: models.Source) -> SourceView:
-    return SourceView(s.publisher, s.title, s.published_on, s.published_precision, s.url)
+    return SourceView(s.publisher, s.title, s.published_on, s.published_precision, s.url, s.details)
 
 
 def event_view(e: models.Event, *, with_links: bool = True) -> EventView:

@@ -19,7 +19,7 @@ from bot.services.seed import load, read_corpus
 from testing.fake_discord import FakeAttachment, FakeDiscord
 from tests.conftest import Database
 
-from .bot_process import SAMPLE_CORPUS, Staff, load_sample, running_bot
+from .bot_process import MY_EXTENSIONS, SAMPLE_CORPUS, Staff, load_sample, running_bot
 from .test_dispatcher import wait_deliveries
 
 ADD = {
@@ -447,3 +447,45 @@ async def test_seed_update_edits_the_posted_alert(
     assert await count(sqlite_db, models.Delivery) == 2
     [alert] = fake_discord.channel_messages(staff.channel(0).id)
     assert alert.embeds[0]["title"] == "[Updated] Hwasong-18 first flight from Pyongyang"
+
+
+async def test_import_merges_a_dataset_row_into_the_curated_event(
+    fake_discord: FakeDiscord, staff: Staff, sqlite_db: Database
+) -> None:
+    await load_sample(sqlite_db)
+    extensions = (*MY_EXTENSIONS, "cogs.briefing")  # /event shows the merged source
+    async with running_bot(fake_discord, sqlite_db, home_guild_ids=[staff.guild.id], extensions=extensions):
+        await _import_merges(fake_discord, sqlite_db)
+
+
+async def _import_merges(fake_discord: FakeDiscord, sqlite_db: Database) -> None:
+    async with sqlite_db.sessionmaker() as s:
+        unha = await s.scalar(
+            select(models.Event.id).where(models.Event.external_id == "seed:unha-3-2012-12")
+        )
+    excerpt = (Path(__file__).parents[1] / "fixtures" / "cns-excerpt.csv").read_bytes()
+
+    def cns_file() -> FakeAttachment:
+        return FakeAttachment("cns.csv", excerpt, "text/csv")
+
+    dry = await fake_discord.invoke(
+        "curate", {"file": cns_file(), "format": "cns", "dry_run": True}, subcommand="import"
+    )
+    assert dry.ephemeral and "dry run" in dry.content
+    assert "10 created" in dry.content and "1 merged into events already recorded" in dry.content
+    assert (
+        f"row 5 (cns:33): merged into #{unha} (Unha-3 places a satellite in orbit from Sohae)" in dry.content
+    )
+    assert await count(sqlite_db, models.Event) == 3
+
+    real = await fake_discord.invoke("curate", {"file": cns_file(), "format": "cns"}, subcommand="import")
+    assert f"merged into #{unha}" in real.content and "10 created" in real.content
+    assert await count(sqlite_db, models.Event) == 13
+    page = await fake_discord.invoke("event", {"id": str(unha)})
+    sources = next(f["value"] for f in page.embeds[0]["fields"] if f["name"].startswith("Sources"))
+    assert "CNS North Korea Missile Test Database, record 33" in sources and "Success" in sources
+
+    again = await fake_discord.invoke("curate", {"file": cns_file(), "format": "cns"}, subcommand="import")
+    assert "0 created" in again.content and "11 unchanged" in again.content
+    assert f"row 5 (cns:33): already merged into #{unha}" in again.content
+    assert await count(sqlite_db, models.Event) == 13

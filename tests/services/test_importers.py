@@ -13,14 +13,14 @@ from sqlalchemy import func, select
 from bot import models
 from bot.services.access import Caller, Policy
 from bot.services.errors import PermissionDenied
-from bot.services.events import with_links
+from bot.services.events import EventService, with_links
 from bot.services.importing import MAX_BYTES, ImportReport, import_file, write
 from bot.services.importing.cells import dataset_date, parse_km, split_sources
 from bot.services.importing.cells import decode as _decode
 from bot.services.importing.csis import parse_csis
 from bot.services.seed import load, read_corpus
 from tests.conftest import Database
-from tests.services.conftest import FIXTURES, HOME, OTHER, curator, member
+from tests.services.conftest import FIXTURES, HOME, OTHER, THIRD, curator, member
 
 CNS_EXCERPT = FIXTURES / "cns-excerpt.csv"
 CSIS_CSV = FIXTURES / "csis-excerpt.csv"
@@ -156,8 +156,10 @@ def test_csv_and_json_excerpts_parse_alike() -> None:
 async def test_cns_excerpt_import(catalog_db: Database) -> None:
     report = await run(catalog_db, CNS_EXCERPT.read_bytes(), "cns")
     assert report.ok, report.problems
-    assert (report.created, report.updated, report.unchanged) == (11, 0, 0)
+    # Record 33 (Unha-3, 12 December 2012) is the sample corpus's satellite launch: it merges.
+    assert (report.created, report.updated, report.unchanged, report.merged) == (10, 0, 0, 1)
     stored = await events(catalog_db)
+    assert "cns:33" not in stored
     month = stored["cns:4"]
     assert (month.occurred_on.isoformat(), month.precision) == ("1984-09-01", "month")
     taepodong = stored["cns:16"]
@@ -195,9 +197,12 @@ async def test_cns_excerpt_import(catalog_db: Database) -> None:
         rows = (await s.scalars(select(models.AuditLog).order_by(models.AuditLog.id))).all()
     audit = [a for a in rows if a.details.get("via") != "seed"]
     assert len([a for a in audit if a.action == "event.import"]) == 1
-    assert [a.action for a in audit] == ["event.create"] * 11 + ["event.import"]
+    assert [a.action for a in audit] == ["event.create"] * 4 + ["event.merge"] + ["event.create"] * 6 + [
+        "event.import"
+    ]
     assert all(a.details["via"] == "import" and a.details["format"] == "cns" for a in audit[:-1])
-    assert {a.record_id for a in audit[:-1]} == {str(e.id) for k, e in stored.items() if k.startswith("cns:")}
+    written = {k for k in stored if k.startswith("cns:")} | {"seed:unha-3-2012-12"}
+    assert {a.record_id for a in audit[:-1]} == {str(stored[k].id) for k in written}
     assert await count(catalog_db, models.AuditLog) == len(audit) + 3
 
 
@@ -468,9 +473,11 @@ async def test_real_cns_dataset(catalog_db: Database, shared_dir: Path) -> None:
     data = (shared_dir / "datasets/cns-missile-tests/north_korea_missile_test_database.csv").read_bytes()
     report = await run(catalog_db, data, "cns")
     assert report.ok, report.problems[:5]
-    assert report.created == 245
+    # Record 33, the Unha-3 launch of 12 December 2012, merges into the sample corpus's event.
+    assert (report.created, report.merged) == (244, 1)
+    assert report.notes == ["row 33 (cns:33): merged into #2 (Unha-3 places a satellite in orbit from Sohae)"]
     stored = {k: e for k, e in (await events(catalog_db)).items() if k.startswith("cns:")}
-    assert len(stored) == 245
+    assert len(stored) == 244
     assert all(
         e.sources and e.sources[0].title == "CNS North Korea Missile Test Database" for e in stored.values()
     )
@@ -480,7 +487,7 @@ async def test_real_cns_dataset(catalog_db: Database, shared_dir: Path) -> None:
     assert stored["cns:16"].details["distance_km"] == 1380.0
     assert stored["cns:173"].details["apogee_km"] == 6248.0
     assert all(len(e.title) <= 200 and len(e.summary) <= 1500 for e in stored.values())
-    assert sum(e.kind == "satellite_launch" for e in stored.values()) == 6
+    assert sum(e.kind == "satellite_launch" for e in stored.values()) == 5
 
 
 async def test_real_csis_dataset(catalog_db: Database, shared_dir: Path) -> None:
@@ -489,13 +496,13 @@ async def test_real_csis_dataset(catalog_db: Database, shared_dir: Path) -> None
         catalog_db, (folder / "north_korea_provocations_1958_present.csv").read_bytes(), "csis"
     )
     assert report.ok, report.problems[:5]
-    assert report.created == 493
+    assert (report.created, report.merged) == (492, 1)  # the Unha-3 launch of 12 December 2012
     again = await run(
         catalog_db, (folder / "north_korea_provocations_1958_present.json").read_bytes(), "csis"
     )
-    assert (again.created, again.updated, again.unchanged) == (0, 0, 493)
+    assert (again.created, again.updated, again.unchanged, again.merged) == (0, 0, 493, 0)
     stored = [e for e in (await events(catalog_db)).values() if (e.external_id or "").startswith("csis:")]
-    assert len(stored) == 493 and all(e.sources for e in stored)
+    assert len(stored) == 492 and all(e.sources for e in stored)
     assert sum(e.kind == "nuclear_test" for e in stored) == 6
 
 
@@ -522,3 +529,111 @@ async def test_import_audit_rows_name_the_file(catalog_db: Database) -> None:
         for a in rows[3:]
         if a.record_type == "event"
     )
+
+
+# --- dataset rows merge into the events already recorded ------------------------------------------
+
+
+async def _unha(db: Database) -> models.Event:
+    return (await events(db))["seed:unha-3-2012-12"]
+
+
+async def test_dataset_row_merges_into_the_curated_event(catalog_db: Database) -> None:
+    before = await _unha(catalog_db)
+    dry = await run(catalog_db, CNS_EXCERPT.read_bytes(), "cns", dry_run=True)
+    note = f"row 5 (cns:33): merged into #{before.id} (Unha-3 places a satellite in orbit from Sohae)"
+    assert (dry.created, dry.merged) == (10, 1) and dry.notes == [note]
+    assert "1 merged into events already recorded" in dry.summary()
+    assert [s.external_id for s in (await _unha(catalog_db)).sources] == [None]  # a dry run writes nothing
+
+    report = await run(catalog_db, CNS_EXCERPT.read_bytes(), "cns")
+    assert (report.created, report.merged) == (10, 1) and report.notes == [note]
+    unha = await _unha(catalog_db)
+    assert unha.revision == before.revision + 1
+    merged = unha.sources[-1]
+    assert (merged.external_id, merged.publisher) == (
+        "cns:33",
+        "James Martin Center for Nonproliferation Studies (CNS) / NTI",
+    )
+    assert merged.title == "CNS North Korea Missile Test Database, record 33"
+    assert merged.details is not None and merged.details["dataset"] == "cns-missile-tests"
+    assert merged.details["missile_name"] == "Unha-3" and merged.details["outcome"] == "Success"
+    assert merged.position >= 1000 and unha.sources[0].title == before.sources[0].title
+    # The event page shows the merged source with what the row records.
+    view = await EventService(catalog_db.sessionmaker, dialect=catalog_db.dialect).get(unha.id)
+    assert view.sources[-1].facts is not None and "Success" in view.sources[-1].facts
+    async with catalog_db.sessionmaker() as s:
+        audit = (
+            await s.scalars(select(models.AuditLog).where(models.AuditLog.action == "event.merge"))
+        ).all()
+    assert [(a.record_id, a.details["source"]) for a in audit] == [(str(unha.id), "cns:33")]
+
+    again = await run(catalog_db, CNS_EXCERPT.read_bytes(), "cns")
+    assert (again.created, again.merged, again.updated, again.unchanged) == (0, 0, 0, 11)
+    assert again.notes == [f"row 5 (cns:33): already merged into #{unha.id}"]
+    assert (await _unha(catalog_db)).revision == unha.revision
+
+    # A re-seed revises the event's own content and leaves the merged source alone.
+    seeded = await load(catalog_db.sessionmaker, read_corpus(files=[FIXTURES / "corpus" / "sample.yaml"]))
+    assert seeded.updated["events"] == 0
+    assert [s.external_id for s in (await _unha(catalog_db)).sources] == [None, "cns:33"]
+
+
+async def test_a_guild_import_merges_only_into_its_own_events(catalog_db: Database) -> None:
+    local = native_event(external_id="local:hwasong-15", date="2017-11-29", programs=["icbm"])
+    assert (await run(catalog_db, native(local), "native", caller=curator(THIRD))).created == 1
+    mine = (await events(catalog_db))[f"g{THIRD}:local:hwasong-15"]
+
+    # Another guild sees neither THIRD's event nor writes the shared one.
+    other = await run(catalog_db, CNS_EXCERPT.read_bytes(), "cns", caller=curator(OTHER))
+    unha = await _unha(catalog_db)
+    assert (other.created, other.merged, other.skipped) == (10, 0, 1)
+    assert other.notes == [
+        f"row 5 (g{OTHER}:cns:33): already in the shared timeline as #{unha.id} "
+        "(Unha-3 places a satellite in orbit from Sohae); not imported"
+    ]
+    assert [s.external_id for s in unha.sources] == [None]
+    stored = await events(catalog_db)
+    assert stored[f"g{OTHER}:cns:118"].guild_id == OTHER and len(stored[mine.external_id or ""].sources) == 1
+
+    # THIRD's own import merges the Hwasong-15 row (a day before, by the dataset's date) into its event.
+    third = await run(catalog_db, CNS_EXCERPT.read_bytes(), "cns", caller=curator(THIRD))
+    assert (third.created, third.merged, third.skipped) == (9, 1, 1)
+    assert f"row 6 (g{THIRD}:cns:118): merged into #{mine.id} (Hwasong-15 launch)" in third.notes
+    mine = (await events(catalog_db))[mine.external_id or ""]
+    assert [s.external_id for s in mine.sources] == [None, f"g{THIRD}:cns:118"]
+    assert mine.sources[-1].details is not None and mine.sources[-1].details["apogee_km"] == 4475.0
+
+
+async def test_rows_of_another_family_or_sharing_nothing_stay_events(catalog_db: Database) -> None:
+    unha = await _unha(catalog_db)
+    # A CSIS nuclear test the day after the satellite launch: another family.
+    rows = [
+        {
+            "date": "2012-12-13",
+            "type": "Nuclear Provocation",
+            "event": "Nuclear Test",
+            "description": "x",
+            "resources": "",
+        },
+        # A launch of the same day that links no program the event has.
+        {
+            "date": "2012-12-12",
+            "type": "Missile Provocation",
+            "event": "Cruise Missile Launch",
+            "description": "y",
+            "resources": "",
+        },
+        # A satellite launch three days later: too far.
+        {
+            "date": "2012-12-15",
+            "type": "Missile Provocation",
+            "event": "Satellite Launch",
+            "description": "z",
+            "resources": "",
+        },
+    ]
+    report = await run(catalog_db, json.dumps(rows).encode(), "csis")
+    assert (report.created, report.merged, report.notes) == (3, 0, [])
+    assert [s.external_id for s in (await _unha(catalog_db)).sources] == [None]
+    assert (await _unha(catalog_db)).revision == unha.revision

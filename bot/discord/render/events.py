@@ -16,10 +16,13 @@ SOURCES_LABEL = "Sources"
 
 
 def source_line(source: SourceView) -> str:
-    """``[Title](url) — Publisher, 7 Oct 2015``: sources are links wherever a URL exists."""
+    """``[Title](url) — Publisher, 7 Oct 2015``: sources are links wherever a URL exists; a merged
+    dataset row adds what it records (``(apogee 2,800 km · Success)``)."""
     parts = [link(source.title, source.url), " — ", plain(source.publisher)]
     if source.date_label:
         parts.append(f", {source.date_label}")
+    if source.facts:
+        parts.append(f" ({plain(source.facts)})")
     return "".join(parts)
 
 

@@ -13,7 +13,13 @@ Dataset rows are turned into events in our words: titles and summaries are built
 structured fields, and the publisher's prose (CNS "Additional Information", CSIS "description")
 is kept in ``details`` with the dataset named as a source, never presented as our summary.
 
-``cells`` holds what the parsers share, ``native``, ``cns`` and ``csis`` parse, ``write`` writes.
+A dataset row that records an event the timeline already has (a curated event within a day, of
+the same kind family, sharing a program, system or facility) merges into it as a further source
+with its dataset details instead of becoming a second event; the report says "merged into #N"
+(``merge`` holds the rule).
+
+``cells`` holds what the parsers share, ``native``, ``cns`` and ``csis`` parse, ``merge`` finds the
+event a dataset row records already, ``write`` writes.
 """
 
 from __future__ import annotations

@@ -31,6 +31,9 @@ class ImportRow:
     status: str | None = None  # None: keep the stored status (dataset rows never un-retract)
     retract_reason: str | None = None
     revision: int | None = None
+    #: A dataset row: the title of the source it becomes when it merges into a curated event
+    #: (``importing.merge``); None for rows that never merge (native rows).
+    merged_title: str | None = None
 
 
 #: A cell a spreadsheet would run as a formula starts with one of these (OWASP's CSV injection list).

@@ -189,6 +189,7 @@ def _cns_row(number: int, r: dict[str, Any], title: str) -> ImportRow:
             details=details,
         ),
         strict_links=False,
+        merged_title=f"{CNS_TITLE}, record {r['record']}",
     )
 
 

@@ -59,7 +59,7 @@ def csis_programs(event: str) -> list[str]:
     rules = (
         (r"intercontinental|inter-continental|\bicbm\b", "icbm"),
         (r"intermediate-range|\birbm\b", "irbm"),
-        (r"submarine launched|submarine-launched|\bslbm\b", "slbm"),
+        (r"submarine launched|submarine-launched|\bslbm\b|nuclear-powered submarine", "slbm"),
         (r"satellite|space launch", "space-launch"),
         (
             r"short-range ballistic|short-range missile|medium-range|\bsrbm\b|\bmrbm\b",
@@ -180,6 +180,7 @@ def parse_csis(text: str, problems: list[FieldProblem], *, today: dt.date | None
                     },
                 ),
                 strict_links=False,
+                merged_title=f"{CSIS_TITLE}: {event} ({day})",
             )
         )
     return rows

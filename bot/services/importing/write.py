@@ -30,8 +30,10 @@ from bot.services.audit import audit_row
 from bot.services.errors import FieldProblem, ValidationFailed
 from bot.services.events import with_links
 from bot.services.importing.cells import ImportRow
-from bot.services.lifecycle import Author, EventWriter, LinkResolver, NewStatus, changes
+from bot.services.importing.merge import Merging, merged_source
+from bot.services.lifecycle import Author, EventWriter, LinkResolver, NewStatus, changes, merged_row
 from bot.services.validation import CleanEvent, id_in_range, parse_id, validate_event
+from bot.services.views import source_view
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +70,12 @@ class ImportReport:
     alert_cap: int | None = None
     held_back: int = 0  # alerts not queued (over every channel), counted in the summaries
     summaries: int = 0  # channels that get one "N more events imported" message
+    #: Dataset rows attached to an event the timeline already had (``importing.merge``), and rows
+    #: of a guild's import that a shared event already records (not imported).
+    merged: int = 0
+    skipped: int = 0
+    #: One line per row that merged, or was skipped: "row 12 (cns:118): merged into #345 (...)".
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -78,10 +86,22 @@ class ImportReport:
         self.updated += other.updated
         self.unchanged += other.unchanged
         self.alerts += other.alerts
+        self.merged += other.merged
+        self.skipped += other.skipped
+        self.notes += other.notes
+
+    def notes_shown(self, limit: int) -> list[str]:
+        """The first ``limit`` notes of rows that merged or were skipped, and how many more."""
+        more = len(self.notes) - limit
+        return self.notes[:limit] + ([f"… and {more} more rows merged or skipped"] if more > 0 else [])
 
     def summary(self) -> str:
         name = {"native": "Native", "cns": "CNS", "csis": "CSIS"}.get(self.format, self.format)
         counts = f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged"
+        if self.merged:
+            counts += f", {self.merged} merged into events already recorded"
+        if self.skipped:
+            counts += f", {self.skipped} skipped (already in the shared timeline)"
         alerts = f", {self.alerts} alerts queued" if self.alerts else ""
         if self.summaries:
             channels = f"{self.summaries} channel{'s' * (self.summaries != 1)}"
@@ -130,6 +150,26 @@ async def _existing(session: AsyncSession, ids: Sequence[str]) -> dict[str, mode
             assert event.external_id is not None
             found[event.external_id] = event
     return found
+
+
+def _merge_row(item: Checked, event: models.Event, writer: EventWriter, report: ImportReport) -> None:
+    """Attach a dataset row to the event that already records it (count only, on a dry run)."""
+    r, clean = item.row, item.clean
+    assert r.merged_title is not None and clean.external_id is not None
+    source = merged_source(clean, r.merged_title)
+    before = merged_row(event, clean.external_id)
+    where = f"row {r.row} ({clean.external_id})"
+    if before is not None and source_view(before) == source:
+        report.unchanged += 1
+        report.notes.append(f"{where}: already merged into #{event.id}")
+        return
+    if before is None:
+        report.merged += 1
+    else:
+        report.updated += 1
+    report.notes.append(f"{where}: merged into #{event.id} ({event.title})")
+    if not report.dry_run:
+        writer.merge(event, source, clean.external_id)
 
 
 async def _by_export_id(
@@ -221,8 +261,10 @@ async def _write_row(
     writer: EventWriter,
     report: ImportReport,
     alert: bool,
+    merging: Merging,
 ) -> None:
-    """Create or revise the event of one row (only count, on a dry run); problems go to the report."""
+    """Create or revise the event of one row, or merge a dataset row into the event that records
+    it already (only count, on a dry run); problems go to the report."""
     r, clean, scope = item.row, item.clean, item.scope
     try:
         links = resolver.resolve(clean, row=r.row)
@@ -238,6 +280,15 @@ async def _write_row(
         return
     if report.problems:
         return  # keep collecting problems, write nothing
+    if event is None and r.merged_title is not None and clean.external_id:
+        into = merging.into(clean, links)
+        if isinstance(into, str):
+            report.skipped += 1
+            report.notes.append(f"row {r.row} ({clean.external_id}): {into}")
+            return
+        if into is not None:
+            _merge_row(item, into, writer, report)
+            return
     status = r.status or (event.status if event is not None else "published")
     reason = (r.retract_reason or None) if status == "retracted" else None
     if event is None:
@@ -275,13 +326,17 @@ async def _batch(
     """One batch of rows in ``session``: counted (a dry ``report``) or written."""
     resolver = await LinkResolver.load(session)
     existing = await _existing(session, [c.clean.external_id for c in batch if c.clean.external_id])
+    datasets = [c for c in batch if c.row.merged_title is not None]
+    merging = await Merging.load(
+        session, [c.clean for c in datasets], datasets[0].scope if datasets else None
+    )
     writer = EventWriter(session, author, budget=budget)
     for i, item in enumerate(batch):
         if i and not i % _YIELD_EVERY:
             await asyncio.sleep(0)  # building events is CPU work: let the loop in now and then
         progress()
         event = existing.get(item.clean.external_id) if item.clean.external_id else None
-        await _write_row(session, item, event, resolver, writer, report, alert)
+        await _write_row(session, item, event, resolver, writer, report, alert, merging)
     if not report.problems and not report.dry_run:
         report.alerts += await writer.flush()
 
@@ -344,7 +399,17 @@ async def write_rows(
         for start in range(0, len(checked), BATCH_ROWS):
             batch = checked[start : start + BATCH_ROWS]
             # Counts of this batch alone; problems are shared with the report.
-            part = replace(report, created=0, updated=0, unchanged=0, alerts=0, dry_run=dry)
+            part = replace(
+                report,
+                created=0,
+                updated=0,
+                unchanged=0,
+                alerts=0,
+                merged=0,
+                skipped=0,
+                notes=[],
+                dry_run=dry,
+            )
             if dry:
                 async with sessionmaker() as session:  # read only: closing rolls back
                     await _batch(session, batch, part, author, alert, advance, budget)
@@ -379,6 +444,8 @@ async def _record(
         "created": report.created,
         "updated": report.updated,
         "unchanged": report.unchanged,
+        "merged": report.merged,
+        "skipped": report.skipped,
         "alert": alert,
         "alerts": report.alerts,
         "scope": "global" if scope is None else str(scope),
