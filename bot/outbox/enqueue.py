@@ -9,7 +9,7 @@ delivery per such channel ("N more events imported"), delivered like any alert, 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -75,6 +75,26 @@ async def _holders(session: AsyncSession, event: models.Event) -> list[Any]:
         models.Delivery.message_id.is_not(None),
     )
     return list((await session.execute(select(S.id, S.guild_id, S.channel_id).where(S.id.in_(posted)))).all())
+
+
+async def with_posted_alerts(session: AsyncSession, event_ids: Collection[int]) -> set[int]:
+    """Those of ``event_ids`` whose alert some channel holds (only these have alerts to edit): one
+    query for a whole batch of edits, instead of one per event."""
+    ids = sorted(event_ids)
+    found: set[int] = set()
+    for i in range(0, len(ids), 500):
+        stmt = (
+            select(models.Delivery.event_id)
+            .distinct()
+            .where(
+                models.Delivery.event_id.in_(ids[i : i + 500]),
+                models.Delivery.action == "post",
+                models.Delivery.state == "sent",
+                models.Delivery.message_id.is_not(None),
+            )
+        )
+        found.update((await session.scalars(stmt)).all())
+    return found
 
 
 def _row(

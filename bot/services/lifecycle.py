@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import models
 from bot.models import utcnow
-from bot.outbox.enqueue import Action, AlertBudget, enqueue
+from bot.outbox.enqueue import Action, AlertBudget, enqueue, with_posted_alerts
 from bot.services.access import Caller
 from bot.services.audit import audit_row
 from bot.services.errors import FieldProblem, ValidationFailed
@@ -256,6 +256,8 @@ class EventWriter:
         await self._session.flush()
         author = self._author
         queued = 0
+        edits = {w.event.id for w in self._pending if w.outbox == "edit"}
+        posted = await with_posted_alerts(self._session, edits) if edits else set()
         for write in self._pending:
             event = write.event
             details = {"title": event.title, "revision": event.revision, **write.details, **author.details()}
@@ -269,7 +271,7 @@ class EventWriter:
                     user_id=author.user_id,
                 )
             )
-            if write.outbox is not None:
+            if write.outbox is not None and (write.outbox != "edit" or event.id in posted):
                 queued += await enqueue(self._session, event, write.outbox, budget=self._budget)
         self._pending.clear()
         return queued

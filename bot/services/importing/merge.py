@@ -14,7 +14,9 @@ row — before it may become an event of its own. It merges into a curated event
   ``satellite_launch``: the CNS database counts space launches among its tests, and a launch's kind
   is what its makers claimed), nuclear tests (``nuclear_test`` alone), and activity on the ground
   (``facility_activity``, ``military_action``, ``military_parade``). Other kinds never merge;
-- shares a program, system or facility with the row.
+- shares a program, system or facility with the row. A row that names none (a launch of an unknown
+  type, artillery fire) merges only into an event that names none either, and only when it is the
+  one such event of its family within the day.
 
 Of several, the nearest in date wins, then the one sharing more links, then the lowest id. The row
 then attaches to the event as a further source: the dataset's record, with the row's dataset
@@ -131,26 +133,26 @@ class Curated:
         return cls(list((await session.scalars(stmt)).all()), scope)
 
     def match(self, clean: CleanEvent, links: Links) -> Match | None:
-        """The event a row records already: nearest in date, then most shared links, then first."""
+        """The event a row records already: nearest in date, then most shared links, then first;
+        for a row that names no link, the one event of its family within the day naming none."""
         family = FAMILIES.get(clean.kind)
         period = _period(clean.occurred_on, clean.precision)
         if family is None or period is None:
             return None
         wanted = {(k.field, r.id) for k in SHARED for r in links.get(k.field, ())}
-        best: tuple[tuple[int, int, int], models.Event] | None = None
+        near: list[tuple[tuple[int, int, int], models.Event]] = []
         for event in self._by_family.get(family, ()):
             event_period = _period(event.occurred_on, event.precision)
             assert event_period is not None
             gap = _gap(period, event_period)
-            shared = len(wanted & _links(event))
-            if gap > 1 or not shared:
+            named = _links(event)
+            if gap > 1 or (wanted and not wanted & named) or (not wanted and named):
                 continue
-            key = (gap, -shared, event.id)
-            if best is None or key < best[0]:
-                best = (key, event)
-        if best is None:
+            near.append(((gap, -len(wanted & named), event.id), event))
+        if not near or (not wanted and len(near) > 1):
             return None
-        return Match(best[1], writable=best[1].guild_id == self._scope)
+        event = min(near, key=lambda pair: pair[0])[1]
+        return Match(event, writable=event.guild_id == self._scope)
 
 
 async def _merged_before(session: AsyncSession, ids: Sequence[str]) -> dict[str, models.Event]:
