@@ -5,8 +5,8 @@ becoming a second event. The source keeps the row's external id (``cns:118``; un
 the same file again finds it) and the row's dataset details (apogee, distance, outcome, ...). Both
 are plain nullable columns: SQLite adds them in place.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-02 00:50:00
 """
 
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009"
-down_revision: str | None = "0008"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
