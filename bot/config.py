@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     #: Seconds Discord is trusted to remember a message nonce; an alert whose earlier attempt is
     #: older is looked for in its channel before it is posted again.
     delivery_nonce_window: float = Field(default=120.0, gt=0, le=600)
+    #: Seconds between two polls of a watched source (a source's own interval overrides it).
+    watch_interval: float = Field(default=900.0, gt=0)
+    #: Let the watcher fetch loopback, private and link-local addresses (tests, a local feed).
+    watch_allow_private: bool = False
 
     @field_validator("home_guild_ids", "shard_ids", mode="before")
     @classmethod

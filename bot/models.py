@@ -394,3 +394,70 @@ class KeyValue(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+
+WATCH_FORMATS = ("atom", "rss")
+DRAFT_STATES = ("pending", "published", "rejected")
+
+
+class WatchSource(Base):
+    """A feed the watcher polls; its new items become drafts in the review queue."""
+
+    __tablename__ = "watch_source"
+    __table_args__ = (
+        CheckConstraint(_in("format", WATCH_FORMATS), name="format"),
+        Index("ix_watch_source_guild_id", "guild_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    guild_id: Mapped[int | None] = mapped_column(BigInteger)  # None: drafts for the shared corpus
+    url: Mapped[str] = mapped_column(String(500))
+    format: Mapped[str] = mapped_column(String(8))
+    name: Mapped[str] = mapped_column(String(100))
+    etag: Mapped[str | None] = mapped_column(String(300))
+    last_modified: Mapped[str | None] = mapped_column(String(100))
+    last_checked_at: Mapped[dt.datetime | None] = mapped_column()
+    last_new_at: Mapped[dt.datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(Text)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    interval: Mapped[int | None] = mapped_column(Integer)  # seconds; None: WATCH_INTERVAL
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+
+class Draft(Base):
+    """A proposed event drafted from one feed item, waiting for a curator to publish or reject it."""
+
+    __tablename__ = "draft"
+    __table_args__ = (
+        UniqueConstraint("source_id", "guid"),
+        CheckConstraint(_in("state", DRAFT_STATES), name="state"),
+        CheckConstraint(_in("precision", PRECISIONS), name="precision"),
+        Index("ix_draft_guild_id", "guild_id", "state", "id"),
+        Index("ix_draft_source_id_url", "source_id", "url"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("watch_source.id", ondelete="CASCADE"))
+    guild_id: Mapped[int | None] = mapped_column(BigInteger)  # the source's scope
+    guid: Mapped[str] = mapped_column(String(500))
+    url: Mapped[str | None] = mapped_column(String(500))
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text)
+    occurred_on: Mapped[dt.date] = mapped_column(Date)
+    precision: Mapped[str] = mapped_column(String(5), default="day")
+    kind: Mapped[str] = mapped_column(String(32))
+    significance: Mapped[int] = mapped_column(Integer, default=2)
+    # The catalog slugs whose names appear in the item, per link kind's field: {"systems": [...]}.
+    links: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    publisher: Mapped[str] = mapped_column(String(200))
+    item_title: Mapped[str] = mapped_column(String(500))
+    published_on: Mapped[dt.date | None] = mapped_column(Date)
+    duplicate_of: Mapped[int | None] = mapped_column(Integer)  # an event's id
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id", ondelete="SET NULL"))
+    reject_reason: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[int | None] = mapped_column(BigInteger)
+    decided_at: Mapped[dt.datetime | None] = mapped_column()
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())

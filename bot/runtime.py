@@ -69,6 +69,8 @@ async def runtime(
             sessionmaker,
             Policy.of(settings.home_guild_ids, settings.curator_role),
             import_limits=ImportLimits(settings.import_cooldown, settings.import_alert_cap),
+            watch_interval=settings.watch_interval,
+            watch_allow_private=settings.watch_allow_private,
         )
         yield Runtime(settings, engine, services)
     finally:

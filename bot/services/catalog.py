@@ -6,6 +6,7 @@ a *page* (``/program name:X``) is the record X names itself: a program, a system
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -114,6 +115,24 @@ def _entry(slug: str, name: str, aliases: Iterable[str], extra: Iterable[str] = 
     own = dict.fromkeys([*(normalize(k) for k in names), *(compact(k) for k in names)])
     keys = {**own, **dict.fromkeys(normalize(k) for k in extra if k)}
     return _Entry(slug, name, tuple(keys), len(own))
+
+
+_NOT_WORD = re.compile(r"[^\w]+")
+MENTION_MIN = 3  # shorter names ("UN", "US") are too often other words to count as a mention
+
+
+def _words(text: str) -> str:
+    """Normalized text as words between single spaces, hyphens and punctuation taken as spaces."""
+    return " ".join(_NOT_WORD.sub(" ", normalize(text)).split())
+
+
+def _appears(key: str, haystack: str) -> bool:
+    words = _words(key)
+    if len(words) < MENTION_MIN:
+        return False
+    if words.isascii():
+        return f" {words} " in haystack
+    return words in haystack  # Korean, Japanese and Chinese names are not spaced as words
 
 
 def rank(entries: Sequence[_Entry], text: str, limit: int = MAX_CHOICES) -> list[_Entry]:
@@ -241,6 +260,18 @@ class CatalogService:
         if parties_only and kind == "actor":
             entries = [e for e in entries if snap.actors[e.slug].kind != "person"]
         return [Choice(e.label[:100], e.slug) for e in rank(entries, text)]
+
+    async def mentioned(self, text: str) -> dict[str, list[str]]:
+        """The slugs of the programs, systems, facilities, parties and tracks whose own names or
+        aliases (in any language the catalog holds) appear in ``text``, by each kind's field."""
+        snap = await self._load()
+        haystack = f" {_words(text)} "
+        return {
+            kind.field: [
+                e.slug for e in snap.entries[kind.name] if any(_appears(k, haystack) for k in e.keys[: e.own])
+            ]
+            for kind in (PROGRAM, SYSTEM, FACILITY, PARTY, TRACK)
+        }
 
     async def _resolve(self, kind: Kind, text: str, what: str) -> str:
         snap = await self._load()

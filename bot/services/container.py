@@ -14,6 +14,7 @@ from bot.services.guild_settings import GuildSettingsService
 from bot.services.importing.gate import ImportGate, ImportLimits
 from bot.services.search import SearchService
 from bot.services.subscriptions import SubscriptionService
+from bot.services.watch import WatchService
 
 
 @dataclass
@@ -26,6 +27,7 @@ class Services:
     curation: CurationService
     subscriptions: SubscriptionService
     guild_settings: GuildSettingsService
+    watch: WatchService
     #: Resolved once here and handed to the services whose SQL differs by dialect.
     dialect: str
     # Called after a write enqueued deliveries (the dispatcher registers here to wake at once).
@@ -50,6 +52,8 @@ class Services:
         *,
         on_enqueue: Callable[[], None] | None = None,
         import_limits: ImportLimits | None = None,
+        watch_interval: float = 900.0,
+        watch_allow_private: bool = False,
     ) -> Services:
         dialect = dialect_of(sessionmaker)
         catalog = CatalogService(sessionmaker)
@@ -68,6 +72,14 @@ class Services:
             curation=CurationService(sessionmaker, policy, on_enqueue=enqueued),
             subscriptions=SubscriptionService(sessionmaker, catalog, policy, on_enqueue=enqueued),
             guild_settings=GuildSettingsService(sessionmaker, policy),
+            watch=WatchService(
+                sessionmaker,
+                policy,
+                catalog,
+                interval=watch_interval,
+                allow_private=watch_allow_private,
+                on_enqueue=enqueued,
+            ),
             dialect=dialect,
             enqueue_listeners=listeners,
             imports=ImportGate(import_limits),

@@ -1,0 +1,176 @@
+"""Fetching and reading a watched feed: one conditional GET within limits, then its items.
+
+:func:`fetch` refuses anything but http(s), and loopback, private, link-local and reserved
+addresses (also after a redirect) unless allowed; it sends the ETag and Last-Modified it was given,
+stops at :data:`MAX_BYTES` and at its timeout. :func:`parse` reads Atom or RSS with feedparser in a
+worker thread. Every failure is a :class:`FeedError` whose message is plain words for a curator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import html
+import ipaddress
+import re
+import socket
+import xml.sax
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import aiohttp
+import feedparser
+
+from bot import __version__
+
+MAX_BYTES = 10 * 1024 * 1024
+MAX_REDIRECTS = 5
+MAX_ITEMS = 500  # the newest items read from one response; a feed of 10,000 is cut, not refused
+TIMEOUT = 20.0
+USER_AGENT = f"PeninsulaBrief/{__version__} (source watch; +https://github.com/peninsula-brief)"
+_TAG = re.compile(r"<[^>]+>")
+
+
+class FeedError(Exception):
+    """A poll failed; ``str()`` says why in plain words."""
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A response: ``body`` None when the server answered 304 Not Modified."""
+
+    body: bytes | None
+    etag: str | None
+    last_modified: str | None
+
+
+@dataclass(frozen=True)
+class Item:
+    guid: str
+    url: str | None
+    title: str
+    summary: str
+    published: dt.date | None
+
+
+def check_url(url: str) -> str:
+    """The URL trimmed, if it is an absolute http(s) URL; else a :class:`FeedError`."""
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise FeedError("the address must be an http:// or https:// URL")
+    return url
+
+
+async def _check_host(url: str, allow_private: bool) -> None:
+    host = urlsplit(url).hostname or ""
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except OSError:
+        raise FeedError(f"the host {host} could not be found") from None
+    if allow_private:
+        return
+    for info in infos:
+        addr = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+        if addr.is_loopback or addr.is_private or addr.is_link_local or addr.is_reserved or addr.is_multicast:
+            raise FeedError(f"{host} is a loopback, private or link-local address, which is not fetched")
+        if addr.is_unspecified:
+            raise FeedError(f"{host} is not a public address")
+
+
+async def fetch(
+    http: aiohttp.ClientSession,
+    url: str,
+    *,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    allow_private: bool = False,
+    timeout: float = TIMEOUT,  # noqa: ASYNC109 - one budget for every redirect and the body
+    max_bytes: int = MAX_BYTES,
+) -> Fetched:
+    """One conditional GET of ``url``, redirects followed (each one checked), within the limits."""
+    headers = {"User-Agent": USER_AGENT, "Accept": "application/atom+xml, application/rss+xml, */*;q=0.5"}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    try:
+        async with asyncio.timeout(timeout):
+            for _ in range(MAX_REDIRECTS + 1):
+                url = check_url(url)
+                await _check_host(url, allow_private)
+                async with http.get(url, headers=headers, allow_redirects=False) as response:
+                    if response.status in (301, 302, 303, 307, 308) and "Location" in response.headers:
+                        url = urljoin(url, response.headers["Location"])
+                        continue
+                    if response.status == 304:
+                        return Fetched(None, etag, last_modified)
+                    if response.status >= 400:
+                        raise FeedError(
+                            f"the server answered {response.status} {response.reason or ''}".strip()
+                        )
+                    body = await _read_capped(response, max_bytes)
+                    return Fetched(body, response.headers.get("ETag"), response.headers.get("Last-Modified"))
+            raise FeedError(f"more than {MAX_REDIRECTS} redirects")
+    except TimeoutError:
+        raise FeedError(f"no complete answer within {timeout:g} seconds") from None
+    except aiohttp.ClientError as exc:
+        raise FeedError(f"the source could not be reached ({type(exc).__name__})") from None
+
+
+async def _read_capped(response: aiohttp.ClientResponse, max_bytes: int) -> bytes:
+    if response.content_length is not None and response.content_length > max_bytes:
+        raise FeedError(f"the response is larger than {max_bytes // (1024 * 1024)} MB")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > max_bytes:
+            raise FeedError(f"the response is larger than {max_bytes // (1024 * 1024)} MB")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def plain(text: str) -> str:
+    """Feed text without markup and with one space between words."""
+    return " ".join(html.unescape(_TAG.sub(" ", text)).split())
+
+
+def _date(entry: Any) -> dt.date | None:
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        value = entry.get(key)
+        if value:
+            return dt.date(value.tm_year, value.tm_mon, value.tm_mday)
+    return None
+
+
+def _parse_sync(body: bytes) -> list[Item]:
+    parsed = feedparser.parse(body)
+    looks_html = body.lstrip()[:200].lower().startswith((b"<!doctype html", b"<html"))
+    if isinstance(parsed.get("bozo_exception"), xml.sax.SAXException):
+        # Half a document would give half its items: refuse it whole.
+        raise FeedError(
+            "the address serves a web page, not an Atom or RSS feed"
+            if looks_html
+            else "the response is not valid XML"
+        )
+    if not parsed.get("version"):
+        if looks_html:
+            raise FeedError("the address serves a web page, not an Atom or RSS feed")
+        raise FeedError("the address serves no Atom or RSS feed")
+    items: list[Item] = []
+    for entry in parsed.entries[:MAX_ITEMS]:
+        url = entry.get("link") or None
+        guid = entry.get("id") or url
+        title = plain(entry.get("title") or "")
+        if not guid or not title:
+            continue
+        summary = plain(entry.get("summary") or "")
+        items.append(Item(str(guid)[:500], str(url)[:500] if url else None, title, summary, _date(entry)))
+    return items
+
+
+async def parse(body: bytes) -> list[Item]:
+    """The items of an Atom or RSS document, newest first as the feed lists them (off the loop)."""
+    return await asyncio.to_thread(_parse_sync, body)

@@ -1,0 +1,443 @@
+"""Watched sources and the review queue: curators add feeds, the watcher turns each new item into a
+draft, curators publish a draft (through the event lifecycle: the event and its alerts in one
+transaction) or reject it.
+
+A source belongs to a scope like an event: the shared corpus (``guild_id`` None, managed by the
+curators of a home guild and the operator) or one guild's local events. Every entry point takes
+the caller and checks it; a source or draft of another scope is "not found".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import models
+from bot.db import Sessionmaker
+from bot.models import utcnow
+from bot.services.access import Caller, Policy
+from bot.services.audit import audit_row
+from bot.services.catalog import CatalogService
+from bot.services.drafting import draft_fields, possible_duplicate
+from bot.services.errors import FieldProblem, NotFound, ValidationFailed
+from bot.services.feeds import TIMEOUT, FeedError, Item, check_url, fetch, parse
+from bot.services.lifecycle import Author, EventWriter, LinkResolver
+from bot.services.links import KINDS
+from bot.services.validation import EventInput, SourceInput, check_text, validate_event
+from bot.services.views import EventView, event_view
+
+log = logging.getLogger(__name__)
+
+MAX_FAILURES = 10
+NAME_MAX = 100
+REASON_MAX = 500
+
+
+@dataclass(frozen=True)
+class SourceView:
+    id: int
+    name: str
+    url: str
+    format: str
+    guild_id: int | None
+    paused: bool
+    interval: float
+    last_checked_at: dt.datetime | None
+    last_new_at: dt.datetime | None
+    last_error: str | None
+    consecutive_failures: int
+
+    @property
+    def next_check_at(self) -> dt.datetime | None:
+        if self.paused:
+            return None
+        if self.last_checked_at is None:
+            return utcnow()
+        return self.last_checked_at + dt.timedelta(seconds=self.interval)
+
+
+@dataclass(frozen=True)
+class DraftView:
+    id: int
+    title: str
+    summary: str
+    occurred_on: dt.date
+    kind: str
+    significance: int
+    links: dict[str, list[str]]
+    publisher: str
+    url: str | None
+    source_id: int
+    duplicate_of: int | None
+    state: str
+    event_id: int | None
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    drafts: list[DraftView]
+    total: int
+
+
+@dataclass(frozen=True)
+class PollResult:
+    """One poll of one source: the drafts it made, or why it failed."""
+
+    source: SourceView
+    drafted: list[DraftView]
+    error: str | None = None
+    not_modified: bool = False
+
+
+def draft_view(d: models.Draft) -> DraftView:
+    return DraftView(
+        d.id,
+        d.title,
+        d.summary,
+        d.occurred_on,
+        d.kind,
+        d.significance,
+        {k: list(v) for k, v in (d.links or {}).items()},
+        d.publisher,
+        d.url,
+        d.source_id,
+        d.duplicate_of,
+        d.state,
+        d.event_id,
+    )
+
+
+class WatchService:
+    def __init__(
+        self,
+        sessionmaker: Sessionmaker,
+        policy: Policy,
+        catalog: CatalogService,
+        *,
+        interval: float = 900.0,
+        allow_private: bool = False,
+        fetch_timeout: float = TIMEOUT,
+        on_enqueue: Callable[[], None] | None = None,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._policy = policy
+        self._catalog = catalog
+        self.interval = interval
+        self.allow_private = allow_private
+        self.fetch_timeout = fetch_timeout
+        self._on_enqueue = on_enqueue
+
+    def _view(self, s: models.WatchSource) -> SourceView:
+        return SourceView(
+            s.id,
+            s.name,
+            s.url,
+            s.format,
+            s.guild_id,
+            s.paused,
+            float(s.interval or self.interval),
+            s.last_checked_at,
+            s.last_new_at,
+            s.last_error,
+            s.consecutive_failures,
+        )
+
+    def _scoped(self, caller: Caller, column: Any) -> ColumnElement[bool]:
+        scope = self._policy.scope_for(caller)
+        out: ColumnElement[bool] = column.is_(None) if scope is None else column == scope
+        return out
+
+    # Sources ------------------------------------------------------------------------------------
+
+    async def add(
+        self, caller: Caller, url: str, fmt: str, name: str, *, interval: int | None = None
+    ) -> SourceView:
+        problems: list[FieldProblem] = []
+        name = check_text(name, "name", problems, low=1, high=NAME_MAX)
+        if fmt not in models.WATCH_FORMATS:
+            problems.append(FieldProblem("format", f"must be one of {', '.join(models.WATCH_FORMATS)}"))
+        try:
+            url = check_url(url)
+        except FeedError as exc:
+            problems.append(FieldProblem("url", str(exc)))
+        if len(url) > 500:
+            problems.append(FieldProblem("url", "must be at most 500 characters"))
+        if interval is not None and interval < 60:
+            problems.append(FieldProblem("interval", "must be at least 60 seconds"))
+        if problems:
+            raise ValidationFailed(problems)
+        async with self._sessionmaker() as session, session.begin():
+            await self._policy.require_curator(session, caller)
+            scope = self._policy.scope_for(caller)
+            same: int | None = await session.scalar(
+                select(models.WatchSource.id).where(
+                    models.WatchSource.url == url, self._scoped(caller, models.WatchSource.guild_id)
+                )
+            )
+            if same is not None:
+                raise ValidationFailed([FieldProblem("url", f"is already watched (source #{same})")])
+            source = models.WatchSource(
+                guild_id=scope, url=url, format=fmt, name=name, interval=interval, created_by=caller.user_id
+            )
+            session.add(source)
+            await session.flush()
+            session.add(audit_row("watch.add", "watch_source", source.id, {"url": url}, caller=caller))
+            return self._view(source)
+
+    async def sources(self, caller: Caller) -> list[SourceView]:
+        async with self._sessionmaker() as session:
+            await self._policy.require_curator(session, caller)
+            stmt = select(models.WatchSource).where(self._scoped(caller, models.WatchSource.guild_id))
+            return [
+                self._view(s) for s in (await session.scalars(stmt.order_by(models.WatchSource.id))).all()
+            ]
+
+    async def _source(self, session: AsyncSession, caller: Caller, source_id: int) -> models.WatchSource:
+        source = await session.get(models.WatchSource, source_id)
+        if source is None or source.guild_id != self._policy.scope_for(caller):
+            raise NotFound("source", f"#{source_id}")
+        return source
+
+    async def remove(self, caller: Caller, source_id: int) -> SourceView:
+        """Stop watching a source; its pending drafts go with it, published events stay."""
+        async with self._sessionmaker() as session, session.begin():
+            await self._policy.require_curator(session, caller)
+            source = await self._source(session, caller, source_id)
+            view = self._view(source)
+            await session.delete(source)
+            session.add(
+                audit_row("watch.remove", "watch_source", source_id, {"url": view.url}, caller=caller)
+            )
+            return view
+
+    # Polling ------------------------------------------------------------------------------------
+
+    async def run_once(
+        self, http: aiohttp.ClientSession | None = None, *, due_only: bool = False
+    ) -> list[PollResult]:
+        """One pass over every unpaused source (only those due, with ``due_only``), one at a time."""
+        now = utcnow()
+        async with self._sessionmaker() as session:
+            rows = list(
+                (
+                    await session.scalars(
+                        select(models.WatchSource)
+                        .where(models.WatchSource.paused.is_(False))
+                        .order_by(models.WatchSource.id)
+                    )
+                ).all()
+            )
+        due = [s.id for s in rows if not due_only or (self._view(s).next_check_at or now) <= now]
+        if not due:
+            return []
+        if http is None:
+            async with aiohttp.ClientSession() as own:
+                return [await self.poll(own, source_id) for source_id in due]
+        return [await self.poll(http, source_id) for source_id in due]
+
+    async def poll(self, http: aiohttp.ClientSession, source_id: int) -> PollResult:
+        """Fetch one source and draft its new items; a failure is recorded on the source."""
+        async with self._sessionmaker() as session:
+            source = await session.get(models.WatchSource, source_id)
+            if source is None:
+                raise NotFound("source", f"#{source_id}")
+            url, etag, modified = source.url, source.etag, source.last_modified
+        try:
+            got = await fetch(
+                http,
+                url,
+                etag=etag,
+                last_modified=modified,
+                allow_private=self.allow_private,
+                timeout=self.fetch_timeout,
+            )
+            items = await parse(got.body) if got.body is not None else []
+        except FeedError as exc:
+            return await self._failed(source_id, str(exc))
+        except Exception as exc:  # anything unforeseen is recorded too; the watcher goes on
+            log.exception("watch: polling source %s failed", source_id)
+            return await self._failed(source_id, f"unexpected error ({type(exc).__name__})")
+        mentions = [await self._catalog.mentioned(f"{i.title} {i.summary}") for i in items]
+        return await self._record(source_id, got.etag, got.last_modified, items, mentions, got.body is None)
+
+    async def _failed(self, source_id: int, error: str) -> PollResult:
+        async with self._sessionmaker() as session, session.begin():
+            source = await session.get(models.WatchSource, source_id, with_for_update=True)
+            if source is None:
+                raise NotFound("source", f"#{source_id}")
+            source.last_checked_at = utcnow()
+            source.consecutive_failures += 1
+            source.last_error = error
+            if source.consecutive_failures >= MAX_FAILURES:
+                source.paused = True
+                source.last_error = f"{error}; paused after {MAX_FAILURES} failed checks in a row"
+            return PollResult(self._view(source), [], source.last_error)
+
+    async def _record(
+        self,
+        source_id: int,
+        etag: str | None,
+        modified: str | None,
+        items: list[Item],
+        mentions: list[dict[str, list[str]]],
+        not_modified: bool,
+    ) -> PollResult:
+        """The source's new state and its new drafts, in one transaction (the source row locked on
+        PostgreSQL, so two watchers never draft one item twice)."""
+        now = utcnow()
+        async with self._sessionmaker() as session, session.begin():
+            source = await session.get(models.WatchSource, source_id, with_for_update=True)
+            if source is None:
+                raise NotFound("source", f"#{source_id}")
+            seen = (
+                await session.execute(
+                    select(models.Draft.guid, models.Draft.url).where(models.Draft.source_id == source_id)
+                )
+            ).all()
+            guids = {g for g, _ in seen}
+            urls = {u for _, u in seen if u}
+            drafts: list[models.Draft] = []
+            for item, links in zip(items, mentions, strict=True):
+                if item.guid in guids or (item.url and item.url in urls):
+                    continue
+                guids.add(item.guid)
+                if item.url:
+                    urls.add(item.url)
+                fields = draft_fields(item, links, now.date())
+                duplicate = await possible_duplicate(
+                    session, source.guild_id, fields["occurred_on"], fields["title"], links
+                )
+                draft = models.Draft(
+                    source_id=source_id,
+                    guild_id=source.guild_id,
+                    publisher=source.name,
+                    duplicate_of=duplicate,
+                    **fields,
+                )
+                session.add(draft)
+                drafts.append(draft)
+            source.last_checked_at = now
+            source.consecutive_failures = 0
+            source.last_error = None
+            if not not_modified:
+                source.etag, source.last_modified = etag, modified
+            if drafts:
+                source.last_new_at = now
+            await session.flush()
+            return PollResult(self._view(source), [draft_view(d) for d in drafts], None, not_modified)
+
+    # The review queue ---------------------------------------------------------------------------
+
+    async def queue(self, caller: Caller, *, limit: int = 5, offset: int = 0) -> QueuePage:
+        """Pending drafts of the caller's scope, newest first."""
+        async with self._sessionmaker() as session:
+            await self._policy.require_curator(session, caller)
+            where = (models.Draft.state == "pending", self._scoped(caller, models.Draft.guild_id))
+            count: int | None = await session.scalar(
+                select(func.count()).select_from(models.Draft).where(*where)
+            )
+            total = count or 0
+            stmt = (
+                select(models.Draft)
+                .where(*where)
+                .order_by(models.Draft.id.desc())
+                .limit(limit)
+                .offset(offset)
+            )
+            return QueuePage([draft_view(d) for d in (await session.scalars(stmt)).all()], total)
+
+    async def _pending(self, session: AsyncSession, caller: Caller, draft_id: int) -> models.Draft:
+        await self._policy.require_curator(session, caller)
+        draft = await session.get(models.Draft, draft_id, with_for_update=True)
+        if draft is None or draft.guild_id != self._policy.scope_for(caller):
+            raise NotFound("draft", f"#{draft_id}")
+        if draft.state != "pending":
+            raise ValidationFailed([FieldProblem("draft", f"draft #{draft_id} is already {draft.state}")])
+        return draft
+
+    async def publish(self, caller: Caller, draft_id: int) -> EventView:
+        """The draft as a published event, with its alerts, in one transaction."""
+        async with self._sessionmaker() as session, session.begin():
+            draft = await self._pending(session, caller, draft_id)
+            links: dict[str, list[str]] = draft.links or {}
+            data = EventInput(
+                title=draft.title,
+                summary=draft.summary,
+                date=draft.occurred_on,
+                kind=draft.kind,
+                significance=draft.significance,
+                sources=[SourceInput(draft.publisher, draft.item_title, draft.published_on, draft.url)],
+            )
+            for kind in KINDS:
+                setattr(data, kind.field, list(links.get(kind.field, ())))
+            clean = validate_event(data)
+            resolved = (await LinkResolver.load(session)).resolve(clean)
+            writer = EventWriter(session, Author.of(caller, via="watch", draft=draft.id))
+            event = writer.create(clean, resolved, scope=draft.guild_id)
+            count = await writer.flush()
+            draft.state, draft.event_id = "published", event.id
+            draft.decided_by, draft.decided_at = caller.user_id or None, utcnow()
+            view = event_view(event)
+        if count and self._on_enqueue is not None:
+            self._on_enqueue()
+        return view
+
+    async def reject(self, caller: Caller, draft_id: int, reason: str = "") -> DraftView:
+        """Set a draft aside; nothing is published or posted."""
+        problems: list[FieldProblem] = []
+        reason = check_text(reason, "reason", problems, high=REASON_MAX)
+        if problems:
+            raise ValidationFailed(problems)
+        async with self._sessionmaker() as session, session.begin():
+            draft = await self._pending(session, caller, draft_id)
+            draft.state, draft.reject_reason = "rejected", reason or None
+            draft.decided_by, draft.decided_at = caller.user_id or None, utcnow()
+            session.add(audit_row("draft.reject", "draft", draft.id, {"reason": reason}, caller=caller))
+            return draft_view(draft)
+
+
+class Watcher:
+    """The background loop that polls due sources (owned by the bot like the outbox worker)."""
+
+    def __init__(self, service: WatchService, *, tick: float | None = None) -> None:
+        self._service = service
+        self._tick = tick if tick is not None else min(60.0, service.interval)
+        self._task: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
+        self.passes = 0
+
+    def start(self) -> None:
+        if self._task is None or self._task.done():
+            self._stop.clear()
+            self._task = asyncio.create_task(self._run(), name="watcher")
+
+    async def stop(self) -> None:
+        """Stop after the poll in flight (cancelled if it takes longer than a few seconds)."""
+        self._stop.set()
+        if self._task is not None:
+            with contextlib.suppress(TimeoutError):  # wait_for cancels it after that
+                await asyncio.wait_for(self._task, 5.0)
+            self._task = None
+
+    async def _run(self) -> None:
+        async with aiohttp.ClientSession() as http:
+            while not self._stop.is_set():
+                try:
+                    await self._service.run_once(http, due_only=True)
+                except Exception:
+                    log.exception("watch: a pass failed")
+                self.passes += 1
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), self._tick)
+
+
+__all__ = ["DraftView", "PollResult", "QueuePage", "SourceView", "WatchService", "Watcher"]

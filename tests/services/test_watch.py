@@ -1,0 +1,199 @@
+"""The source watch and the review queue on both databases, against a local feed server serving
+real Atom and RSS files: drafts with their links, conditional GETs, no duplicate drafts, publishing
+through the lifecycle (alerts once), rejecting (nothing posted), and each bad answer recorded."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+from sqlalchemy import func, select
+
+from bot import models
+from bot.services.access import Policy
+from bot.services.errors import NotFound, PermissionDenied, ValidationFailed
+from bot.services.subscriptions import Filters
+from bot.services.watch import MAX_FAILURES, WatchService
+from tests.feed_server import FeedServer, feed_server
+from tests.services.conftest import HOME, OTHER, Services, curator, member
+
+
+@pytest.fixture
+async def feeds() -> AsyncIterator[FeedServer]:
+    async with feed_server() as server:
+        yield server
+
+
+@pytest.fixture
+def watch(services: Services) -> WatchService:
+    return WatchService(
+        services.db.sessionmaker, Policy.of([HOME]), services.catalog, allow_private=True, fetch_timeout=1.0
+    )
+
+
+async def _count(services: Services, model: type[models.Base]) -> int:
+    async with services.db.sessionmaker() as session:
+        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+async def test_new_items_become_drafts_with_their_links(
+    services: Services, watch: WatchService, feeds: FeedServer
+) -> None:
+    source = await watch.add(curator(HOME), feeds.url("/feed"), "atom", "Test wire")
+    [result] = await watch.run_once()
+    assert result.error is None
+    by_title = {d.title: d for d in result.drafted}
+    assert set(by_title) == {
+        "North Korea fires a Hwasong-15 from near Pyongyang",
+        "Unha-3 places a satellite in orbit from Sohae",
+    }
+    launch = by_title["North Korea fires a Hwasong-15 from near Pyongyang"]
+    assert launch.occurred_on == dt.date(2017, 11, 29)
+    assert launch.kind == "missile_launch"
+    assert launch.links["systems"] == ["hwasong-15"]
+    assert launch.links["programs"] == ["icbm"]
+    assert set(launch.links["actors"]) == {"dprk"}
+    assert launch.summary == "An ICBM flew for about 50 minutes, a test fixture says."
+    assert launch.duplicate_of is None
+    satellite = by_title["Unha-3 places a satellite in orbit from Sohae"]
+    assert satellite.kind == "satellite_launch"
+    assert satellite.links["facilities"] == ["sohae"]
+    # The sample corpus has this launch already: same day, the same site, a similar title.
+    async with services.db.sessionmaker() as session:
+        unha = await session.scalar(
+            select(models.Event.id).where(models.Event.title == "Unha-3 places a satellite in orbit from Sohae")
+        )
+    assert satellite.duplicate_of == unha
+    [listed] = await watch.sources(curator(HOME))
+    assert listed.id == source.id and listed.last_new_at is not None and listed.last_error is None
+    # The queue is newest first; a reader sees no draft among the events.
+    page = await watch.queue(curator(HOME))
+    assert page.total == 2 and [d.id for d in page.drafts] == sorted((d.id for d in page.drafts), reverse=True)
+
+
+async def test_conditional_get_and_no_duplicate_drafts(
+    services: Services, watch: WatchService, feeds: FeedServer
+) -> None:
+    await watch.add(curator(HOME), feeds.url("/feed"), "atom", "Test wire")
+    await watch.run_once()
+    [again] = await watch.run_once()
+    assert again.not_modified and again.drafted == []
+    assert feeds.seen[-1]["If-None-Match"].startswith('"')
+    assert feeds.seen[-1]["If-Modified-Since"] == "Wed, 01 Jan 2025 00:00:00 GMT"
+    assert "PeninsulaBrief" in feeds.seen[-1]["User-Agent"]
+    feeds.current = "second.atom"  # one item more, the two others repeated
+    [changed] = await watch.run_once()
+    assert [d.title for d in changed.drafted] == ["Envoys meet on resuming the six-party talks"]
+    assert changed.drafted[0].links["tracks"] == ["six-party"]
+    assert set(changed.drafted[0].links["actors"]) == {"china", "south-korea"}
+    assert await _count(services, models.Draft) == 3
+
+
+async def test_rss_source(watch: WatchService, feeds: FeedServer) -> None:
+    feeds.current = "wire.rss"
+    await watch.add(curator(HOME), feeds.url("/feed"), "rss", "Test bulletin")
+    [result] = await watch.run_once()
+    [draft] = result.drafted
+    assert draft.kind == "sanctions" and draft.occurred_on == dt.date(2025, 3, 3)
+    assert draft.links["systems"] == ["kn-08"]  # by its name and by its alias Hwasong-13
+    assert draft.links["actors"] == ["united-states"]
+    assert draft.url == "https://example.org/bulletin/7"
+
+
+async def test_publish_alerts_once_and_reject_posts_nothing(
+    services: Services, watch: WatchService, feeds: FeedServer
+) -> None:
+    await services.subscriptions.subscribe(curator(HOME).in_channel(10), 10, Filters(programs=["icbm"]))
+    await watch.add(curator(HOME), feeds.url("/feed"), "atom", "Test wire")
+    await watch.run_once()
+    page = await watch.queue(curator(HOME))
+    launch = next(d for d in page.drafts if d.links["systems"] == ["hwasong-15"])
+    other = next(d for d in page.drafts if d.id != launch.id)
+    event = await watch.publish(curator(HOME), launch.id)
+    assert event.title == launch.title and event.status == "published" and event.guild_id is None
+    assert [s.url for s in event.sources] == ["https://example.org/wire/hwasong-15"]
+    assert [s.publisher for s in event.sources] == ["Test wire"]
+    assert await _count(services, models.Delivery) == 1
+    with pytest.raises(ValidationFailed, match="already published"):
+        await watch.publish(curator(HOME), launch.id)
+    assert await _count(services, models.Delivery) == 1
+    await watch.reject(curator(HOME), other.id, "Already recorded")
+    assert await _count(services, models.Delivery) == 1
+    assert (await watch.queue(curator(HOME))).total == 0
+    assert (await services.events.get(event.id)).title == launch.title
+
+
+async def test_rights_and_scopes(services: Services, watch: WatchService, feeds: FeedServer) -> None:
+    with pytest.raises(PermissionDenied):
+        await watch.add(member(HOME), feeds.url("/feed"), "atom", "Test wire")
+    local = await watch.add(curator(OTHER), feeds.url("/feed"), "atom", "Their wire")
+    assert local.guild_id == OTHER
+    assert await watch.sources(curator(HOME)) == []
+    await watch.run_once()
+    [draft, *_] = (await watch.queue(curator(OTHER))).drafts
+    assert (await watch.queue(curator(HOME))).total == 0
+    with pytest.raises(NotFound):
+        await watch.publish(curator(HOME), draft.id)
+    with pytest.raises(NotFound):
+        await watch.remove(curator(HOME), local.id)
+    with pytest.raises(PermissionDenied):
+        await watch.reject(member(OTHER), draft.id)
+    event = await watch.publish(curator(OTHER), draft.id)
+    assert event.guild_id == OTHER
+    with pytest.raises(ValidationFailed, match="already watched"):
+        await watch.add(curator(OTHER), feeds.url("/feed"), "atom", "Again")
+    with pytest.raises(ValidationFailed, match="http"):
+        await watch.add(curator(OTHER), "file:///etc/passwd", "atom", "Local file")
+    await watch.remove(curator(OTHER), local.id)
+    assert await watch.sources(curator(OTHER)) == []
+
+
+@pytest.mark.parametrize(
+    ("path", "words"),
+    [
+        ("/error", "the server answered 500"),
+        ("/slow", "no complete answer within 1 seconds"),
+        ("/files/broken.xml", "not valid XML"),
+        ("/files/not-a-feed.html", "a web page, not an Atom or RSS feed"),
+        ("/huge", "larger than 10 MB"),
+    ],
+)
+async def test_bad_answers_are_recorded_and_the_watcher_goes_on(
+    services: Services, watch: WatchService, feeds: FeedServer, path: str, words: str
+) -> None:
+    bad = await watch.add(curator(HOME), feeds.url(path), "atom", "Bad")
+    await watch.add(curator(HOME), feeds.url("/feed"), "atom", "Good")
+    results = await watch.run_once()
+    assert [r.source.name for r in results] == ["Bad", "Good"]
+    assert results[0].error is not None and words in results[0].error
+    assert len(results[1].drafted) == 2
+    [listed, _] = await watch.sources(curator(HOME))
+    assert listed.id == bad.id and listed.last_error is not None and words in listed.last_error
+    assert listed.consecutive_failures == 1 and listed.last_new_at is None
+    async with services.db.sessionmaker() as session:
+        mine = await session.scalar(
+            select(func.count()).select_from(models.Draft).where(models.Draft.source_id == bad.id)
+        )
+    assert mine == 0
+
+
+async def test_unreachable_private_and_pause(services: Services, watch: WatchService, feeds: FeedServer) -> None:
+    async with aiohttp.ClientSession() as http:
+        source = await watch.add(curator(HOME), "http://127.0.0.1:9/feed", "atom", "Nobody there")
+        result = await watch.poll(http, source.id)
+        assert result.error is not None and "could not be reached" in result.error
+        strict = WatchService(services.db.sessionmaker, Policy.of([HOME]), services.catalog)
+        private = await watch.add(curator(HOME), feeds.url("/feed"), "atom", "Local")
+        refused = await strict.poll(http, private.id)
+        assert refused.error == "127.0.0.1 is a loopback, private or link-local address, which is not fetched"
+        moved = await watch.add(curator(HOME), feeds.url("/moved"), "atom", "Moved")
+        followed = await watch.poll(http, moved.id)
+        assert followed.error is None and len(followed.drafted) == 2
+        for _ in range(MAX_FAILURES - 1):
+            await watch.poll(http, source.id)
+    listed = {s.id: s for s in await watch.sources(curator(HOME))}
+    assert listed[source.id].paused and listed[source.id].consecutive_failures == MAX_FAILURES
+    assert "paused after 10 failed checks in a row" in (listed[source.id].last_error or "")
+    assert source.id not in {r.source.id for r in await watch.run_once()}
