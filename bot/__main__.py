@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 
-from bot import __version__
+from bot import __version__, watch_cli
 from bot.config import Settings, SettingsError, load_settings
 from bot.logs import setup_logging
 
@@ -68,6 +68,7 @@ def parser() -> argparse.ArgumentParser:
         metavar="IDS",
         help="the member's role ids, comma-separated (a curator role)",
     )
+    watch_cli.add_parser(sub)
     sub.add_parser("sync", help="sync the slash commands with Discord now")
     web = sub.add_parser("web", help="serve only the web surface (health, metrics, feed, API)")
     web.add_argument("--host", help="address to listen on (default: WEB_HOST)")
@@ -236,6 +237,8 @@ def dispatch(settings: Settings, args: argparse.Namespace) -> int | None:
         return asyncio.run(cmd_export(settings, args.format, args.output))
     if command == "console":
         return cmd_console(settings, args)
+    if command == "watch":
+        return asyncio.run(watch_cli.cmd_watch(settings, args))
     if command == "healthcheck":
         return cmd_healthcheck(settings)
     if command == "web":

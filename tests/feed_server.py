@@ -40,7 +40,9 @@ async def feed_server() -> AsyncIterator[FeedServer]:
         if request.headers.get("If-None-Match") == etag:
             return web.Response(status=304, headers={"ETag": etag})
         kind = "application/rss+xml" if state.current.endswith(".rss") else "application/atom+xml"
-        return web.Response(body=body, content_type=kind, headers={"ETag": etag, "Last-Modified": LAST_MODIFIED})
+        return web.Response(
+            body=body, content_type=kind, headers={"ETag": etag, "Last-Modified": LAST_MODIFIED}
+        )
 
     async def file(request: web.Request) -> web.Response:
         name = request.match_info["name"]

@@ -1,5 +1,5 @@
 """The Discord client: receives its dependencies, loads the cogs, syncs only when commands change,
-and owns the outbox worker (started in ``setup_hook``, stopped in ``close``).
+and owns the outbox worker and the source watcher (started in ``setup_hook``, stopped in ``close``).
 
 The client is an ``AutoShardedBot``: with ``SHARD_IDS``/``SHARD_COUNT`` a process identifies only
 its shards (so answers only their guilds) and its outbox worker claims only their guilds'
@@ -29,6 +29,7 @@ from bot.outbox.config import DispatcherConfig
 from bot.outbox.transport import RestTransport
 from bot.outbox.worker import Dispatcher
 from bot.services.container import Services
+from bot.services.watch import Watcher
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,9 @@ class PeninsulaBot(commands.AutoShardedBot):
         self.outbox: Dispatcher | None = None
         self._unhook_outbox: Callable[[], None] | None = None
         self._set_up = False
+        #: The source watcher, started by ``setup_hook`` in the process holding shard 0 (one per
+        #: deployment; the source row lock keeps two from drafting an item twice all the same).
+        self.watcher: Watcher | None = None
 
     async def setup_hook(self) -> None:
         self._set_up = True
@@ -79,6 +83,9 @@ class PeninsulaBot(commands.AutoShardedBot):
         if self.sync_commands:
             await self.sync_if_changed()
         self.start_outbox()
+        if not self.settings.shard_ids or 0 in self.settings.shard_ids:
+            self.watcher = Watcher(self.services.watch)
+            self.watcher.start()
 
     def start_outbox(self) -> Dispatcher:
         """Build the outbox worker (after login: it needs the token) and start it; it claims
@@ -102,7 +109,11 @@ class PeninsulaBot(commands.AutoShardedBot):
         return self.outbox
 
     async def close(self) -> None:
-        """Stop the outbox first (in-flight deliveries finish or are released), then disconnect."""
+        """Stop the watcher and the outbox first (in-flight deliveries finish or are released), then
+        disconnect."""
+        if self.watcher is not None:
+            await self.watcher.stop()
+            self.watcher = None
         if self._unhook_outbox is not None:
             self._unhook_outbox()
             self._unhook_outbox = None

@@ -236,13 +236,17 @@ class WatchService:
                     )
                 ).all()
             )
-        due = [s.id for s in rows if not due_only or (self._view(s).next_check_at or now) <= now]
+        due = [s.id for s in rows if not due_only or self._due(s, now)]
         if not due:
             return []
         if http is None:
             async with aiohttp.ClientSession() as own:
                 return [await self.poll(own, source_id) for source_id in due]
         return [await self.poll(http, source_id) for source_id in due]
+
+    def _due(self, source: models.WatchSource, now: dt.datetime) -> bool:
+        checked = source.last_checked_at
+        return checked is None or checked + dt.timedelta(seconds=source.interval or self.interval) <= now
 
     async def poll(self, http: aiohttp.ClientSession, source_id: int) -> PollResult:
         """Fetch one source and draft its new items; a failure is recorded on the source."""
@@ -406,13 +410,15 @@ class WatchService:
 
 
 class Watcher:
-    """The background loop that polls due sources (owned by the bot like the outbox worker)."""
+    """The background loop that polls due sources (owned by the bot like the outbox worker): a pass
+    every ``tick`` seconds, or at once after :meth:`wake`."""
 
     def __init__(self, service: WatchService, *, tick: float | None = None) -> None:
         self._service = service
         self._tick = tick if tick is not None else min(60.0, service.interval)
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
+        self._wake = asyncio.Event()
         self.passes = 0
 
     def start(self) -> None:
@@ -420,9 +426,14 @@ class Watcher:
             self._stop.clear()
             self._task = asyncio.create_task(self._run(), name="watcher")
 
+    def wake(self) -> None:
+        """Run the next pass now (a source was just added)."""
+        self._wake.set()
+
     async def stop(self) -> None:
         """Stop after the poll in flight (cancelled if it takes longer than a few seconds)."""
         self._stop.set()
+        self._wake.set()
         if self._task is not None:
             with contextlib.suppress(TimeoutError):  # wait_for cancels it after that
                 await asyncio.wait_for(self._task, 5.0)
@@ -431,13 +442,14 @@ class Watcher:
     async def _run(self) -> None:
         async with aiohttp.ClientSession() as http:
             while not self._stop.is_set():
+                self._wake.clear()
                 try:
                     await self._service.run_once(http, due_only=True)
                 except Exception:
                     log.exception("watch: a pass failed")
                 self.passes += 1
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), self._tick)
+                    await asyncio.wait_for(self._wake.wait(), self._tick)
 
 
 __all__ = ["DraftView", "PollResult", "QueuePage", "SourceView", "WatchService", "Watcher"]

@@ -81,6 +81,8 @@ async def running_bot(
         db.sessionmaker,
         Policy.of(home_guild_ids, conf.curator_role),
         import_limits=ImportLimits(conf.import_cooldown, conf.import_alert_cap),
+        watch_interval=conf.watch_interval,
+        watch_allow_private=conf.watch_allow_private,
     )
     bot = PeninsulaBot(settings=conf, services=services, extensions=tuple(extensions), outbox_config=config)
     async with connect_bot(fake, bot):

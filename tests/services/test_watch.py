@@ -63,14 +63,18 @@ async def test_new_items_become_drafts_with_their_links(
     # The sample corpus has this launch already: same day, the same site, a similar title.
     async with services.db.sessionmaker() as session:
         unha = await session.scalar(
-            select(models.Event.id).where(models.Event.title == "Unha-3 places a satellite in orbit from Sohae")
+            select(models.Event.id).where(
+                models.Event.title == "Unha-3 places a satellite in orbit from Sohae"
+            )
         )
     assert satellite.duplicate_of == unha
     [listed] = await watch.sources(curator(HOME))
     assert listed.id == source.id and listed.last_new_at is not None and listed.last_error is None
     # The queue is newest first; a reader sees no draft among the events.
     page = await watch.queue(curator(HOME))
-    assert page.total == 2 and [d.id for d in page.drafts] == sorted((d.id for d in page.drafts), reverse=True)
+    assert page.total == 2 and [d.id for d in page.drafts] == sorted(
+        (d.id for d in page.drafts), reverse=True
+    )
 
 
 async def test_conditional_get_and_no_duplicate_drafts(
@@ -179,7 +183,9 @@ async def test_bad_answers_are_recorded_and_the_watcher_goes_on(
     assert mine == 0
 
 
-async def test_unreachable_private_and_pause(services: Services, watch: WatchService, feeds: FeedServer) -> None:
+async def test_unreachable_private_and_pause(
+    services: Services, watch: WatchService, feeds: FeedServer
+) -> None:
     async with aiohttp.ClientSession() as http:
         source = await watch.add(curator(HOME), "http://127.0.0.1:9/feed", "atom", "Nobody there")
         result = await watch.poll(http, source.id)
