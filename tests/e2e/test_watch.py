@@ -10,6 +10,7 @@ import time
 from sqlalchemy import func, select
 
 from bot import models
+from bot.discord.review import QUEUE_NOT_YOURS
 from bot.services.subscriptions import Filters
 from testing.fake_discord import FakeDiscord
 from tests.conftest import Database
@@ -63,3 +64,69 @@ async def test_the_bot_polls_sources_and_a_published_draft_alerts_once(
         assert event.title == launch.title
         assert len(feeds.seen) >= 1 and await _drafts(sqlite_db) == 2
     assert bot.watcher is None  # close stopped it
+
+
+async def test_curate_watch_and_queue_commands(fake_discord: FakeDiscord, sqlite_db: Database) -> None:
+    staff = Staff(fake_discord)
+    await load_sample(sqlite_db)
+    channel = staff.channel(0)
+    async with (
+        feed_server() as feeds,
+        running_bot(
+            fake_discord, sqlite_db, home_guild_ids=[staff.guild.id], watch_allow_private=True
+        ) as bot,
+    ):
+        await bot.services.subscriptions.subscribe(
+            channel_manager(staff.guild.id).in_channel(channel.id), channel.id, Filters(programs=["icbm"])
+        )
+        refused = await fake_discord.invoke(
+            "curate",
+            {"url": feeds.url("/feed"), "format": "atom", "name": "Test wire"},
+            subcommand="watch add",
+            user=staff.reader,
+            bypass_default_permissions=True,
+        )
+        assert refused.ephemeral and "curator" in refused.content.lower()
+        added = await fake_discord.invoke(
+            "curate",
+            {"url": feeds.url("/feed"), "format": "atom", "name": "Test wire"},
+            subcommand="watch add",
+            user=staff.admin,
+        )
+        assert added.content.startswith("Watching source #1 Test wire.")
+        assert await _drafts(sqlite_db) == 2  # the add woke the bot's watcher
+        listed = await fake_discord.invoke("curate", subcommand="watch list", user=staff.admin)
+        field = listed.embeds[0]["fields"][0]
+        assert field["name"] == "#1 Test wire (atom)" and "last error" not in field["value"]
+        queue = await fake_discord.invoke("curate", subcommand="queue", user=staff.admin)
+        assert queue.ephemeral
+        newest = queue.embeds[0]
+        assert newest["footer"]["text"] == "Draft 1 of 2 in the queue, newest first"
+        assert newest["title"] == "Draft #2: Unha-3 places a satellite in orbit from Sohae"
+        async with sqlite_db.sessionmaker() as s:
+            unha = await s.scalar(select(models.Event.id).where(models.Event.title == newest["title"][10:]))
+        assert {"name": "Possible duplicate", "value": f"of event #{unha}", "inline": False} in newest[
+            "fields"
+        ]
+        shown = queue.message
+        assert shown is not None
+        publish, reject, _prev, _next = shown.custom_ids()
+        stranger = await fake_discord.press(queue, reject, user=staff.curator)
+        assert stranger.ephemeral and stranger.content == QUEUE_NOT_YOURS
+        rejected = await fake_discord.press(queue, reject, user=staff.admin)
+        assert "Rejected draft #2; nothing was posted." in (shown.content or "")
+        assert rejected.callback_type == 6  # deferred, then the queue message edited
+        assert queue.embeds[0]["title"] == "Draft #1: North Korea fires a Hwasong-15 from near Pyongyang"
+        publish, _reject, _prev, _next = shown.custom_ids()
+        await fake_discord.press(queue, publish, user=staff.admin)
+        assert "Published draft #1 as event #" in (shown.content or "")
+        await wait_deliveries(sqlite_db, models.Delivery.state == "sent", 1)
+        await asyncio.sleep(0.3)
+        assert len(fake_discord.channel_messages(channel.id)) == 1
+        assert shown.embeds == []  # the last draft decided: the queue says it is empty
+        again = await fake_discord.invoke("curate", subcommand="queue", user=staff.admin)
+        assert again.content == "The review queue is empty."
+        removed = await fake_discord.invoke(
+            "curate", {"source": 1}, subcommand="watch remove", user=staff.admin
+        )
+        assert removed.content == "No longer watching #1 Test wire."

@@ -73,7 +73,8 @@ def help_pages(counts: Counts, commands: Sequence[tuple[str, str]]) -> list[disc
     b.add_lines("Commands", [f"`/{name}` — {description}" for name, description in commands])
     b.add_field(
         "For moderators",
-        "`/curate` adds, edits and retracts events (Manage Server or the curator role) · "
+        "`/curate` adds, edits and retracts events and reviews drafts from watched feeds (Manage Server or "
+        "the curator role) · "
         "`/alerts` posts new events to a channel (Manage Channels) · `/settings` sets the curator role.",
     )
     b.add_field(
