@@ -293,10 +293,6 @@ class Curation(commands.Cog):
         default_permissions=discord.Permissions(manage_guild=True),
     )
 
-    watch = app_commands.Group(
-        name="watch", description="Feeds whose new items become drafts in the queue", parent=curate
-    )
-
     def __init__(self, bot: PeninsulaBot) -> None:
         self.bot = bot
 
@@ -460,6 +456,25 @@ class Curation(commands.Cog):
             allowed_mentions=discord.AllowedMentions.none(),
         )
 
+    @curate.command(name="queue")
+    @checks.curator_only()
+    async def queue(self, interaction: discord.Interaction) -> None:
+        """Review drafts from watched sources: publish or reject"""
+        reply = await queue_page(self.bot.services, checks.caller_of(interaction))
+        await interaction.response.send_message(**reply.send_kwargs())
+
+    @curate.command(name="log")
+    @checks.curator_only()
+    async def log_(self, interaction: discord.Interaction) -> None:
+        """Page through this server's curation log"""
+        reply = await audit_page(self.bot.services, checks.caller_of(interaction))
+        await interaction.response.send_message(**reply.send_kwargs())
+
+    # Declared after the commands above so that /curate lists them first.
+    watch = app_commands.Group(
+        name="watch", description="Feeds whose new items become drafts in the queue", parent=curate
+    )
+
     @watch.command(name="add")
     @app_commands.describe(
         url="The feed's address (http or https)",
@@ -506,20 +521,6 @@ class Curation(commands.Cog):
         await interaction.followup.send(
             **message(f"No longer watching #{view.id} {view.name}.").send_kwargs()
         )
-
-    @curate.command(name="queue")
-    @checks.curator_only()
-    async def queue(self, interaction: discord.Interaction) -> None:
-        """Review drafts from watched sources: publish or reject"""
-        reply = await queue_page(self.bot.services, checks.caller_of(interaction))
-        await interaction.response.send_message(**reply.send_kwargs())
-
-    @curate.command(name="log")
-    @checks.curator_only()
-    async def log_(self, interaction: discord.Interaction) -> None:
-        """Page through this server's curation log"""
-        reply = await audit_page(self.bot.services, checks.caller_of(interaction))
-        await interaction.response.send_message(**reply.send_kwargs())
 
 
 async def setup(bot: PeninsulaBot) -> None:
