@@ -4,8 +4,8 @@ A ``watch_source`` is a feed the watcher polls (conditional GET state, its last 
 item, last error and failures in a row, paused, its own interval); each new item becomes a ``draft``
 (one per source and GUID) that a curator publishes as an event or rejects.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-02 00:56:27
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010"
-down_revision: str | None = "0009"
+revision: str = "0011"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
