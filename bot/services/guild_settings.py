@@ -85,13 +85,6 @@ class GuildSettingsService:
         self._sessionmaker = sessionmaker
         self._policy = policy
 
-    async def get(self, guild_id: int) -> GuildSettingsView:
-        async with self._sessionmaker() as session:
-            row = await session.get(models.GuildSettings, guild_id)
-        if row is None:
-            return GuildSettingsView(guild_id, None, DEFAULT_LOCALE, DEFAULT_TIMEZONE)
-        return GuildSettingsView(guild_id, row.curator_role_id, row.locale, row.timezone)
-
     async def require_curator(self, caller: Caller) -> None:
         """Raise PermissionDenied unless ``caller`` has Manage Server or the curator role."""
         async with self._sessionmaker() as session:

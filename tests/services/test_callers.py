@@ -16,9 +16,8 @@ from bot.services.subscriptions import Filters, SubscriptionService
 from tests.services.conftest import HOME, OTHER, Services, curator, member
 from tests.services.test_services import event_input
 
-# Entry points no member calls: the outbox worker turning a subscription off after a 403/404, and
-# the bot reading a guild's own settings to render its replies.
-NO_MEMBER = {"SubscriptionService.disable", "GuildSettingsService.get"}
+# The one entry point no member calls: the outbox worker turning a subscription off after a 403/404.
+NO_MEMBER = {"SubscriptionService.disable"}
 
 
 @pytest.mark.parametrize("service", [CurationService, SubscriptionService, GuildSettingsService])
