@@ -210,6 +210,9 @@ class Briefing(commands.Cog):
         task = asyncio.ensure_future(work)
         try:
             reply = await asyncio.wait_for(asyncio.shield(task), self.defer_after)
+        except asyncio.CancelledError:
+            task.cancel()  # the shield kept it alive: a stopping bot must not leave the query running
+            raise
         except TimeoutError:
             await interaction.response.defer(ephemeral=private, thinking=True)
             reply = await task
