@@ -1,5 +1,5 @@
-"""``/curate``: publish, edit, retract, import and export events; read the audit log; watch sources and
-review their drafts (``watch``, ``queue``)."""
+"""``/curate``: publish, edit, retract, import and export events; read the audit log; review the drafts
+of watched sources (``queue``; the ``watch`` subgroup is in ``cogs/watch.py``)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ from bot.discord.render.audit import audit_embed
 from bot.discord.render.events import event_embed
 from bot.discord.render.reply import Reply, message
 from bot.discord.render.text import truncate
-from bot.discord.render.watch import sources_embed
 from bot.discord.review import QueueButton, queue_page
 from bot.services.access import Caller
 from bot.services.curation import EditForm
@@ -31,6 +30,7 @@ from bot.services.export import export_events
 from bot.services.importing import import_file
 from bot.services.subscriptions import split_slugs
 from bot.services.validation import EventInput, SourceInput
+from cogs.watch import WatchCommands
 
 if TYPE_CHECKING:
     from bot.discord.client import PeninsulaBot
@@ -471,56 +471,7 @@ class Curation(commands.Cog):
         await interaction.response.send_message(**reply.send_kwargs())
 
     # Declared after the commands above so that /curate lists them first.
-    watch = app_commands.Group(
-        name="watch", description="Feeds whose new items become drafts in the queue", parent=curate
-    )
-
-    @watch.command(name="add")
-    @app_commands.describe(
-        url="The feed's address (http or https)",
-        format="atom or rss",
-        name="Its label, the drafts' publisher",
-    )
-    @checks.curator_only()
-    async def watch_add(
-        self,
-        interaction: discord.Interaction,
-        url: app_commands.Range[str, 8, 500],
-        format: Literal["atom", "rss"],
-        name: app_commands.Range[str, 1, 100],
-    ) -> None:
-        """Watch a feed; its new items become drafts in /curate queue"""
-        await interaction.response.defer(ephemeral=True, thinking=True)  # answered before any write
-        source = await self.bot.services.watch.add(checks.caller_of(interaction), url, format, name)
-        if self.bot.watcher is not None:
-            self.bot.watcher.wake()
-        await interaction.followup.send(
-            **message(
-                f"Watching source #{source.id} {source.name}. Its new items will appear in `/curate queue`."
-            ).send_kwargs()
-        )
-
-    @watch.command(name="list")
-    @checks.curator_only()
-    async def watch_list(self, interaction: discord.Interaction) -> None:
-        """The watched sources: last check, last new item, last error"""
-        sources = await self.bot.services.watch.sources(checks.caller_of(interaction))
-        await interaction.response.send_message(
-            **Reply(embeds=[sources_embed(sources)], ephemeral=True).send_kwargs()
-        )
-
-    @watch.command(name="remove")
-    @app_commands.describe(source="The source's number, as /curate watch list shows it")
-    @checks.curator_only()
-    async def watch_remove(
-        self, interaction: discord.Interaction, source: app_commands.Range[int, 1]
-    ) -> None:
-        """Stop watching a source (its pending drafts go too)"""
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        view = await self.bot.services.watch.remove(checks.caller_of(interaction), source)
-        await interaction.followup.send(
-            **message(f"No longer watching #{view.id} {view.name}.").send_kwargs()
-        )
+    watch = WatchCommands(parent=curate)
 
 
 async def setup(bot: PeninsulaBot) -> None:

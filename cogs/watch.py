@@ -1,0 +1,77 @@
+"""``/curate watch``: the sources whose new items become drafts in ``/curate queue``.
+
+Not a cog of its own: :class:`WatchCommands` is the ``watch`` subgroup that ``cogs/curation.py``
+attaches under ``/curate`` (so the command names stay ``/curate watch …``).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import discord
+from discord import app_commands
+
+from bot.discord import checks
+from bot.discord.paging import services_of
+from bot.discord.render.reply import Reply, message
+from bot.discord.render.watch import sources_embed
+
+
+def _wake(client: discord.Client) -> None:
+    watcher = getattr(client, "watcher", None)
+    if watcher is not None:
+        watcher.wake()
+
+
+class WatchCommands(app_commands.Group):
+    """Feeds whose new items become drafts in the queue"""
+
+    def __init__(self, *, parent: app_commands.Group) -> None:
+        super().__init__(
+            name="watch", description="Feeds whose new items become drafts in the queue", parent=parent
+        )
+
+    @app_commands.command(name="add")
+    @app_commands.describe(
+        url="The feed's address (http or https)",
+        format="atom or rss",
+        name="Its label, the drafts' publisher",
+    )
+    @checks.curator_only()
+    async def add(
+        self,
+        interaction: discord.Interaction,
+        url: app_commands.Range[str, 8, 500],
+        format: Literal["atom", "rss"],
+        name: app_commands.Range[str, 1, 100],
+    ) -> None:
+        """Watch a feed; its new items become drafts in /curate queue"""
+        await interaction.response.defer(ephemeral=True, thinking=True)  # answered before any write
+        watch = services_of(interaction.client).watch
+        source = await watch.add(checks.caller_of(interaction), url, format, name)
+        _wake(interaction.client)
+        await interaction.followup.send(
+            **message(
+                f"Watching source #{source.id} {source.name}. Its new items will appear in `/curate queue`."
+            ).send_kwargs()
+        )
+
+    @app_commands.command(name="list")
+    @checks.curator_only()
+    async def list_(self, interaction: discord.Interaction) -> None:
+        """The watched sources: last check, last new item, last error"""
+        sources = await services_of(interaction.client).watch.sources(checks.caller_of(interaction))
+        await interaction.response.send_message(
+            **Reply(embeds=[sources_embed(sources)], ephemeral=True).send_kwargs()
+        )
+
+    @app_commands.command(name="remove")
+    @app_commands.describe(source="The source's number, as /curate watch list shows it")
+    @checks.curator_only()
+    async def remove(self, interaction: discord.Interaction, source: app_commands.Range[int, 1]) -> None:
+        """Stop watching a source (its pending drafts go too)"""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        view = await services_of(interaction.client).watch.remove(checks.caller_of(interaction), source)
+        await interaction.followup.send(
+            **message(f"No longer watching #{view.id} {view.name}.").send_kwargs()
+        )
