@@ -60,6 +60,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (wheel,) = (root / "dist").glob("peninsula_brief-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "bot/migrations/env.py" in names and "bot/data/events-2017-2026.yaml" in names
+    assert {f"bot/i18n/locale/{lang}/LC_MESSAGES/messages.po" for lang in ("ko", "ja", "zh-CN")} <= set(names)
     assert any(n.startswith("bot/migrations/versions/") and n.endswith("_initial_schema.py") for n in names)
     venv = root / "venv"
     assert run(sys.executable, "-m", "venv", "--without-pip", venv, cwd=root).returncode == 0
