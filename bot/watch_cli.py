@@ -1,4 +1,4 @@
-"""``python -m bot watch add|list|remove|run-once``: the operator's side of the source watch.
+"""``python -m bot watch add|list|remove|pause|resume|run-once``: the operator's side of the source watch.
 
 The operator acts for the shared corpus (sources of no guild), like a home guild's curators.
 """
@@ -12,7 +12,9 @@ from bot.models import WATCH_FORMATS
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    watch = sub.add_parser("watch", help="watched sources of the shared corpus: add, list, remove, run-once")
+    watch = sub.add_parser(
+        "watch", help="watched sources of the shared corpus: add, list, remove, pause, resume, run-once"
+    )
     actions = watch.add_subparsers(dest="watch_action", required=True)
     add = actions.add_parser("add", help="watch a feed; its new items become drafts in the review queue")
     add.add_argument("url")
@@ -22,6 +24,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     actions.add_parser("list", help="every source with its last check, last new item and last error")
     remove = actions.add_parser("remove", help="stop watching a source (its pending drafts go too)")
     remove.add_argument("source", type=int, help="the source's number, as `watch list` shows it")
+    for action, words in (
+        ("pause", "stop checking a source for now"),
+        ("resume", "check a paused source again"),
+    ):
+        one = actions.add_parser(action, help=words)
+        one.add_argument("source", type=int, help="the source's number, as `watch list` shows it")
     actions.add_parser("run-once", help="check every source now and print what was drafted")
 
 
@@ -53,6 +61,9 @@ async def cmd_watch(settings: Settings, args: argparse.Namespace) -> int:
         elif args.watch_action == "remove":
             source = await watch.remove(caller, args.source)
             print(f"no longer watching #{source.id} {source.name}")
+        elif args.watch_action in ("pause", "resume"):
+            source = await watch.set_paused(caller, args.source, args.watch_action == "pause")
+            print(f"{args.watch_action}d #{source.id} {source.name}")
         else:
             results = await watch.run_once()
             for r in results:

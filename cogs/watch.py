@@ -12,6 +12,7 @@ import discord
 from discord import app_commands
 
 from bot.discord import checks
+from bot.discord.options import SourceOption
 from bot.discord.paging import services_of
 from bot.discord.render.reply import Reply, message
 from bot.discord.render.watch import sources_embed
@@ -66,12 +67,38 @@ class WatchCommands(app_commands.Group):
         )
 
     @app_commands.command(name="remove")
-    @app_commands.describe(source="The source's number, as /curate watch list shows it")
+    @app_commands.describe(source="The source (type its name or number)")
     @checks.curator_only()
-    async def remove(self, interaction: discord.Interaction, source: app_commands.Range[int, 1]) -> None:
+    async def remove(self, interaction: discord.Interaction, source: SourceOption) -> None:
         """Stop watching a source (its pending drafts go too)"""
         await interaction.response.defer(ephemeral=True, thinking=True)
         view = await services_of(interaction.client).watch.remove(checks.caller_of(interaction), source)
         await interaction.followup.send(
             **message(f"No longer watching #{view.id} {view.name}.").send_kwargs()
         )
+
+    @app_commands.command(name="pause")
+    @app_commands.describe(source="The source (type its name or number)")
+    @checks.curator_only()
+    async def pause(self, interaction: discord.Interaction, source: SourceOption) -> None:
+        """Stop checking a source for now (its drafts stay in the queue)"""
+        await _set_paused(interaction, source, True)
+
+    @app_commands.command(name="resume")
+    @app_commands.describe(source="The source (type its name or number)")
+    @checks.curator_only()
+    async def resume(self, interaction: discord.Interaction, source: SourceOption) -> None:
+        """Check a paused source again (also one that paused itself after errors)"""
+        await _set_paused(interaction, source, False)
+
+
+async def _set_paused(interaction: discord.Interaction, source: int, paused: bool) -> None:
+    await interaction.response.defer(ephemeral=True, thinking=True)  # answered before any write
+    watch = services_of(interaction.client).watch
+    view = await watch.set_paused(checks.caller_of(interaction), source, paused)
+    if paused:
+        text = f"Paused #{view.id} {view.name}: it is not checked until `/curate watch resume`."
+    else:
+        _wake(interaction.client)
+        text = f"Resumed #{view.id} {view.name}: it is checked again."
+    await interaction.followup.send(**message(text).send_kwargs())

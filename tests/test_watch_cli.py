@@ -50,6 +50,14 @@ async def test_watch_commands(tmp_path: Path) -> None:
         assert "#1 Test wire (atom)" in out and "last new item 20" in out and "last error" not in out
         code, out, err = await _cli("watch", "add", "ftp://example.org/feed", "--name", "X", database=db)
         assert code == 1 and "http:// or https://" in err and "Traceback" not in err
+        code, out, _ = await _cli("watch", "pause", "1", database=db)
+        assert code == 0 and out.strip() == "paused #1 Test wire"
+        code, out, _ = await _cli("watch", "list", database=db)
+        assert "· paused" in out
+        code, out, _ = await _cli("watch", "resume", "1", database=db)
+        assert code == 0 and out.strip() == "resumed #1 Test wire"
+        code, out, err = await _cli("watch", "resume", "7", database=db)
+        assert code == 1 and "#7" in err and "Traceback" not in err
         code, out, _ = await _cli("watch", "remove", "1", database=db)
         assert code == 0 and out.strip() == "no longer watching #1 Test wire"
         code, out, _ = await _cli("watch", "list", database=db)

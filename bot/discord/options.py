@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 import discord
 from discord import app_commands
 
+from bot.discord.checks import caller_of
 from bot.discord.paging import services_of
 from bot.discord.render.choices import choices
 from bot.discord.render.kinds import kind_label
@@ -157,6 +158,19 @@ class EventTransformer(app_commands.Transformer):
         raise ValidationFailed([FieldProblem("id", problem)])
 
 
+class SourceTransformer(app_commands.Transformer):
+    """A watched source of the caller's scope: its number (``3``, ``#3``) or its name; autocomplete
+    offers only the sources the caller may manage (a home guild's curators the shared ones, another
+    guild's curators their own, anyone else nothing)."""
+
+    async def autocomplete(self, interaction: discord.Interaction, value: int | float | str, /) -> Offer:
+        found = await _services(interaction).watch.choices(caller_of(interaction), str(value))
+        return offer([Choice(label, str(ident)) for label, ident in found])
+
+    async def transform(self, interaction: discord.Interaction, value: str, /) -> int:
+        return await _services(interaction).watch.find(caller_of(interaction), str(value))
+
+
 class DateTransformer(app_commands.Transformer):
     """``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` → (first day, precision); a bad date is a clear message
     that names the option (``since: “2019-13” is not a real date``)."""
@@ -180,6 +194,7 @@ class KindTransformer(app_commands.Transformer):
 
 
 EventOption = app_commands.Transform[int, EventTransformer]
+SourceOption = app_commands.Transform[int, SourceTransformer]
 DateOption = app_commands.Transform[tuple[dt.date, str], DateTransformer]
 SinceOption = app_commands.Transform[tuple[dt.date, str], DateTransformer("since")]
 UntilOption = app_commands.Transform[tuple[dt.date, str], DateTransformer("until")]

@@ -28,18 +28,28 @@ from bot.services.access import Caller, Policy
 from bot.services.audit import audit_row
 from bot.services.catalog import CatalogService
 from bot.services.drafting import draft_fields, possible_duplicate
-from bot.services.errors import FieldProblem, NotFound, ValidationFailed
+from bot.services.errors import FieldProblem, NotFound, PermissionDenied, ValidationFailed
 from bot.services.feeds import TIMEOUT, FeedError, Item, check_url, fetch, parse
 from bot.services.lifecycle import Author, EventWriter, LinkResolver
 from bot.services.links import KINDS
-from bot.services.validation import EventInput, SourceInput, check_text, validate_event
+from bot.services.validation import EventInput, SourceInput, check_text, parse_id, validate_event
 from bot.services.views import EventView, event_view
 
 log = logging.getLogger(__name__)
 
 MAX_FAILURES = 10
+BACKOFF_MAX = 6 * 3600.0  # seconds: the longest wait after failed checks
 NAME_MAX = 100
 REASON_MAX = 500
+CHOICES = 25
+
+
+def wait_after(interval: float, failures: int) -> float:
+    """Seconds from one check to the next: the interval, doubled for each failed check in a row
+    (at most :data:`BACKOFF_MAX`, never less than the interval)."""
+    if failures <= 0:
+        return interval
+    return max(interval, min(interval * 2.0 ** min(failures, 32), BACKOFF_MAX))
 
 
 @dataclass(frozen=True)
@@ -62,7 +72,9 @@ class SourceView:
             return None
         if self.last_checked_at is None:
             return utcnow()
-        return self.last_checked_at + dt.timedelta(seconds=self.interval)
+        return self.last_checked_at + dt.timedelta(
+            seconds=wait_after(self.interval, self.consecutive_failures)
+        )
 
 
 @dataclass(frozen=True)
@@ -201,8 +213,10 @@ class WatchService:
                 self._view(s) for s in (await session.scalars(stmt.order_by(models.WatchSource.id))).all()
             ]
 
-    async def _source(self, session: AsyncSession, caller: Caller, source_id: int) -> models.WatchSource:
-        source = await session.get(models.WatchSource, source_id)
+    async def _source(
+        self, session: AsyncSession, caller: Caller, source_id: int, *, lock: bool = False
+    ) -> models.WatchSource:
+        source = await session.get(models.WatchSource, source_id, with_for_update=lock)
         if source is None or source.guild_id != self._policy.scope_for(caller):
             raise NotFound("source", f"#{source_id}")
         return source
@@ -218,6 +232,54 @@ class WatchService:
                 audit_row("watch.remove", "watch_source", source_id, {"url": view.url}, caller=caller)
             )
             return view
+
+    async def set_paused(self, caller: Caller, source_id: int, paused: bool) -> SourceView:
+        """Pause a source (it is not polled until resumed) or resume it (its count of failed checks,
+        and so its backoff, starts again from nothing)."""
+        async with self._sessionmaker() as session, session.begin():
+            await self._policy.require_curator(session, caller)
+            source = await self._source(session, caller, source_id, lock=True)
+            if source.paused == paused:
+                state = "paused" if paused else "not paused"
+                raise ValidationFailed(
+                    [FieldProblem("source", f"#{source_id} {source.name} is already {state}")]
+                )
+            source.paused = paused
+            if not paused:
+                source.consecutive_failures = 0
+            action = "watch.pause" if paused else "watch.resume"
+            session.add(audit_row(action, "watch_source", source_id, {"url": source.url}, caller=caller))
+            return self._view(source)
+
+    async def choices(self, caller: Caller, text: str) -> list[tuple[str, int]]:
+        """The caller's sources whose number or name matches ``text`` (for autocomplete): pairs of
+        a label and the source's id; none for a caller who is not a curator."""
+        try:
+            sources = await self.sources(caller)
+        except PermissionDenied:
+            return []
+        query = " ".join(text.casefold().lstrip("#").split())
+        out = [
+            (f"#{s.id} {s.name}" + (" (paused)" if s.paused else ""), s.id)
+            for s in sources
+            if not query or query in s.name.casefold() or str(s.id).startswith(query)
+        ]
+        return out[:CHOICES]
+
+    async def find(self, caller: Caller, text: str) -> int:
+        """The id of the caller's one source numbered or named ``text``."""
+        query = " ".join(text.strip().lstrip("#").split())
+        ident = parse_id(query)
+        if ident is not None:
+            return ident  # whether it is the caller's is the command's service call
+        matches = [s for s in await self.sources(caller) if query.casefold() in s.name.casefold()]
+        exact = [s for s in matches if s.name.casefold() == query.casefold()]
+        if len(exact) == 1 or len(matches) == 1:
+            return (exact or matches)[0].id
+        hint = "; ".join(f"#{s.id} {s.name}" for s in matches[:5]) or "see /curate watch list"
+        raise ValidationFailed(
+            [FieldProblem("source", f"“{text.strip()[:40]}” names no single source ({hint})")]
+        )
 
     # Polling ------------------------------------------------------------------------------------
 
@@ -245,8 +307,10 @@ class WatchService:
         return [await self.poll(http, source_id) for source_id in due]
 
     def _due(self, source: models.WatchSource, now: dt.datetime) -> bool:
-        checked = source.last_checked_at
-        return checked is None or checked + dt.timedelta(seconds=source.interval or self.interval) <= now
+        if source.last_checked_at is None:
+            return True
+        next_at = self._view(source).next_check_at
+        return next_at is not None and next_at <= now
 
     async def poll(self, http: aiohttp.ClientSession, source_id: int) -> PollResult:
         """Fetch one source and draft its new items; a failure is recorded on the source."""

@@ -130,3 +130,64 @@ async def test_curate_watch_and_queue_commands(fake_discord: FakeDiscord, sqlite
             "curate", {"source": 1}, subcommand="watch remove", user=staff.admin
         )
         assert removed.content == "No longer watching #1 Test wire."
+
+
+async def test_pause_resume_and_source_autocomplete_stay_in_their_scope(
+    fake_discord: FakeDiscord, sqlite_db: Database
+) -> None:
+    home = Staff(fake_discord)
+    other = Staff(fake_discord, "Other server")
+    async with running_bot(
+        fake_discord, sqlite_db, home_guild_ids=[home.guild.id], watch_allow_private=True
+    ) as bot:
+        watch = bot.services.watch
+        shared = await watch.add(curator(home.guild.id), "https://example.org/a.atom", "atom", "Shared wire")
+        theirs = await watch.add(curator(other.guild.id), "https://example.org/b.atom", "atom", "Their wire")
+        offered = await fake_discord.autocomplete(
+            "curate", "source", "wire", subcommand="watch pause", guild=home.guild, user=home.admin
+        )
+        assert offered == [{"name": f"#{shared.id} Shared wire", "value": str(shared.id)}]
+        offered = await fake_discord.autocomplete(
+            "curate", "source", "", subcommand="watch remove", guild=other.guild, user=other.admin
+        )
+        assert offered == [{"name": f"#{theirs.id} Their wire", "value": str(theirs.id)}]
+        none = await fake_discord.autocomplete(
+            "curate", "source", "", subcommand="watch resume", guild=home.guild, user=home.reader
+        )
+        assert none == []
+        paused = await fake_discord.invoke(
+            "curate", {"source": "Shared wire"}, subcommand="watch pause", guild=home.guild, user=home.admin
+        )
+        assert paused.ephemeral
+        assert paused.content == (
+            f"Paused #{shared.id} Shared wire: it is not checked until `/curate watch resume`."
+        )
+        listed = await fake_discord.invoke(
+            "curate", subcommand="watch list", guild=home.guild, user=home.admin
+        )
+        assert "paused" in listed.embeds[0]["fields"][0]["value"]
+        again = await fake_discord.invoke(
+            "curate", {"source": str(shared.id)}, subcommand="watch pause", guild=home.guild, user=home.admin
+        )
+        assert again.ephemeral and "is already paused" in again.content
+        # Another guild's source is "not found", by number or by name, and its name is never shown.
+        by_number = await fake_discord.invoke(
+            "curate", {"source": str(theirs.id)}, subcommand="watch pause", guild=home.guild, user=home.admin
+        )
+        assert by_number.ephemeral and f"#{theirs.id}" in by_number.content
+        assert by_number.content.startswith("No source matches") and "Their wire" not in by_number.content
+        by_name = await fake_discord.invoke(
+            "curate", {"source": "Their wire"}, subcommand="watch pause", guild=home.guild, user=home.admin
+        )
+        assert by_name.ephemeral and "names no single source" in by_name.content
+        assert f"#{theirs.id}" not in by_name.content
+        assert not (await watch.sources(curator(other.guild.id)))[0].paused
+        resumed = await fake_discord.invoke(
+            "curate",
+            {"source": f"#{shared.id}"},
+            subcommand="watch resume",
+            guild=home.guild,
+            user=home.admin,
+        )
+        assert resumed.content == f"Resumed #{shared.id} Shared wire: it is checked again."
+        assert not (await watch.sources(curator(home.guild.id)))[0].paused

@@ -15,7 +15,7 @@ from bot import models
 from bot.services.access import Policy
 from bot.services.errors import NotFound, PermissionDenied, ValidationFailed
 from bot.services.subscriptions import Filters
-from bot.services.watch import MAX_FAILURES, WatchService
+from bot.services.watch import BACKOFF_MAX, MAX_FAILURES, WatchService, wait_after
 from tests.feed_server import FeedServer, feed_server
 from tests.services.conftest import HOME, OTHER, Services, curator, member
 
@@ -203,3 +203,52 @@ async def test_unreachable_private_and_pause(
     assert listed[source.id].paused and listed[source.id].consecutive_failures == MAX_FAILURES
     assert "paused after 10 failed checks in a row" in (listed[source.id].last_error or "")
     assert source.id not in {r.source.id for r in await watch.run_once()}
+
+
+def test_the_wait_after_failures_grows_and_is_capped() -> None:
+    assert [wait_after(900, f) for f in range(5)] == [900, 1800, 3600, 7200, 14400]
+    assert wait_after(900, 6) == BACKOFF_MAX == wait_after(900, 1000)
+    assert wait_after(30000, 3) == 30000  # never shorter than the interval itself
+
+
+async def _checked_ago(services: Services, source_id: int, seconds: float) -> None:
+    async with services.db.sessionmaker() as session, session.begin():
+        source = await session.get(models.WatchSource, source_id)
+        assert source is not None
+        source.last_checked_at = models.utcnow() - dt.timedelta(seconds=seconds)
+
+
+async def test_backoff_after_errors_and_pause_resume(
+    services: Services, watch: WatchService, feeds: FeedServer
+) -> None:
+    bad = await watch.add(curator(HOME), feeds.url("/error"), "atom", "Bad", interval=600)
+    [failed] = await watch.run_once(due_only=True)
+    assert failed.error is not None and failed.source.next_check_at is not None
+    assert failed.source.last_checked_at is not None
+    assert failed.source.next_check_at - failed.source.last_checked_at == dt.timedelta(seconds=1200)
+    await _checked_ago(services, bad.id, 601)  # the interval has passed, the backoff has not
+    assert await watch.run_once(due_only=True) == []
+    await _checked_ago(services, bad.id, 1201)
+    [again] = await watch.run_once(due_only=True)
+    assert again.source.consecutive_failures == 2
+    # Pausing and resuming: scoped, audited, and resuming starts the backoff again.
+    with pytest.raises(NotFound):
+        await watch.set_paused(curator(OTHER), bad.id, True)
+    with pytest.raises(PermissionDenied):
+        await watch.set_paused(member(HOME), bad.id, True)
+    paused = await watch.set_paused(curator(HOME), bad.id, True)
+    assert paused.paused and paused.next_check_at is None
+    assert await watch.run_once() == []
+    with pytest.raises(ValidationFailed, match="already paused"):
+        await watch.set_paused(curator(HOME), bad.id, True)
+    resumed = await watch.set_paused(curator(HOME), bad.id, False)
+    assert not resumed.paused and resumed.consecutive_failures == 0
+    assert await watch.choices(curator(HOME), "ba") == [(f"#{bad.id} Bad", bad.id)]
+    assert await watch.choices(curator(OTHER), "") == []
+    assert await watch.choices(member(HOME), "") == []
+    assert await watch.find(curator(HOME), "bad") == bad.id
+    with pytest.raises(ValidationFailed, match="names no single source"):
+        await watch.find(curator(OTHER), "Bad")
+    async with services.db.sessionmaker() as session:
+        actions = (await session.scalars(select(models.AuditLog.action).order_by(models.AuditLog.id))).all()
+    assert actions[-2:] == ["watch.pause", "watch.resume"]
