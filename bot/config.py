@@ -62,8 +62,11 @@ class Settings(BaseSettings):
     watch_interval: float = Field(default=900.0, gt=0)
     #: Let the watcher fetch loopback, private and link-local addresses (tests, a local feed).
     watch_allow_private: bool = False
+    #: Host names the watcher may fetch although they resolve to a private address (a feed on your
+    #: own network, by name); a redirect to any other private address is still refused.
+    watch_allow_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
-    @field_validator("home_guild_ids", "shard_ids", mode="before")
+    @field_validator("home_guild_ids", "shard_ids", "watch_allow_hosts", mode="before")
     @classmethod
     def _ids(cls, value: object) -> object:
         return _split_ids(value)

@@ -53,27 +53,32 @@ def lock_key(name: str) -> int:
 
 
 @contextlib.asynccontextmanager
-async def exclusive(engine: AsyncEngine, name: str) -> AsyncIterator[None]:
+async def exclusive(engine: AsyncEngine, name: str, *, wait: bool = True) -> AsyncIterator[bool]:
     """Hold lock ``name`` across every process on this database: a PostgreSQL advisory lock on a
     dedicated connection, or on SQLite an ``flock`` on a file beside the database file (nothing
-    for an in-memory database). A process that has to wait says so in the log."""
+    for an in-memory database). A process that has to wait says so in the log. With ``wait``
+    false it does not wait: it yields False when another process holds the lock, else True."""
     url = engine.url
     if url.get_backend_name() == "postgresql":
         async with engine.connect() as conn:
             key = lock_key(name)
             if not await conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}):
+                if not wait:
+                    await conn.commit()
+                    yield False
+                    return
                 log.info("waiting for another process holding the %s lock", name)
                 await conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
                 log.info("%s lock acquired", name)
             await conn.commit()
             try:
-                yield
+                yield True
             finally:
                 await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
                 await conn.commit()
         return
     if not url.database or url.database == ":memory:":
-        yield
+        yield True
         return
     path = Path(f"{url.database}.{name}.lock")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -82,11 +87,14 @@ async def exclusive(engine: AsyncEngine, name: str) -> AsyncIterator[None]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            if not wait:
+                yield False
+                return
             log.info("waiting for another process holding the %s lock (%s)", name, path)
             await asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX)
             log.info("%s lock acquired", name)
         try:
-            yield
+            yield True
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:

@@ -71,6 +71,7 @@ async def runtime(
             import_limits=ImportLimits(settings.import_cooldown, settings.import_alert_cap),
             watch_interval=settings.watch_interval,
             watch_allow_private=settings.watch_allow_private,
+            watch_allow_hosts=settings.watch_allow_hosts,
         )
         yield Runtime(settings, engine, services)
     finally:

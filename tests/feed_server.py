@@ -15,6 +15,25 @@ from aiohttp import web
 
 FEEDS = Path(__file__).resolve().parent / "fixtures" / "feeds"
 LAST_MODIFIED = "Wed, 01 Jan 2025 00:00:00 GMT"
+HUGE_BYTES = 50 * 1024 * 1024
+ITEMS_MANY = 10_000
+
+
+def many_items(count: int, *, new: int = 0, prefix: str = "item") -> bytes:
+    """An Atom feed of ``count`` made-up entries, newest first (``new`` extra ones on top)."""
+    entries = []
+    for i in range(count + new, 0, -1):
+        entries.append(
+            f"<entry><id>urn:test:{prefix}:{i}</id><title>Test bulletin {i} on talks</title>"
+            f'<link href="https://example.org/{prefix}/{i}"/><updated>2025-01-01T00:00:00Z</updated>'
+            "<summary>A made-up test item.</summary></entry>"
+        )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        "<title>Test feed</title><id>urn:test</id><updated>2025-01-01T00:00:00Z</updated>"
+        + "".join(entries)
+        + "</feed>"
+    ).encode()
 
 
 @dataclass
@@ -24,6 +43,10 @@ class FeedServer:
     current: str = "first.atom"
     #: Request headers seen on ``/feed``, in order.
     seen: list[dict[str, str]] = field(default_factory=list)
+    #: Bytes ``/huge`` managed to send before the client hung up.
+    huge_sent: int = 0
+    #: What ``/data`` serves (a dataset file's bytes, appended to between polls), and its type.
+    data: bytes = b""
 
     def url(self, path: str) -> str:
         return f"{self.base}{path}"
@@ -62,11 +85,25 @@ async def feed_server() -> AsyncIterator[FeedServer]:
         await response.prepare(request)
         chunk = b"<!-- padding -->" * 4096
         try:
-            for _ in range(11 * 1024 * 1024 // len(chunk) + 2):
+            for _ in range(HUGE_BYTES // len(chunk)):
                 await response.write(chunk)
+                state.huge_sent += len(chunk)
         except (ConnectionResetError, RuntimeError):
             pass  # the client stopped reading at its cap
         return response
+
+    async def many(request: web.Request) -> web.Response:
+        return web.Response(body=many_items(ITEMS_MANY), content_type="application/atom+xml")
+
+    async def data(request: web.Request) -> web.Response:
+        etag = '"' + hashlib.sha256(state.data).hexdigest()[:16] + '"'
+        if request.headers.get("If-None-Match") == etag:
+            return web.Response(status=304, headers={"ETag": etag})
+        return web.Response(body=state.data, content_type="text/csv", headers={"ETag": etag})
+
+    async def to_private(request: web.Request) -> web.Response:
+        # The same server by another name: "localhost" resolves to a loopback address.
+        raise web.HTTPFound(state.url("/feed").replace("127.0.0.1", "localhost"))
 
     async def redirect(request: web.Request) -> web.Response:
         raise web.HTTPFound(state.url("/feed"))
@@ -78,6 +115,9 @@ async def feed_server() -> AsyncIterator[FeedServer]:
     app.router.add_get("/slow", slow)
     app.router.add_get("/huge", huge)
     app.router.add_get("/moved", redirect)
+    app.router.add_get("/many", many)
+    app.router.add_get("/data", data)
+    app.router.add_get("/to-private", to_private)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

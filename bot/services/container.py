@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from bot.db import Sessionmaker, dialect_of
@@ -54,6 +54,7 @@ class Services:
         import_limits: ImportLimits | None = None,
         watch_interval: float = 900.0,
         watch_allow_private: bool = False,
+        watch_allow_hosts: Sequence[str] = (),
     ) -> Services:
         dialect = dialect_of(sessionmaker)
         catalog = CatalogService(sessionmaker)
@@ -78,6 +79,7 @@ class Services:
                 catalog,
                 interval=watch_interval,
                 allow_private=watch_allow_private,
+                allow_hosts=watch_allow_hosts,
                 on_enqueue=enqueued,
             ),
             dialect=dialect,

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +22,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import models
-from bot.db import Sessionmaker
+from bot.db import Sessionmaker, engine_of, exclusive
 from bot.models import utcnow
 from bot.services.access import Caller, Policy
 from bot.services.audit import audit_row
@@ -137,6 +137,7 @@ class WatchService:
         *,
         interval: float = 900.0,
         allow_private: bool = False,
+        allow_hosts: Iterable[str] = (),
         fetch_timeout: float = TIMEOUT,
         on_enqueue: Callable[[], None] | None = None,
     ) -> None:
@@ -145,6 +146,7 @@ class WatchService:
         self._catalog = catalog
         self.interval = interval
         self.allow_private = allow_private
+        self.allow_hosts = frozenset(h.strip().lower().rstrip(".") for h in allow_hosts if h.strip())
         self.fetch_timeout = fetch_timeout
         self._on_enqueue = on_enqueue
 
@@ -284,9 +286,17 @@ class WatchService:
     # Polling ------------------------------------------------------------------------------------
 
     async def run_once(
-        self, http: aiohttp.ClientSession | None = None, *, due_only: bool = False
+        self, http: aiohttp.ClientSession | None = None, *, due_only: bool = False, wait: bool = True
     ) -> list[PollResult]:
-        """One pass over every unpaused source (only those due, with ``due_only``), one at a time."""
+        """One pass over every unpaused source (only those due, with ``due_only``), one at a time,
+        holding the ``watch`` lock: one pass at a time in the whole deployment, whatever the number
+        of processes. Without ``wait``, a pass another process is making means no pass here."""
+        async with exclusive(engine_of(self._sessionmaker), "watch", wait=wait) as held:
+            if not held:
+                return []
+            return await self._pass(http, due_only=due_only)
+
+    async def _pass(self, http: aiohttp.ClientSession | None, *, due_only: bool) -> list[PollResult]:
         now = utcnow()
         async with self._sessionmaker() as session:
             rows = list(
@@ -326,6 +336,7 @@ class WatchService:
                 etag=etag,
                 last_modified=modified,
                 allow_private=self.allow_private,
+                allow_hosts=self.allow_hosts,
                 timeout=self.fetch_timeout,
             )
             items = await parse(got.body) if got.body is not None else []
@@ -508,7 +519,7 @@ class Watcher:
             while not self._stop.is_set():
                 self._wake.clear()
                 try:
-                    await self._service.run_once(http, due_only=True)
+                    await self._service.run_once(http, due_only=True, wait=False)
                 except Exception:
                     log.exception("watch: a pass failed")
                 self.passes += 1

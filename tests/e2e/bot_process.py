@@ -83,6 +83,7 @@ async def running_bot(
         import_limits=ImportLimits(conf.import_cooldown, conf.import_alert_cap),
         watch_interval=conf.watch_interval,
         watch_allow_private=conf.watch_allow_private,
+        watch_allow_hosts=conf.watch_allow_hosts,
     )
     bot = PeninsulaBot(settings=conf, services=services, extensions=tuple(extensions), outbox_config=config)
     async with connect_bot(fake, bot):

@@ -4,6 +4,7 @@ through the lifecycle (alerts once), rejecting (nothing posted), and each bad an
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 
@@ -12,11 +13,13 @@ import pytest
 from sqlalchemy import func, select
 
 from bot import models
+from bot.db import engine_of, exclusive
 from bot.services.access import Policy
 from bot.services.errors import NotFound, PermissionDenied, ValidationFailed
+from bot.services.feeds import MAX_ITEMS
 from bot.services.subscriptions import Filters
 from bot.services.watch import BACKOFF_MAX, MAX_FAILURES, WatchService, wait_after
-from tests.feed_server import FeedServer, feed_server
+from tests.feed_server import HUGE_BYTES, ITEMS_MANY, FeedServer, feed_server
 from tests.services.conftest import HOME, OTHER, Services, curator, member
 
 
@@ -252,3 +255,69 @@ async def test_backoff_after_errors_and_pause_resume(
     async with services.db.sessionmaker() as session:
         actions = (await session.scalars(select(models.AuditLog.action).order_by(models.AuditLog.id))).all()
     assert actions[-2:] == ["watch.pause", "watch.resume"]
+
+
+async def test_a_50_mb_answer_is_cut_at_10_mb(watch: WatchService, feeds: FeedServer) -> None:
+    source = await watch.add(curator(HOME), feeds.url("/huge"), "atom", "Huge")
+    async with aiohttp.ClientSession() as http:
+        result = await watch.poll(http, source.id)
+    assert result.error == "the response is larger than 10 MB"
+    assert feeds.huge_sent < HUGE_BYTES  # the watcher hung up; it never read the 50 MB
+
+
+async def test_a_feed_of_10000_items_drafts_a_bounded_batch_in_one_transaction(
+    services: Services, watch: WatchService, feeds: FeedServer
+) -> None:
+    source = await watch.add(curator(HOME), feeds.url("/many"), "atom", "Many")
+    [result] = await watch.run_once()
+    assert result.error is None and len(result.drafted) == MAX_ITEMS < ITEMS_MANY
+    assert result.drafted[0].title == f"Test bulletin {ITEMS_MANY} on talks"  # the newest ones
+    assert await _count(services, models.Draft) == MAX_ITEMS
+    [again] = await watch.run_once()
+    assert again.drafted == [] and await _count(services, models.Draft) == MAX_ITEMS
+    [listed] = await watch.sources(curator(HOME))
+    assert listed.id == source.id and listed.last_error is None
+
+
+async def test_a_redirect_to_a_private_address_is_refused_though_the_first_host_was_allowed(
+    services: Services, feeds: FeedServer
+) -> None:
+    strict = WatchService(
+        services.db.sessionmaker,
+        Policy.of([HOME]),
+        services.catalog,
+        allow_hosts=["127.0.0.1"],  # the test server's own name, as an operator would allow one
+        fetch_timeout=2.0,
+    )
+    direct = await strict.add(curator(HOME), feeds.url("/feed"), "atom", "Allowed")
+    moved = await strict.add(curator(HOME), feeds.url("/to-private"), "atom", "Moved away")
+    ok, refused = await strict.run_once()
+    assert ok.source.id == direct.id and ok.error is None and len(ok.drafted) == 2
+    assert refused.source.id == moved.id
+    assert refused.error == "localhost is a loopback, private or link-local address, which is not fetched"
+    assert refused.drafted == [] and refused.source.consecutive_failures == 1
+
+
+async def test_two_pollers_on_postgresql_never_draft_an_item_twice(
+    services: Services, watch: WatchService, feeds: FeedServer
+) -> None:
+    if services.db.dialect != "postgresql":
+        pytest.skip("two pollers across processes are a PostgreSQL deployment")
+    other = WatchService(
+        services.db.sessionmaker, Policy.of([HOME]), services.catalog, allow_private=True, fetch_timeout=5.0
+    )
+    first = await watch.add(curator(HOME), feeds.url("/feed"), "atom", "Wire")
+    await watch.add(curator(HOME), feeds.url("/many"), "atom", "Many")
+    # Two passes at once: the watch lock makes the second wait, then it finds nothing new.
+    one, two = await asyncio.gather(watch.run_once(), other.run_once())
+    assert sorted(len(r.drafted) for r in one + two) == [0, 0, 2, MAX_ITEMS]
+    assert await _count(services, models.Draft) == 2 + MAX_ITEMS
+    # A watcher's pass does not wait: while another process polls, it skips its turn.
+    async with exclusive(engine_of(services.db.sessionmaker), "watch"):
+        assert await other.run_once(wait=False) == []
+    # Even two polls of one source without the lock (row locked, drafts re-read) draft nothing twice.
+    feeds.current = "second.atom"
+    async with aiohttp.ClientSession() as http:
+        a, b = await asyncio.gather(watch.poll(http, first.id), other.poll(http, first.id))
+    assert sorted(len(r.drafted) for r in (a, b)) == [0, 1]
+    assert await _count(services, models.Draft) == 3 + MAX_ITEMS
