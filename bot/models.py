@@ -140,6 +140,9 @@ class _Record:
     name: Mapped[str] = mapped_column(String(100))
     summary: Mapped[str] = mapped_column(Text, default="")
     aliases: Mapped[list[Any]] = mapped_column(default=list)
+    # Its name, other names and summary in other languages:
+    # {"ko": {"name": ..., "aliases": [...], "summary": ...}, "ja": ..., "zh-CN": ...}
+    i18n: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class _StatusSince:
@@ -170,8 +173,6 @@ class _ProgramPart(_Record, _StatusSince):
     program_id: Mapped[int] = mapped_column(ForeignKey("program.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(Integer, default=0)  # its place in the program's list
     status: Mapped[str] = mapped_column(String(100), default="")
-    # Names in other languages: {"ko": {"name": ..., "aliases": [...]}, "ja": ..., "zh-CN": ...}
-    i18n: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # Dated turning points: [{"date": "2018-05-24", "text": "..."}], oldest first.
     key_dates: Mapped[list[Any]] = mapped_column(default=list)
 
@@ -261,6 +262,9 @@ class Event(Base):
     retract_reason: Mapped[str | None] = mapped_column(Text)
     guild_id: Mapped[int | None] = mapped_column(BigInteger)  # None: global
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Title and summary in other languages: {"ko": {"title": ..., "summary": ...}, "ja": ..., "zh-CN": ...}.
+    # Not part of the content a revision compares: a change of translations alone edits no alert.
+    i18n: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'"))
     revision: Mapped[int] = mapped_column(Integer, default=1)
     created_by: Mapped[int | None] = mapped_column(BigInteger)
     updated_by: Mapped[int | None] = mapped_column(BigInteger)

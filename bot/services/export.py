@@ -57,6 +57,7 @@ def event_record(event: models.Event) -> dict[str, Any]:
         ],
         "details": dict(event.details or {}),
         "revision": event.revision,
+        "i18n": dict(event.i18n or {}),
     }
 
 
@@ -77,7 +78,7 @@ def _csv_cell(column: str, value: Any) -> str:
         return ""
     if column in LINK_FIELDS:
         return guard_formula(";".join(value))
-    if column in ("sources", "details"):
+    if column in ("sources", "details", "i18n"):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     return guard_formula(str(value))
 
@@ -92,9 +93,10 @@ async def export_events(
     """Every event (``all_scopes``), or the global ones plus ``guild_id``'s local ones, as text.
 
     JSON: ``{"format": "peninsula-brief/events", "version": 1, "events": [...]}``. CSV: one row
-    per event, list fields joined with ``;``, sources and details as JSON strings, and a cell that
-    starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return prefixed with ``'`` so that a
-    spreadsheet shows it instead of running it (the native import removes the prefix again).
+    per event, list fields joined with ``;``, sources, details and translations (``i18n``) as JSON
+    strings, and a cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return
+    prefixed with ``'`` so that a spreadsheet shows it instead of running it (the native import
+    removes the prefix again).
     """
     if fmt not in ("json", "csv"):
         raise ValidationFailed([FieldProblem("format", f"“{fmt}” is not json or csv")])

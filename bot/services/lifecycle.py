@@ -2,7 +2,8 @@
 
 An :class:`EventWriter` holds the writes of one transaction: ``create`` (a new event at revision 1,
 or the revision a file names), ``revise`` (new content, a revision bump, nothing when nothing
-changed) and ``retract``. ``flush`` then gives each write its audit row and its outbox rows: new
+changed; new translations alone are stored in place, with no new revision and no alert edit)
+and ``retract``. ``flush`` then gives each write its audit row and its outbox rows: new
 alerts for a published event created with alerts, edits of the alerts already posted for an event
 revised or retracted.
 """
@@ -79,7 +80,21 @@ def merged_row(event: models.Event, external_id: str) -> models.Source | None:
     return next((s for s in event.sources if s.external_id == external_id), None)
 
 
+def _translations(event: models.Event, clean: CleanEvent) -> dict[str, Any]:
+    """The translations ``event`` keeps: those ``clean`` brings, else the stored ones less those of
+    a title or summary the revision changes (a stale translation would say what the English no
+    longer does; the reader gets the English instead)."""
+    if clean.i18n is not None:
+        return dict(clean.i18n)
+    stale = {f for f, new in (("title", clean.title), ("summary", clean.summary)) if getattr(event, f) != new}
+    kept = {
+        lang: {f: v for f, v in entry.items() if f not in stale} for lang, entry in (event.i18n or {}).items()
+    }
+    return {lang: entry for lang, entry in kept.items() if entry}
+
+
 def apply_clean(event: models.Event, clean: CleanEvent, links: Links) -> None:
+    event.i18n = _translations(event, clean)
     event.title, event.summary = clean.title, clean.summary
     event.occurred_on, event.precision = clean.occurred_on, clean.precision
     event.kind, event.significance = clean.kind, clean.significance
@@ -125,6 +140,11 @@ class NewStatus:
 
     def same_as(self, event: models.Event) -> bool:
         return event.status == self.status and event.retract_reason == self.retract_reason
+
+
+def new_translations(event: models.Event, clean: CleanEvent) -> bool:
+    """Whether ``clean`` brings translations other than those stored (None keeps them)."""
+    return clean.i18n is not None and clean.i18n != (event.i18n or {})
 
 
 def changes(event: models.Event, clean: CleanEvent, links: Links, new: NewStatus | None = None) -> bool:
@@ -204,9 +224,16 @@ class EventWriter:
         self, event: models.Event, clean: CleanEvent, links: Links, new: NewStatus | None = None
     ) -> bool:
         """New content (and ``new`` status, when given) for ``event``; False, and nothing written,
-        when that changes nothing. Alerts already posted for it are edited."""
+        when that changes nothing. Alerts already posted for it are edited.
+
+        New translations alone (``clean.i18n``) are stored in place: no new revision, no alert
+        edit (an alert is a record of what was said; a translation is not news), one audit row."""
         if not changes(event, clean, links, new):
-            return False
+            if not new_translations(event, clean):
+                return False
+            event.i18n = dict(clean.i18n or {})
+            self._pending.append(_Write(event, "event.translate", {}, None))
+            return True
         action = "event.edit"
         apply_clean(event, clean, links)
         if new is not None:

@@ -2,7 +2,9 @@
 
 Events go through the event lifecycle like a curator's: a new one is created, a changed one
 revised (revision bump, the alerts already posted for it edited), each with an audit row naming
-the corpus file; an unchanged one is left alone."""
+the corpus file; an unchanged one is left alone. One whose translations (``i18n``) alone changed
+has them updated in place: no revision, no alert edit. Catalog records' translations are
+upserted with the rest of the record."""
 
 from __future__ import annotations
 
@@ -157,10 +159,16 @@ async def _load_catalog(session: AsyncSession, corpus: Corpus, count: Count) -> 
             "kind": a["kind"],
             "aliases": a.get("aliases", []),
             "summary": a.get("summary", ""),
+            "i18n": a.get("i18n", {}),
         }
         count("actors", await _upsert(session, models.Actor, {"slug": a["slug"]}, values))
     for t in corpus.sections["topics"]:
-        values = {"name": t["name"], "summary": t.get("summary", ""), "aliases": t.get("aliases", [])}
+        values = {
+            "name": t["name"],
+            "summary": t.get("summary", ""),
+            "aliases": t.get("aliases", []),
+            "i18n": t.get("i18n", {}),
+        }
         count("topics", await _upsert(session, models.Topic, {"slug": t["slug"]}, values))
     for p in corpus.sections["programs"]:
         since, precision = _since(p.get("status_since"))
@@ -172,6 +180,7 @@ async def _load_catalog(session: AsyncSession, corpus: Corpus, count: Count) -> 
             "status_since": since,
             "status_since_precision": precision,
             "aliases": p.get("aliases", []),
+            "i18n": p.get("i18n", {}),
         }
         count("programs", await _upsert(session, models.Program, {"slug": p["slug"]}, values))
     await session.flush()
@@ -234,6 +243,7 @@ async def _load_tracks(session: AsyncSession, corpus: Corpus, actors: _Actors, c
             "status_since": since,
             "status_since_precision": precision,
             "aliases": t.get("aliases", []),
+            "i18n": t.get("i18n", {}),
         }
         outcome = await _upsert(session, models.TalksTrack, {"slug": t["slug"]}, values)
         await session.flush()
@@ -302,6 +312,7 @@ def _event_input(e: dict[str, Any]) -> EventInput:
         milestone=e.get("milestone", False),
         primary_track=e.get("primary_track"),
         details={AGREEMENT_DETAIL: e["agreement"]} if e.get("agreement") else {},
+        i18n=e.get("i18n", {}),  # the corpus is the truth: translations it drops are dropped
     )
 
 

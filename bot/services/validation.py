@@ -28,6 +28,8 @@ INVISIBLE_MARKS = {"\u034f"}
 #: Record ids (events, catalog records) are INTEGER columns: 32-bit signed on PostgreSQL.
 ID_MAX = 2**31 - 1
 _ID = re.compile(r"#?([0-9]{1,100})")
+#: The languages an event's title and summary may be translated into (``EventInput.i18n``).
+TRANSLATED = ("ko", "ja", "zh-CN")
 
 
 @dataclass
@@ -55,6 +57,8 @@ class EventInput:
     details: dict[str, Any] = field(default_factory=dict)
     milestone: bool = False
     primary_track: str | None = None  # one of ``tracks`` (added to them when missing)
+    #: ``{"ko": {"title": ..., "summary": ...}, ...}``; None leaves an event's stored translations.
+    i18n: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,34 @@ class CleanEvent(EventContent):
     primary_track: str | None = None
     systems: tuple[str, ...] = ()
     facilities: tuple[str, ...] = ()
+    i18n: dict[str, Any] | None = None
+
+
+def check_translations(value: object, problems: list[FieldProblem]) -> dict[str, Any] | None:
+    """An event's translations: per language of :data:`TRANSLATED`, a title and a summary within
+    the English one's bounds. None stays None (keep what is stored)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        problems.append(FieldProblem("i18n", "must map languages to a title and a summary"))
+        return None
+    out: dict[str, Any] = {}
+    for lang, entry in value.items():
+        if lang not in TRANSLATED:
+            problems.append(FieldProblem("i18n", f"“{str(lang)[:20]}” is not one of {', '.join(TRANSLATED)}"))
+            continue
+        if not isinstance(entry, dict) or set(entry) - {"title", "summary"}:
+            problems.append(FieldProblem(f"i18n {lang}", "must hold a title and a summary only"))
+            continue
+        clean: dict[str, str] = {}
+        if "title" in entry:
+            clean["title"] = check_text(entry["title"], f"i18n {lang} title", problems, low=1, high=TITLE_MAX)
+        if "summary" in entry:
+            clean["summary"] = check_text(
+                entry["summary"], f"i18n {lang} summary", problems, high=SUMMARY_MAX, multiline=True
+            )
+        out[lang] = clean
+    return out
 
 
 def character_problem(ch: str, *, multiline: bool = False) -> str | None:
@@ -253,6 +285,7 @@ def validate_event(data: EventInput, *, today: dt.date | None = None, row: int |
         primary_track=primary[0] if primary else None,
         systems=check_slugs(data.systems, "systems", problems),
         facilities=check_slugs(data.facilities, "facilities", problems),
+        i18n=check_translations(data.i18n, problems),
     )
     if problems:
         if row is not None:

@@ -54,13 +54,23 @@ class SourceView:
 
 @dataclass(frozen=True)
 class Record:
-    """What every catalog record has: its id, slug, name, summary and the other names it goes by."""
+    """What every catalog record has: its id, slug, name, summary, the other names it goes by and
+    its translations (``{"ko": {"name": ..., "aliases": [...], "summary": ...}, "ja": ..., "zh-CN": ...}``;
+    a language or a field missing there falls back to the English one)."""
 
     id: int
     slug: str
     name: str
     summary: str
     aliases: tuple[str, ...]
+    i18n: dict[str, Any]
+
+    def names(self) -> tuple[str, ...]:
+        """Its aliases and its names in other languages (what it is also found by)."""
+        local = [
+            v for entry in self.i18n.values() for v in (entry.get("name"), *entry.get("aliases", [])) if v
+        ]
+        return tuple(dict.fromkeys((*self.aliases, *local)))
 
 
 @dataclass(frozen=True)
@@ -97,16 +107,8 @@ class PartView(StatusRecord):
 
     kind: str  # "system" | "facility"
     program: Ref
-    i18n: dict[str, Any]
     key_dates: tuple[KeyDate, ...]
     location: str = ""
-
-    def names(self) -> tuple[str, ...]:
-        """Its aliases and its names in other languages (what it is also found by)."""
-        local = [
-            v for entry in self.i18n.values() for v in (entry.get("name"), *entry.get("aliases", [])) if v
-        ]
-        return tuple(dict.fromkeys((*self.aliases, *local)))
 
 
 @dataclass(frozen=True)
@@ -198,6 +200,8 @@ class EventView(EventContent):
     created_by: int | None = None
     updated_at: dt.datetime | None = None
     milestone: bool = False
+    #: Title and summary in other languages: ``{"ko": {"title": ..., "summary": ...}, ...}``.
+    i18n: dict[str, Any] = field(default_factory=dict)
 
     @property
     def agreement(self) -> str | None:
@@ -252,6 +256,7 @@ def event_view(e: models.Event, *, with_links: bool = True) -> EventView:
         created_by=e.created_by,
         updated_at=e.updated_at,
         milestone=bool(e.milestone),
+        i18n=dict(e.i18n or {}),
         **links,
     )
 
@@ -260,7 +265,14 @@ def _record(
     r: models.Actor | models.Program | models.TalksTrack | models.Topic | models.System | models.Facility,
 ) -> dict[str, Any]:
     aliases = tuple(r.aliases or ())
-    return {"id": r.id, "slug": r.slug, "name": r.name, "summary": r.summary or "", "aliases": aliases}
+    return {
+        "id": r.id,
+        "slug": r.slug,
+        "name": r.name,
+        "summary": r.summary or "",
+        "aliases": aliases,
+        "i18n": dict(r.i18n or {}),
+    }
 
 
 def _status(r: models.Program | models.TalksTrack | models.System | models.Facility) -> dict[str, Any]:
@@ -295,7 +307,6 @@ def part_view(row: models.System | models.Facility, program: Ref) -> PartView:
         **_status(row),
         kind="facility" if isinstance(row, models.Facility) else "system",
         program=program,
-        i18n=dict(row.i18n or {}),
         key_dates=tuple(sorted(dates, key=lambda d: d.on)),
         location=getattr(row, "location", "") or "",
     )

@@ -41,6 +41,7 @@ NATIVE_COLUMNS = (
     "sources",
     "details",
     "revision",
+    "i18n",
 )
 NATIVE_REQUIRED = ("title", "date", "kind", "sources")
 
@@ -100,9 +101,10 @@ def _native_csv_row(rec: dict[str, str], number: int, problems: list[FieldProble
             continue
         if column in LINK_FIELDS:
             out[column] = _split_list(cell)
-        elif column in ("sources", "details"):
+        elif column in ("sources", "details", "i18n"):
             if not cell.strip():
-                out[column] = [] if column == "sources" else {}
+                if column != "i18n":  # an empty i18n cell keeps the stored translations
+                    out[column] = [] if column == "sources" else {}
                 continue
             try:
                 out[column] = load_json(cell)
@@ -183,6 +185,7 @@ def parse_native(text: str, problems: list[FieldProblem]) -> list[ImportRow]:
                     details=dict(item.get("details") or {}),
                     milestone=item.get("milestone", False),
                     primary_track=item.get("primary_track"),
+                    i18n=item.get("i18n"),
                 ),
                 scope=scope,
                 status=item.get("status", "published"),

@@ -31,7 +31,15 @@ from bot.services.errors import FieldProblem, ValidationFailed
 from bot.services.events import with_links
 from bot.services.importing.cells import ImportRow
 from bot.services.importing.merge import Merging, merged_source
-from bot.services.lifecycle import Author, EventWriter, LinkResolver, NewStatus, changes, merged_row
+from bot.services.lifecycle import (
+    Author,
+    EventWriter,
+    LinkResolver,
+    NewStatus,
+    changes,
+    merged_row,
+    new_translations,
+)
 from bot.services.validation import CleanEvent, id_in_range, parse_id, validate_event
 from bot.services.views import source_view
 
@@ -305,7 +313,7 @@ async def _write_row(
             )
         return
     new = NewStatus(r.status, reason) if r.status else None
-    if not changes(event, clean, links, new):
+    if not changes(event, clean, links, new) and not new_translations(event, clean):
         report.unchanged += 1
     else:
         report.updated += 1
