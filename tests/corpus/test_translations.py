@@ -1,0 +1,115 @@
+"""The corpus's translations (data/TRANSLATIONS.md): every catalog record has its name and summary in
+Korean, Japanese and Simplified Chinese (and its status, where one is shown), every significant
+event its title and summary; no translated text is an English sentence, and none drops a number."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from bot.services.seed import read_corpus
+from tests.corpus.test_names import LANGUAGES, records
+
+SECTIONS = read_corpus().sections
+#: Four Latin-script words in a row: an English phrase left in a translation. Designations
+#: (KN-23, ICBM, ATACMS, 5MWe) are single words and pass.
+ENGLISH_RUN = re.compile(r"[A-Za-z]{2,}(?:[\s,'’]+[A-Za-z]+){3,}")
+NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+STATUS_SHOWN = ("programs:", "systems:", "facilities:")
+
+
+def significant_events() -> list[dict[str, Any]]:
+    return [e for e in SECTIONS["events"] if e["significance"] >= 4]
+
+
+def numbers(text: str) -> set[str]:
+    """The numbers written in ``text``, as digits: ``1,300`` and ``1300`` are the same, ``08`` is ``8``."""
+    out = set()
+    for match in NUMBER.findall(text):
+        plain = match.replace(",", "") if re.fullmatch(r"\d{1,3}(,\d{3})+", match) else match
+        out.add(plain.lstrip("0") or "0")
+    return out
+
+
+def translated_texts() -> Iterator[tuple[str, str, str, str]]:
+    """(where, field, English, translation) for every translated text of the corpus."""
+    for key, item in records():
+        for lang in LANGUAGES:
+            entry = item.get("i18n", {}).get(lang, {})
+            for field in ("summary", "status"):
+                if field in entry:
+                    yield f"{key} {lang}", field, str(item.get(field, "")), entry[field]
+    for event in SECTIONS["events"]:
+        for lang, entry in (event.get("i18n") or {}).items():
+            for field in ("title", "summary"):
+                if field in entry:
+                    yield f"event {event['id']} {lang}", field, event[field], entry[field]
+
+
+def test_every_catalog_record_has_its_name_and_summary_in_three_languages() -> None:
+    missing = [
+        f"{key} ({lang}: {field})"
+        for key, item in records()
+        for lang in LANGUAGES
+        for field in ("name", "summary")
+        if item.get(field) and not item.get("i18n", {}).get(lang, {}).get(field, "").strip()
+    ]
+    assert not missing, missing
+
+
+def test_every_shown_status_is_translated() -> None:
+    # Programs, systems and facilities show a status line of free text; a track's status is one of
+    # three words, translated with the interface.
+    missing = [
+        f"{key} ({lang})"
+        for key, item in records()
+        if key.startswith(STATUS_SHOWN) and item.get("status")
+        for lang in LANGUAGES
+        if not item.get("i18n", {}).get(lang, {}).get("status", "").strip()
+    ]
+    assert not missing, missing
+
+
+def test_every_significant_event_has_its_title_and_summary_in_three_languages() -> None:
+    events = significant_events()
+    if not any(e.get("i18n") for e in SECTIONS["events"]):
+        pytest.skip("no event translations in the corpus yet (data/events-*.yaml)")
+    missing = [
+        f"{e['id']} ({lang}: {field})"
+        for e in events
+        for lang in LANGUAGES
+        for field in ("title", "summary")
+        if not (e.get("i18n") or {}).get(lang, {}).get(field, "").strip()
+    ]
+    assert not missing, missing
+
+
+def test_no_translation_holds_an_english_sentence() -> None:
+    assert ENGLISH_RUN.search("북한은 announced a halt to testing")  # the check can fail
+    assert not ENGLISH_RUN.search("KN-23 and ATACMS")  # three words: a list of names passes
+    english = [
+        f"{where} {field}: {found.group(0)}"
+        for where, field, _, text in translated_texts()
+        if (found := ENGLISH_RUN.search(text))
+    ]
+    assert not english, english
+
+
+def test_translations_keep_every_number_of_the_english() -> None:
+    found = numbers("about 1,300 km in 2017-2018, the 08 and 4.5-tonne")
+    assert found == {"1300", "2017", "2018", "8", "4.5"}
+    dropped = [
+        f"{where} {field}: {sorted(numbers(english) - numbers(text))}"
+        for where, field, english, text in translated_texts()
+        if numbers(english) - numbers(text)
+    ]
+    assert not dropped, dropped
+
+
+def test_the_checks_see_the_whole_catalog() -> None:
+    texts = list(translated_texts())
+    assert len({where for where, *_ in texts}) >= 3 * 150
+    assert any(where == "systems:Hwasong-17 ja" for where, *_ in texts)
