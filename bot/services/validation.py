@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot.i18n.locales import DEFAULT, LOCALES
 from bot.models import EVENT_KINDS
 from bot.services.dates import parse_date
 from bot.services.errors import FieldProblem, NotFound, ValidationFailed
@@ -29,7 +30,7 @@ INVISIBLE_MARKS = {"\u034f"}
 ID_MAX = 2**31 - 1
 _ID = re.compile(r"#?([0-9]{1,100})")
 #: The languages an event's title and summary may be translated into (``EventInput.i18n``).
-TRANSLATED = ("ko", "ja", "zh-CN")
+TRANSLATED = tuple(code for code in LOCALES if code != DEFAULT)
 
 
 @dataclass
