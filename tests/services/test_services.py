@@ -15,7 +15,7 @@ from bot.services.links import Links
 from bot.services.seed import load, read_corpus
 from bot.services.subscriptions import Filters
 from bot.services.validation import EventInput, SourceInput
-from tests.services.conftest import FIXTURES, HOME, OTHER, THIRD, Services, curator, member
+from tests.services.conftest import FIXTURES, HOME, OTHER, THIRD, Services, curator, member, posted_alert
 
 SRC = [SourceInput("Reuters", "A report", "2024-05-01", "https://example.org/report")]
 
@@ -344,24 +344,7 @@ async def test_seed_writes_an_audit_row_per_event(services: Services) -> None:
 async def test_seed_update_edits_posted_alerts_and_reseed_writes_nothing(
     services: Services, tmp_path: Path
 ) -> None:
-    await services.subscriptions.subscribe(curator(HOME).in_channel(555), 555, Filters())
-    async with services.db.sessionmaker() as s, s.begin():
-        unha = await s.scalar(select(models.Event).where(models.Event.external_id == "seed:unha-3-2012-12"))
-        sub = await s.scalar(select(models.Subscription))
-        assert unha is not None and sub is not None
-        # The alert the dispatcher posted for the event (as it records one).
-        s.add(
-            models.Delivery(
-                event_id=unha.id,
-                subscription_id=sub.id,
-                guild_id=HOME,
-                channel_id=555,
-                revision=1,
-                action="post",
-                state="sent",
-                message_id=9001,
-            )
-        )
+    unha = await posted_alert(services, "seed:unha-3-2012-12")
     before = await audit_rows(services)
     unchanged = await load(services.db.sessionmaker, read_corpus(files=[SAMPLE]))
     assert unchanged.unchanged["events"] == 3 and unchanged.alerts == 0

@@ -19,7 +19,7 @@ from bot.services.export import export_events
 from bot.services.importing import import_file
 from bot.services.seed import load, read_corpus
 from bot.services.validation import EventInput, SourceInput
-from tests.services.conftest import FIXTURES, HOME, Services, curator
+from tests.services.conftest import FIXTURES, HOME, Services, curator, posted_alert
 
 SAMPLE = FIXTURES / "corpus" / "sample.yaml"
 UNHA = "seed:unha-3-2012-12"
@@ -46,29 +46,6 @@ async def unha_row(services: Services) -> models.Event:
     return row
 
 
-async def posted_alert(services: Services) -> None:
-    """A channel subscribed to everything, holding the posted alert of the Unha-3 event."""
-    from bot.services.subscriptions import Filters
-
-    await services.subscriptions.subscribe(curator(HOME).in_channel(555), 555, Filters())
-    unha = await unha_row(services)
-    async with services.db.sessionmaker() as s, s.begin():
-        sub = await s.scalar(select(models.Subscription))
-        assert sub is not None
-        s.add(
-            models.Delivery(
-                event_id=unha.id,
-                subscription_id=sub.id,
-                guild_id=HOME,
-                channel_id=555,
-                revision=1,
-                action="post",
-                state="sent",
-                message_id=9001,
-            )
-        )
-
-
 async def rows(services: Services, model: type[models.Base]) -> list[object]:
     async with services.db.sessionmaker() as s:
         return list((await s.scalars(select(model).order_by(model.id))).all())  # type: ignore[attr-defined]
@@ -91,7 +68,7 @@ async def test_seeded_translations_are_on_the_views(services: Services) -> None:
 async def test_a_translation_alone_is_updated_in_place_without_alert_edits(
     services: Services, tmp_path: Path
 ) -> None:
-    await posted_alert(services)
+    await posted_alert(services, UNHA)
     audits = len(await rows(services, models.AuditLog))
 
     def retranslate(doc: dict[str, object]) -> None:
@@ -121,7 +98,7 @@ async def test_a_translation_alone_is_updated_in_place_without_alert_edits(
 async def test_an_english_change_still_edits_the_alert_and_keeps_the_new_translations(
     services: Services, tmp_path: Path
 ) -> None:
-    await posted_alert(services)
+    await posted_alert(services, UNHA)
 
     def reword(doc: dict[str, object]) -> None:
         unha_of(doc)["title"] = "Unha-3 puts a satellite in orbit from Sohae"
@@ -157,7 +134,7 @@ async def test_a_curator_rewording_drops_only_the_stale_translations(services: S
 async def test_export_carries_translations_and_a_translation_only_import_edits_no_alert(
     services: Services,
 ) -> None:
-    await posted_alert(services)
+    await posted_alert(services, UNHA)
     policy = Policy.of([HOME])
     doc = json.loads(await export_events(services.db.sessionmaker, "json"))
     unha = next(e for e in doc["events"] if e["external_id"] == UNHA)
