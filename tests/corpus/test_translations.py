@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from bot.i18n import local
+from bot.services.container import Services
 from bot.services.seed import read_corpus
 from tests.corpus.test_names import LANGUAGES, records
 
@@ -113,3 +115,15 @@ def test_the_checks_see_the_whole_catalog() -> None:
     texts = list(translated_texts())
     assert len({where for where, *_ in texts}) >= 3 * 150
     assert any(where == "systems:Hwasong-17 ja" for where, *_ in texts)
+
+
+async def test_the_seeded_catalog_reads_in_each_language(corpus: Services) -> None:
+    # What a renderer gets: the seeded record's translated summary and status, English as fallback.
+    system = await corpus.catalog.page("Hwasong-17")
+    assert "11축" in local(system.i18n, "ko", "summary", system.summary)
+    assert local(system.i18n, "ja", "status", system.status).startswith("2020年に公開")
+    party = await corpus.catalog.actor("dprk")
+    assert "朝鲜民主主义人民共和国" in local(party.i18n, "zh-CN", "summary", party.summary)
+    track = await corpus.catalog.track("six-party")
+    assert "2005년 9월 19일" in local(track.i18n, "ko", "summary", track.summary)
+    assert local(track.i18n, "en", "summary", track.summary) == track.summary
