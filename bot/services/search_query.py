@@ -21,7 +21,7 @@ from bot.services.views import ActorView, ProgramView, TrackView
 NAME_MAX_TOKENS = 8
 _QUOTED = re.compile(r"[\"“”«»「」『』]([^\"“”«»「」『』]+)[\"“”«»「」『』]")
 LANGUAGES = ("ko", "ja", "zh-CN")
-LINK_MATCHES = ("actor", "track")
+LINK_MATCHES = ("system", "facility", "actor", "track")
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class Entity:
     name: str
     summary: str
     ref: str  # its slug
-    record_id: int | None  # the id events link to (programs, parties, tracks); None when not linked
+    record_id: int | None  # the id events link to; None when not linked
     names: tuple[str, ...]  # its English names and aliases: what event text mentions
     keys: tuple[tuple[str, ...], ...]  # every name as tokens, the ko/ja/zh-CN ones too
 
@@ -53,8 +53,8 @@ class Term:
     @property
     def links(self) -> tuple[Entity, ...]:
         """The named records whose linked events match the term though their text may not name them:
-        parties and tracks. A program is a broad category ("plutonium" names fissile material), so
-        its events match by their text only."""
+        systems, facilities, parties and tracks. A program is a broad category ("plutonium" names
+        fissile material), so its events match by their text only."""
         return tuple(e for e in self.records if e.kind in LINK_MATCHES)
 
 
@@ -92,7 +92,8 @@ def catalog_entities(
         for part in (*p.systems, *p.facilities):
             summary = part.summary or part.status
             local = _i18n_names({"i18n": part.i18n})
-            out.append(_entity(part.kind, part.name, summary, part.slug, part.id, part.aliases, local))
+            names = (*part.aliases, part.slug.replace("-", " "))
+            out.append(_entity(part.kind, part.name, summary, part.slug, part.id, names, local))
     for a in actors:
         out.append(
             _entity("actor", a.name, a.summary, a.slug, a.id, (*a.aliases, a.slug.replace("-", " ")), ())

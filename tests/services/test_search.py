@@ -92,3 +92,15 @@ async def test_named_systems_and_sites_are_catalog_hits_before_their_program(ser
     ]
     sohae = await services.search.search_catalog("Tongchang-ri")
     assert ("facility", "Sohae Satellite Launching Station") in [(h.kind, h.title) for h in sohae]
+
+
+async def test_an_event_linked_to_a_system_or_site_is_found_by_its_name(services: Services) -> None:
+    # Neither text names the record: the link alone makes the event a match, by name or by alias.
+    site = await add(services, "Pad rebuilt", summary="Imagery shows new concrete.", facilities=["sohae"])
+    system = await add(services, "Night parade", summary="A road-mobile launcher.", systems=["kn-08"])
+    await add(services, "Pad at a quarry", summary="Unrelated.")
+    for query, wanted in (("Sohae", site), ("Tongchang-ri", site), ("KN-08", system), ("Hwasong-13", system)):
+        found, _total = await services.search.search_events(query)
+        assert wanted in [e.id for e in found], query
+    found, total = await services.search.search_events("Sohae pad")
+    assert total == 1 and found[0].id == site
