@@ -21,6 +21,7 @@ from sqlalchemy import (
     Select,
     and_,
     case,
+    exists,
     func,
     intersect,
     literal,
@@ -49,14 +50,18 @@ CATALOG_CUTOFF = 75
 CATALOG_HITS = 5
 #: How many queries' catalog answers are remembered (per catalog snapshot).
 CATALOG_MEMO = 256
+#: How many built page statements are remembered (see SearchService._statement).
+STATEMENT_MEMO = 512
 #: Beyond this many matches, only the most recently added are ranked (see search_events).
-RANK_WINDOW = 1000
+RANK_WINDOW = 500
 #: When fewer events than this hold every term, events holding any of them are ranked too.
 FEW = 3
 #: At most this many streams of matches are merged on SQLite (else one statement checks each match).
 MAX_STREAMS = 8
 #: A named record outranks any fuzzy catalog match.
 NAMED_SCORE = 110.0
+#: Link kinds with few events per record: a stream reads their links before the text index.
+SPARSE = ("system", "facility")
 Mode = Literal["all", "any"]
 #: An event's id as a statement sees it: ``event.id``, or the text index's rowid.
 Key = ColumnElement[Any] | QueryableAttribute[Any]
@@ -202,23 +207,35 @@ class _Plan:
         streams = []
         for combo in combos:
             texts = plain + [t for t, how in zip(linked, combo, strict=True) if how is None]
-            links = [how for how in combo if how is not None]
+            streams.append(self._stream(texts, [how for how in combo if how is not None]))
+        return streams
+
+    def _stream(self, texts: list[Term], links: list[tuple[LinkKind, list[int]]]) -> Select[Any]:
+        """SQLite: the events whose text holds ``texts`` and that link to a wanted record of each of
+        ``links``. The text index drives, unless a link is to a system or site: those have few events,
+        read first, each then checking the text by its rowid (walking every match of a common word
+        for the few a site links to would read them all)."""
+        links = sorted(links, key=lambda link: link[0].name not in SPARSE)
+        key: Any
+        if texts and not (links and links[0][0].name in SPARSE):
+            fts = FTS.alias()
+            stream = select(fts.c.rowid.label("id")).where(
+                fts.c.event_fts.op("MATCH")(self._text(texts).fts5_query())
+            )
+            key = fts.c.rowid
+        else:
+            first, wanted = links.pop(0)
+            table = first.table.alias()
+            stream = select(table.c.event_id.label("id")).where(table.c[first.column].in_(wanted))
+            key = table.c.event_id
             if texts:
                 fts = FTS.alias()
-                stream = select(fts.c.rowid.label("id")).where(
-                    fts.c.event_fts.op("MATCH")(self._text(texts).fts5_query())
-                )
-                key: Any = fts.c.rowid
-            else:
-                first, wanted = links.pop(0)
-                table = first.table.alias()
-                stream = select(table.c.event_id.label("id")).where(table.c[first.column].in_(wanted))
-                key = table.c.event_id
-            for kind, wanted in links:
-                table = kind.table.alias()
-                stream = stream.join(table, and_(table.c.event_id == key, table.c[kind.column].in_(wanted)))
-            streams.append(stream)
-        return streams
+                held = fts.c.event_fts.op("MATCH")(self._text(texts).fts5_query())
+                stream = stream.where(exists().where(fts.c.rowid == key, held))
+        for kind, wanted in links:
+            table = kind.table.alias()
+            stream = stream.join(table, and_(table.c.event_id == key, table.c[kind.column].in_(wanted)))
+        return stream
 
     def ids(self, mode: Mode) -> Select[Any]:
         """The ids of every event matching the terms (all of them, or any), scope not applied."""
@@ -265,6 +282,50 @@ class _Plan:
         return or_(*checks) if checks else literal(False)
 
 
+def _window(plan: _Plan, mode: Mode) -> tuple[Any, Key, ColumnElement[Any]]:
+    """The RANK_WINDOW + 1 newest matches (a CTE), its id column, and how many it holds; the plan's
+    text, link and title lookups then read from the window's oldest id on."""
+    window = plan.newest(mode).limit(RANK_WINDOW + 1).cte("search_window")
+    key = window.c[0]
+    plan.floor = select(func.min(key)).scalar_subquery()
+    return window, key, select(func.count()).select_from(window).scalar_subquery()
+
+
+def _page_statement(plan: _Plan, mode: Mode, page: _PageArgs) -> Select[Any]:
+    """A page of the ranked matches, with how many the window holds and how many of them are visible.
+
+    The window is the RANK_WINDOW + 1 newest matches regardless of scope and status, straight from
+    the text index: cheap to read and to cut (the planners misjudge the scope filter and would rank
+    every match). More than RANK_WINDOW: the newest RANK_WINDOW are ranked. Fewer: they are every
+    match, and the visible ones are counted over the ranked rows themselves.
+    """
+    E = models.Event
+    window, key, found = _window(plan, mode)
+    return (
+        select(E, found, func.count().over())
+        .join(window, key == E.id)
+        .where(visible(page.guild_id), E.status == "published")
+        .where(or_(found <= RANK_WINDOW, E.id > plan.floor))
+        .order_by(*plan.order(mode))
+        .limit(page.limit)
+        .offset(page.offset)
+    )
+
+
+def _count_statement(plan: _Plan, mode: Mode, page: _PageArgs) -> Select[Any]:
+    """How many the window holds, and how many of them are visible."""
+    E = models.Event
+    window, key, found = _window(plan, mode)
+    shown = (
+        select(func.count())
+        .select_from(window)
+        .join(E, key == E.id)
+        .where(visible(page.guild_id), E.status == "published")
+        .scalar_subquery()
+    )
+    return select(found, shown)
+
+
 class SearchService:
     def __init__(self, sessionmaker: Sessionmaker, catalog: CatalogService, *, dialect: str) -> None:
         self._sessionmaker = sessionmaker
@@ -273,6 +334,7 @@ class SearchService:
         self._index: tuple[tuple[int, ...], NameIndex] | None = None
         self._memo_key: tuple[int, ...] = ()
         self._memo: dict[str, tuple[CatalogHit, ...]] = {}
+        self._statements: dict[tuple[tuple[Term, ...], Mode, _PageArgs], Select[Any]] = {}
 
     async def names(self) -> NameIndex:
         """The catalog's names, rebuilt when the catalog's snapshot changes."""
@@ -316,58 +378,40 @@ class SearchService:
         page = _PageArgs(guild_id, limit, offset)
         async with self._sessionmaker() as session:
             await custom_plans(session, self._dialect)
-            events, complete = await self._ranked(session, _Plan(self._dialect, terms), "all", page)
+            events, complete = await self._ranked(session, terms, "all", page)
             mode: Mode = "all"
             total = complete
             if fallback and complete < FEW and len(terms) > 1:
                 mode = "any"
-                events, total = await self._ranked(session, _Plan(self._dialect, terms), "any", page)
+                events, total = await self._ranked(session, terms, "any", page)
             views = await views_of(session, events, links=links)
         return EventHits(views, total, mode, complete)
 
     async def _ranked(
-        self, session: AsyncSession, plan: _Plan, mode: Mode, page: _PageArgs
+        self, session: AsyncSession, terms: list[Term], mode: Mode, page: _PageArgs
     ) -> tuple[list[models.Event], int]:
         """One statement: a page of the ranked matches, and how many visible events match
-        (RANK_WINDOW + 1 for more).
-
-        The window is the RANK_WINDOW + 1 newest matches regardless of scope and status, straight
-        from the text index: cheap to read and to cut (the planners misjudge the scope filter and
-        would rank every match). More than RANK_WINDOW: the newest RANK_WINDOW are ranked. Fewer:
-        they are every match, and the visible ones are counted over the ranked rows themselves.
-        """
-        E = models.Event
-        window = plan.newest(mode).limit(RANK_WINDOW + 1).cte("search_window")
-        key = window.c[0]
-        found = select(func.count()).select_from(window).scalar_subquery()
-        oldest = select(func.min(key)).scalar_subquery()
-        plan.floor = oldest  # the text, link and title lookups of the ranking read from there on
-        stmt = (
-            select(E, found, func.count().over())
-            .join(window, key == E.id)
-            .where(visible(page.guild_id), E.status == "published")
-            .where(or_(found <= RANK_WINDOW, E.id > oldest))
-            .order_by(*plan.order(mode))
-            .limit(page.limit)
-            .offset(page.offset)
-        )
-        rows = (await session.execute(stmt)).all()
+        (RANK_WINDOW + 1 for more). See :func:`_page_statement`."""
+        rows = (await session.execute(self._statement(terms, mode, page))).all()
         if rows:
             matches = RANK_WINDOW + 1 if rows[0][1] > RANK_WINDOW else int(rows[0][2])
             return [row[0] for row in rows], matches
         if page.offset == 0:
             return [], 0
         # Past the last page: count them alone (a press on an old button).
-        counted = select(
-            found,
-            select(func.count())
-            .select_from(window)
-            .join(E, key == E.id)
-            .where(visible(page.guild_id), E.status == "published")
-            .scalar_subquery(),
-        )
-        many, shown = (await session.execute(counted)).one()
+        many, shown = (await session.execute(_count_statement(_Plan(self._dialect, terms), mode, page))).one()
         return [], RANK_WINDOW + 1 if many > RANK_WINDOW else int(shown)
+
+    def _statement(self, terms: list[Term], mode: Mode, page: _PageArgs) -> Select[Any]:
+        """The page's statement, built once per terms, mode and page: building and keying a statement
+        this size costs more than SQLite's run of it. Only the statement is kept, never its rows."""
+        key = (tuple(terms), mode, page)
+        if (stmt := self._statements.get(key)) is None:
+            stmt = _page_statement(_Plan(self._dialect, terms), mode, page)
+            if len(self._statements) >= STATEMENT_MEMO:
+                del self._statements[next(iter(self._statements))]
+            self._statements[key] = stmt
+        return stmt
 
     async def search_catalog(self, query: str) -> list[CatalogHit]:
         """Catalog records for ``query``: the ones it names first, then close matches, best first.
