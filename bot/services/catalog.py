@@ -67,7 +67,7 @@ def normalize(text: str) -> str:
 class _Entry:
     slug: str
     label: str
-    keys: tuple[str, ...]  # normalized name, slug and aliases, then the names of systems and facilities
+    keys: tuple[str, ...]  # normalized name, slug, aliases and ko/ja/zh-CN names, then those of its parts
     own: int  # how many of ``keys`` name the record itself (the rest name its systems and facilities)
 
 
@@ -231,14 +231,14 @@ class CatalogService:
             k: [_entry(x.slug, x.name, x.names()) for x in parts if x.kind == k] for k in PAGE_PARTS
         }
         entries = {
-            "program": [_entry(p.slug, p.name, p.aliases, program_parts(p)) for p in programs],
+            "program": [_entry(p.slug, p.name, p.names(), program_parts(p)) for p in programs],
             **part_entries,
             # A system or site before a program: "Yongbyon" is the site, "Nodong" the missile.
             "page": [_entry(f"{x.kind}:{x.slug}", x.name, (x.slug, *x.names())) for x in parts]
-            + [_entry(p.slug, p.name, p.aliases) for p in programs],
-            "track": [_entry(t.slug, t.name, t.aliases) for t in tracks],
-            "actor": [_entry(a.slug, a.name, a.aliases) for a in actors],
-            "topic": [_entry(t.slug, t.name, t.aliases) for t in topics],
+            + [_entry(p.slug, p.name, p.names()) for p in programs],
+            "track": [_entry(t.slug, t.name, t.names()) for t in tracks],
+            "actor": [_entry(a.slug, a.name, a.names()) for a in actors],
+            "topic": [_entry(t.slug, t.name, t.names()) for t in topics],
         }
         snap = _Snapshot(
             programs={p.slug: p for p in programs},

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.services.fts import MAX_TERMS, Group, Words, code_parts, tokens, words
-from bot.services.views import ActorView, ProgramView, TrackView
+from bot.services.views import ActorView, ProgramView, Record, TrackView
 
 #: The longest name, in tokens, looked for in a query.
 NAME_MAX_TOKENS = 8
@@ -80,28 +80,23 @@ def _entity(
     return Entity(kind, name, summary, ref, record_id, english, keys)
 
 
+def _record(kind: str, r: Record, summary: str = "") -> Entity:
+    """A record as a query names it: by its name, aliases and slug in English (what event text
+    mentions), and by its ko/ja/zh-CN names too."""
+    names = (*r.aliases, r.slug.replace("-", " "))
+    return _entity(kind, r.name, summary or r.summary, r.slug, r.id, names, _i18n_names({"i18n": r.i18n}))
+
+
 def catalog_entities(
     programs: Sequence[ProgramView], actors: Sequence[ActorView], tracks: Sequence[TrackView]
 ) -> list[Entity]:
     """Every record a query can name: programs with their systems and facilities, parties, tracks."""
     out: list[Entity] = []
     for p in programs:
-        out.append(
-            _entity("program", p.name, p.summary, p.slug, p.id, (*p.aliases, p.slug.replace("-", " ")), ())
-        )
-        for part in (*p.systems, *p.facilities):
-            summary = part.summary or part.status
-            local = _i18n_names({"i18n": part.i18n})
-            names = (*part.aliases, part.slug.replace("-", " "))
-            out.append(_entity(part.kind, part.name, summary, part.slug, part.id, names, local))
-    for a in actors:
-        out.append(
-            _entity("actor", a.name, a.summary, a.slug, a.id, (*a.aliases, a.slug.replace("-", " ")), ())
-        )
-    for t in tracks:
-        out.append(
-            _entity("track", t.name, t.summary, t.slug, t.id, (*t.aliases, t.slug.replace("-", " ")), ())
-        )
+        out.append(_record("program", p))
+        out += [_record(part.kind, part, part.summary or part.status) for part in (*p.systems, *p.facilities)]
+    out += [_record("actor", a) for a in actors]
+    out += [_record("track", t) for t in tracks]
     return out
 
 
