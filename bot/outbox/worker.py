@@ -6,8 +6,9 @@ How the guarantees are kept:
   leases renewed here while the worker lives, so a killed worker's deliveries resume within
   seconds. A claim excludes what this worker holds; a renewal that finds a delivery claimed by
   another worker (after a stall longer than the lease) drops it here, unsent. Claims are spaced
-  by ``claim_interval`` and made when the batch runs low or a channel holding its whole
-  allowance recorded a send.
+  by ``claim_interval`` and made when fewer than half a batch is left to send (sent but
+  unrecorded deliveries do not count) or a channel holding its whole allowance recorded a send;
+  only a worker coming out of idleness claims a small ``first_batch``.
 * **Exactly once.** A claimed row is ``sending`` with ``attempts + 1`` before its POST, and the
   POST carries ``nonce = pb{delivery}r{revision}`` with ``enforce_nonce``: a resend after a crash
   (or after a 5xx that did create the message) returns the message already created, and its id is
@@ -127,6 +128,8 @@ class Dispatcher:
         self._results: asyncio.Queue[Result] = asyncio.Queue()
         self._held: dict[int, Job] = {}  # claimed and not yet recorded
         self._full: set[int] = set()  # channels holding their whole allowance (more may wait)
+        self._finished: set[int] = set()  # held, outcome known, waiting to be recorded
+        self._draining = False  # the last claim found work
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -191,6 +194,7 @@ class Dispatcher:
             if released:
                 log.info("dispatcher %s released %d deliveries", self.worker_id, released)
         self._held.clear()
+        self._finished.clear()
         await self.transport.close()
 
     # -- claiming --------------------------------------------------------------------------------
@@ -220,25 +224,30 @@ class Dispatcher:
                     await asyncio.wait_for(self._wake.wait(), wait)
 
     async def _claim_once(self) -> float:
-        """Claim what there is room for; 0 when it claimed something, else how long to sleep
-        (until the next delivery may become claimable, at most ``poll_interval``) unless woken."""
+        """Claim what there is room for; 0 to claim again (after the spacing) when the senders
+        still have room, else how long to sleep (until the next delivery may become claimable,
+        at most ``poll_interval``) unless woken."""
         cfg = self.config
-        room = cfg.batch - len(self._held)
-        if not self._held:
-            # Idle until now: a small first claim gets the first alerts out sooner.
+        room = cfg.batch - self._unsent
+        if not self._held and not self._draining:
+            # Idle until now: a small first claim gets the first alerts out sooner. Not while
+            # draining a backlog: ``first_batch`` every ``claim_interval`` would cap the rate.
             room = min(room, cfg.first_batch)
         if room <= 0:
             return cfg.poll_interval  # woken when the backlog drains
         jobs = await self.store.claim(
             room, cfg.lease, per_channel=cfg.channel_messages, exclude=set(self._held)
         )
+        self._draining = bool(jobs)
         if jobs:
             for job in jobs:
                 self._held[job.delivery_id] = job
                 self._ready.put_nowait(job)
             per_channel = Counter(j.channel_id for j in self._held.values())
             self._full = {c for c, n in per_channel.items() if n >= cfg.channel_messages}
-            return 0.0
+            # With half a batch or more still to send, wait to be woken (a send brought it
+            # below half, a full channel sent one, a publish): claims stay big and rare.
+            return 0.0 if self._unsent <= cfg.batch // 2 else cfg.poll_interval
         due = await self.store.next_due()
         if due is None:
             return cfg.poll_interval
@@ -258,6 +267,12 @@ class Dispatcher:
                     continue
                 self._lose(held - kept)
 
+    @property
+    def _unsent(self) -> int:
+        """Held deliveries still to be sent (queued, deferred or in flight): what keeps the
+        senders busy. Those sent and waiting to be recorded do not count."""
+        return len(self._held) - len(self._finished)
+
     def _lose(self, ids: set[int]) -> None:
         """Forget deliveries another worker claimed (or that were recorded) while this one stalled:
         whoever holds a delivery now sends it."""
@@ -271,6 +286,7 @@ class Dispatcher:
         )
         for delivery_id in lost:
             del self._held[delivery_id]
+            self._finished.discard(delivery_id)
             handle = self._deferred.pop(delivery_id, None)
             if handle is not None:
                 handle.cancel()
@@ -476,6 +492,12 @@ class Dispatcher:
             self.stats.cancelled += 1
         metrics.count_delivery(outcome)
         self._results.put_nowait(result)
+        if self._held.get(result.job.delivery_id) is result.job:
+            self._finished.add(result.job.delivery_id)
+            # Claim again while the senders still have half a batch ahead of them, so a slow
+            # claim (or a recording that waits for the database) never leaves them idle.
+            if self._unsent <= self.config.batch // 2:
+                self._wake.set()
 
     # -- recording -------------------------------------------------------------------------------
 
@@ -490,12 +512,11 @@ class Dispatcher:
                 for result in batch:
                     if self._held.get(result.job.delivery_id) is result.job:
                         del self._held[result.job.delivery_id]
+                        self._finished.discard(result.job.delivery_id)
                     self._results.task_done()
-            # Claim again when the batch ran low, or when a channel that had its whole allowance
-            # sent one (its backlog's next row may go now); claims are spaced either way.
-            if len(self._held) <= self.config.batch // 2 or any(
-                r.kind == "retry" or r.job.channel_id in self._full for r in batch
-            ):
+            # Claim again when a channel that had its whole allowance sent one (its backlog's
+            # next row may go now) or a retry was recorded; claims are spaced either way.
+            if any(r.kind == "retry" or r.job.channel_id in self._full for r in batch):
                 self._wake.set()
 
     async def _record_with_retry(self, batch: list[Result]) -> None:

@@ -260,6 +260,40 @@ async def test_429_is_honoured_without_duplicates(
     assert all(len(fake_discord.channel_messages(c)) == 1 for c in channels)
 
 
+async def test_a_fan_out_is_drained_in_full_batches_after_the_first_small_claim(
+    fake_discord: FakeDiscord, sqlite_db: Database
+) -> None:
+    # The small first claim (quick first alert) must not repeat while a backlog drains: claims
+    # are spaced by ``claim_interval``, so ``first_batch`` per claim would cap the send rate
+    # (10 per 0.25 s = 40/s, 80 % of Discord's 50/s, with the production tuning).
+    guild = fake_discord.add_guild("Fan-out", channels=[f"alerts-{i}" for i in range(40)])
+    grant_bot(guild)
+    await load_sample(sqlite_db)
+    config = DispatcherConfig(**{**FAST.__dict__, "batch": 20, "first_batch": 2, "claim_interval": 0.25})
+    async with running_bot(fake_discord, sqlite_db, extensions=("cogs.alerts",), config=config) as client:
+        assert client.outbox is not None
+        store = client.outbox.store
+        claimed: list[int] = []
+        claim = store.claim
+
+        async def counting_claim(limit: int, lease: float, **kw: Any) -> list[Any]:
+            jobs = await claim(limit, lease, **kw)
+            if jobs:
+                claimed.append(len(jobs))
+            return jobs
+
+        store.claim = counting_claim  # type: ignore[method-assign]
+        channels = channel_ids(guild)
+        await subscribe_all(client, guild, channels)
+        await client.services.curation.create(curator(guild.id), event_input())
+        await wait_deliveries(sqlite_db, models.Delivery.state == "sent", len(channels), within=15)
+    assert sum(claimed) == len(channels)
+    assert claimed[0] == 2  # the first claim is small
+    # Then each claim refills the batch: 38 rows in 10 or more at a time, not 19 claims of 2.
+    assert len(claimed) <= 5, claimed
+    assert all(len(fake_discord.channel_messages(c)) == 1 for c in channels)
+
+
 def test_sliding_window_bursts_then_waits_without_drift() -> None:
     now = [0.0]
     w = SlidingWindow(3, 1.0, clock=lambda: now[0])
