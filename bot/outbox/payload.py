@@ -63,14 +63,15 @@ def alert_payload(
     }
 
 
-def summary_payload(count: int) -> dict[str, Any]:
+def summary_payload(count: int, ref: str | None = None) -> dict[str, Any]:
     """The one message of an import past its alert cap in a channel: how many more events came.
-    It pings nobody (it is not an alert of an event)."""
+    It pings nobody (it is not an alert of an event); ``ref``, the delivery's reference, is its
+    embed's footer, as on an alert, so a resend after the nonce window finds it."""
     events = "event" if count == 1 else "events"
     line = f"**{count} more {events} imported** without an alert of their own; `/timeline` lists them."
     return {
         "content": line,
-        "embeds": [],
+        "embeds": [{"footer": {"text": ref}}] if ref else [],
         "components": [],
         "allowed_mentions": {"parse": []},
     }

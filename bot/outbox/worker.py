@@ -16,9 +16,10 @@ How the guarantees are kept:
 * **Pacing** is the pacer's (``bot.outbox.pacing``); a 429 is still honoured (``retry_after``)
   should another client share the token.
 * **Long after.** Discord forgets a nonce after a few minutes: before posting again a delivery
-  that had an attempt and is older than ``nonce_window``, the worker reads the channel's messages
-  since the delivery was queued and, when one carries the delivery's reference in its footer
-  (``ref pb{delivery}r{revision}``), records that message as sent instead of posting.
+  (an alert or an import's summary) that had an attempt and is older than ``nonce_window``, the
+  worker reads the channel's messages since the delivery was queued and, when one carries the
+  delivery's reference in its footer (``ref pb{delivery}r{revision}``), records that message as
+  sent instead of posting.
 * **Failures.** 5xx, timeouts and connection errors are retried with the config's backoff (up to
   ``backoff_max``) until ``give_up_after`` has passed since the first attempt; then the delivery
   is ``failed``, counted in ``/alerts list`` and ``/metrics``, and ``/alerts resume`` retries it.
@@ -348,7 +349,7 @@ class Dispatcher:
                 await asyncio.shield(disabling)  # the skip is recorded after the disable is
             self._finish(Result(job, "cancelled", error=reason), "skipped")
             return
-        if job.action == "post" and self._may_have_posted(job):
+        if job.action != "edit" and self._may_have_posted(job):
             found = await self._find_posted(job)
             if found is not None:
                 if found.kind == "ok":
@@ -361,14 +362,15 @@ class Dispatcher:
             self._defer(job, wait)
             return
         async with self.pacer.slot(job.channel_id):
+            ref = delivery_ref(job.nonce) if job.action != "edit" else None
             if job.action == "summary":
-                payload = summary_payload(job.summary_count or 0)
+                payload = summary_payload(job.summary_count or 0, ref)
             else:
                 payload = alert_payload(
                     job.event,
                     mention_role_id=job.mention_role_id,
                     marker=marker_for(job.event.status, job.action),
-                    ref=delivery_ref(job.nonce) if job.action == "post" else None,
+                    ref=ref,
                 )
             if job.action != "edit":
                 payload.update(nonce=job.nonce, enforce_nonce=True)

@@ -148,4 +148,7 @@ async def test_an_import_queues_at_most_its_cap_of_alerts_per_channel(
             assert summary.content == (
                 "**230 more events imported** without an alert of their own; `/timeline` lists them."
             )
-            assert summary.embeds == [] and summary.allowed_mentions == {"parse": []}
+            # Like an alert, it names its delivery in its footer (found, not posted twice, after
+            # Discord has forgotten the nonce).
+            assert summary.embeds == [{"footer": {"text": f"ref {summary.nonce}"}}]
+            assert summary.allowed_mentions == {"parse": []}

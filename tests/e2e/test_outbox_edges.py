@@ -10,12 +10,13 @@ import time
 from collections import Counter
 
 import aiohttp
+import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select, update
 
 from bot import models
 from bot.outbox.config import DispatcherConfig
-from bot.outbox.payload import alert_payload, delivery_ref, nonce_for
+from bot.outbox.payload import alert_payload, delivery_ref, nonce_for, summary_payload
 from bot.services.access import Policy
 from bot.services.container import Services
 from bot.services.subscriptions import Filters
@@ -108,9 +109,11 @@ async def test_loop_stall_longer_than_the_lease_sends_each_alert_once(
     assert {r.message_id for r in rows} == {fake_discord.channel_messages(r.channel_id)[0].id for r in rows}
 
 
+@pytest.mark.parametrize("action", ["post", "summary"])
 async def test_stale_sending_delivery_already_posted_is_found_not_posted_again(
-    fake_discord: FakeDiscord, database: Database
+    fake_discord: FakeDiscord, database: Database, action: str
 ) -> None:
+    # An alert, or an import's "N more events imported" message (a ``summary`` delivery).
     guild = fake_discord.add_guild("Crashed", channels=["posted", "lost"])
     grant_bot(guild)
     posted_channel, lost_channel = guild.channels
@@ -124,7 +127,10 @@ async def test_stale_sending_delivery_already_posted_is_found_not_posted_again(
     # Ten minutes ago a worker claimed both; one POST reached Discord, then the worker died.
     posted = rows[posted_channel]
     nonce = nonce_for(posted.id, posted.revision)
-    payload = alert_payload(event, mention_role_id=None, marker=None, ref=delivery_ref(nonce))
+    if action == "summary":
+        payload = summary_payload(7, delivery_ref(nonce))
+    else:
+        payload = alert_payload(event, mention_role_id=None, marker=None, ref=delivery_ref(nonce))
     async with (
         aiohttp.ClientSession(headers={"Authorization": f"Bot {fake_discord.token}"}) as http,
         http.post(
@@ -138,6 +144,8 @@ async def test_stale_sending_delivery_already_posted_is_found_not_posted_again(
     async with database.sessionmaker() as s, s.begin():
         await s.execute(
             update(models.Delivery).values(
+                action=action,
+                summary_count=7 if action == "summary" else None,
                 state="sending",
                 attempts=1,
                 created_at=long_ago,
@@ -154,6 +162,8 @@ async def test_stale_sending_delivery_already_posted_is_found_not_posted_again(
     assert kept.id == first_id
     [resent] = fake_discord.channel_messages(lost_channel)
     assert resent.embeds[0]["footer"]["text"].endswith(f"ref {nonce_for(rows[lost_channel].id, 1)}")
+    if action == "summary":
+        assert resent.content.startswith("**7 more events imported**")
     assert posts_by_nonce(fake_discord)[nonce] == 1  # only the one from before the crash
     async with database.sessionmaker() as s:
         after = {r.channel_id: r for r in (await s.scalars(select(models.Delivery))).all()}
