@@ -13,8 +13,15 @@ from bot.config import Settings
 class DispatcherConfig:
     """Tuning; the defaults are for production, tests shrink the delays."""
 
+    #: The bot token's limit: the processes sharing the token share it (see ``pacing.Share``).
     global_per_second: int = 50
     global_window: float = 1.0
+    #: Sharded processes take turns at the remainder of the token's limit (50 = 4 × 12 + 2)
+    #: for this long each; ``clock_skew`` bounds how far apart their clocks may be.
+    share_epoch: float = 60.0
+    clock_skew: float = 0.5
+    #: This process's shards and the shard count (``for_shards``); None: the whole limit.
+    shards: tuple[tuple[int, ...], int] | None = None
     channel_messages: int = 5
     channel_window: float = 5.0
     concurrency: int = 10
@@ -54,8 +61,8 @@ class DispatcherConfig:
         )
 
     def for_shards(self, shard_ids: Sequence[int] | None, shard_count: int | None) -> DispatcherConfig:
-        """The global limit is per bot token: a process running some shards takes their share."""
-        if not shard_ids or not shard_count:
+        """The global limit is per bot token: a process running some shards paces to their
+        share of it (``pacing.Share``)."""
+        if not shard_ids or not shard_count or len(set(shard_ids)) >= shard_count:
             return self
-        share = self.global_per_second * len(shard_ids) // shard_count
-        return replace(self, global_per_second=max(1, share))
+        return replace(self, shards=(tuple(sorted(set(shard_ids))), shard_count))

@@ -4,6 +4,12 @@ channel.
 A slot stays taken from the start of a request until its response arrived plus the window, so
 Discord (which counts on arrival) never sees more than the limit, whatever the latency, and
 nothing drifts. A 429 or an empty bucket blocks a window for the time Discord names.
+
+The global limit belongs to the bot token: shard processes share it without talking to each
+other (``Share``). Each shard has ``limit // shard_count`` of it, and the remainder goes to
+``limit % shard_count`` shards at a time, in turns of ``share_epoch`` seconds by the wall clock
+(4 shards of 50/s: 12 each, two of them 13, the other two next turn, 12.5/s each on average),
+so the shares add up to the whole limit at every moment instead of losing the rounding.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import contextlib
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 
 from bot.outbox.config import DispatcherConfig
 
@@ -63,12 +70,63 @@ class SlidingWindow:
         return self._busy == 0 and not self._expiries and self._clock() >= self._blocked_until
 
 
+@dataclass(frozen=True)
+class Share:
+    """The part of the token's global limit a process running ``shard_ids`` may use at a time.
+
+    In turn ``k`` (``epoch`` seconds of the wall clock each) shard ``s`` has ``total // count``,
+    plus one when ``(s - k·rem) mod count < rem`` (``rem = total % count``): exactly ``rem``
+    shards have the extra one in each turn, so every turn's shares add up to ``total``.
+
+    Why the processes together never exceed ``total`` in any rolling window, as Discord counts
+    at arrival: within a turn each keeps its own share (its sliding window). At a change of
+    turn a share that grows grows at the boundary, and a share that shrinks has already shrunk
+    ``guard`` before it: a request admitted under the larger share started before the boundary
+    less the guard, so (its client giving up after the request timeout, and its slot held for
+    the window after its response) it has arrived and left every window by the boundary less
+    the clock skew allowed between the processes.
+    """
+
+    total: int
+    shard_ids: tuple[int, ...]
+    count: int
+    epoch: float
+    guard: float
+
+    def _at(self, turn: int) -> int:
+        base, rem = divmod(self.total, self.count)
+        return sum(base + ((s - turn * rem) % self.count < rem) for s in self.shard_ids)
+
+    def limit(self, when: float) -> int:
+        """The share at wall-clock time ``when`` (seconds since the epoch)."""
+        turn = int(when // self.epoch)
+        share = self._at(turn)
+        if when >= (turn + 1) * self.epoch - self.guard:
+            share = min(share, self._at(turn + 1))
+        return max(1, share)
+
+    @classmethod
+    def of(cls, config: DispatcherConfig) -> Share | None:
+        if config.shards is None:
+            return None
+        shard_ids, count = config.shards
+        guard = config.request_timeout + config.global_window + config.clock_skew
+        return cls(config.global_per_second, shard_ids, count, max(config.share_epoch, 2 * guard), guard)
+
+
 class Pacer:
     """The global window (awaited) and one window per channel (checked, never awaited)."""
 
-    def __init__(self, config: DispatcherConfig, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        config: DispatcherConfig,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
         self.config = config
         self._clock = clock
+        self._wall = wall
+        self.share = Share.of(config)
         self.global_window = SlidingWindow(config.global_per_second, config.global_window, clock)
         self._channels: dict[int, SlidingWindow] = {}
         self._changed = asyncio.Condition()
@@ -112,9 +170,14 @@ class Pacer:
         finally:
             await self.release_global()
 
+    def _global_delay(self) -> float | None:
+        if self.share is not None:
+            self.global_window.limit = self.share.limit(self._wall())
+        return self.global_window.delay()
+
     async def acquire_global(self) -> None:
         async with self._changed:
-            while (wait := self.global_window.delay()) != 0:
+            while (wait := self._global_delay()) != 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._changed.wait(), wait)
             self.global_window.take()

@@ -18,7 +18,7 @@ from bot import db as dbmod
 from bot import models
 from bot.discord.client import PeninsulaBot
 from bot.outbox.config import DispatcherConfig
-from bot.outbox.pacing import SlidingWindow
+from bot.outbox.pacing import Share, SlidingWindow
 from bot.outbox.payload import nonce_for
 from bot.outbox.transport import Outcome, RestTransport, classify
 from bot.outbox.worker import Dispatcher
@@ -292,6 +292,85 @@ async def test_a_fan_out_is_drained_in_full_batches_after_the_first_small_claim(
     # Then each claim refills the batch: 38 rows in 10 or more at a time, not 19 claims of 2.
     assert len(claimed) <= 5, claimed
     assert all(len(fake_discord.channel_messages(c)) == 1 for c in channels)
+
+
+def test_shard_shares_add_up_to_the_token_limit_at_every_moment() -> None:
+    config = DispatcherConfig(share_epoch=60.0, request_timeout=10.0, clock_skew=0.5)
+    shares = [Share.of(config.for_shards([s], 4)) for s in range(4)]
+    assert all(shares)
+    for when in [0.0, 30.0, 48.4, 48.6, 59.9, 60.0, 90.0, 108.6, 120.0, 1e9 + 0.3]:
+        limits = [share.limit(when) for share in shares if share is not None]
+        assert sum(limits) <= 50 and set(limits) <= {12, 13}
+    # Inside a turn all of it is used, two shards with 13; the next turn the other two.
+    assert [s.limit(10.0) for s in shares if s] == [13, 13, 12, 12]
+    assert [s.limit(70.0) for s in shares if s] == [12, 12, 13, 13]
+    # A share about to shrink has shrunk a guard (request timeout + window + skew) before.
+    assert [s.limit(60.0 - 11.4) for s in shares if s] == [12, 12, 12, 12]
+    # Over time each shard has 12.5/s on average less the guards; a process with all shards, 50.
+    assert config.for_shards([0, 1, 2, 3], 4).shards is None
+    assert Share.of(config.for_shards([0, 2], 4)) is not None
+
+
+async def test_four_shard_workers_together_never_exceed_the_token_limit(
+    fake_discord: FakeDiscord, sqlite_db: Database
+) -> None:
+    from discord.gateway import DiscordWebSocket
+    from discord.http import Route
+
+    from bot.discord_endpoints import configure_endpoints
+
+    # 22 requests/s for the token: shares of 5 or 6 (5.5 on average), changing turn every 3 s.
+    fake_discord.rate_limits = RateLimitConfig(global_per_second=22, channel_messages=5, channel_window=5)
+    guilds = [
+        fake_discord.add_guild(f"Shard {s}", channels=[f"c{i}" for i in range(33)], shard=(s, 4))
+        for s in range(4)
+    ]
+    await load_sample(sqlite_db)
+    services = Services.build(sqlite_db.sessionmaker, Policy.of([g.id for g in guilds]))
+    for guild in guilds:
+        for cid in channel_ids(guild):
+            await services.subscriptions.subscribe(channel_manager(guild.id).in_channel(cid), cid)
+    saved = (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)
+    configure_endpoints(fake_discord.api_base, fake_discord.gateway_url)
+    engines = [dbmod.create_engine(sqlite_db.url) for _ in range(4)]
+    config = DispatcherConfig(
+        **{
+            **FAST.__dict__,
+            "global_per_second": 22,
+            "share_epoch": 3.0,
+            "clock_skew": 0.0,
+            "request_timeout": 1.0,
+        }
+    )
+    workers = [
+        Dispatcher(
+            dbmod.make_sessionmaker(e),
+            RestTransport(fake_discord.token, timeout=config.request_timeout),
+            config=config.for_shards([s], 4),
+            shard_ids=[s],
+            shard_count=4,
+            worker_id=f"shard-{s}",
+        )
+        for s, e in enumerate(engines)
+    ]
+    try:
+        for w in workers:
+            w.start()
+        await services.curation.create(curator(guilds[0].id), event_input())
+        for w in workers:
+            w.wake()
+        await wait_deliveries(sqlite_db, models.Delivery.state == "sent", 132, within=40)
+    finally:
+        for w in workers:
+            await w.stop()
+        for e in engines:
+            await e.dispose()
+        Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = saved
+    # Every worker sent its own shard's 33, all of them at once, and the fake (counting at
+    # arrival) never saw more than 22 in a rolling second: it would have answered 429.
+    assert [w.stats.sent for w in workers] == [33] * 4
+    assert fake_discord.rate_limited["global"] == 0
+    assert all(len(fake_discord.channel_messages(c)) == 1 for g in guilds for c in channel_ids(g))
 
 
 def test_sliding_window_bursts_then_waits_without_drift() -> None:
