@@ -93,10 +93,34 @@ def world(fake: FakeDiscord, channels: int) -> FakeGuild:
     return guild
 
 
+class Created:
+    """The arrival times of messages the fake created (POSTs answered 200), read incrementally:
+    a wait on it runs at every request the fake answers, and rescanning every request each time
+    would load the event loop it shares with the bot quadratically."""
+
+    def __init__(self, fake: FakeDiscord, since: float = 0.0) -> None:
+        self._fake = fake
+        self._since = since
+        self._next = 0  # the first request not yet answered when last read
+        self.times: list[float] = []
+
+    def __call__(self) -> list[float]:
+        requests = self._fake.requests
+        while self._next < len(requests) and requests[self._next].status:
+            r = requests[self._next]
+            self._next += 1
+            if r.status == 200 and r.method == "POST" and r.at >= self._since and MESSAGE_PATH.match(r.path):
+                self.times.append(r.at)
+        # Requests are answered out of order: those after the first unanswered one, later.
+        return sorted(self.times)
+
+    def count(self) -> int:
+        self()
+        return len(self.times)
+
+
 def created(fake: FakeDiscord) -> list[float]:
-    return sorted(
-        r.at for r in fake.requests if r.method == "POST" and MESSAGE_PATH.match(r.path) and r.status == 200
-    )
+    return Created(fake)()
 
 
 def exactly_one(fake: FakeDiscord, guild: FakeGuild) -> bool:
@@ -130,8 +154,9 @@ async def run_dispatcher(channels: int, workdir: Path) -> Run:
             started = time.monotonic()
             result = await fake.invoke("curate", ADD, subcommand="add", timeout=10)
             assert result.content.startswith("Published"), result.content
-            await fake.wait_for(lambda: len(created(fake)) >= channels, 600, "every alert")
-            times = created(fake)
+            posted = Created(fake)
+            await fake.wait_for(lambda: posted.count() >= channels, 600, "every alert")
+            times = posted()
             run = Run(
                 "dispatcher (this bot)",
                 channels,

@@ -14,9 +14,10 @@ guild. Reported:
   per-route 429s across the processes, each channel holding exactly one alert, peak resident
   memory of each process;
 * ``--kill-runs`` runs on ``--kill-subscriptions`` of the subscriptions (the others paused): a
-  publish, then ``kill -9`` of a random process once a third of the alerts are out, a restart
-  of that shard, and per run the alerts lost and duplicated (a channel without its alert, or
-  with two), plus re-POSTs of an in-doubt delivery (same nonce, answered with the first message);
+  publish, then ``kill -9`` of a random process (every shard as often, shard 0 included) once a
+  third of the alerts are out, a restart of that shard, and per run the alerts lost and duplicated
+  (a channel without its alert, or with two), plus re-POSTs of an in-doubt delivery (same nonce,
+  answered with the first message);
 * a probe of the alternative to per-process shares: a token budget kept in one PostgreSQL row,
   taken by every process before each request (one ``UPDATE … RETURNING``), with its latency.
 
@@ -35,7 +36,6 @@ import logging
 import os
 import platform
 import random
-import re
 import statistics
 import tempfile
 import time
@@ -49,6 +49,7 @@ from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bench.fanout import LIMIT, MESSAGE_PATH, Created
 from bot import db as dbmod
 from bot import models
 from testing.fake_discord import FakeDiscord, FakeGuild
@@ -56,8 +57,6 @@ from tests.e2e.bot_process import BotProcess, grant_bot
 
 log = logging.getLogger("bench.scale")
 
-LIMIT = 50
-MESSAGE_PATH = re.compile(r"^/channels/\d+/messages$")
 ADD = {
     "kind": "nuclear_test",
     "date": "2026-02-01",
@@ -183,11 +182,7 @@ async def subscribe(engine: AsyncEngine, pairs: Sequence[tuple[int, int]]) -> No
 
 
 def posts(fake: FakeDiscord, since: float) -> list[float]:
-    return sorted(
-        r.at
-        for r in fake.requests
-        if r.method == "POST" and MESSAGE_PATH.match(r.path) and r.status == 200 and r.at >= since
-    )
+    return Created(fake, since)()
 
 
 async def deliveries(engine: AsyncEngine, event_id: int) -> Counter[str]:
@@ -255,15 +250,20 @@ class KillRun:
 
 
 async def kill_run(
-    shards: Shards, engine: AsyncEngine, home: FakeGuild, pairs: Sequence[tuple[int, int]], n: int
+    shards: Shards,
+    engine: AsyncEngine,
+    home: FakeGuild,
+    pairs: Sequence[tuple[int, int]],
+    n: int,
+    victim: int,
 ) -> KillRun:
     fake = shards.fake
     title = f"Kill run {n} {uuid.uuid4().hex[:6]}"
     pub = await publish(fake, engine, home, title)
     third = len(pairs) // 3
-    await fake.wait_for(lambda: len(posts(fake, pub.started)) >= third, 120, "a third of the alerts")
-    sent_before = len(posts(fake, pub.started))
-    victim = random.randrange(shards.count)
+    posted = Created(fake, pub.started)
+    await fake.wait_for(lambda: posted.count() >= third, 120, "a third of the alerts")
+    sent_before = posted.count()
     back = await shards.restart(victim, 120)
     await wait_sent(shards, engine, pub.event_id, pub.outbox_rows, 300)
     done = time.monotonic() - pub.started
@@ -372,8 +372,13 @@ async def kill_runs(
     async with engine.begin() as conn:
         await conn.execute(update(S).where(S.channel_id.not_in(keep)).values(state="paused"))
     before = shards.fake.rate_limited["global"]
+    # Random victims, every shard (shard 0, the publishing process, too) as often as another:
+    # each round of ``shards.count`` runs kills each shard once, in a random order.
+    victims: list[int] = []
     for n in range(runs):
-        out.kills.append(await kill_run(shards, engine, home, subset, n))
+        if not victims:
+            victims = random.sample(range(shards.count), shards.count)
+        out.kills.append(await kill_run(shards, engine, home, subset, n, victims.pop()))
         log.info("kill run %d: %s", n, out.kills[-1])
     out.kill_429 = shards.fake.rate_limited["global"] - before
 
