@@ -13,6 +13,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import db as dbmod
 from bot import models
@@ -81,6 +82,40 @@ async def wait_deliveries(db: Database, where: Any, count: int, within: float = 
         if time.monotonic() > deadline:
             raise TimeoutError(f"{n} deliveries match, wanted {count}")
         await asyncio.sleep(0.02)
+
+
+async def publish_to_workers(
+    fake: FakeDiscord,
+    workers: list[Dispatcher],
+    engines: list[AsyncEngine],
+    services: Services,
+    guild_id: int,
+    db: Database,
+    count: int,
+    within: float,
+) -> None:
+    """Run ``workers`` against ``fake``, publish one event in ``guild_id``, wait until ``count``
+    deliveries are sent, then stop the workers and dispose of their engines."""
+    from discord.gateway import DiscordWebSocket
+    from discord.http import Route
+
+    from bot.discord_endpoints import configure_endpoints
+
+    saved = (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)
+    configure_endpoints(fake.api_base, fake.gateway_url)
+    try:
+        for w in workers:
+            w.start()
+        await services.curation.create(curator(guild_id), event_input())
+        for w in workers:
+            w.wake()
+        await wait_deliveries(db, models.Delivery.state == "sent", count, within=within)
+    finally:
+        for w in workers:
+            await w.stop()
+        for e in engines:
+            await e.dispose()
+        Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = saved
 
 
 @pytest.fixture
@@ -314,11 +349,6 @@ def test_shard_shares_add_up_to_the_token_limit_at_every_moment() -> None:
 async def test_four_shard_workers_together_never_exceed_the_token_limit(
     fake_discord: FakeDiscord, sqlite_db: Database
 ) -> None:
-    from discord.gateway import DiscordWebSocket
-    from discord.http import Route
-
-    from bot.discord_endpoints import configure_endpoints
-
     # 22 requests/s for the token: shares of 5 or 6 (5.5 on average), changing turn every 3 s.
     fake_discord.rate_limits = RateLimitConfig(global_per_second=22, channel_messages=5, channel_window=5)
     guilds = [
@@ -330,8 +360,6 @@ async def test_four_shard_workers_together_never_exceed_the_token_limit(
     for guild in guilds:
         for cid in channel_ids(guild):
             await services.subscriptions.subscribe(channel_manager(guild.id).in_channel(cid), cid)
-    saved = (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)
-    configure_endpoints(fake_discord.api_base, fake_discord.gateway_url)
     engines = [dbmod.create_engine(sqlite_db.url) for _ in range(4)]
     config = DispatcherConfig(
         **{
@@ -353,19 +381,7 @@ async def test_four_shard_workers_together_never_exceed_the_token_limit(
         )
         for s, e in enumerate(engines)
     ]
-    try:
-        for w in workers:
-            w.start()
-        await services.curation.create(curator(guilds[0].id), event_input())
-        for w in workers:
-            w.wake()
-        await wait_deliveries(sqlite_db, models.Delivery.state == "sent", 132, within=40)
-    finally:
-        for w in workers:
-            await w.stop()
-        for e in engines:
-            await e.dispose()
-        Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = saved
+    await publish_to_workers(fake_discord, workers, engines, services, guilds[0].id, sqlite_db, 132, 40)
     # Every worker sent its own shard's 33, all of them at once, and the fake (counting at
     # arrival) never saw more than 22 in a rolling second: it would have answered 429.
     assert [w.stats.sent for w in workers] == [33] * 4
@@ -462,19 +478,12 @@ async def test_kill_9_mid_fan_out_then_restart_leaves_exactly_one_alert_per_chan
 async def test_two_dispatchers_on_postgres_never_send_a_delivery_twice(
     fake_discord: FakeDiscord, postgres_db: Database
 ) -> None:
-    from discord.gateway import DiscordWebSocket
-    from discord.http import Route
-
-    from bot.discord_endpoints import configure_endpoints
-
     guild = fake_discord.add_guild("Two workers", channels=[f"c{i}" for i in range(120)])
     channels = channel_ids(guild)
     await load_sample(postgres_db)
     services = Services.build(postgres_db.sessionmaker, Policy.of([guild.id]))
     for cid in channels:
         await services.subscriptions.subscribe(channel_manager(guild.id).in_channel(cid), cid)
-    saved = (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)
-    configure_endpoints(fake_discord.api_base, fake_discord.gateway_url)
     engines = [dbmod.create_engine(postgres_db.url) for _ in range(2)]
     # Each process takes half of the bot's global budget, as sharded processes do.
     config = DispatcherConfig(**{**FAST.__dict__, "global_per_second": 25, "batch": 20})
@@ -487,19 +496,7 @@ async def test_two_dispatchers_on_postgres_never_send_a_delivery_twice(
         )
         for i, e in enumerate(engines)
     ]
-    try:
-        for w in workers:
-            w.start()
-        await services.curation.create(curator(guild.id), event_input())
-        for w in workers:
-            w.wake()
-        await wait_deliveries(postgres_db, models.Delivery.state == "sent", 120, within=20)
-    finally:
-        for w in workers:
-            await w.stop()
-        for e in engines:
-            await e.dispose()
-        Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = saved
+    await publish_to_workers(fake_discord, workers, engines, services, guild.id, postgres_db, 120, 20)
     assert all(len(fake_discord.channel_messages(c)) == 1 for c in channels)
     posts = Counter(
         r.body["nonce"] for r in fake_discord.requests if r.method == "POST" and r.path.endswith("/messages")
