@@ -10,7 +10,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord import checks
-from bot.discord.documents import Document, document, open_document, who_of
+from bot.discord.documents import Document, document, open_document
+from bot.discord.language import who_reads
 from bot.discord.options import KindListOption, PartyListOption, ProgramListOption, TrackListOption
 from bot.discord.render.reply import message
 from bot.discord.render.subscriptions import filters_line, subscription_pages
@@ -136,7 +137,7 @@ class Alerts(commands.Cog):
     @checks.manage_channels()
     async def list_(self, interaction: discord.Interaction) -> None:
         """Show this server's subscriptions, their state and last delivery"""
-        reply = await open_document(self.bot.services, who_of(interaction), "alerts")
+        reply = await open_document(self.bot.services, await who_reads(interaction, private=True), "alerts")
         reply.ephemeral = True
         await interaction.response.send_message(**reply.send_kwargs())
 

@@ -18,6 +18,7 @@ from discord.ext import commands
 
 from bot.discord import documents, paging
 from bot.discord.documents import Document, document, open_document
+from bot.discord.language import who_reads
 from bot.discord.options import (
     EventOption,
     FacilityOption,
@@ -56,10 +57,6 @@ MILESTONE_SIGNIFICANCE = 4
 MILESTONES = 8
 PART_EVENTS = 100  # a system's or site's own events on its page (the most any has is far fewer)
 PRIVATE = "Only you see the answer (default: everyone in the channel)"
-
-
-def who(interaction: discord.Interaction) -> Who:
-    return Who(interaction.guild_id, interaction.user.id)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -231,7 +228,11 @@ class Briefing(commands.Cog):
     async def brief(
         self, interaction: discord.Interaction, since: SinceOption | None = None, private: bool = False
     ) -> None:
-        await self.answer(interaction, private, build_brief(self.services, who(interaction), since=since))
+        await self.answer(
+            interaction,
+            private,
+            build_brief(self.services, await who_reads(interaction, private=private), since=since),
+        )
 
     @app_commands.command(
         name="program", description="A program, system or site: status, parts, key dates, its events"
@@ -240,14 +241,22 @@ class Briefing(commands.Cog):
     async def program(
         self, interaction: discord.Interaction, name: PageOption, private: bool = False
     ) -> None:
-        await self.answer(interaction, private, build_program(self.services, who(interaction), name=name))
+        await self.answer(
+            interaction,
+            private,
+            build_program(self.services, await who_reads(interaction, private=private), name=name),
+        )
 
     @app_commands.command(name="talks", description="Talks: participants, status, last session, agreements")
     @app_commands.describe(track="Talks track (e.g. six-party)", private=PRIVATE)
     async def talks(
         self, interaction: discord.Interaction, track: TrackOption, private: bool = False
     ) -> None:
-        await self.answer(interaction, private, build_talks(self.services, who(interaction), track=track))
+        await self.answer(
+            interaction,
+            private,
+            build_talks(self.services, await who_reads(interaction, private=private), track=track),
+        )
 
     @app_commands.command(name="position", description="A party's stated positions, with dates and sources")
     @app_commands.describe(party="Party (e.g. DPRK, China)", topic="Only this topic", private=PRIVATE)
@@ -259,7 +268,11 @@ class Briefing(commands.Cog):
         private: bool = False,
     ) -> None:
         await self.answer(
-            interaction, private, build_position(self.services, who(interaction), party=party, topic=topic)
+            interaction,
+            private,
+            build_position(
+                self.services, await who_reads(interaction, private=private), party=party, topic=topic
+            ),
         )
 
     @app_commands.command(name="compare", description="Every party's position on one topic, side by side")
@@ -267,7 +280,11 @@ class Briefing(commands.Cog):
     async def compare(
         self, interaction: discord.Interaction, topic: TopicOption, private: bool = False
     ) -> None:
-        await self.answer(interaction, private, build_compare(self.services, who(interaction), topic=topic))
+        await self.answer(
+            interaction,
+            private,
+            build_compare(self.services, await who_reads(interaction, private=private), topic=topic),
+        )
 
     @app_commands.command(name="timeline", description="Events in date order, newest first, page by page")
     @app_commands.describe(
@@ -296,14 +313,24 @@ class Briefing(commands.Cog):
     ) -> None:
         links: dict[str, Any] = {"program": program, "party": party, "track": track, "system": system}
         work = paging.timeline(
-            self.services, who(interaction), kind=kind, since=since, until=until, facility=facility, **links
+            self.services,
+            await who_reads(interaction, private=private),
+            kind=kind,
+            since=since,
+            until=until,
+            facility=facility,
+            **links,
         )
         await self.answer(interaction, private, work)
 
     @app_commands.command(name="event", description="One event with all its sources")
     @app_commands.describe(id="Event number or words of its title", private=PRIVATE)
     async def event(self, interaction: discord.Interaction, id: EventOption, private: bool = False) -> None:
-        await self.answer(interaction, private, build_event(self.services, who(interaction), id=id))
+        await self.answer(
+            interaction,
+            private,
+            build_event(self.services, await who_reads(interaction, private=private), id=id),
+        )
 
     @app_commands.command(
         name="search", description="Search events, programs, systems, sites, talks and positions"
@@ -317,12 +344,18 @@ class Briefing(commands.Cog):
         query: app_commands.Range[str, 1, 200],
         private: bool = False,
     ) -> None:
-        await self.answer(interaction, private, build_search(self.services, who(interaction), query=query))
+        await self.answer(
+            interaction,
+            private,
+            build_search(self.services, await who_reads(interaction, private=private), query=query),
+        )
 
     @app_commands.command(name="help", description="What the bot knows, its commands and its sources")
     @app_commands.describe(private=PRIVATE)
     async def help(self, interaction: discord.Interaction, private: bool = False) -> None:
-        await self.answer(interaction, private, build_help(self.services, who(interaction)))
+        await self.answer(
+            interaction, private, build_help(self.services, await who_reads(interaction, private=private))
+        )
 
 
 async def setup(bot: commands.Bot) -> None:

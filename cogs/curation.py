@@ -16,6 +16,7 @@ from discord.ext import commands
 
 from bot.discord import checks
 from bot.discord.errors import reply_ephemeral, user_message
+from bot.discord.language import own_locale
 from bot.discord.options import EventOption, KindOption, PartyListOption, ProgramListOption, TrackSlugOption
 from bot.discord.paging import Rebuilt, services_of, turn_page
 from bot.discord.render.audit import audit_embed
@@ -207,7 +208,9 @@ class EditEventModal(discord.ui.Modal):
         )
 
     async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:  # type: ignore[override]
-        text = user_message(error, context=f"the edit form of event #{self.event_id}")
+        text = user_message(
+            error, context=f"the edit form of event #{self.event_id}", locale=own_locale(interaction)
+        )
         await reply_ephemeral(interaction, text)
 
 

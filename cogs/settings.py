@@ -1,4 +1,4 @@
-"""``/settings``: the server's curator role (Manage Server)."""
+"""``/settings``: the server's curator role, language and time zone (Manage Server)."""
 
 from __future__ import annotations
 
@@ -10,15 +10,26 @@ from discord.ext import commands
 
 from bot.discord import checks
 from bot.discord.render.reply import message
-from bot.services.guild_settings import GuildSettingsView
+from bot.i18n import negotiate, tr
+from bot.services.guild_settings import DEFAULT_LOCALE, LANGUAGE_LABELS, GuildSettingsView
 
 if TYPE_CHECKING:
     from bot.discord.client import PeninsulaBot
 
 
-def settings_text(view: GuildSettingsView, default_role: str) -> str:
-    role = f"<@&{view.curator_role_id}>" if view.curator_role_id else f"any role named “{default_role}”"
-    return f"Curators: Manage Server or {role}."
+def settings_text(view: GuildSettingsView, default_role: str, locale: str = "en") -> str:
+    """The server's settings in one paragraph, in the reader's language."""
+    if view.curator_role_id:
+        curators = tr(locale, "Curators: Manage Server or <@&{role}>.", role=view.curator_role_id)
+    else:
+        curators = tr(locale, "Curators: Manage Server or any role named “{name}”.", name=default_role)
+    if view.locale == DEFAULT_LOCALE:
+        language = tr(locale, "Language of public replies and alerts: the server's Discord language.")
+    else:
+        label = LANGUAGE_LABELS.get(view.locale, view.locale)
+        language = tr(locale, "Language of public replies and alerts: {language}.", language=label)
+    zone = tr(locale, "Time zone: {zone}.", zone=view.timezone)
+    return f"{curators}\n{language}\n{zone}"
 
 
 class Settings(commands.Cog):
@@ -35,9 +46,11 @@ class Settings(commands.Cog):
         self.bot = bot
         self.service = bot.services.guild_settings
 
-    async def _done(self, interaction: discord.Interaction, view: GuildSettingsView, what: str) -> None:
-        text = f"{what} {settings_text(view, self.bot.services.policy.curator_role_name)}"
-        await interaction.followup.send(**message(text).send_kwargs())
+    async def _done(self, interaction: discord.Interaction, view: GuildSettingsView) -> None:
+        locale = negotiate(interaction.locale.value)  # the reply is ephemeral: the reader's language
+        text = settings_text(view, self.bot.services.policy.curator_role_name, locale)
+        saved = tr(locale, "Saved.")
+        await interaction.followup.send(**message(f"{saved} {text}").send_kwargs())
 
     @settings.command(name="curator-role")
     @app_commands.describe(role="Role whose members may curate events (leave empty for the default)")
@@ -46,10 +59,41 @@ class Settings(commands.Cog):
         """Choose the role that may curate events"""
         await interaction.response.defer(ephemeral=True, thinking=True)  # answered before any write
         view = await self.service.set_curator_role(checks.caller_of(interaction), role.id if role else None)
-        await self._done(interaction, view, "Saved.")
+        await self._done(interaction, view)
 
-    # /settings locale and /settings timezone are hidden until something reads them: they return
-    # with the languages issue (GuildSettingsService.set_locale / set_timezone and the columns stay).
+    @settings.command(name="locale")
+    @app_commands.describe(locale="en, ko, ja or zh-CN (empty: the server's Discord language)")
+    @checks.manage_server()
+    async def locale(self, interaction: discord.Interaction, locale: str = "auto") -> None:
+        """Choose the language of public replies and alerts"""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        view = await self.service.set_locale(checks.caller_of(interaction), locale)
+        await self._done(interaction, view)
+
+    @locale.autocomplete("locale")
+    async def _locale_choices(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return [app_commands.Choice(name=c.name, value=c.value) for c in self.service.locale_choices(current)]
+
+    @settings.command(name="timezone")
+    @app_commands.describe(timezone="IANA time zone (e.g. Asia/Seoul, Asia/Tokyo, UTC)")
+    @checks.manage_server()
+    async def timezone(
+        self, interaction: discord.Interaction, timezone: app_commands.Range[str, 1, 64]
+    ) -> None:
+        """Choose the time zone of the times the bot shows"""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        view = await self.service.set_timezone(checks.caller_of(interaction), timezone)
+        await self._done(interaction, view)
+
+    @timezone.autocomplete("timezone")
+    async def _timezone_choices(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return [
+            app_commands.Choice(name=c.name, value=c.value) for c in self.service.timezone_choices(current)
+        ]
 
 
 async def setup(bot: PeninsulaBot) -> None:

@@ -5,12 +5,20 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from babel.messages.extract import extract_from_dir
 
 from bot import i18n
+from bot.config import Settings
+from bot.discord.client import EXTENSIONS, PeninsulaBot
+from bot.discord.translator import CatalogTranslator
 from bot.i18n import LOCALES, format_date, format_datetime, gettext, local, negotiate, tr
+from bot.services.access import Policy
+from bot.services.container import Services
+from testing.fake_discord import check_command_definitions
+from tests.conftest import Database
 
 REPO = Path(__file__).resolve().parents[1]
 # gettext(locale, message), tr(locale, message, **values), ngettext(locale, one, many, n), N_(message)
@@ -114,3 +122,45 @@ def _same_in(locale: str, text: str) -> bool:
     """A msgstr equal to its msgid on purpose (a proper name, a code such as ``UTC``)."""
     entry = i18n.catalog(locale).get(text)
     return entry is not None and entry.string == text
+
+
+async def test_every_command_text_is_translated(sqlite_db: Database) -> None:
+    settings = Settings(database_url=sqlite_db.url, _env_file=None)
+    services = Services.build(sqlite_db.sessionmaker, Policy.of([]))
+    bot = PeninsulaBot(settings=settings, services=services, sync_commands=False)
+    try:
+        for extension in EXTENSIONS:
+            await bot.load_extension(extension)
+        translator = CatalogTranslator()
+        await bot.tree.set_translator(translator)
+        payload = [await c.get_translated_payload(bot.tree, translator) for c in bot.tree.get_commands()]
+        assert check_command_definitions(payload) == []
+        missing: list[str] = []
+        for where, node in _walk(payload):
+            if "description" in node and node.get("description"):
+                got = node.get("description_localizations") or {}
+                missing += [f"{where} description in {loc}" for loc in LOCALES[1:] if loc not in got]
+            if node.get("name_localizations"):
+                assert where.count("choice"), f"{where}: command and option names stay English"
+        choices = [node for where, node in _walk(payload) if "choice" in where]
+        assert choices
+        for choice in choices:
+            same = all(gettext(loc, choice["name"]) == choice["name"] for loc in LOCALES[1:])
+            if not same:  # a code such as "csv" is the same in every language
+                got = choice.get("name_localizations") or {}
+                missing += [f"choice {choice['name']!r} in {loc}" for loc in LOCALES[1:] if loc not in got]
+        assert not missing, "\n".join(missing)
+        timeline = next(p for p in payload if p["name"] == "timeline")
+        assert timeline["description_localizations"]["ko"] == "날짜순 사건 목록 (최신순, 페이지별)"
+    finally:
+        await bot.close()
+
+
+def _walk(nodes: list[dict[str, Any]], where: str = "") -> list[tuple[str, dict[str, Any]]]:
+    out: list[tuple[str, dict[str, Any]]] = []
+    for node in nodes:
+        here = f"{where}/{node['name']}"
+        out.append((here, node))
+        out += _walk(node.get("options") or [], here)
+        out += [(f"{here} choice", c) for c in node.get("choices") or []]
+    return out

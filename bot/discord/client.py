@@ -24,7 +24,9 @@ from sqlalchemy import select
 
 from bot import db, metrics, models
 from bot.config import Settings
+from bot.discord.translator import CatalogTranslator
 from bot.discord.tree import BriefTree, finished
+from bot.i18n import catalog_digest
 from bot.outbox.config import DispatcherConfig
 from bot.outbox.transport import RestTransport
 from bot.outbox.worker import Dispatcher
@@ -80,6 +82,7 @@ class PeninsulaBot(commands.AutoShardedBot):
         self._set_up = True
         for extension in self.initial_extensions:
             await self.load_extension(extension)
+        await self.tree.set_translator(CatalogTranslator())
         if self.sync_commands:
             await self.sync_if_changed()
         self.start_outbox()
@@ -134,8 +137,10 @@ class PeninsulaBot(commands.AutoShardedBot):
         metrics.set_gateway_latency(self.latency)
 
     def tree_hash(self) -> str:
-        """A stable digest of the command definitions (what Discord would be sent)."""
+        """A stable digest of the command definitions (what Discord would be sent): the English
+        definitions and the catalogs their translations come from."""
         payload = sorted((c.to_dict(self.tree) for c in self.tree.get_commands()), key=lambda c: c["name"])
+        payload.append({"name": "~catalogs", "digest": catalog_digest()})
         return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
     async def sync_if_changed(self, *, force: bool = False) -> bool:

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any, Self
 import discord
 
 from bot.discord import paging
-from bot.discord.checks import caller_of
-from bot.discord.paging import CUSTOM_ID_MAX, Rebuilt, services_of, turn_page
+from bot.discord.language import who_reads
+from bot.discord.paging import CUSTOM_ID_MAX, Rebuilt, services_of, turn_label, turn_page
 from bot.discord.picks import PickButton
 from bot.discord.render.flow import page_footer
 from bot.discord.render.reply import Reply, Who
@@ -88,22 +88,10 @@ class DocumentButton(
 
     async def callback(self, interaction: discord.Interaction) -> None:
         async def work() -> Reply:
-            who = who_of(interaction, self.uid)
+            who = await who_reads(interaction, uid=self.uid)
             return await open_document(services_of(interaction.client), who, self.name, self.args, self.page)
 
         await turn_page(interaction, work)
-
-
-def who_of(interaction: discord.Interaction, uid: int | None = None) -> Who:
-    """Who is reading: the guild, the invoker (``uid``, else the user), and the member's rights now
-    (a page turn is checked again, so a member who lost them cannot read on)."""
-    guild = interaction.guild
-    return Who(
-        interaction.guild_id,
-        interaction.user.id if uid is None else uid,
-        caller=caller_of(interaction),
-        guild_name=getattr(guild, "name", None),
-    )
 
 
 async def open_document(services: Services, who: Who, name: str, args: str = "", page: int = 1) -> Reply:
@@ -121,22 +109,22 @@ async def open_document(services: Services, who: Who, name: str, args: str = "",
         embed = doc.pages[page - 1]
         footer = embed.footer.text if embed.footer else None
         if total > 1:
-            embed.set_footer(text=page_footer(footer, page, total))
+            embed.set_footer(text=page_footer(footer, page, total, who.locale))
         embeds.append(embed)
-    return Reply(
-        content=doc.content, embeds=embeds, view=_view(who.user_id, name, args, page, total, doc.links)
-    )
+    return Reply(content=doc.content, embeds=embeds, view=_view(who, name, args, page, total, doc.links))
 
 
 def _view(
-    uid: int, name: str, args: str, page: int, total: int, links: Sequence[tuple[str, str]]
+    who: Who, name: str, args: str, page: int, total: int, links: Sequence[tuple[str, str]]
 ) -> discord.ui.View | None:
+    uid = who.user_id
     if total <= 1 and not links:
         return None
     view = discord.ui.View(timeout=None)
     if total > 1:
-        view.add_item(DocumentButton(uid, name, args, page - 1, "◀ Prev", disabled=page <= 1))
-        view.add_item(DocumentButton(uid, name, args, page + 1, "Next ▶", disabled=page >= total))
+        prev, nxt = turn_label("p", who.locale), turn_label("n", who.locale)
+        view.add_item(DocumentButton(uid, name, args, page - 1, prev, disabled=page <= 1))
+        view.add_item(DocumentButton(uid, name, args, page + 1, nxt, disabled=page >= total))
     for label, url in links[:3]:
         view.add_item(discord.ui.Button(label=label[:LINK_LABEL_MAX], url=url))
     return view

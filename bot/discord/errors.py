@@ -14,11 +14,12 @@ import discord
 from discord import app_commands
 
 from bot.discord.render.text import CONTENT_MAX, plain, truncate
+from bot.i18n import N_, gettext, tr
 from bot.services.errors import NotFound, ServiceError, ValidationFailed
 
 log = logging.getLogger(__name__)
 
-GENERIC = "Something went wrong on our side; it has been logged. Please try again."
+GENERIC = N_("Something went wrong on our side; it has been logged. Please try again.")
 #: How much of a value the user typed is quoted back, and of each problem of a form that does
 #: not fit one message.
 ECHO_MAX = 100
@@ -69,22 +70,25 @@ def _refusal(exc: ServiceError) -> str:
     return truncate(text, CONTENT_MAX)
 
 
-def _known(exc: BaseException) -> str | None:
-    """The text for a failure that is not a bug: a domain refusal or one of discord.py's checks."""
+def _known(exc: BaseException, locale: str = "en") -> str | None:
+    """The text for a failure that is not a bug: a domain refusal or one of discord.py's checks,
+    in ``locale`` (a domain refusal is the service's own sentence, in English: it stands whole)."""
     if isinstance(exc, ServiceError):
         return _refusal(exc)
     if isinstance(exc, app_commands.MissingPermissions):
-        return f"You need the {_permission_names(exc.missing_permissions)} permission to do this."
+        names = _permission_names(exc.missing_permissions)
+        return tr(locale, "You need the {permissions} permission to do this.", permissions=names)
     if isinstance(exc, app_commands.BotMissingPermissions):
-        return f"I need the {_permission_names(exc.missing_permissions)} permission here to do this."
+        names = _permission_names(exc.missing_permissions)
+        return tr(locale, "I need the {permissions} permission here to do this.", permissions=names)
     if isinstance(exc, app_commands.NoPrivateMessage):
-        return "This command works only in a server."
+        return gettext(locale, "This command works only in a server.")
     if isinstance(exc, app_commands.CommandOnCooldown):
-        return f"Slow down: try again in {exc.retry_after:.0f} s."
+        return tr(locale, "Slow down: try again in {seconds} s.", seconds=round(exc.retry_after))
     if isinstance(exc, app_commands.TransformerError):
-        return f"“{echo(exc.value, 80)}” is not a valid value for this option."
+        return tr(locale, "“{value}” is not a valid value for this option.", value=echo(exc.value, 80))
     if isinstance(exc, app_commands.CheckFailure):
-        return str(exc) or "You cannot use this command here."
+        return str(exc) or gettext(locale, "You cannot use this command here.")
     return None
 
 
@@ -93,20 +97,23 @@ def is_unexpected(exc: BaseException) -> bool:
     return _known(unwrap(exc)) is None
 
 
-def user_message(exc: BaseException, *, context: str = "a request", generic: str = GENERIC) -> str:
-    """The text to show for ``exc``; the unexpected is logged once here (``context`` says where).
+def user_message(
+    exc: BaseException, *, context: str = "a request", generic: str = GENERIC, locale: str = "en"
+) -> str:
+    """The text to show for ``exc`` in ``locale``; the unexpected is logged once here (``context``
+    says where).
 
     ``generic`` is what the unexpected says; the web surface keeps its own short one.
     """
     original = unwrap(exc)
-    text = _known(original)
+    text = _known(original, locale)
     if text is not None:
         return text
     if expired(original):
         log.warning("%s: the interaction expired before it was answered", context)
     else:
         log.error("%s failed", context, exc_info=original)
-    return generic
+    return gettext(locale, generic)
 
 
 async def reply_ephemeral(

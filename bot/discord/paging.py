@@ -19,9 +19,11 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self, cast
 import discord
 
 from bot.discord.errors import reply_ephemeral, user_message
+from bot.discord.language import own_locale, who_reads
 from bot.discord.render.kinds import kind_label
 from bot.discord.render.pages import SEARCH_TITLE, search_embed, timeline_embed
 from bot.discord.render.reply import Reply, Who
+from bot.i18n import gettext
 from bot.models import EVENT_KINDS
 from bot.services.dates import check_period, format_date, period_end
 from bot.services.errors import ServiceError
@@ -99,9 +101,9 @@ class Rebuilt(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], templa
         return await only_invoker(interaction, self.uid, self.not_yours)
 
 
-def turn_label(direction: str) -> str:
-    """The label of a Prev (``p``) or Next button."""
-    return "◀ Prev" if direction == "p" else "Next ▶"
+def turn_label(direction: str, locale: str = "en") -> str:
+    """The label of a Prev (``p``) or Next button, in the reader's language."""
+    return gettext(locale, "◀ Prev") if direction == "p" else gettext(locale, "Next ▶")
 
 
 @dataclass(frozen=True)
@@ -157,11 +159,19 @@ class TimelineButton(
     template=r"pb:tl:(?P<uid>\d+):(?P<dir>[np]):(?P<page>\d+):(?P<cursor>[A-Za-z0-9_-]*):(?P<state>[0-9a-z.]*)",
 ):
     def __init__(
-        self, uid: int, direction: str, page: int, cursor: str, state: str, *, disabled: bool = False
+        self,
+        uid: int,
+        direction: str,
+        page: int,
+        cursor: str,
+        state: str,
+        *,
+        disabled: bool = False,
+        locale: str = "en",
     ) -> None:
         self.direction, self.page, self.cursor, self.state = direction, page, cursor, state
         custom_id = f"pb:tl:{uid}:{direction}:{page}:{cursor}:{state}"
-        super().__init__(uid, turn_label(direction), custom_id, disabled=disabled)
+        super().__init__(uid, turn_label(direction, locale), custom_id, disabled=disabled)
 
     @classmethod
     def from_match(cls, match: re.Match[str], interaction: discord.Interaction, item: Any) -> Self:
@@ -170,7 +180,7 @@ class TimelineButton(
     async def callback(self, interaction: discord.Interaction) -> None:
         async def work() -> Reply:
             state = TimelineState.decode(self.state)
-            who = Who(interaction.guild_id, self.uid)
+            who = await who_reads(interaction, uid=self.uid)
             return await timeline_page(
                 services_of(interaction.client),
                 who,
@@ -290,8 +300,16 @@ async def timeline_page(
         view = discord.ui.View(timeout=None)
         first = encode_cursor(items[0]) if items else ""
         last = encode_cursor(items[-1]) if items else ""
-        view.add_item(TimelineButton(who.user_id, "p", page - 1, first, encoded, disabled=not has_prev))
-        view.add_item(TimelineButton(who.user_id, "n", page + 1, last, encoded, disabled=not has_next))
+        view.add_item(
+            TimelineButton(
+                who.user_id, "p", page - 1, first, encoded, disabled=not has_prev, locale=who.locale
+            )
+        )
+        view.add_item(
+            TimelineButton(
+                who.user_id, "n", page + 1, last, encoded, disabled=not has_next, locale=who.locale
+            )
+        )
     return Reply(embeds=[timeline_embed(items, page, labels)], view=view)
 
 
@@ -301,12 +319,14 @@ async def timeline_page(
 
 
 class SearchButton(Rebuilt, template=r"pb:sr:(?P<uid>\d+):(?P<dir>[np]):(?P<offset>\d+):(?P<q>.*)"):
-    def __init__(self, uid: int, direction: str, offset: int, query: str, *, disabled: bool = False) -> None:
+    def __init__(
+        self, uid: int, direction: str, offset: int, query: str, *, disabled: bool = False, locale: str = "en"
+    ) -> None:
         self.direction, self.offset, self.query = direction, offset, query
         head = f"pb:sr:{uid}:{direction}:{offset}:"
         # A query too long for the custom id is read back from the message's embed title.
         carried = query if len(head) + len(query) <= CUSTOM_ID_MAX else ""
-        super().__init__(uid, turn_label(direction), head + carried, disabled=disabled)
+        super().__init__(uid, turn_label(direction, locale), head + carried, disabled=disabled)
 
     @classmethod
     def from_match(cls, match: re.Match[str], interaction: discord.Interaction, item: Any) -> Self:
@@ -320,7 +340,7 @@ class SearchButton(Rebuilt, template=r"pb:sr:(?P<uid>\d+):(?P<dir>[np]):(?P<offs
         async def work() -> Reply:
             return await search(
                 services_of(interaction.client),
-                Who(interaction.guild_id, self.uid),
+                await who_reads(interaction, uid=self.uid),
                 query=self.query,
                 offset=self.offset,
             )
@@ -348,8 +368,12 @@ async def search(services: Services, who: Who, *, query: str, offset: int = 0) -
         key = search_query_key(result.query) or result.query
         view = discord.ui.View(timeout=None)
         prev_offset = max(result.offset - SEARCH_PAGE, 0)
-        view.add_item(SearchButton(who.user_id, "p", prev_offset, key, disabled=not has_prev))
-        view.add_item(SearchButton(who.user_id, "n", next_offset or 0, key, disabled=not has_next))
+        view.add_item(
+            SearchButton(who.user_id, "p", prev_offset, key, disabled=not has_prev, locale=who.locale)
+        )
+        view.add_item(
+            SearchButton(who.user_id, "n", next_offset or 0, key, disabled=not has_next, locale=who.locale)
+        )
     return Reply(embeds=[embed], view=view)
 
 
@@ -377,7 +401,10 @@ async def turn_page(interaction: discord.Interaction, work: Any) -> None:
         return
     except Exception as exc:
         custom_id = getattr(interaction.data, "get", lambda _k: None)("custom_id")
-        await reply_ephemeral(interaction, user_message(exc, context=f"turning a page ({custom_id})"))
+        await reply_ephemeral(
+            interaction,
+            user_message(exc, context=f"turning a page ({custom_id})", locale=own_locale(interaction)),
+        )
         return
     await interaction.response.edit_message(**reply.edit_kwargs())
 

@@ -17,6 +17,7 @@ from discord import app_commands
 
 from bot.discord.command_line import UsageError, format_line, parse_options, split_line, transform_options
 from bot.discord.errors import reply_ephemeral, unwrap, user_message
+from bot.discord.language import own_locale
 from bot.discord.paging import CUSTOM_ID_MAX, EXPIRED, Rebuilt
 from bot.discord.render.text import CONTENT_MAX
 from bot.services.errors import NotFound
@@ -106,5 +107,7 @@ class PickButton(Rebuilt, template=r"pb:pick:(?P<uid>\d+):(?P<option>[a-z_]+):(?
             kwargs = await transform_options(command, interaction, raw)
             await command.callback(command.binding, interaction, **kwargs)  # type: ignore[arg-type]
         except Exception as exc:
-            text = user_message(exc, context=f"picking {self.value!r} for /{command.name}")
+            text = user_message(
+                exc, context=f"picking {self.value!r} for /{command.name}", locale=own_locale(interaction)
+            )
             await answer_error(interaction, exc, text)

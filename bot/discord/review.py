@@ -11,6 +11,7 @@ import discord
 
 from bot.discord import checks
 from bot.discord.errors import reply_ephemeral, user_message
+from bot.discord.language import own_locale
 from bot.discord.paging import Rebuilt, services_of
 from bot.discord.render.reply import Reply, message
 from bot.discord.render.watch import draft_embed
@@ -80,7 +81,12 @@ class QueueButton(Rebuilt, template=r"pb:dq:(?P<uid>\d+):(?P<act>[prbn]):(?P<dra
                 note = f"Rejected draft #{self.draft_id}; nothing was posted."
             reply = await queue_page(services, caller, max(self.page, 1))
         except Exception as exc:
-            await reply_ephemeral(interaction, user_message(exc, context=f"the review queue ({self.action})"))
+            await reply_ephemeral(
+                interaction,
+                user_message(
+                    exc, context=f"the review queue ({self.action})", locale=own_locale(interaction)
+                ),
+            )
             return
         if note is not None:
             reply.content = note

@@ -9,6 +9,7 @@ from discord import app_commands
 
 from bot import metrics
 from bot.discord.errors import expired, is_unexpected, unwrap, user_message
+from bot.discord.language import own_locale
 from bot.discord.picks import answer_error
 from bot.logs import command_done
 
@@ -30,7 +31,7 @@ def finished(interaction: discord.Interaction, command: str, outcome: str) -> No
 class BriefTree(app_commands.CommandTree[discord.Client]):
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         command = interaction.command.qualified_name if interaction.command else "?"
-        text = user_message(error, context=f"command /{command}")
+        text = user_message(error, context=f"command /{command}", locale=own_locale(interaction))
         outcome = "error" if is_unexpected(error) else "user_error"
         finished(interaction, command, outcome)
         if expired(unwrap(error)):

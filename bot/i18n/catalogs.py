@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from functools import cache
 from importlib import resources
+from importlib.resources.abc import Traversable
 
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
@@ -25,9 +27,22 @@ def catalog(locale: str) -> Catalog:
         raise KeyError(locale)
     if locale == DEFAULT:
         return Catalog(locale=BABEL[DEFAULT], domain=DOMAIN)
-    path = resources.files("bot.i18n") / "locale" / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
-    with path.open("rb") as handle:
+    with _path(locale).open("rb") as handle:
         return read_po(handle, locale=BABEL[locale], domain=DOMAIN)
+
+
+def _path(locale: str) -> Traversable:
+    return resources.files("bot.i18n") / "locale" / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+@cache
+def catalog_digest() -> str:
+    """A digest of every catalog file: the command tree is synced again when a translation changes."""
+    digest = hashlib.sha256()
+    for locale in LOCALES:
+        if locale != DEFAULT:
+            digest.update(_path(locale).read_bytes())
+    return digest.hexdigest()
 
 
 @cache

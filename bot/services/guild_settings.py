@@ -8,6 +8,8 @@ from functools import cache
 
 from bot import models
 from bot.db import Sessionmaker
+from bot.i18n import LOCALES as LANGUAGES
+from bot.i18n import negotiate
 from bot.services.access import Caller, Policy
 from bot.services.audit import audit_row
 from bot.services.catalog import Choice, normalize
@@ -17,41 +19,26 @@ MANAGE_GUILD = ("manage_guild", "Manage Server")
 DEFAULT_LOCALE = "en-US"
 DEFAULT_TIMEZONE = "UTC"
 
-# Discord's locales (https://discord.com/developers/docs/reference#locales).
-LOCALES: dict[str, str] = {
-    "id": "Indonesian",
-    "da": "Danish",
-    "de": "German",
-    "en-GB": "English, UK",
-    "en-US": "English, US",
-    "es-ES": "Spanish",
-    "es-419": "Spanish, LATAM",
-    "fr": "French",
-    "hr": "Croatian",
-    "it": "Italian",
-    "lt": "Lithuanian",
-    "hu": "Hungarian",
-    "nl": "Dutch",
-    "no": "Norwegian",
-    "pl": "Polish",
-    "pt-BR": "Portuguese, Brazilian",
-    "ro": "Romanian",
-    "fi": "Finnish",
-    "sv-SE": "Swedish",
-    "vi": "Vietnamese",
-    "tr": "Turkish",
-    "cs": "Czech",
-    "el": "Greek",
-    "bg": "Bulgarian",
-    "ru": "Russian",
-    "uk": "Ukrainian",
-    "hi": "Hindi",
-    "th": "Thai",
-    "zh-CN": "Chinese, China",
-    "ja": "Japanese",
-    "zh-TW": "Chinese, Taiwan",
-    "ko": "Korean",
+
+#: What ``/settings locale`` offers: the bot's languages, and ``auto`` (the stored default, meaning
+#: "not chosen": public replies and alerts then follow the server's Discord language).
+AUTO = "auto"
+LANGUAGE_LABELS: dict[str, str] = {
+    "en": "English",
+    "ko": "한국어 Korean",
+    "ja": "日本語 Japanese",
+    "zh-CN": "简体中文 Chinese (Simplified)",
+    AUTO: "the server's Discord language",
 }
+
+
+@dataclass(frozen=True)
+class Presentation:
+    """How a server's public replies and alerts are written: its chosen language (``None``: not
+    chosen, follow the server's Discord language) and its time zone."""
+
+    locale: str | None
+    timezone: str
 
 
 @dataclass(frozen=True)
@@ -117,17 +104,32 @@ class GuildSettingsService:
         return await self._update(caller, "curator_role", curator_role_id=role_id)
 
     async def set_locale(self, caller: Caller, locale: str) -> GuildSettingsView:
+        """One of the bot's languages (en, ko, ja, zh-CN), or ``auto``/empty: not chosen."""
         wanted = locale.strip()
-        match = next((code for code in LOCALES if code.casefold() == wanted.casefold()), None)
+        if wanted.casefold() in ("", AUTO):
+            return await self._update(caller, "locale", locale=DEFAULT_LOCALE)
+        match = next((code for code in LANGUAGES if code.casefold() == wanted.casefold()), None)
         if match is None:
+            known = ", ".join(LANGUAGES)
             raise ValidationFailed(
                 [
                     FieldProblem(
-                        "locale", f"“{wanted[:40]}” is not a Discord locale (for example en-US, ko, ja)"
+                        "locale", f"“{wanted[:40]}” is not a language the bot speaks ({known} or auto)"
                     )
                 ]
             )
         return await self._update(caller, "locale", locale=match)
+
+    async def presentation(self, guild_id: int | None) -> Presentation:
+        """The server's chosen language and time zone (anyone may read them: they shape replies)."""
+        if guild_id is None:
+            return Presentation(None, DEFAULT_TIMEZONE)
+        async with self._sessionmaker() as session:
+            row = await session.get(models.GuildSettings, guild_id)
+        if row is None:
+            return Presentation(None, DEFAULT_TIMEZONE)
+        chosen = None if row.locale == DEFAULT_LOCALE else negotiate(row.locale)
+        return Presentation(chosen, row.timezone or DEFAULT_TIMEZONE)
 
     async def set_timezone(self, caller: Caller, timezone: str) -> GuildSettingsView:
         wanted = timezone.strip()
@@ -144,7 +146,7 @@ class GuildSettingsService:
 
     @staticmethod
     def locale_choices(text: str) -> list[Choice]:
-        return _suggest(tuple(LOCALES), LOCALES, text)
+        return _suggest(tuple(LANGUAGE_LABELS), LANGUAGE_LABELS, text)
 
     @staticmethod
     def timezone_choices(text: str) -> list[Choice]:

@@ -39,6 +39,91 @@ def _check_text(value: Any, where: str, lo: int, hi: int) -> list[str]:
     return []
 
 
+# Discord's locales (the OpenAPI description's AvailableLocalesEnum; tests/e2e/test_harness.py compares).
+LOCALES = frozenset(
+    {
+        "ar",
+        "bg",
+        "cs",
+        "da",
+        "de",
+        "el",
+        "en-GB",
+        "en-US",
+        "es-419",
+        "es-ES",
+        "fi",
+        "fr",
+        "he",
+        "hi",
+        "hr",
+        "hu",
+        "id",
+        "it",
+        "ja",
+        "ko",
+        "lt",
+        "nl",
+        "no",
+        "pl",
+        "pt-BR",
+        "ro",
+        "ru",
+        "sv-SE",
+        "th",
+        "tr",
+        "uk",
+        "vi",
+        "zh-CN",
+        "zh-TW",
+    }
+)
+
+
+def _check_localizations(
+    obj: Mapping[str, Any], where: str, *, chat_name: bool, description: bool
+) -> list[str]:
+    """``name_localizations`` / ``description_localizations``: known locales, each value within the rules."""
+    out: list[str] = []
+    for key, lo, hi in (
+        ("name_localizations", 1, 32 if chat_name else 100),
+        ("description_localizations", 1, 100),
+    ):
+        table = obj.get(key)
+        if table is None:
+            continue
+        if key == "description_localizations" and not description:
+            out.append(f"{where}: {key} on something without a description")
+            continue
+        if not isinstance(table, dict):
+            out.append(f"{where}.{key}: must be an object")
+            continue
+        for locale, value in table.items():
+            here = f"{where}.{key}[{locale!r}]"
+            if locale not in LOCALES:
+                out.append(f"{here}: not a Discord locale")
+            elif chat_name and key == "name_localizations" and not _valid_chat_input_name(value):
+                out.append(f"{here}: name must match ^[-_\\p{{L}}\\p{{N}}]{{1,32}}$ in lower case")
+            else:
+                out += _check_text(value, here, lo, hi)
+    return out
+
+
+def _duplicate_local_names(items: Iterable[Any], where: str) -> list[str]:
+    """Siblings may not share a name in any locale (their localised names count)."""
+    out: list[str] = []
+    seen: dict[str, set[str]] = {}
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        for locale, value in (item.get("name_localizations") or {}).items():
+            names = seen.setdefault(locale, set())
+            if value in names:
+                out.append(f"{where}: two options named {value!r} in {locale}")
+            names.add(value)
+    return out
+
+
 def _check_choices(choices: Any, where: str) -> list[str]:
     if not isinstance(choices, list):
         return [f"{where}: choices must be a list"]
@@ -50,6 +135,7 @@ def _check_choices(choices: Any, where: str) -> list[str]:
             out.append(f"{where}.choices[{i}]: not an object")
             continue
         out += _check_text(choice.get("name"), f"{where}.choices[{i}].name", 1, 100)
+        out += _check_localizations(choice, f"{where}.choices[{i}]", chat_name=False, description=False)
         value = choice.get("value")
         if isinstance(value, str) and len(value) > 100:
             out.append(f"{where}.choices[{i}].value: {len(value)} chars (max 100)")
@@ -70,6 +156,7 @@ def _check_options(options: Any, where: str, depth: int) -> list[str]:
     if kinds & {1, 2} and kinds - {1, 2}:
         out.append(f"{where}: subcommands cannot be mixed with other options")
     seen: set[str] = set()
+    out += _duplicate_local_names(options, where)
     optional_seen = False
     for i, opt in enumerate(options):
         here = f"{where}.options[{i}]"
@@ -84,6 +171,7 @@ def _check_options(options: Any, where: str, depth: int) -> list[str]:
             out.append(f"{here}: duplicate option name")
         seen.add(str(name))
         out += _check_text(opt.get("description"), f"{here}.description", 1, 100)
+        out += _check_localizations(opt, here, chat_name=True, description=True)
         if kind not in range(1, 12):
             out.append(f"{here}: unknown option type {kind!r}")
             continue
@@ -141,13 +229,18 @@ def check_command_definitions(commands: Any) -> list[str]:
             if not _valid_chat_input_name(name):
                 out.append(f"{where}: name must match ^[-_\\p{{L}}\\p{{N}}]{{1,32}}$ in lower case")
             out += _check_text(cmd.get("description"), f"{where}.description", 1, 100)
+            out += _check_localizations(cmd, where, chat_name=True, description=True)
             out += _check_options(cmd.get("options"), where, 0)
         else:
             out += _check_text(name, f"{where}.name", 1, 32)
+            out += _check_localizations(cmd, where, chat_name=False, description=False)
             if cmd.get("description") not in ("", None):
                 out.append(f"{where}: user/message commands take an empty description")
             if cmd.get("options"):
                 out.append(f"{where}: user/message commands take no options")
+    out += _duplicate_local_names(
+        (c for c in commands if isinstance(c, dict) and c.get("type", 1) == 1), "commands"
+    )
     return out
 
 

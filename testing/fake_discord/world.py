@@ -41,6 +41,8 @@ class FakeUser:
     username: str
     bot: bool = False
     global_name: str | None = None
+    #: The Discord client language this user has chosen (sent as an interaction's ``locale``).
+    locale: str = "en-US"
 
     def to_json(self) -> JSON:
         data: JSON = {
@@ -200,6 +202,8 @@ class FakeGuild:
     members: dict[int, FakeMember] = field(default_factory=dict)
     #: Permissions the bot holds in this guild (sent as ``app_permissions``).
     bot_permissions: int = ALL_PERMISSIONS & ~ADMINISTRATOR
+    #: The server's preferred locale (``preferred_locale``; an interaction's ``guild_locale``).
+    locale: str = "en-US"
 
     @property
     def everyone(self) -> FakeRole:
@@ -249,7 +253,7 @@ class FakeGuild:
             "nsfw_level": 0,
             "premium_tier": 0,
             "premium_subscription_count": 0,
-            "preferred_locale": "en-US",
+            "preferred_locale": self.locale,
             "system_channel_id": None,
             "system_channel_flags": 0,
             "rules_channel_id": None,

@@ -54,9 +54,7 @@ async def test_groups_declare_default_permissions(fake_discord: FakeDiscord, bot
         "resume",
         "test",
     }
-    # /settings locale and /settings timezone are hidden until a reader of them lands.
-    assert {o["name"] for o in defs["settings"]["options"]} == {"curator-role"}
-    assert not {"locale", "timezone"} & {o["name"] for o in defs["settings"]["options"]}
+    assert {o["name"] for o in defs["settings"]["options"]} == {"curator-role", "locale", "timezone"}
 
 
 async def test_permission_matrix_for_alerts_and_settings(
@@ -224,16 +222,19 @@ async def test_settings_commands(
         "settings", {"role": staff.guild.everyone}, subcommand="curator-role"
     )
     assert "@everyone cannot be the curator role" in everyone.content
-    # Locale and time zone are hidden from the command tree; the service keeps their rules.
-    for hidden in ("locale", "timezone"):
-        with pytest.raises(LookupError):
-            await fake_discord.invoke("settings", {hidden: "x"}, subcommand=hidden)
+    klingon = await fake_discord.invoke("settings", {"locale": "klingon"}, subcommand="locale")
+    assert "not a language the bot speaks (en, ko, ja, zh-CN or auto)" in klingon.content
+    mars = await fake_discord.invoke("settings", {"timezone": "Mars/Olympus"}, subcommand="timezone")
+    assert "not an IANA time zone" in mars.content
+    suggested = await fake_discord.autocomplete("settings", "timezone", "seoul", subcommand="timezone")
+    assert suggested[0]["value"] == "Asia/Seoul"
+    staff.admin.user.locale = "ja"  # the settings reply is ephemeral: in the admin's own language
+    saved_ko = await fake_discord.invoke("settings", {"locale": "ko"}, subcommand="locale", user=staff.admin)
+    assert saved_ko.ephemeral and "保存しました。" in saved_ko.content and "한국어 Korean" in saved_ko.content
+    staff.admin.user.locale = "en-US"
     service = bot.services.guild_settings
     admin = caller_of(staff, staff.admin)
-    with pytest.raises(ValidationFailed, match="not a Discord locale"):
-        await service.set_locale(admin, "klingon")
-    good = await service.set_locale(admin, "ko")
-    assert good.locale == "ko"
+    assert (await service.presentation(staff.guild.id)).locale == "ko"
     with pytest.raises(ValidationFailed, match="not an IANA time zone"):
         await service.set_timezone(admin, "Mars/Olympus")
     zones = service.timezone_choices("seoul")

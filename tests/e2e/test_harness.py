@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiohttp
 import discord
@@ -20,6 +22,7 @@ from testing.fake_discord import (
     check_autocomplete_choices,
     check_command_definitions,
     check_message_payload,
+    checks,
     connect_bot,
     load_default,
 )
@@ -653,3 +656,42 @@ async def test_gateway_shards_like_discord(fake_discord: FakeDiscord) -> None:
 
 def auth(fake: FakeDiscord) -> dict[str, str]:
     return {"Authorization": f"Bot {fake.token}"}
+
+
+def test_fake_knows_discords_locales(shared_dir: Path) -> None:
+    spec = json.loads((shared_dir / "discord-api-spec" / "openapi.json").read_text("utf-8"))
+    enum = spec["components"]["schemas"]["AvailableLocalesEnum"]["oneOf"]
+    assert {entry["const"] for entry in enum} == checks.LOCALES
+
+
+def test_command_localizations_are_checked() -> None:
+    good = {
+        "name": "timeline",
+        "description": "Events in order",
+        "name_localizations": {"ko": "연표", "ja": "年表"},
+        "description_localizations": {"ko": "사건을 순서대로", "zh-CN": "按时间顺序的事件"},
+        "options": [
+            {
+                "type": 3,
+                "name": "kind",
+                "description": "Kind",
+                "name_localizations": {"ko": "종류"},
+                "choices": [{"name": "Launch", "value": "launch", "name_localizations": {"ko": "발사"}}],
+            }
+        ],
+    }
+    assert check_command_definitions([good]) == []
+    bad = {
+        **good,
+        "name_localizations": {"ko": "연 표", "xx": "x"},
+        "description_localizations": {"ja": "説" * 101},
+        "options": [
+            {"type": 3, "name": "a", "description": "A", "name_localizations": {"ko": "같음"}},
+            {"type": 3, "name": "b", "description": "B", "name_localizations": {"ko": "같음"}},
+        ],
+    }
+    problems = "\n".join(check_command_definitions([bad]))
+    assert "name_localizations['ko']: name must match" in problems
+    assert "name_localizations['xx']: not a Discord locale" in problems
+    assert "description_localizations['ja']: must be a string of 1-100 characters" in problems
+    assert "two options named '같음' in ko" in problems

@@ -24,15 +24,16 @@ from bot.discord.render.text import (
     split_sentences,
     truncate,
 )
+from bot.i18n import tr
 
 # What the page counter ("Page 12/30 · ") may add to a footer, kept free on every page.
 PAGE_MARK_MAX = 24
 CONTINUED_NAME = "{name} (continued)"
 
 
-def page_footer(footer: str | None, page: int, total: int) -> str:
-    """``Page 2/5 · footer``: where a reader is in a document."""
-    mark = f"Page {page}/{total}"
+def page_footer(footer: str | None, page: int, total: int, locale: str = "en") -> str:
+    """``Page 2/5 · footer``: where a reader is in a document (in the reader's language)."""
+    mark = tr(locale, "Page {page}/{pages}", page=page, pages=total)
     return f"{mark} · {footer}" if footer else mark
 
 

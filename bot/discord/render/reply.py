@@ -21,6 +21,10 @@ class Who:
     user_id: int
     caller: Caller | None = None
     guild_name: str | None = None
+    #: The reader's language (one of ``bot.i18n.LOCALES``; ``bot/discord/language.py`` chooses it)
+    #: and the server's time zone for the times shown.
+    locale: str = "en"
+    timezone: str = "UTC"
 
 
 @dataclass
