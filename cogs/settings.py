@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import discord
@@ -9,8 +10,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord import checks
+from bot.discord.options import Offer, offer
 from bot.discord.render.reply import message
 from bot.i18n import negotiate, tr
+from bot.services.access import Caller
 from bot.services.guild_settings import DEFAULT_LOCALE, LANGUAGE_LABELS, GuildSettingsView
 
 if TYPE_CHECKING:
@@ -52,29 +55,27 @@ class Settings(commands.Cog):
         saved = tr(locale, "Saved.")
         await interaction.followup.send(**message(f"{saved} {text}").send_kwargs())
 
+    async def _save(
+        self, interaction: discord.Interaction, save: Callable[[Caller], Awaitable[GuildSettingsView]]
+    ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)  # answered before any write
+        await self._done(interaction, await save(checks.caller_of(interaction)))
+
     @settings.command(name="curator-role")
     @app_commands.describe(role="Role whose members may curate events (leave empty for the default)")
     @checks.manage_server()
     async def curator_role(self, interaction: discord.Interaction, role: discord.Role | None = None) -> None:
         """Choose the role that may curate events"""
-        await interaction.response.defer(ephemeral=True, thinking=True)  # answered before any write
-        view = await self.service.set_curator_role(checks.caller_of(interaction), role.id if role else None)
-        await self._done(interaction, view)
+        await self._save(
+            interaction, lambda caller: self.service.set_curator_role(caller, role.id if role else None)
+        )
 
     @settings.command(name="locale")
     @app_commands.describe(locale="en, ko, ja or zh-CN (empty: the server's Discord language)")
     @checks.manage_server()
     async def locale(self, interaction: discord.Interaction, locale: str = "auto") -> None:
         """Choose the language of public replies and alerts"""
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        view = await self.service.set_locale(checks.caller_of(interaction), locale)
-        await self._done(interaction, view)
-
-    @locale.autocomplete("locale")
-    async def _locale_choices(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        return [app_commands.Choice(name=c.name, value=c.value) for c in self.service.locale_choices(current)]
+        await self._save(interaction, lambda caller: self.service.set_locale(caller, locale))
 
     @settings.command(name="timezone")
     @app_commands.describe(timezone="IANA time zone (e.g. Asia/Seoul, Asia/Tokyo, UTC)")
@@ -83,17 +84,15 @@ class Settings(commands.Cog):
         self, interaction: discord.Interaction, timezone: app_commands.Range[str, 1, 64]
     ) -> None:
         """Choose the time zone of the times the bot shows"""
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        view = await self.service.set_timezone(checks.caller_of(interaction), timezone)
-        await self._done(interaction, view)
+        await self._save(interaction, lambda caller: self.service.set_timezone(caller, timezone))
+
+    @locale.autocomplete("locale")
+    async def _locales(self, interaction: discord.Interaction, current: str) -> Offer:
+        return offer(self.service.locale_choices(current))
 
     @timezone.autocomplete("timezone")
-    async def _timezone_choices(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        return [
-            app_commands.Choice(name=c.name, value=c.value) for c in self.service.timezone_choices(current)
-        ]
+    async def _zones(self, interaction: discord.Interaction, current: str) -> Offer:
+        return offer(self.service.timezone_choices(current))
 
 
 async def setup(bot: PeninsulaBot) -> None:
