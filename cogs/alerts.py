@@ -41,7 +41,7 @@ async def alerts_document(services: Services, who: Who, args: str) -> Document:
     if who.caller is None:
         raise PermissionDenied("the Manage Channels permission")
     subs = await services.subscriptions.list(who.caller)
-    return Document(subscription_pages(subs, who.guild_name or "this server"))
+    return Document(subscription_pages(subs, who.guild_name, who.locale, who.timezone))
 
 
 class Alerts(commands.Cog):
@@ -197,7 +197,8 @@ class Alerts(commands.Cog):
             )
         except NotFound:
             sub = None
-        outcome = await outbox.send_sample(channel.id, sub.mention_role_id if sub else None)
+        mention = sub.mention_role_id if sub else None
+        outcome = await outbox.send_sample(channel.id, mention, guild_id=interaction.guild_id)
         await interaction.followup.send(
             outcome_text(outcome, channel.mention),
             ephemeral=True,

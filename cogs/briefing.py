@@ -151,7 +151,7 @@ async def build_event(services: Services, who: Who, *, id: int) -> Reply:
 async def event_document(services: Services, who: Who, args: str) -> Document:
     """/event as pages: the event and all its sources; its title and a button link the primary one."""
     event = await services.events.get(int(args), guild_id=who.guild_id)
-    return Document(event_pages(event), links=sources_button(event))
+    return Document(event_pages(event, who.locale), links=sources_button(event, who.locale))
 
 
 async def build_search(services: Services, who: Who, *, query: str) -> Reply:

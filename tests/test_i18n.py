@@ -14,7 +14,7 @@ from bot import i18n
 from bot.config import Settings
 from bot.discord.client import EXTENSIONS, PeninsulaBot
 from bot.discord.translator import CatalogTranslator
-from bot.i18n import LOCALES, format_date, format_datetime, gettext, local, negotiate, tr
+from bot.i18n import LOCALES, format_date, format_datetime, gettext, local, negotiate, ngettext, tr
 from bot.services.access import Policy
 from bot.services.container import Services
 from testing.fake_discord import check_command_definitions
@@ -33,9 +33,9 @@ def used_messages() -> dict[str, str]:
         for filename, lineno, message, _comments, _context in extract_from_dir(
             REPO / top, method_map=[("**.py", "python")], keywords=KEYWORDS, comment_tags=()
         ):
-            for text in message if isinstance(message, tuple) else (message,):
-                if text:
-                    found.setdefault(text, f"{top}/{filename}:{lineno}")
+            text = message[0] if isinstance(message, tuple) else message  # a plural: its singular
+            if text:
+                found.setdefault(text, f"{top}/{filename}:{lineno}")
     return found
 
 
@@ -103,7 +103,8 @@ def test_catalogs_translate_every_message_the_code_uses() -> None:
         missing = [
             f"{where}: {text!r}"
             for text, where in used.items()
-            if not gettext(locale, text) or (gettext(locale, text) == text and not _same_in(locale, text))
+            if not _translated(locale, text)
+            or (_translated(locale, text) == text and not _same_in(locale, text))
         ]
         assert not missing, f"{locale}: no translation for\n" + "\n".join(missing)
 
@@ -116,6 +117,12 @@ def test_translations_keep_their_placeholders() -> None:
             assert sorted(PLACEHOLDER.findall(entry.id)) == sorted(PLACEHOLDER.findall(str(entry.string))), (
                 f"{locale}: {entry.id!r} → {entry.string!r}"
             )
+
+
+def _translated(locale: str, text: str) -> str:
+    """A message's translation, a plural one's (``ngettext``) too."""
+    found = gettext(locale, text)
+    return found if found != text else ngettext(locale, text, text, 1)
 
 
 def _same_in(locale: str, text: str) -> bool:

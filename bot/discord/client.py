@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 from bot import db, metrics, models
 from bot.config import Settings
+from bot.discord.language import choose
 from bot.discord.translator import CatalogTranslator
 from bot.discord.tree import BriefTree, finished
 from bot.i18n import catalog_digest
@@ -106,10 +107,19 @@ class PeninsulaBot(commands.AutoShardedBot):
                 on_disable=self.services.subscriptions.disable,
                 shard_ids=settings.shard_ids or None,
                 shard_count=settings.shard_count,
+                locale_of=self.alert_locale,
             )
             self._unhook_outbox = self.services.add_enqueue_listener(self.outbox.wake)
         self.outbox.start(ready=self.wait_until_ready)
         return self.outbox
+
+    async def alert_locale(self, guild_id: int) -> str:
+        """The language of a guild's alerts: its ``/settings locale``, else its Discord language (the
+        gateway's ``preferred_locale``), else English (``bot/discord/language.py`` decides)."""
+        shown = await self.services.guild_settings.presentation(guild_id)
+        guild = self.get_guild(guild_id)
+        preferred = guild.preferred_locale.value if guild is not None else None
+        return choose(shown, private=False, user=None, guild=preferred)
 
     async def close(self) -> None:
         """Stop the watcher and the outbox first (in-flight deliveries finish or are released), then

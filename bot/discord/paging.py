@@ -23,9 +23,10 @@ from bot.discord.language import own_locale, who_reads
 from bot.discord.render.kinds import kind_label
 from bot.discord.render.pages import SEARCH_TITLE, search_embed, timeline_embed
 from bot.discord.render.reply import Reply, Who
-from bot.i18n import gettext
+from bot.i18n import N_, gettext, tr
+from bot.i18n import format_date as local_date
 from bot.models import EVENT_KINDS
-from bot.services.dates import check_period, format_date, period_end
+from bot.services.dates import check_period, period_end
 from bot.services.errors import ServiceError
 from bot.services.events import encode_cursor
 from bot.services.filters import EventFilter
@@ -223,7 +224,7 @@ async def timeline(
 
 
 async def _filter(
-    services: Services, state: TimelineState, guild_id: int | None
+    services: Services, state: TimelineState, guild_id: int | None, locale: str = "en"
 ) -> tuple[EventFilter, list[str]]:
     """The service filter for a state, and a readable description of it."""
     labels: list[str] = []
@@ -234,11 +235,11 @@ async def _filter(
         return [x for x in await catalog.parts() if x.kind == kind]
 
     linked: tuple[tuple[str, str, int | None, Callable[[], Awaitable[Sequence[Named]]]], ...] = (
-        ("program", "program", state.program, catalog.programs),
-        ("system", "system", state.system, lambda: parts("system")),
-        ("facility", "facility", state.facility, lambda: parts("facility")),
-        ("party", "party", state.party, catalog.actors),
-        ("track", "talks", state.track, catalog.tracks),
+        ("program", N_("program"), state.program, catalog.programs),
+        ("system", N_("system"), state.system, lambda: parts("system")),
+        ("facility", N_("facility"), state.facility, lambda: parts("facility")),
+        ("party", N_("party"), state.party, catalog.actors),
+        ("track", N_("talks"), state.track, catalog.tracks),
     )
     for key, label, ident, listing in linked:
         if ident is None:
@@ -247,13 +248,13 @@ async def _filter(
         if found is None:
             raise ServiceError(EXPIRED)
         slugs[key] = found.slug
-        labels.append(f"{label}: {found.name}")
+        labels.append(f"{gettext(locale, label)}: {found.name}")
     if state.kind:
-        labels.append(f"kind: {kind_label(state.kind)}")
+        labels.append(f"{gettext(locale, 'kind')}: {kind_label(state.kind, locale)}")
     if state.since:
-        labels.append(f"since {format_date(state.since)}")
+        labels.append(tr(locale, "since {date}", date=local_date(state.since, "day", locale)))
     if state.until:
-        labels.append(f"until {format_date(state.until)}")
+        labels.append(tr(locale, "until {date}", date=local_date(state.until, "day", locale)))
     f = EventFilter.of(
         program=slugs["program"],
         party=slugs["party"],
@@ -278,7 +279,7 @@ async def timeline_page(
     backwards: bool = False,
 ) -> Reply:
     """Page ``page`` of a timeline, newest first: after ``cursor``, or before it when ``backwards``."""
-    f, labels = await _filter(services, state, who.guild_id)
+    f, labels = await _filter(services, state, who.guild_id, who.locale)
     if backwards and cursor:
         got = await services.events.page(
             replace(f, order="asc"), limit=TIMELINE_PAGE, cursor=cursor, links=False
@@ -310,7 +311,7 @@ async def timeline_page(
                 who.user_id, "n", page + 1, last, encoded, disabled=not has_next, locale=who.locale
             )
         )
-    return Reply(embeds=[timeline_embed(items, page, labels)], view=view)
+    return Reply(embeds=[timeline_embed(items, page, labels, who.locale)], view=view)
 
 
 # ---------------------------------------------------------------------------------------------

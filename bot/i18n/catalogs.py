@@ -79,6 +79,8 @@ def ngettext(locale: str | None, singular: str, plural: str, n: int) -> str:
         found = _table(code).get(singular)
         if isinstance(found, tuple):
             return found[0]  # nplurals=1 in every catalog we ship (checked by tests/test_i18n.py)
+        if isinstance(found, str):
+            return found
     return singular if n == 1 else plural
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from bot.discord.render.events import event_embed, sources_button
+from bot.discord.render.events import event_embed, sources_button, title_of
 from bot.discord.render.text import plain, truncate
+from bot.i18n import N_, gettext, ngettext
 from bot.services.views import EventView, SourceView
 
 CONTENT_MAX = 2000
@@ -36,25 +37,33 @@ def carries_ref(message: dict[str, Any], nonce: str) -> bool:
 def marker_for(event_status: str, action: str) -> str | None:
     """The mark an alert carries: "Retracted", "Updated" (an edit), or none (a new event)."""
     if event_status == "retracted":
-        return "Retracted"
-    return "Updated" if action == "edit" else None
+        return N_("Retracted")
+    return N_("Updated") if action == "edit" else None
 
 
 def alert_payload(
-    event: EventView, *, mention_role_id: int | None, marker: str | None, ref: str | None = None
+    event: EventView,
+    *,
+    mention_role_id: int | None,
+    marker: str | None,
+    ref: str | None = None,
+    locale: str = "en",
 ) -> dict[str, Any]:
     """Content (the role mention, then one short line) and the event's embed (``marker``:
     None, "Updated" or "Retracted"; ``ref``, the delivery's reference, ends its footer)."""
-    line = f"**{marker or 'New event'}:** {plain(event.title)}"
+    frame = gettext(locale, marker or N_("New event"))
+    line = gettext(locale, "**{frame}:** {title}").format(frame=frame, title=plain(title_of(event, locale)))
     mention = f"<@&{mention_role_id}> " if mention_role_id else ""
     content = mention + truncate(line, CONTENT_MAX - len(mention))
     # Only the subscription's role may be pinged: no @everyone, no users, no other role.
     allowed: dict[str, Any] = {"parse": []}
     if mention_role_id:
         allowed["roles"] = [str(mention_role_id)]
-    embed = event_embed(event, marker=marker, note=ref)
+    embed = event_embed(event, marker=marker, note=ref, locale=locale)
     # A link button: Discord opens the URL itself, so no interaction ever reaches the bot.
-    buttons = [{"type": 2, "style": 5, "label": label, "url": url} for label, url in sources_button(event)]
+    buttons = [
+        {"type": 2, "style": 5, "label": label, "url": url} for label, url in sources_button(event, locale)
+    ]
     return {
         "content": content,
         "embeds": [embed.to_dict()],
@@ -63,12 +72,16 @@ def alert_payload(
     }
 
 
-def summary_payload(count: int, ref: str | None = None) -> dict[str, Any]:
+def summary_payload(count: int, ref: str | None = None, locale: str = "en") -> dict[str, Any]:
     """The one message of an import past its alert cap in a channel: how many more events came.
     It pings nobody (it is not an alert of an event); ``ref``, the delivery's reference, is its
     embed's footer, as on an alert, so a resend after the nonce window finds it."""
-    events = "event" if count == 1 else "events"
-    line = f"**{count} more {events} imported** without an alert of their own; `/timeline` lists them."
+    line = ngettext(
+        locale,
+        "**{count} more event imported** without an alert of their own; `/timeline` lists them.",
+        "**{count} more events imported** without an alert of their own; `/timeline` lists them.",
+        count,
+    ).format(count=count)
     return {
         "content": line,
         "embeds": [{"footer": {"text": ref}}] if ref else [],

@@ -66,6 +66,7 @@ PAGE = 100  # messages per read of a channel (Discord's maximum)
 DISCORD_EPOCH_MS = 1_420_070_400_000
 
 DisableHook = Callable[[int, str], Awaitable[None]]
+LocaleOf = Callable[[int], Awaitable[str]]
 ReadyHook = Callable[[], Awaitable[object]]
 
 
@@ -115,8 +116,13 @@ class Dispatcher:
         shard_ids: Sequence[int] | None = None,
         shard_count: int | None = None,
         worker_id: str | None = None,
+        locale_of: LocaleOf | None = None,
     ) -> None:
         self.config = config or DispatcherConfig()
+        #: The language of a guild's alerts (the client's rule: ``/settings locale``, else the
+        #: guild's Discord language); English without one.
+        self._locale_of = locale_of
+        self._locales: dict[int, str] = {}  # guild → language, read again at every claim
         self.transport = transport
         self.store = DeliveryStore(
             sessionmaker, worker_id or default_worker_id(), shard_ids=shard_ids, shard_count=shard_count
@@ -241,6 +247,10 @@ class Dispatcher:
         )
         self._draining = bool(jobs)
         if jobs:
+            # Read before the jobs are queued: an await between claim and send would reorder a
+            # channel's alerts.
+            for guild_id in {j.guild_id for j in jobs}:
+                self._locales[guild_id] = await self.locale(guild_id)
             for job in jobs:
                 self._held[job.delivery_id] = job
                 self._ready.put_nowait(job)
@@ -361,16 +371,18 @@ class Dispatcher:
         if wait:
             self._defer(job, wait)
             return
+        locale = self._locales.get(job.guild_id, "en")
         async with self.pacer.slot(job.channel_id):
             ref = delivery_ref(job.nonce) if job.action != "edit" else None
             if job.action == "summary":
-                payload = summary_payload(job.summary_count or 0, ref)
+                payload = summary_payload(job.summary_count or 0, ref, locale)
             else:
                 payload = alert_payload(
                     job.event,
                     mention_role_id=job.mention_role_id,
                     marker=marker_for(job.event.status, job.action),
                     ref=ref,
+                    locale=locale,
                 )
             if job.action != "edit":
                 payload.update(nonce=job.nonce, enforce_nonce=True)
@@ -537,12 +549,25 @@ class Dispatcher:
 
     # -- one-off messages ------------------------------------------------------------------------
 
-    async def send_sample(self, channel_id: int, mention_role_id: int | None) -> Outcome:
+    async def locale(self, guild_id: int) -> str:
+        """The language of ``guild_id``'s alerts; English when it cannot be told (never an error)."""
+        if self._locale_of is None:
+            return "en"
+        try:
+            return await self._locale_of(guild_id)
+        except Exception:
+            log.warning("dispatcher: the language of guild %s could not be read; English", guild_id)
+            return "en"
+
+    async def send_sample(
+        self, channel_id: int, mention_role_id: int | None, *, guild_id: int | None = None
+    ) -> Outcome:
         """Post ``/alerts test``'s sample alert through the same pacing (not the outbox)."""
         wait = self.pacer.channel_wait(channel_id)
         if wait:
             return Outcome("rate_limited", retry_after=wait, error="channel busy")
-        payload = alert_payload(sample_event(), mention_role_id=mention_role_id, marker=None)
+        locale = await self.locale(guild_id) if guild_id is not None else "en"
+        payload = alert_payload(sample_event(), mention_role_id=mention_role_id, marker=None, locale=locale)
         payload.update(nonce=f"pbt{secrets.token_hex(8)}", enforce_nonce=True)
         async with self.pacer.slot(channel_id):
             return await self.transport.create_message(channel_id, payload)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 
 import pytest
@@ -183,7 +184,9 @@ async def test_list_pause_resume_and_disabled_reason(
     await wait_deliveries(sqlite_db, models.Delivery.state == "sent", 1)
     assert len(fake_discord.channel_messages(a.id)) == 1
     listing = await fake_discord.invoke("alerts", subcommand="list")
-    assert "Last alert: <t:" in listing.embeds[0]["fields"][0]["value"]
+    assert re.search(
+        r"Last alert: \d+ \w+ \d{4} \d\d:\d\d UTC \(<t:\d+:R>\)", listing.embeds[0]["fields"][0]["value"]
+    )
     gone = await fake_discord.invoke("alerts", {"channel": b}, subcommand="unsubscribe")
     assert "no longer receive" in gone.content
     assert [s.channel_id for s in await bot.services.subscriptions.list(channel_manager(staff.guild.id))] == [

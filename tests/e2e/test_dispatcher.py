@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ from bot.web import create_app
 from testing.fake_discord import FakeDiscord, FakeGuild, RateLimitConfig
 from tests.conftest import Database
 
-from .bot_process import FAST, BotProcess, channel_manager, grant_bot, load_sample, running_bot
+from .bot_process import FAST, BotProcess, Staff, channel_manager, grant_bot, load_sample, running_bot
 
 ALERT_OPTIONS = {
     "kind": "nuclear_test",
@@ -68,6 +69,19 @@ async def subscribe_all(bot: PeninsulaBot, guild: FakeGuild, channels: list[int]
         view = await bot.services.subscriptions.subscribe(caller, cid, Filters(), **kw)  # type: ignore[arg-type]
         ids.append(view.id)
     return ids
+
+
+@asynccontextmanager
+async def one_alert_sent(fake: FakeDiscord, db: Database, staff: Staff) -> AsyncIterator[PeninsulaBot]:
+    """The bot running over the sample corpus, channel 0 of ``staff`` subscribed to everything,
+    and one event published and its alert sent."""
+    await load_sample(db)
+    async with running_bot(fake, db) as client:
+        caller = channel_manager(staff.guild.id).in_channel(staff.channel(0).id)
+        await client.services.subscriptions.subscribe(caller, staff.channel(0).id, Filters())
+        await client.services.curation.create(curator(staff.guild.id), event_input())
+        await wait_deliveries(db, models.Delivery.state == "sent", 1)
+        yield client
 
 
 async def wait_deliveries(db: Database, where: Any, count: int, within: float = 10) -> None:

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from bot import models
 from bot.config import Settings
 from bot.discord.client import PeninsulaBot
 from bot.discord.paging import NOT_YOURS
@@ -19,15 +18,14 @@ from bot.discord.render.text import CONTINUED
 from bot.services.access import Caller, Policy
 from bot.services.container import Services
 from bot.services.seed import load, read_corpus
-from bot.services.subscriptions import Filters
 from bot.services.validation import SourceInput
 from cogs.briefing import Briefing
 from testing.fake_discord import FakeDiscord, FakeGuild, FakeMember, InteractionResult, connect_bot
 from testing.fake_discord.checks import walk_components
 from tests.conftest import Database
 
-from .bot_process import Staff, channel_manager, load_sample, running_bot
-from .test_dispatcher import curator, event_input, wait_deliveries
+from .bot_process import Staff
+from .test_dispatcher import event_input, one_alert_sent
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 CATALOG = [DATA / n for n in ("actors.yaml", "programs.yaml", "tracks.yaml", "topics.yaml", "positions.yaml")]
@@ -207,13 +205,8 @@ async def test_event_links_its_primary_source_and_keeps_dates_dates(world: World
 
 async def test_an_alert_links_its_primary_source(fake_discord: FakeDiscord, sqlite_db: Database) -> None:
     staff = Staff(fake_discord)
-    await load_sample(sqlite_db)
-    async with running_bot(fake_discord, sqlite_db) as client:
-        await client.services.subscriptions.subscribe(
-            channel_manager(staff.guild.id).in_channel(staff.channel(0).id), staff.channel(0).id, Filters()
-        )
-        await client.services.curation.create(curator(staff.guild.id), event_input())
-        await wait_deliveries(sqlite_db, models.Delivery.state == "sent", 1)
+    async with one_alert_sent(fake_discord, sqlite_db, staff):
+        pass
     [alert] = fake_discord.channel_messages(staff.channel(0).id)
     assert alert.embeds[0]["url"] == "https://example.org/a"
     assert "timestamp" not in alert.embeds[0]

@@ -75,7 +75,8 @@ def help_pages(counts: Counts, commands: Sequence[tuple[str, str]]) -> list[disc
         "For moderators",
         "`/curate` adds, edits and retracts events and reviews drafts from watched feeds (Manage Server or "
         "the curator role) · "
-        "`/alerts` posts new events to a channel (Manage Channels) · `/settings` sets the curator role.",
+        "`/alerts` posts new events to a channel (Manage Channels) · `/settings` sets the curator role, "
+        "the language of public replies and alerts, and the time zone of times shown (Manage Server).",
     )
     b.add_field(
         "Where the data comes from",

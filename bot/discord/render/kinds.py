@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+from bot.i18n import N_, gettext
+
 KIND_LABELS: dict[str, str] = {
-    "nuclear_test": "Nuclear test",
-    "missile_launch": "Missile launch",
-    "satellite_launch": "Satellite launch",
-    "military_parade": "Military parade",
-    "talks_session": "Talks session",
-    "summit": "Summit",
-    "agreement": "Agreement",
-    "statement": "Statement",
-    "sanctions": "Sanctions",
-    "testimony": "Testimony",
-    "facility_activity": "Facility activity",
-    "military_action": "Military action",
-    "other": "Other",
+    "nuclear_test": N_("Nuclear test"),
+    "missile_launch": N_("Missile launch"),
+    "satellite_launch": N_("Satellite launch"),
+    "military_parade": N_("Military parade"),
+    "talks_session": N_("Talks session"),
+    "summit": N_("Summit"),
+    "agreement": N_("Agreement"),
+    "statement": N_("Statement"),
+    "sanctions": N_("Sanctions"),
+    "testimony": N_("Testimony"),
+    "facility_activity": N_("Facility activity"),
+    "military_action": N_("Military action"),
+    "other": N_("Other"),
 }
 KIND_COLOURS: dict[str, int] = {
     "nuclear_test": 0xC0392B,
@@ -28,5 +30,7 @@ KIND_COLOURS: dict[str, int] = {
 }
 
 
-def kind_label(kind: str) -> str:
-    return KIND_LABELS.get(kind, kind.replace("_", " ").capitalize())
+def kind_label(kind: str, locale: str = "en") -> str:
+    """The kind's name in ``locale`` (an unknown kind: its code in words, as it is)."""
+    label = KIND_LABELS.get(kind)
+    return gettext(locale, label) if label else kind.replace("_", " ").capitalize()

@@ -9,19 +9,23 @@ import discord
 from bot.discord.render.embeds import EmbedBuilder
 from bot.discord.render.events import event_line
 from bot.discord.render.text import EMBED_TOTAL_MAX, FIELD_VALUE_MAX, FIELDS_MAX, TITLE_MAX, plain, truncate
+from bot.i18n import gettext, tr
 from bot.services.search import RANK_WINDOW, CatalogHit, SearchPage
 from bot.services.views import EventView
 
 SEARCH_TITLE = "Search: "
 
 
-def timeline_embed(items: Sequence[EventView], page: int, labels: Sequence[str]) -> discord.Embed:
-    description = "\n".join(event_line(e) for e in items) if items else "No events match."
+def timeline_embed(
+    items: Sequence[EventView], page: int, labels: Sequence[str], locale: str = "en"
+) -> discord.Embed:
+    lines = [event_line(e, locale=locale) for e in items]
+    description = "\n".join(lines) if items else gettext(locale, "No events match.")
     b = EmbedBuilder(
-        "Timeline",
+        gettext(locale, "Timeline"),
         description=description,
-        footer=f"Page {page} · newest first · open one with /event id",
-        author=", ".join(labels) if labels else "all events",
+        footer=tr(locale, "Page {page} · newest first · open one with /event id", page=page),
+        author=", ".join(labels) if labels else gettext(locale, "all events"),
     )
     return b.build()
 

@@ -6,39 +6,53 @@ import discord
 
 from bot.discord.render.embeds import BRAND
 from bot.discord.render.flow import Flow
+from bot.i18n import N_, format_datetime, gettext, tr
 from bot.services.subscriptions import SubscriptionView
 
+STATES = {"active": N_("Active"), "paused": N_("Paused"), "disabled": N_("Disabled")}
 
-def filters_line(sub: SubscriptionView) -> str:
+
+def filters_line(sub: SubscriptionView, locale: str = "en") -> str:
     parts = []
     for label, values in (
-        ("kinds", sub.kinds),
-        ("programs", sub.programs),
-        ("parties", sub.actors),
-        ("tracks", sub.tracks),
+        (N_("kinds"), sub.kinds),
+        (N_("programs"), sub.programs),
+        (N_("parties"), sub.actors),
+        (N_("tracks"), sub.tracks),
     ):
         if values:
-            parts.append(f"{label}: {', '.join(values)}")
+            parts.append(f"{gettext(locale, label)}: {', '.join(values)}")
     if sub.min_significance > 1:
-        parts.append(f"significance ≥ {sub.min_significance}")
-    return "; ".join(parts) or "every event"
+        parts.append(tr(locale, "significance ≥ {level}", level=sub.min_significance))
+    return "; ".join(parts) or gettext(locale, "every event")
 
 
-def subscription_pages(subs: list[SubscriptionView], guild_name: str) -> list[discord.Embed]:
-    """Every subscription of a server, as many pages as they need (``/alerts list``)."""
-    flow = Flow(f"Alert subscriptions in {guild_name}", colour=BRAND)
+def subscription_pages(
+    subs: list[SubscriptionView], guild_name: str | None, locale: str = "en", timezone: str = "UTC"
+) -> list[discord.Embed]:
+    """Every subscription of a server, as many pages as they need (``/alerts list``); the last
+    alert's time is shown in the server's time zone (and relative, as Discord writes it)."""
+    name = guild_name or gettext(locale, "this server")
+    flow = Flow(tr(locale, "Alert subscriptions in {guild}", guild=name), colour=BRAND)
     if not subs:
-        flow.describe("No channel receives alerts yet. Add one with `/alerts subscribe`.")
+        flow.describe(gettext(locale, "No channel receives alerts yet. Add one with `/alerts subscribe`."))
     for sub in subs:
         # Channel mentions render as names in field values, not in field names.
-        lines = [f"<#{sub.channel_id}>", f"**{sub.state.capitalize()}** · {filters_line(sub)}"]
+        state = gettext(locale, STATES.get(sub.state, sub.state.capitalize()))
+        lines = [f"<#{sub.channel_id}>", f"**{state}** · {filters_line(sub, locale)}"]
         if sub.mention_role_id:
-            lines.append(f"Mentions <@&{sub.mention_role_id}>")
-        last = discord.utils.format_dt(sub.last_delivery_at, "R") if sub.last_delivery_at else "never"
-        lines.append(f"Last alert: {last}")
+            lines.append(tr(locale, "Mentions <@&{role}>", role=sub.mention_role_id))
+        if sub.last_delivery_at:
+            when = format_datetime(sub.last_delivery_at, locale, timezone)
+            last = f"{when} ({discord.utils.format_dt(sub.last_delivery_at, 'R')})"
+        else:
+            last = gettext(locale, "never")
+        lines.append(tr(locale, "Last alert: {when}", when=last))
         if sub.failed:
-            lines.append(f"Failed alerts: {sub.failed} (`/alerts resume` retries them)")
+            lines.append(
+                tr(locale, "Failed alerts: {count} (`/alerts resume` retries them)", count=sub.failed)
+            )
         if sub.state == "disabled" and sub.disabled_reason:
-            lines.append(f"Disabled because: {sub.disabled_reason}")
+            lines.append(tr(locale, "Disabled because: {reason}", reason=sub.disabled_reason))
         flow.add_field("\u200b", "\n".join(lines))
     return flow.build()
