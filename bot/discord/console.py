@@ -194,6 +194,9 @@ class ConsoleInteraction:
         self.id = 0
         self.guild_id = guild_id
         self.guild = _Guild(guild_id) if guild_id is not None else None
+        # The console speaks English, as an English Discord client would be answered.
+        self.locale = discord.Locale.american_english
+        self.guild_locale: discord.Locale | None = None
         self.permissions = member.permissions
         self.user = _User(
             member.user_id, roles=[_Role(r) for r in member.role_ids], guild_permissions=member.permissions

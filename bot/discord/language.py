@@ -44,8 +44,8 @@ def choose(presentation: Presentation, *, private: bool, user: str | None, guild
 
 def is_private(interaction: discord.Interaction) -> bool:
     """A page turn or button press on an ephemeral message answers in the reader's language."""
-    message = interaction.message
-    return bool(message is not None and message.flags.ephemeral)
+    flags = getattr(interaction.message, "flags", None)  # the console's messages have none
+    return bool(flags is not None and flags.ephemeral)
 
 
 async def who_reads(
