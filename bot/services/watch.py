@@ -345,7 +345,14 @@ class WatchService:
         except Exception as exc:  # anything unforeseen is recorded too; the watcher goes on
             log.exception("watch: polling source %s failed", source_id)
             return await self._failed(source_id, f"unexpected error ({type(exc).__name__})")
-        mentions = [await self._catalog.mentioned(f"{i.title} {i.summary}") for i in items]
+        async with self._sessionmaker() as session:
+            guids, urls = await _seen(session, source_id)
+        # Only items not drafted before are read for names (checked again under the row lock).
+        items = [i for i in items if i.guid not in guids and not (i.url and i.url in urls)]
+        mentions = []
+        for item in items:
+            mentions.append(await self._catalog.mentioned(f"{item.title} {item.summary}"))
+            await asyncio.sleep(0)  # a long feed's names are found between other work, not in one go
         return await self._record(source_id, got.etag, got.last_modified, items, mentions, got.body is None)
 
     async def _failed(self, source_id: int, error: str) -> PollResult:
@@ -377,13 +384,7 @@ class WatchService:
             source = await session.get(models.WatchSource, source_id, with_for_update=True)
             if source is None:
                 raise NotFound("source", f"#{source_id}")
-            seen = (
-                await session.execute(
-                    select(models.Draft.guid, models.Draft.url).where(models.Draft.source_id == source_id)
-                )
-            ).all()
-            guids = {g for g, _ in seen}
-            urls = {u for _, u in seen if u}
+            guids, urls = await _seen(session, source_id)
             drafts: list[models.Draft] = []
             for item, links in zip(items, mentions, strict=True):
                 if item.guid in guids or (item.url and item.url in urls):
@@ -482,6 +483,16 @@ class WatchService:
             draft.decided_by, draft.decided_at = caller.user_id or None, utcnow()
             session.add(audit_row("draft.reject", "draft", draft.id, {"reason": reason}, caller=caller))
             return draft_view(draft)
+
+
+async def _seen(session: AsyncSession, source_id: int) -> tuple[set[str], set[str]]:
+    """The GUIDs and URLs of the items a source has drafted already."""
+    seen = (
+        await session.execute(
+            select(models.Draft.guid, models.Draft.url).where(models.Draft.source_id == source_id)
+        )
+    ).all()
+    return {g for g, _ in seen}, {u for _, u in seen if u}
 
 
 class Watcher:
