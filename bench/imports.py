@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from bot import db as dbmod
-from bot.config import load_settings
+from bot.config import Settings, load_settings
 from bot.discord.client import PeninsulaBot
 from bot.services.access import Policy
 from bot.services.container import Services
@@ -89,6 +89,18 @@ async def readers(fake: FakeDiscord, guild: FakeGuild, user: FakeMember, done: a
     return latencies
 
 
+def reader_guild(fake: FakeDiscord, name: str, url: str) -> tuple[FakeGuild, FakeMember, Settings]:
+    """A home guild where the bot may post, one reader in it, and the bot's settings for ``url``."""
+    guild = fake.add_guild(name, channels=["general"])
+    role = guild.add_role("Peninsula Brief", permissions=EMBED_LINKS_ETC)
+    guild.members[fake.bot_user.id].roles.append(role)
+    reader = guild.add_member("reader")
+    settings = load_settings(
+        discord_token=fake.token, database_url=url, home_guild_ids=[guild.id], web_enabled=False
+    )
+    return guild, reader, settings
+
+
 async def bench(rows: int, url: str) -> None:
     engine = dbmod.create_engine(url)
     await dbmod.upgrade(engine)
@@ -96,13 +108,7 @@ async def bench(rows: int, url: str) -> None:
     await load(sessionmaker, read_corpus(files=[CORPUS]))
     data = bulk_native_csv(rows)
     async with FakeDiscord(openapi=False) as fake:
-        guild = fake.add_guild("Imports", channels=["general"])
-        role = guild.add_role("Peninsula Brief", permissions=EMBED_LINKS_ETC)
-        guild.members[fake.bot_user.id].roles.append(role)
-        reader = guild.add_member("reader")
-        settings = load_settings(
-            discord_token=fake.token, database_url=url, home_guild_ids=[guild.id], web_enabled=False
-        )
+        guild, reader, settings = reader_guild(fake, "Imports", url)
         services = Services.build(sessionmaker, Policy.of([guild.id]), import_limits=ImportLimits(cooldown=0))
         bot = PeninsulaBot(
             settings=settings, services=services, extensions=("cogs.curation", "cogs.briefing")

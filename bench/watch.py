@@ -29,17 +29,14 @@ from pathlib import Path
 
 from aiohttp import web
 
+from bench.imports import CORPUS, pct, reader_guild
 from bot import db as dbmod
-from bot.config import load_settings
 from bot.discord.client import PeninsulaBot
 from bot.services.access import Caller, Policy
 from bot.services.container import Services
 from bot.services.seed import load, read_corpus
 from testing.fake_discord import FakeDiscord, FakeGuild, FakeMember, connect_bot
 
-REPO = Path(__file__).resolve().parent.parent
-CORPUS = REPO / "tests" / "fixtures" / "corpus" / "sample.yaml"
-EMBED_LINKS_ETC = (1 << 10) | (1 << 11) | (1 << 14)
 SOURCES = 50
 ITEMS = 20
 NEW = 20
@@ -79,11 +76,6 @@ async def feeds(counts: dict[int, int]) -> AsyncIterator[str]:
         await runner.cleanup()
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
 async def ask(
     fake: FakeDiscord, guild: FakeGuild, user: FakeMember, until: asyncio.Event | int
 ) -> list[float]:
@@ -107,13 +99,7 @@ async def bench(url: str, idle_asks: int) -> None:
     await load(sessionmaker, read_corpus(files=[CORPUS]))
     counts = dict.fromkeys(range(SOURCES), ITEMS)
     async with FakeDiscord(openapi=False) as fake, feeds(counts) as base:
-        guild = fake.add_guild("Watch", channels=["general"])
-        role = guild.add_role("Peninsula Brief", permissions=EMBED_LINKS_ETC)
-        guild.members[fake.bot_user.id].roles.append(role)
-        reader = guild.add_member("reader")
-        settings = load_settings(
-            discord_token=fake.token, database_url=url, home_guild_ids=[guild.id], web_enabled=False
-        )
+        guild, reader, settings = reader_guild(fake, "Watch", url)
         services = Services.build(sessionmaker, Policy.of([guild.id]), watch_allow_private=True)
         bot = PeninsulaBot(
             settings=settings, services=services, extensions=("cogs.briefing", "cogs.curation")
