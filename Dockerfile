@@ -10,6 +10,10 @@ COPY data ./data
 RUN python -m venv /opt/venv && /opt/venv/bin/pip install --no-cache-dir .
 
 FROM python:3.11-slim
+# Charts draw Korean, Japanese and Chinese labels: a font with their glyphs (bot/services/plot.py).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-wqy-microhei \
+    && rm -rf /var/lib/apt/lists/*
 # A numeric user and group, so the host and Kubernetes' runAsNonRoot can tell it is not root.
 RUN groupadd --gid 10001 brief \
     && useradd --uid 10001 --gid 10001 --create-home --shell /usr/sbin/nologin brief \

@@ -7,7 +7,6 @@ Discord would get.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -17,6 +16,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord import documents, paging
+from bot.discord.answer import DEFER_AFTER, answer
 from bot.discord.documents import Document, document, open_document
 from bot.discord.language import who_reads
 from bot.discord.options import (
@@ -42,16 +42,16 @@ from bot.discord.render.catalog import (
 )
 from bot.discord.render.events import event_pages, sources_button
 from bot.discord.render.reply import Reply, Who
+from bot.services.charts import ChartQuery
 from bot.services.dates import format_date, iso_with_precision, parse_date
 from bot.services.filters import EventFilter
 from bot.services.views import ActorView, PartView, ProgramView, TopicView, TrackView
+from cogs.charts import Charts
 
 if TYPE_CHECKING:
     from bot.discord.client import PeninsulaBot
     from bot.services.container import Services
 
-# Work still running after this long is deferred, so the 3 s interaction deadline is never missed.
-DEFER_AFTER = 2.0
 LATEST = 6
 MILESTONE_SIGNIFICANCE = 4
 MILESTONES = 8
@@ -78,7 +78,7 @@ async def brief_document(services: Services, who: Who, args: str) -> Document:
         guild_id=who.guild_id, since=since[0] if since else None, limit=LATEST + 2, links=False
     )
     heading = f"Latest events since {format_date(*since)}" if since else "Latest events"
-    return Document(brief_pages(tracks, programs, latest, heading))
+    return Document(brief_pages(tracks, programs, latest, heading), chart=ChartQuery("launches", "year"))
 
 
 async def build_program(services: Services, who: Who, *, name: ProgramView | PartView) -> Reply:
@@ -94,13 +94,20 @@ async def program_document(services: Services, who: Who, args: str) -> Document:
     if isinstance(record, PartView):
         f = EventFilter.of(**{record.kind: record.slug}, guild_id=who.guild_id)
         events = await services.events.page(f, limit=PART_EVENTS, links=False)
-        return Document(part_embeds(record, events.items, await services.events.count(f)))
+        chart = ChartQuery("launches", "year", system=record.slug) if record.kind == "system" else None
+        return Document(part_embeds(record, events.items, await services.events.count(f)), chart=chart)
     f = EventFilter.of(program=record.slug, guild_id=who.guild_id)
     milestones = await services.events.milestones(
         f, limit=MILESTONES, fallback_significance=MILESTONE_SIGNIFICANCE, links=False
     )
     latest = await services.events.page(f, limit=LATEST, links=False)
-    return Document(program_embeds(record, milestones, latest.items))
+    return Document(program_embeds(record, milestones, latest.items), chart=program_chart(record))
+
+
+def program_chart(program: ProgramView) -> ChartQuery:
+    """The chart a program's page links to: its nuclear tests, its launches, else all its events."""
+    metric = {"nuclear": "nuclear_tests", "missile": "launches", "space": "launches"}.get(program.category)
+    return ChartQuery(metric or "events", "year", program=program.slug)
 
 
 async def build_talks(services: Services, who: Who, *, track: TrackView) -> Reply:
@@ -176,7 +183,8 @@ async def help_document(services: Services, who: Who, args: str) -> Document:
         systems=sum(x.kind == "system" for x in parts),
         facilities=sum(x.kind == "facility" for x in parts),
     )
-    commands = [(c.name, c.description) for c in Briefing.__cog_app_commands__]
+    cogs = (*Briefing.__cog_app_commands__, *Charts.__cog_app_commands__)
+    commands = [(c.name, c.description) for c in cogs]
     return Document(help_pages(counts, commands))
 
 
@@ -204,20 +212,7 @@ class Briefing(commands.Cog):
 
     async def answer(self, interaction: discord.Interaction, private: bool, work: Awaitable[Reply]) -> None:
         """Send the reply; defer first when the work outlasts ``defer_after`` seconds."""
-        task = asyncio.ensure_future(work)
-        try:
-            reply = await asyncio.wait_for(asyncio.shield(task), self.defer_after)
-        except asyncio.CancelledError:
-            task.cancel()  # the shield kept it alive: a stopping bot must not leave the query running
-            raise
-        except TimeoutError:
-            await interaction.response.defer(ephemeral=private, thinking=True)
-            reply = await task
-            reply.ephemeral = private
-            await interaction.followup.send(**reply.send_kwargs())
-            return
-        reply.ephemeral = private
-        await interaction.response.send_message(**reply.send_kwargs())
+        await answer(interaction, private, work, self.defer_after)
 
     # -- commands -------------------------------------------------------------------------------
 

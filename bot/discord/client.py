@@ -36,7 +36,13 @@ from bot.services.watch import Watcher
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS: tuple[str, ...] = ("cogs.briefing", "cogs.curation", "cogs.alerts", "cogs.settings")
+EXTENSIONS: tuple[str, ...] = (
+    "cogs.briefing",
+    "cogs.charts",
+    "cogs.curation",
+    "cogs.alerts",
+    "cogs.settings",
+)
 TREE_HASH_KEY = "command_tree_hash"
 SYNC_LOCK = "command-sync"
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Self
 import discord
 
 from bot.discord import paging
+from bot.discord.charts import ChartButton
 from bot.discord.language import who_reads
 from bot.discord.paging import CUSTOM_ID_MAX, Rebuilt, services_of, turn_label, turn_page
 from bot.discord.picks import PickButton
@@ -28,6 +29,7 @@ from bot.discord.render.flow import page_footer
 from bot.discord.render.reply import Reply, Who
 
 if TYPE_CHECKING:
+    from bot.services.charts import ChartQuery
     from bot.services.container import Services
 
 PREFIX = "pb:doc"
@@ -42,6 +44,8 @@ class Document:
     pages: Sequence[discord.Embed]
     links: Sequence[tuple[str, str]] = ()
     content: str | None = None
+    #: A button under every page answering with this chart (``pb:ch:``).
+    chart: ChartQuery | None = None
 
 
 Renderer = Callable[["Services", Who, str], Awaitable[Document]]
@@ -111,14 +115,13 @@ async def open_document(services: Services, who: Who, name: str, args: str = "",
         if total > 1:
             embed.set_footer(text=page_footer(footer, page, total, who.locale))
         embeds.append(embed)
-    return Reply(content=doc.content, embeds=embeds, view=_view(who, name, args, page, total, doc.links))
+    return Reply(content=doc.content, embeds=embeds, view=_view(who, name, args, page, total, doc))
 
 
-def _view(
-    who: Who, name: str, args: str, page: int, total: int, links: Sequence[tuple[str, str]]
-) -> discord.ui.View | None:
+def _view(who: Who, name: str, args: str, page: int, total: int, doc: Document) -> discord.ui.View | None:
     uid = who.user_id
-    if total <= 1 and not links:
+    links = doc.links
+    if total <= 1 and not links and doc.chart is None:
         return None
     view = discord.ui.View(timeout=None)
     if total > 1:
@@ -127,9 +130,11 @@ def _view(
         view.add_item(DocumentButton(uid, name, args, page + 1, nxt, disabled=page >= total))
     for label, url in links[:3]:
         view.add_item(discord.ui.Button(label=label[:LINK_LABEL_MAX], url=url))
+    if doc.chart is not None:
+        view.add_item(ChartButton(doc.chart))
     return view
 
 
 def dynamic_items() -> tuple[type[discord.ui.DynamicItem[Any]], ...]:
-    """Every button that rebuilds itself from its ``custom_id``: documents, paged lists, picks."""
-    return (*paging.dynamic_items(), DocumentButton, PickButton)
+    """Every button that rebuilds itself from its ``custom_id``: documents, paged lists, picks, charts."""
+    return (*paging.dynamic_items(), DocumentButton, PickButton, ChartButton)

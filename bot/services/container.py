@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from bot.db import Sessionmaker, dialect_of
 from bot.services.access import Policy
 from bot.services.catalog import CatalogService
+from bot.services.charts import ChartService
 from bot.services.curation import CurationService
 from bot.services.events import EventService
 from bot.services.guild_settings import GuildSettingsService
@@ -28,6 +29,7 @@ class Services:
     subscriptions: SubscriptionService
     guild_settings: GuildSettingsService
     watch: WatchService
+    charts: ChartService
     #: Resolved once here and handed to the services whose SQL differs by dialect.
     dialect: str
     # Called after a write enqueued deliveries (the dispatcher registers here to wake at once).
@@ -82,6 +84,7 @@ class Services:
                 allow_hosts=watch_allow_hosts,
                 on_enqueue=enqueued,
             ),
+            charts=ChartService(sessionmaker),
             dialect=dialect,
             enqueue_listeners=listeners,
             imports=ImportGate(import_limits),

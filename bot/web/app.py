@@ -24,6 +24,8 @@ from yarl import URL
 from bot import metrics, models
 from bot.db import Sessionmaker
 from bot.discord.errors import user_message
+from bot.services import charts
+from bot.services.charts import figure_for, names_of
 from bot.services.container import Services
 from bot.services.errors import Conflict, NotFound, PermissionDenied, ServiceError
 from bot.services.events import decode_cursor, encode_cursor
@@ -31,7 +33,7 @@ from bot.services.filters import EventFacts
 from bot.services.validation import parse_id
 from bot.services.views import EventView, Page
 from bot.web import render
-from bot.web.params import FILTERS, BadParameter, EventQuery, event_query, one
+from bot.web.params import FILTERS, BadParameter, EventQuery, chart_query, event_query, one
 from bot.web.readiness import (
     Check,
     Gateway,
@@ -285,6 +287,22 @@ async def list_positions(request: web.Request) -> web.Response:
     return json_response({"items": [render.position(p) for p in positions]})
 
 
+async def chart_png(request: web.Request) -> web.Response:
+    """/charts/{metric}.png: the chart of global events, as /chart draws it; cached by data version."""
+    services = request.app[SERVICES]
+    metric = request.match_info["metric"]
+    if metric not in charts.METRICS:
+        return error(404, f"No chart of “{metric[:40]}”; the charts are {', '.join(charts.METRICS)}.")
+    query = await chart_query(metric, request.query, services.catalog)
+    names = await names_of(services.catalog, query)
+    chart = await services.charts.chart(query, lambda data: figure_for(data, names))
+    tag = hashlib.sha256(f"{query}|{chart.data.version}".encode()).hexdigest()[:32]
+    headers = {"ETag": f'"{tag}"', "Cache-Control": f"public, max-age={FEED_MAX_AGE}"}
+    if _etag_matches(request.headers.get("If-None-Match", ""), headers["ETag"]):
+        return web.Response(status=304, headers=headers)
+    return web.Response(body=chart.png, headers={**headers, "Content-Type": "image/png"})
+
+
 async def openapi(request: web.Request) -> web.Response:
     return web.Response(body=request.app[OPENAPI], content_type="application/json")
 
@@ -333,6 +351,7 @@ def create_app(
     get("/api/actors", list_actors)
     get("/api/positions", list_positions)
     get("/api/openapi.json", openapi)
+    get("/charts/{metric}.png", chart_png)
     return app
 
 

@@ -9,11 +9,12 @@ from multidict import MultiMapping
 
 from bot.models import EVENT_KINDS
 from bot.services.catalog import CatalogService
+from bot.services.charts import GROUPS, ChartQuery
 from bot.services.dates import format_date, iso_with_precision, parse_date, period_end
 from bot.services.errors import NotFound, ValidationFailed
 from bot.services.events import MAX_PAGE, decode_cursor
 from bot.services.filters import EventFilter
-from bot.services.links import KINDS, LinkKind, Links
+from bot.services.links import KINDS, PARTY, PROGRAM, SYSTEM, LinkKind, Links
 from bot.services.search import QUERY_MAX
 from bot.services.validation import normalize_kind, text_problem
 from bot.services.views import Ref
@@ -146,3 +147,28 @@ async def event_query(params: MultiMapping[str], catalog: CatalogService, *, pag
             except ValidationFailed as exc:
                 raise BadParameter("cursor", exc.problems[0].problem) from None
     return EventQuery(f, q, limit, cursor, tuple(canonical), tuple(labels))
+
+
+async def chart_query(metric: str, params: MultiMapping[str], catalog: CatalogService) -> ChartQuery:
+    """``/charts/{metric}.png``'s parameters: ``by``, ``program``, ``system``, ``party``, ``since``,
+    ``until``; global events only (the web reader is in no guild)."""
+    slugs: dict[str, str] = {}
+    for kind in (PROGRAM, SYSTEM, PARTY):
+        text = one(params, kind.param)
+        if text is not None:
+            try:
+                slugs[kind.param] = (await catalog.ref(kind, text)).slug
+            except NotFound as exc:
+                raise BadParameter(kind.param, exc.message) from None
+    by = one(params, "by") or "year"
+    if by not in GROUPS:
+        raise BadParameter("by", f"“{by[:40]}” is not one of {', '.join(GROUPS)}")
+    since_text, until_text = one(params, "since"), one(params, "until")
+    since = date(since_text, "since")[0] if since_text is not None else None
+    until = period_end(*date(until_text, "until")) if until_text is not None else None
+    if since and until and until < since:
+        raise BadParameter("until", "is before since")
+    try:
+        return ChartQuery(metric, by, since=since, until=until, guild_id=None, **slugs)
+    except ValidationFailed as exc:
+        raise BadParameter(exc.problems[0].field, exc.problems[0].problem) from None

@@ -115,6 +115,8 @@ class Responses(Rest):
             return error_response(400, 50035, "Invalid Form Body")
         ctype: int = body["type"]
         data: JSON = body.get("data") or {}
+        if "_files" in body:  # a multipart callback: the files belong to the message
+            data = {**data, "_files": body["_files"]}
         if ctype not in _ALLOWED_CALLBACKS.get(inter.type, set()):
             self.violation(f"interaction {inter.id} (type {inter.type}): callback type {ctype} not allowed")
             return error_response(400, 50035, "Invalid Form Body")

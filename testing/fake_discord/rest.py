@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import mimetypes
 import re
 import time
 from collections import Counter, deque
@@ -23,7 +24,7 @@ from .checks import check_allowed_mentions, check_command_definitions, check_mes
 from .constants import JSON
 from .gateway import Gateway
 from .openapi import OpenAPIChecker
-from .world import FakeChannel, FakeGuild, FakeMessage, snowflake
+from .world import FakeAttachment, FakeChannel, FakeGuild, FakeMessage, snowflake
 
 
 @dataclass
@@ -145,9 +146,9 @@ class Rest(Gateway):
             form = await request.post()
             payload = form.get("payload_json")
             body: Any = json.loads(str(payload)) if payload is not None else {}
-            files = [k for k in form if k.startswith("files[")]
+            files = [self._upload(v) for k, v in form.items() if k.startswith("files[")]
             if isinstance(body, dict) and files:
-                body.setdefault("_files", files)
+                body.setdefault("_files", [f for f in files if f is not None])
             return body
         raw = await request.read()
         if not raw:
@@ -161,6 +162,21 @@ class Rest(Gateway):
         except ValueError:
             self.violation(f"{request.method} {request.path}: body is not valid JSON")
             return None
+
+    def _upload(self, value: Any) -> JSON | None:
+        """A file part of a multipart message, kept and served as Discord serves an attachment."""
+        if not isinstance(value, web.FileField):
+            self.violation(f"multipart part {value!r} is not a file")
+            return None
+        content_type = value.content_type or "application/octet-stream"
+        if content_type == "application/octet-stream":  # as Discord does: the type of the file's name
+            content_type = mimetypes.guess_type(value.filename)[0] or content_type
+        attachment = FakeAttachment(value.filename, value.file.read(), content_type)
+        attachment.url = f"{self.base_url}/attachments/{attachment.id}/{attachment.filename}"
+        self._attachments[attachment.id] = attachment
+        data = attachment.to_json()
+        data.pop("ephemeral")
+        return data
 
     async def _rest(self, request: web.Request) -> web.StreamResponse:
         path = "/" + request.match_info["tail"]

@@ -354,7 +354,20 @@ class FakeMessage:
         if "allowed_mentions" in payload:
             self.allowed_mentions = payload["allowed_mentions"]
         if "attachments" in payload and payload["attachments"] is not None:
-            self.attachments = list(payload["attachments"])
+            # Kept: the attachments listed by id; new: the files uploaded with this request.
+            kept = {str(a.get("id")) for a in payload["attachments"]}
+            self.attachments = [a for a in self.attachments if a["id"] in kept]
+        self.attachments += list(payload.get("_files") or [])
+        self._resolve_attachment_urls()
+
+    def _resolve_attachment_urls(self) -> None:
+        """``attachment://name`` in an embed's image or thumbnail becomes that attachment's URL."""
+        urls = {a["filename"]: a["url"] for a in self.attachments}
+        for embed in self.embeds:
+            for key in ("image", "thumbnail"):
+                url = (embed.get(key) or {}).get("url", "")
+                if url.startswith("attachment://") and url[13:] in urls:
+                    embed[key] = {**embed[key], "url": urls[url[13:]], "proxy_url": urls[url[13:]]}
 
     def to_json(self) -> JSON:
         data: JSON = {

@@ -450,11 +450,17 @@ async def test_responses_conform_to_the_openapi_document(site: Site, spec: OpenA
         ("/api/actors", {}, 200),
         ("/api/positions", {}, 200),
         ("/api/openapi.json", {}, 200),
+        ("/charts/launches.png", {}, 200),
+        ("/charts/events.png", {"by": "program", "program": "icbm", "since": "2000"}, 200),
+        ("/charts/rockets.png", {}, 404),
+        ("/charts/launches.png", {"by": "week"}, 400),
         *((path, params, 400) for path, params, _ in BAD_PARAMETERS),
     ]
     etag = (await site.client.get("/feed.atom")).headers["ETag"]
+    chart_etag = (await site.client.get("/charts/launches.png")).headers["ETag"]
     conditional: list[tuple[str, dict[str, str], dict[str, str], int]] = [
-        ("/feed.atom", {}, {"If-None-Match": etag}, 304)
+        ("/feed.atom", {}, {"If-None-Match": etag}, 304),
+        ("/charts/launches.png", {}, {"If-None-Match": chart_etag}, 304),
     ]
     for path, params, headers, status in [*((p, q, {}, s) for p, q, s in requests), *conditional]:
         response = await site.client.get(path, params=params, headers=headers)

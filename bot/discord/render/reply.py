@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,8 @@ class Reply:
     embeds: list[discord.Embed] = field(default_factory=list)
     view: discord.ui.View | None = None
     ephemeral: bool = False
+    #: Attached files as (filename, bytes): a chart's PNG, shown by an embed as ``attachment://name``.
+    files: list[tuple[str, bytes]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.content is not None:
@@ -52,7 +55,13 @@ class Reply:
             kwargs["content"] = self.content
         if self.view is not None:
             kwargs["view"] = self.view
+        if self.files:
+            kwargs["files"] = self.discord_files()
         return kwargs
+
+    def discord_files(self) -> list[discord.File]:
+        """The attachments as discord.py files (new ones each call: a file is read once when sent)."""
+        return [discord.File(io.BytesIO(data), filename=name) for name, data in self.files]
 
     def edit_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``edit_message`` (a page turn replaces everything)."""
@@ -65,13 +74,18 @@ class Reply:
 
     def payload(self) -> dict[str, Any]:
         """The message exactly as discord.py serialises it for Discord."""
-        return {
+        payload: dict[str, Any] = {
             "content": self.content or "",
             "embeds": [e.to_dict() for e in self.embeds],
             "components": self.view.to_components() if self.view is not None else [],
             "flags": discord.MessageFlags(ephemeral=self.ephemeral).value,
             "allowed_mentions": discord.AllowedMentions.none().to_dict(),
         }
+        if self.files:
+            payload["attachments"] = [
+                {"id": i, "filename": name, "size": len(data)} for i, (name, data) in enumerate(self.files)
+            ]
+        return payload
 
 
 def message(text: str, *, ephemeral: bool = True) -> Reply:
