@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 LOG_PAGE = 10
 IMPORT_MAX_BYTES = 10 * 1024 * 1024
 PROBLEMS_SHOWN = 15
+PROBLEMS_FILE = "import-report.txt"
 TAG_KEYS = ("kind", "significance", "programs", "parties", "tracks")
 
 
@@ -121,6 +122,40 @@ def edit_form_id(event_id: int, revision: int, user_id: int, instance: int) -> s
     """The custom_id of one opened edit form: discord.py finds a submitted modal by it alone, so it
     names the curator and the opening interaction (two curators' forms of one event stay apart)."""
     return f"curate:edit:{event_id}:r{revision}:{user_id}:{instance}"
+
+
+def import_reply(
+    summary: str, problems: Sequence[object], notes: Sequence[str]
+) -> tuple[str, discord.File | None]:
+    """The import report: the first problems and notes in the message (whole lines, within 2,000
+    characters), and every one of them in an attached text file whenever some do not fit."""
+    lines = [summary]
+    shown = {"problems": 0, "notes": 0}
+    budget = 2000 - 200  # room for the line that points at the file
+    for key, items in (("problems", problems), ("notes", notes)):
+        for item in items[:PROBLEMS_SHOWN]:
+            line = f"• {item}"
+            if sum(len(x) + 1 for x in lines) + len(line) > budget:
+                break
+            lines.append(line)
+            shown[key] += 1
+    if shown["problems"] == len(problems) and shown["notes"] == len(notes):
+        return truncate("\n".join(lines), 2000), None
+    counts = [f"{shown['problems']} of {len(problems)} problems"] if problems else []
+    if notes:
+        counts.append(f"{shown['notes']} of {len(notes)} rows merged or skipped")
+    lines.append(f"Shown here: {' and '.join(counts)}. Every one is in the attached {PROBLEMS_FILE}.")
+    body = [
+        summary,
+        "",
+        f"Problems ({len(problems)}):",
+        *map(str, problems),
+        "",
+        f"Rows merged or skipped ({len(notes)}):",
+        *notes,
+    ]
+    data = io.BytesIO("\n".join(body).encode("utf-8"))
+    return truncate("\n".join(lines), 2000), discord.File(data, filename=PROBLEMS_FILE)
 
 
 class EditEventModal(discord.ui.Modal):
@@ -429,13 +464,12 @@ class Curation(commands.Cog):
             )
         if not dry_run and (report.created or report.updated):
             services.notify_enqueued()  # edits of posted alerts, and new alerts when asked for
-        lines = [report.summary()]
-        lines += [f"• {p}" for p in report.problems[:PROBLEMS_SHOWN]]
-        if len(report.problems) > PROBLEMS_SHOWN:
-            lines.append(f"… and {len(report.problems) - PROBLEMS_SHOWN} more problems")
-        lines += [f"• {note}" for note in report.notes_shown(PROBLEMS_SHOWN)]
+        text, full_list = import_reply(report.summary(), report.problems, report.notes)
         await interaction.followup.send(
-            truncate("\n".join(lines), 2000), ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+            text,
+            file=full_list or discord.utils.MISSING,
+            ephemeral=True,
+            allowed_mentions=discord.AllowedMentions.none(),
         )
 
     @curate.command(name="export")

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 import yaml
 from sqlalchemy import func, select
@@ -278,6 +279,38 @@ async def test_import_is_silent_unless_asked(
     await wait_deliveries(sqlite_db, models.Delivery.state == "sent", 1)
     [alert] = fake_discord.channel_messages(staff.channel(0).id)
     assert alert.embeds[0]["title"] == "Hwasong-14 second flight"
+
+
+async def test_import_report_reaches_every_problem(
+    fake_discord: FakeDiscord, staff: Staff, bot: PeninsulaBot, sqlite_db: Database
+) -> None:
+    """40 broken rows: the message shows whole lines within Discord's limit, never "… and N more", and
+    the attached report names every row, so no problem is out of reach."""
+    rows = [{"title": f"Broken row {i}", "date": f"2017-13-{i:02d}"} for i in range(1, 41)]
+    upload = FakeAttachment("events.json", json.dumps(rows).encode(), "application/json")
+    reply = await fake_discord.invoke("curate", {"file": upload}, subcommand="import")
+    assert reply.ephemeral and "nothing was written" in reply.content
+    assert len(reply.content) <= 2000 and "more problems" not in reply.content
+    assert (
+        "Shown here: 15 of 120 problems." in reply.content
+    )  # 3 per row and "import-report.txt" in reply.content
+    assert reply.message is not None
+    [attachment] = reply.message.attachments
+    assert attachment["filename"] == "import-report.txt"
+    async with aiohttp.ClientSession() as http, http.get(attachment["url"]) as response:
+        report = await response.text()
+    for i in range(1, 41):
+        assert f"row {i}, date: “2017-13-{i:02d}”" in report, f"row {i} missing from the report"
+    assert report.count("\nrow ") == 120
+    assert await count(sqlite_db, models.Event) == 3
+
+
+async def test_import_report_without_overflow_has_no_file(
+    fake_discord: FakeDiscord, staff: Staff, bot: PeninsulaBot
+) -> None:
+    upload = FakeAttachment("events.json", b'[{"title": 5}]', "application/json")
+    reply = await fake_discord.invoke("curate", {"file": upload}, subcommand="import")
+    assert "row 1" in reply.content and reply.message is not None and not reply.message.attachments
 
 
 async def test_export_and_log(fake_discord: FakeDiscord, staff: Staff, bot: PeninsulaBot) -> None:
