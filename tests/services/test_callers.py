@@ -16,8 +16,9 @@ from bot.services.subscriptions import Filters, SubscriptionService
 from tests.services.conftest import HOME, OTHER, Services, curator, member
 from tests.services.test_services import event_input
 
-# The one entry point no member calls: the outbox worker turning a subscription off after a 403/404.
-NO_MEMBER = {"SubscriptionService.disable"}
+# Entry points no member calls: the outbox worker turning a subscription off after a 403/404, and the
+# server's chosen language and time zone, read to shape every reply and alert (nothing a member owns).
+NO_MEMBER = {"SubscriptionService.disable", "GuildSettingsService.presentation"}
 
 
 @pytest.mark.parametrize("service", [CurationService, SubscriptionService, GuildSettingsService])
