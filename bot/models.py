@@ -388,6 +388,8 @@ class GuildSettings(Base):
     curator_role_id: Mapped[int | None] = mapped_column(BigInteger)
     locale: Mapped[str] = mapped_column(String(16), default="en-US")
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # Where new drafts of the guild's scope are posted for its curators (None: nowhere).
+    review_channel_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class KeyValue(Base):
@@ -401,7 +403,7 @@ class KeyValue(Base):
 
 
 WATCH_FORMATS = ("atom", "rss")
-DRAFT_STATES = ("pending", "published", "rejected")
+DRAFT_STATES = ("pending", "published", "merged", "rejected")
 
 
 class WatchSource(Base):
@@ -440,11 +442,14 @@ class Draft(Base):
         CheckConstraint(_in("precision", PRECISIONS), name="precision"),
         Index("ix_draft_guild_id", "guild_id", "state", "id"),
         Index("ix_draft_source_id_url", "source_id", "url"),
+        Index("ix_draft_suggested_by", "suggested_by", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    source_id: Mapped[int] = mapped_column(ForeignKey("watch_source.id", ondelete="CASCADE"))
-    guild_id: Mapped[int | None] = mapped_column(BigInteger)  # the source's scope
+    # None for a member's suggestion (``suggested_by``), which has no watched source.
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("watch_source.id", ondelete="CASCADE"))
+    guild_id: Mapped[int | None] = mapped_column(BigInteger)  # the source's (or suggester's) scope
+    suggested_by: Mapped[int | None] = mapped_column(BigInteger)
     guid: Mapped[str] = mapped_column(String(500))
     url: Mapped[str | None] = mapped_column(String(500))
     title: Mapped[str] = mapped_column(String(200))
@@ -464,4 +469,6 @@ class Draft(Base):
     reject_reason: Mapped[str | None] = mapped_column(Text)
     decided_by: Mapped[int | None] = mapped_column(BigInteger)
     decided_at: Mapped[dt.datetime | None] = mapped_column()
+    # Set once the draft was offered to its scope's review channels (or there were none).
+    announced: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())

@@ -496,7 +496,7 @@ class Curation(commands.Cog):
     @curate.command(name="queue")
     @checks.curator_only()
     async def queue(self, interaction: discord.Interaction) -> None:
-        """Review drafts from watched sources: publish or reject"""
+        """Review drafts from watched sources: publish, edit, merge or reject"""
         reply = await queue_page(self.bot.services, checks.caller_of(interaction))
         await interaction.response.send_message(**reply.send_kwargs())
 

@@ -1,6 +1,7 @@
-"""The review queue in Discord: one draft per page, newest first, with Publish, Reject and page
-buttons that survive restarts (``pb:dq:``) and re-check the presser's rights on every press
-(the service checks the curator again)."""
+"""The review queue in Discord: one draft per page, newest first, with Publish, Edit, Merge into #N
+(for a possible duplicate), Reject and page buttons that survive restarts (``pb:dq:``) and re-check
+the presser's rights on every press (the service checks the curator again). Edit opens a form
+prefilled with the draft and publishes what it says; Reject asks for the reason."""
 
 from __future__ import annotations
 
@@ -17,30 +18,53 @@ from bot.discord.render.reply import Reply, message
 from bot.discord.render.watch import draft_embed
 from bot.services.access import Caller
 from bot.services.container import Services
+from bot.services.review import EDITABLE, REASON_MAX, DraftEdit, check_edit, check_reason, edit_of
+from bot.services.views import EventView
 
 QUEUE_NOT_YOURS = "Only the curator who opened this queue can use its buttons. Run /curate queue yourself."
-ACTIONS = {"p": "Publish", "r": "Reject", "b": "◀ Prev", "n": "Next ▶"}
+ACTIONS = {"p": "Publish", "e": "Edit", "m": "Merge", "r": "Reject", "b": "◀ Prev", "n": "Next ▶"}
 
 
 async def queue_page(services: Services, caller: Caller, page: int = 1) -> Reply:
     """Page ``page`` (1-based) of the caller's queue: one draft and its buttons."""
-    queue = await services.watch.queue(caller, limit=1, offset=max(page, 1) - 1)
+    queue = await services.review.queue(caller, limit=1, offset=max(page, 1) - 1)
     if not queue.drafts:
         if queue.total and page > 1:  # the last draft of the queue was just decided: show the new last
             return await queue_page(services, caller, queue.total)
         return message("The review queue is empty.")
     draft = queue.drafts[0]
     view = discord.ui.View(timeout=None)
-    uid = caller.user_id
-    view.add_item(QueueButton(uid, "p", draft.id, page, style=discord.ButtonStyle.success))
-    view.add_item(QueueButton(uid, "r", draft.id, page, style=discord.ButtonStyle.danger))
+    uid, green, red = caller.user_id, discord.ButtonStyle.success, discord.ButtonStyle.danger
+    view.add_item(QueueButton(uid, "p", draft.id, page, style=green))
+    view.add_item(QueueButton(uid, "e", draft.id, page, style=discord.ButtonStyle.primary))
+    if draft.duplicate_of is not None:
+        merge = f"Merge into #{draft.duplicate_of}"
+        view.add_item(QueueButton(uid, "m", draft.id, page, label=merge, style=discord.ButtonStyle.primary))
+    view.add_item(QueueButton(uid, "r", draft.id, page, style=red))
     view.add_item(QueueButton(uid, "b", draft.id, page - 1, disabled=page <= 1))
     view.add_item(QueueButton(uid, "n", draft.id, page + 1, disabled=page >= queue.total))
     return Reply(embeds=[draft_embed(draft, page, queue.total)], view=view, ephemeral=True)
 
 
-class QueueButton(Rebuilt, template=r"pb:dq:(?P<uid>\d+):(?P<act>[prbn]):(?P<draft>\d+):(?P<page>\d+)"):
-    """Publish / Reject the draft shown, or turn to ``page``."""
+def published_note(draft_id: int, event: EventView) -> str:
+    scope = "shared with every server" if event.is_global else "local to this server"
+    return f"Published draft #{draft_id} as event #{event.id} ({scope}); matching channels are alerted."
+
+
+async def show_queue(interaction: discord.Interaction, page: int, note: str | None) -> None:
+    """Redraw the queue message at ``page`` with ``note`` above it."""
+    services = services_of(interaction.client)
+    reply = await queue_page(services, checks.caller_of(interaction), max(page, 1))
+    if note is not None:
+        reply.content = note
+    if interaction.response.is_done():
+        await interaction.edit_original_response(**reply.edit_kwargs())
+    else:
+        await interaction.response.edit_message(**reply.edit_kwargs())
+
+
+class QueueButton(Rebuilt, template=r"pb:dq:(?P<uid>\d+):(?P<act>[pemrbn]):(?P<draft>\d+):(?P<page>\d+)"):
+    """Publish / Edit / Merge / Reject the draft shown, or turn to ``page``."""
 
     not_yours = QUEUE_NOT_YOURS
 
@@ -51,35 +75,41 @@ class QueueButton(Rebuilt, template=r"pb:dq:(?P<uid>\d+):(?P<act>[prbn]):(?P<dra
         draft_id: int,
         page: int,
         *,
+        label: str | None = None,
         disabled: bool = False,
         style: discord.ButtonStyle = discord.ButtonStyle.secondary,
     ) -> None:
         self.action, self.draft_id, self.page = action, draft_id, page
         custom_id = f"pb:dq:{uid}:{action}:{draft_id}:{max(page, 0)}"
-        super().__init__(uid, ACTIONS[action], custom_id, disabled=disabled, style=style)
+        super().__init__(uid, label or ACTIONS[action], custom_id, disabled=disabled, style=style)
 
     @classmethod
     def from_match(cls, match: re.Match[str], interaction: discord.Interaction, item: Any) -> Self:
         return cls(int(match["uid"]), match["act"], int(match["draft"]), int(match["page"]))
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        services = services_of(interaction.client)
+        review = services_of(interaction.client).review
         caller = checks.caller_of(interaction)
         note: str | None = None
         try:
+            if self.action in "pemr":  # still pending and theirs? (else the answer says who decided)
+                draft = await review.draft(caller, self.draft_id)
+                if self.action in "er":  # a form first
+                    form = EditDraftModal if self.action == "e" else RejectDraftModal
+                    modal = form(edit_of(draft), self.draft_id, self.page, interaction)
+                    await interaction.response.send_modal(modal)
+                    return
             if self.action == "p":
                 await interaction.response.defer()  # a publish writes: answer first
-                event = await services.watch.publish(caller, self.draft_id)
-                scope = "shared with every server" if event.is_global else "local to this server"
-                note = (
-                    f"Published draft #{self.draft_id} as event #{event.id} ({scope}); "
-                    "matching channels are alerted."
-                )
-            elif self.action == "r":
+                note = published_note(self.draft_id, await review.publish(caller, self.draft_id))
+            elif self.action == "m":
                 await interaction.response.defer()
-                await services.watch.reject(caller, self.draft_id, "")
-                note = f"Rejected draft #{self.draft_id}; nothing was posted."
-            reply = await queue_page(services, caller, max(self.page, 1))
+                event = await review.merge(caller, self.draft_id)
+                note = (
+                    f"Merged draft #{self.draft_id} into event #{event.id} as a further source; "
+                    "nothing new was posted."
+                )
+            await show_queue(interaction, self.page, note)
         except Exception as exc:
             await reply_ephemeral(
                 interaction,
@@ -87,10 +117,96 @@ class QueueButton(Rebuilt, template=r"pb:dq:(?P<uid>\d+):(?P<act>[prbn]):(?P<dra
                     exc, context=f"the review queue ({self.action})", locale=own_locale(interaction)
                 ),
             )
-            return
-        if note is not None:
-            reply.content = note
-        if interaction.response.is_done():
-            await interaction.edit_original_response(**reply.edit_kwargs())
-        else:
-            await interaction.response.edit_message(**reply.edit_kwargs())
+
+
+class _DraftModal(discord.ui.Modal):
+    """A form opened from the queue: submitting it decides the draft, then redraws the queue."""
+
+    kind = "form"
+
+    def __init__(self, title: str, draft_id: int, page: int, opened: discord.Interaction) -> None:
+        custom_id = f"pb:dq{self.kind[0]}:{draft_id}:{opened.user.id}:{opened.id}"
+        super().__init__(title=title, timeout=900, custom_id=custom_id)
+        self.draft_id, self.page = draft_id, page
+
+    def check(self) -> None:
+        """Refuse bad fields before anything is answered or written (raises ValidationFailed)."""
+
+    async def decide(self, services: Services, caller: Caller) -> str:
+        raise NotImplementedError
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        self.check()  # a refusal is the ephemeral answer itself
+        await interaction.response.defer()  # answered before any write; the queue message is edited
+        note = await self.decide(services_of(interaction.client), checks.caller_of(interaction))
+        await show_queue(interaction, self.page, note)
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:  # type: ignore[override]
+        text = user_message(
+            error, context=f"the {self.kind} of draft #{self.draft_id}", locale=own_locale(interaction)
+        )
+        await reply_ephemeral(interaction, text)
+
+
+class EditDraftModal(_DraftModal):
+    """The draft's title, date, summary, significance and kind, prefilled; submitting publishes
+    what the form says (invalid fields are refused and nothing is written)."""
+
+    kind = "edit form"
+
+    def __init__(self, base: DraftEdit, draft_id: int, page: int, opened: discord.Interaction) -> None:
+        super().__init__(f"Edit draft #{draft_id}, then publish", draft_id, page, opened)
+        self.inputs: dict[str, discord.ui.TextInput[EditDraftModal]] = {
+            "title": discord.ui.TextInput(label="Title", default=base.title, max_length=200),
+            "date": discord.ui.TextInput(
+                label="Date (YYYY, YYYY-MM or YYYY-MM-DD)", default=base.date, max_length=10
+            ),
+            "summary": discord.ui.TextInput(
+                label="Summary",
+                style=discord.TextStyle.paragraph,
+                default=base.summary[:1500] or None,
+                required=False,
+                max_length=1500,
+            ),
+            "significance": discord.ui.TextInput(
+                label="Significance (1 to 5)", default=base.significance, max_length=2
+            ),
+            "kind": discord.ui.TextInput(label="Kind", default=base.kind, max_length=40),
+        }
+        for name, item in self.inputs.items():
+            item.custom_id = name
+            self.add_item(item)
+
+    def edit(self) -> DraftEdit:
+        return DraftEdit(*(self.inputs[f].value for f in EDITABLE))
+
+    def check(self) -> None:
+        check_edit(self.edit())
+
+    async def decide(self, services: Services, caller: Caller) -> str:
+        edit = self.edit()
+        return published_note(self.draft_id, await services.review.publish(caller, self.draft_id, edit))
+
+
+class RejectDraftModal(_DraftModal):
+    """Why the draft is set aside: stored with it and in the audit log; nothing is posted."""
+
+    kind = "reject form"
+
+    def __init__(self, base: DraftEdit, draft_id: int, page: int, opened: discord.Interaction) -> None:
+        super().__init__(f"Reject draft #{draft_id}", draft_id, page, opened)
+        self.reason: discord.ui.TextInput[RejectDraftModal] = discord.ui.TextInput(
+            label="Reason (kept in the curation log)",
+            style=discord.TextStyle.paragraph,
+            min_length=3,
+            max_length=REASON_MAX,
+            custom_id="reason",
+        )
+        self.add_item(self.reason)
+
+    def check(self) -> None:
+        check_reason(self.reason.value)
+
+    async def decide(self, services: Services, caller: Caller) -> str:
+        await services.review.reject(caller, self.draft_id, self.reason.value)
+        return f"Rejected draft #{self.draft_id}; nothing was posted."

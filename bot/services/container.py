@@ -13,6 +13,7 @@ from bot.services.curation import CurationService
 from bot.services.events import EventService
 from bot.services.guild_settings import GuildSettingsService
 from bot.services.importing.gate import ImportGate, ImportLimits
+from bot.services.review import ReviewService
 from bot.services.search import SearchService
 from bot.services.subscriptions import SubscriptionService
 from bot.services.watch import WatchService
@@ -30,6 +31,7 @@ class Services:
     guild_settings: GuildSettingsService
     watch: WatchService
     charts: ChartService
+    review: ReviewService
     #: Resolved once here and handed to the services whose SQL differs by dialect.
     dialect: str
     # Called after a write enqueued deliveries (the dispatcher registers here to wake at once).
@@ -85,6 +87,7 @@ class Services:
                 on_enqueue=enqueued,
             ),
             charts=ChartService(sessionmaker),
+            review=ReviewService(sessionmaker, policy, on_enqueue=enqueued),
             dialect=dialect,
             enqueue_listeners=listeners,
             imports=ImportGate(import_limits),

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import models
@@ -30,10 +30,7 @@ from bot.services.catalog import CatalogService
 from bot.services.drafting import draft_fields, possible_duplicate
 from bot.services.errors import FieldProblem, NotFound, PermissionDenied, ValidationFailed
 from bot.services.feeds import TIMEOUT, FeedError, Item, check_url, fetch, parse
-from bot.services.lifecycle import Author, EventWriter, LinkResolver
-from bot.services.links import KINDS
-from bot.services.validation import EventInput, SourceInput, check_text, parse_id, validate_event
-from bot.services.views import EventView, event_view
+from bot.services.validation import check_text, parse_id
 
 log = logging.getLogger(__name__)
 
@@ -88,16 +85,11 @@ class DraftView:
     links: dict[str, list[str]]
     publisher: str
     url: str | None
-    source_id: int
+    source_id: int | None
     duplicate_of: int | None
     state: str
     event_id: int | None
-
-
-@dataclass(frozen=True)
-class QueuePage:
-    drafts: list[DraftView]
-    total: int
+    suggested_by: int | None = None
 
 
 @dataclass(frozen=True)
@@ -125,6 +117,7 @@ def draft_view(d: models.Draft) -> DraftView:
         d.duplicate_of,
         d.state,
         d.event_id,
+        d.suggested_by,
     )
 
 
@@ -415,75 +408,6 @@ class WatchService:
             await session.flush()
             return PollResult(self._view(source), [draft_view(d) for d in drafts], None, not_modified)
 
-    # The review queue ---------------------------------------------------------------------------
-
-    async def queue(self, caller: Caller, *, limit: int = 5, offset: int = 0) -> QueuePage:
-        """Pending drafts of the caller's scope, newest first."""
-        async with self._sessionmaker() as session:
-            await self._policy.require_curator(session, caller)
-            where = (models.Draft.state == "pending", self._scoped(caller, models.Draft.guild_id))
-            count: int | None = await session.scalar(
-                select(func.count()).select_from(models.Draft).where(*where)
-            )
-            total = count or 0
-            stmt = (
-                select(models.Draft)
-                .where(*where)
-                .order_by(models.Draft.id.desc())
-                .limit(limit)
-                .offset(offset)
-            )
-            return QueuePage([draft_view(d) for d in (await session.scalars(stmt)).all()], total)
-
-    async def _pending(self, session: AsyncSession, caller: Caller, draft_id: int) -> models.Draft:
-        await self._policy.require_curator(session, caller)
-        draft = await session.get(models.Draft, draft_id, with_for_update=True)
-        if draft is None or draft.guild_id != self._policy.scope_for(caller):
-            raise NotFound("draft", f"#{draft_id}")
-        if draft.state != "pending":
-            raise ValidationFailed([FieldProblem("draft", f"draft #{draft_id} is already {draft.state}")])
-        return draft
-
-    async def publish(self, caller: Caller, draft_id: int) -> EventView:
-        """The draft as a published event, with its alerts, in one transaction."""
-        async with self._sessionmaker() as session, session.begin():
-            draft = await self._pending(session, caller, draft_id)
-            links: dict[str, list[str]] = draft.links or {}
-            data = EventInput(
-                title=draft.title,
-                summary=draft.summary,
-                date=draft.occurred_on,
-                kind=draft.kind,
-                significance=draft.significance,
-                sources=[SourceInput(draft.publisher, draft.item_title, draft.published_on, draft.url)],
-            )
-            for kind in KINDS:
-                setattr(data, kind.field, list(links.get(kind.field, ())))
-            clean = validate_event(data)
-            resolved = (await LinkResolver.load(session)).resolve(clean)
-            writer = EventWriter(session, Author.of(caller, via="watch", draft=draft.id))
-            event = writer.create(clean, resolved, scope=draft.guild_id)
-            count = await writer.flush()
-            draft.state, draft.event_id = "published", event.id
-            draft.decided_by, draft.decided_at = caller.user_id or None, utcnow()
-            view = event_view(event)
-        if count and self._on_enqueue is not None:
-            self._on_enqueue()
-        return view
-
-    async def reject(self, caller: Caller, draft_id: int, reason: str = "") -> DraftView:
-        """Set a draft aside; nothing is published or posted."""
-        problems: list[FieldProblem] = []
-        reason = check_text(reason, "reason", problems, high=REASON_MAX)
-        if problems:
-            raise ValidationFailed(problems)
-        async with self._sessionmaker() as session, session.begin():
-            draft = await self._pending(session, caller, draft_id)
-            draft.state, draft.reject_reason = "rejected", reason or None
-            draft.decided_by, draft.decided_at = caller.user_id or None, utcnow()
-            session.add(audit_row("draft.reject", "draft", draft.id, {"reason": reason}, caller=caller))
-            return draft_view(draft)
-
 
 async def _seen(session: AsyncSession, source_id: int) -> tuple[set[str], set[str]]:
     """The GUIDs and URLs of the items a source has drafted already."""
@@ -538,4 +462,4 @@ class Watcher:
                     await asyncio.wait_for(self._wake.wait(), self._tick)
 
 
-__all__ = ["DraftView", "PollResult", "QueuePage", "SourceView", "WatchService", "Watcher"]
+__all__ = ["DraftView", "PollResult", "SourceView", "WatchService", "Watcher", "draft_view"]

@@ -51,12 +51,12 @@ async def test_the_bot_polls_sources_and_a_published_draft_alerts_once(
         assert bot.watcher is not None
         bot.watcher.wake()
         assert await _drafts(sqlite_db) == 2
-        page = await services.watch.queue(curator(staff.guild.id))
+        page = await services.review.queue(curator(staff.guild.id))
         launch = next(d for d in page.drafts if d.links["systems"] == ["hwasong-15"])
         other = next(d for d in page.drafts if d.id != launch.id)
-        event = await services.watch.publish(curator(staff.guild.id), launch.id)
+        event = await services.review.publish(curator(staff.guild.id), launch.id)
         await wait_deliveries(sqlite_db, models.Delivery.state == "sent", 1)
-        await services.watch.reject(curator(staff.guild.id), other.id, "seen already")
+        await services.review.reject(curator(staff.guild.id), other.id, "seen already")
         await asyncio.sleep(0.5)
         posted = fake_discord.channel_messages(channel.id)
         assert len(posted) == 1
@@ -110,14 +110,16 @@ async def test_curate_watch_and_queue_commands(fake_discord: FakeDiscord, sqlite
         ]
         shown = queue.message
         assert shown is not None
-        publish, reject, _prev, _next = shown.custom_ids()
+        publish, _edit, _merge, reject, _prev, _next = shown.custom_ids()
         stranger = await fake_discord.press(queue, reject, user=staff.curator)
         assert stranger.ephemeral and stranger.content == QUEUE_NOT_YOURS
-        rejected = await fake_discord.press(queue, reject, user=staff.admin)
+        form = await fake_discord.press(queue, reject, user=staff.admin)
+        assert form.modal is not None  # the reason is asked for
+        rejected = await fake_discord.submit_modal(form, {"reason": "Recorded already"}, user=staff.admin)
         assert "Rejected draft #2; nothing was posted." in (shown.content or "")
         assert rejected.callback_type == 6  # deferred, then the queue message edited
         assert queue.embeds[0]["title"] == "Draft #1: North Korea fires a Hwasong-15 from near Pyongyang"
-        publish, _reject, _prev, _next = shown.custom_ids()
+        publish, _edit, _reject, _prev, _next = shown.custom_ids()
         await fake_discord.press(queue, publish, user=staff.admin)
         assert "Published draft #1 as event #" in (shown.content or "")
         await wait_deliveries(sqlite_db, models.Delivery.state == "sent", 1)

@@ -15,8 +15,9 @@ from sqlalchemy import func, select
 from bot import models
 from bot.db import engine_of, exclusive
 from bot.services.access import Policy
-from bot.services.errors import NotFound, PermissionDenied, ValidationFailed
+from bot.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from bot.services.feeds import MAX_ITEMS
+from bot.services.review import ReviewService
 from bot.services.subscriptions import Filters
 from bot.services.watch import BACKOFF_MAX, MAX_FAILURES, WatchService, wait_after
 from tests.feed_server import HUGE_BYTES, ITEMS_MANY, FeedServer, feed_server
@@ -36,13 +37,18 @@ def watch(services: Services) -> WatchService:
     )
 
 
+@pytest.fixture
+def review(services: Services) -> ReviewService:
+    return ReviewService(services.db.sessionmaker, Policy.of([HOME]))
+
+
 async def _count(services: Services, model: type[models.Base]) -> int:
     async with services.db.sessionmaker() as session:
         return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
 
 async def test_new_items_become_drafts_with_their_links(
-    services: Services, watch: WatchService, feeds: FeedServer
+    services: Services, watch: WatchService, review: ReviewService, feeds: FeedServer
 ) -> None:
     source = await watch.add(curator(HOME), feeds.url("/feed"), "atom", "Test wire")
     [result] = await watch.run_once()
@@ -74,7 +80,7 @@ async def test_new_items_become_drafts_with_their_links(
     [listed] = await watch.sources(curator(HOME))
     assert listed.id == source.id and listed.last_new_at is not None and listed.last_error is None
     # The queue is newest first; a reader sees no draft among the events.
-    page = await watch.queue(curator(HOME))
+    page = await review.queue(curator(HOME))
     assert page.total == 2 and [d.id for d in page.drafts] == sorted(
         (d.id for d in page.drafts), reverse=True
     )
@@ -110,44 +116,46 @@ async def test_rss_source(watch: WatchService, feeds: FeedServer) -> None:
 
 
 async def test_publish_alerts_once_and_reject_posts_nothing(
-    services: Services, watch: WatchService, feeds: FeedServer
+    services: Services, watch: WatchService, review: ReviewService, feeds: FeedServer
 ) -> None:
     await services.subscriptions.subscribe(curator(HOME).in_channel(10), 10, Filters(programs=["icbm"]))
     await watch.add(curator(HOME), feeds.url("/feed"), "atom", "Test wire")
     await watch.run_once()
-    page = await watch.queue(curator(HOME))
+    page = await review.queue(curator(HOME))
     launch = next(d for d in page.drafts if d.links["systems"] == ["hwasong-15"])
     other = next(d for d in page.drafts if d.id != launch.id)
-    event = await watch.publish(curator(HOME), launch.id)
+    event = await review.publish(curator(HOME), launch.id)
     assert event.title == launch.title and event.status == "published" and event.guild_id is None
     assert [s.url for s in event.sources] == ["https://example.org/wire/hwasong-15"]
     assert [s.publisher for s in event.sources] == ["Test wire"]
     assert await _count(services, models.Delivery) == 1
-    with pytest.raises(ValidationFailed, match="already published"):
-        await watch.publish(curator(HOME), launch.id)
+    with pytest.raises(Conflict, match="already published"):
+        await review.publish(curator(HOME), launch.id)
     assert await _count(services, models.Delivery) == 1
-    await watch.reject(curator(HOME), other.id, "Already recorded")
+    await review.reject(curator(HOME), other.id, "Already recorded")
     assert await _count(services, models.Delivery) == 1
-    assert (await watch.queue(curator(HOME))).total == 0
+    assert (await review.queue(curator(HOME))).total == 0
     assert (await services.events.get(event.id)).title == launch.title
 
 
-async def test_rights_and_scopes(services: Services, watch: WatchService, feeds: FeedServer) -> None:
+async def test_rights_and_scopes(
+    services: Services, watch: WatchService, review: ReviewService, feeds: FeedServer
+) -> None:
     with pytest.raises(PermissionDenied):
         await watch.add(member(HOME), feeds.url("/feed"), "atom", "Test wire")
     local = await watch.add(curator(OTHER), feeds.url("/feed"), "atom", "Their wire")
     assert local.guild_id == OTHER
     assert await watch.sources(curator(HOME)) == []
     await watch.run_once()
-    [draft, *_] = (await watch.queue(curator(OTHER))).drafts
-    assert (await watch.queue(curator(HOME))).total == 0
+    [draft, *_] = (await review.queue(curator(OTHER))).drafts
+    assert (await review.queue(curator(HOME))).total == 0
     with pytest.raises(NotFound):
-        await watch.publish(curator(HOME), draft.id)
+        await review.publish(curator(HOME), draft.id)
     with pytest.raises(NotFound):
         await watch.remove(curator(HOME), local.id)
     with pytest.raises(PermissionDenied):
-        await watch.reject(member(OTHER), draft.id)
-    event = await watch.publish(curator(OTHER), draft.id)
+        await review.reject(member(OTHER), draft.id, "Not for us")
+    event = await review.publish(curator(OTHER), draft.id)
     assert event.guild_id == OTHER
     with pytest.raises(ValidationFailed, match="already watched"):
         await watch.add(curator(OTHER), feeds.url("/feed"), "atom", "Again")

@@ -1,0 +1,232 @@
+"""The review queue: the drafts of a scope (from watched sources and members' suggestions) waiting
+for its curators, who publish one (as drafted, or edited first), merge it into the event it
+duplicates as a further source, or reject it with a reason.
+
+Every decision goes through the event lifecycle where it writes an event (the event, its audit row
+and its alerts in one transaction), is audited, and records who decided and when; a draft already
+decided is refused with who decided it. Every entry point takes the caller and checks the curator
+again; a draft of another scope is "not found".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import models
+from bot.db import Sessionmaker
+from bot.models import utcnow
+from bot.services.access import Caller, Policy
+from bot.services.audit import audit_row
+from bot.services.errors import Conflict, FieldProblem, NotFound, ValidationFailed
+from bot.services.events import with_links
+from bot.services.lifecycle import Author, EventWriter, LinkResolver
+from bot.services.links import KINDS
+from bot.services.validation import EventInput, SourceInput, check_text, validate_event
+from bot.services.views import EventView, SourceView, event_view
+from bot.services.watch import DraftView, draft_view
+
+REASON_MAX = 500
+#: The fields a curator may change in the Edit form before publishing.
+EDITABLE = ("title", "date", "summary", "significance", "kind")
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    drafts: list[DraftView]
+    total: int
+
+
+@dataclass(frozen=True)
+class DraftEdit:
+    """What the Edit form sends: the text of each field as typed (validated on publish)."""
+
+    title: str
+    date: str
+    summary: str
+    significance: str
+    kind: str
+
+
+def edit_of(draft: DraftView) -> DraftEdit:
+    """The Edit form prefilled with the draft."""
+    return DraftEdit(
+        draft.title,
+        draft.occurred_on.isoformat(),
+        draft.summary,
+        str(draft.significance),
+        draft.kind,
+    )
+
+
+def _significance(text: str) -> int:
+    value = text.strip()
+    if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= 5:
+        raise ValidationFailed([FieldProblem("significance", "must be a whole number from 1 to 5")])
+    return int(value)
+
+
+def _apply(data: EventInput, edit: DraftEdit) -> None:
+    data.title, data.summary, data.kind = edit.title, edit.summary, edit.kind.strip()
+    data.date = edit.date.strip()
+    data.significance = _significance(edit.significance)
+
+
+def check_edit(edit: DraftEdit) -> None:
+    """Raise ValidationFailed naming every bad field of the Edit form (before anything is written)."""
+    data = EventInput(title="", summary="", date="", kind="", sources=[SourceInput("form", "the draft's")])
+    _apply(data, edit)  # the draft's own source is checked on publish
+    validate_event(data)
+
+
+def check_reason(reason: str) -> str:
+    """The reason of a rejection, trimmed; ValidationFailed when it is too short, long or odd."""
+    problems: list[FieldProblem] = []
+    reason = check_text(reason, "reason", problems, low=3, high=REASON_MAX, multiline=True)
+    if problems:
+        raise ValidationFailed(problems)
+    return reason
+
+
+def _decided(draft: models.Draft) -> str:
+    """Who decided a draft, and when, as a refusal of a second decision says it."""
+    who = f"<@{draft.decided_by}>" if draft.decided_by else "the operator"
+    when = f" on {draft.decided_at:%Y-%m-%d %H:%M} UTC" if draft.decided_at else ""
+    what = {"published": "published", "merged": "merged", "rejected": "rejected"}.get(
+        draft.state, draft.state
+    )
+    target = f" (event #{draft.event_id})" if draft.event_id and draft.state != "rejected" else ""
+    return f"Draft #{draft.id} was already {what}{target} by {who}{when}."
+
+
+class ReviewService:
+    def __init__(
+        self, sessionmaker: Sessionmaker, policy: Policy, *, on_enqueue: Callable[[], None] | None = None
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._policy = policy
+        self._on_enqueue = on_enqueue
+
+    def _scope_is(self, caller: Caller, draft: models.Draft) -> bool:
+        return draft.guild_id == self._policy.scope_for(caller)
+
+    async def queue(self, caller: Caller, *, limit: int = 5, offset: int = 0) -> QueuePage:
+        """Pending drafts of the caller's scope, newest first."""
+        async with self._sessionmaker() as session:
+            await self._policy.require_curator(session, caller)
+            scope = self._policy.scope_for(caller)
+            in_scope = models.Draft.guild_id.is_(None) if scope is None else models.Draft.guild_id == scope
+            where = (models.Draft.state == "pending", in_scope)
+            count: int | None = await session.scalar(
+                select(func.count()).select_from(models.Draft).where(*where)
+            )
+            stmt = (
+                select(models.Draft)
+                .where(*where)
+                .order_by(models.Draft.id.desc())
+                .limit(limit)
+                .offset(offset)
+            )
+            return QueuePage([draft_view(d) for d in (await session.scalars(stmt)).all()], count or 0)
+
+    async def draft(self, caller: Caller, draft_id: int) -> DraftView:
+        """One pending draft of the caller's scope (for the Edit form)."""
+        async with self._sessionmaker() as session:
+            return draft_view(await self._pending(session, caller, draft_id, lock=False))
+
+    async def _pending(
+        self, session: AsyncSession, caller: Caller, draft_id: int, *, lock: bool = True
+    ) -> models.Draft:
+        await self._policy.require_curator(session, caller)
+        draft = await session.get(models.Draft, draft_id, with_for_update=lock)
+        if draft is None or not self._scope_is(caller, draft):
+            raise NotFound("draft", f"#{draft_id}")
+        if draft.state != "pending":
+            raise Conflict(_decided(draft))
+        return draft
+
+    @staticmethod
+    def _decide(draft: models.Draft, caller: Caller, state: str, event_id: int | None = None) -> None:
+        draft.state, draft.event_id = state, event_id
+        draft.decided_by, draft.decided_at = caller.user_id or None, utcnow()
+
+    async def publish(self, caller: Caller, draft_id: int, edit: DraftEdit | None = None) -> EventView:
+        """The draft (with ``edit``'s fields when given) as a published event, with its alerts, in
+        one transaction; invalid fields write nothing."""
+        async with self._sessionmaker() as session, session.begin():
+            draft = await self._pending(session, caller, draft_id)
+            links: dict[str, list[str]] = draft.links or {}
+            data = EventInput(
+                title=draft.title,
+                summary=draft.summary,
+                date=draft.occurred_on,
+                kind=draft.kind,
+                significance=draft.significance,
+                sources=[SourceInput(draft.publisher, draft.item_title, draft.published_on, draft.url)],
+            )
+            changed: dict[str, list[str]] = {}
+            if edit is not None:
+                _apply(data, edit)
+                before = edit_of(draft_view(draft))
+                changed = {
+                    f: [getattr(before, f), getattr(edit, f).strip()]
+                    for f in EDITABLE
+                    if getattr(before, f).strip() != getattr(edit, f).strip()
+                }
+            for kind in KINDS:
+                setattr(data, kind.field, list(links.get(kind.field, ())))
+            clean = validate_event(data)
+            resolved = (await LinkResolver.load(session)).resolve(clean)
+            extra: dict[str, Any] = {"draft": draft.id, **({"edited": changed} if changed else {})}
+            writer = EventWriter(
+                session, Author(caller.guild_id, caller.user_id or None, "review", None, extra)
+            )
+            event = writer.create(clean, resolved, scope=draft.guild_id)
+            count = await writer.flush()
+            self._decide(draft, caller, "published", event.id)
+            session.add(
+                audit_row("draft.publish", "draft", draft.id, {"event": event.id, **extra}, caller=caller)
+            )
+            view = event_view(event)
+        if count and self._on_enqueue is not None:
+            self._on_enqueue()
+        return view
+
+    async def merge(self, caller: Caller, draft_id: int) -> EventView:
+        """Add a draft marked "possible duplicate of #N" to event N as a further source (its alerts
+        already posted are updated; nothing new is posted)."""
+        async with self._sessionmaker() as session, session.begin():
+            draft = await self._pending(session, caller, draft_id)
+            if draft.duplicate_of is None:
+                raise ValidationFailed([FieldProblem("draft", f"draft #{draft_id} duplicates no event")])
+            stmt = with_links(select(models.Event).where(models.Event.id == draft.duplicate_of))
+            event = await session.scalar(stmt.with_for_update(of=models.Event))
+            if event is None or event.guild_id != draft.guild_id or event.status != "published":
+                raise NotFound("event", f"#{draft.duplicate_of}")
+            writer = EventWriter(session, Author.of(caller, via="review", draft=draft.id))
+            source = SourceView(draft.publisher, draft.item_title, draft.published_on, "day", draft.url)
+            writer.merge(event, source, f"draft:{draft.id}")
+            count = await writer.flush()
+            self._decide(draft, caller, "merged", event.id)
+            session.add(audit_row("draft.merge", "draft", draft.id, {"event": event.id}, caller=caller))
+            view = event_view(event)
+        if count and self._on_enqueue is not None:
+            self._on_enqueue()
+        return view
+
+    async def reject(self, caller: Caller, draft_id: int, reason: str) -> DraftView:
+        """Set a draft aside with the reason (stored and audited); nothing is published or posted."""
+        reason = check_reason(reason)
+        async with self._sessionmaker() as session, session.begin():
+            draft = await self._pending(session, caller, draft_id)
+            self._decide(draft, caller, "rejected")
+            draft.reject_reason = reason
+            session.add(audit_row("draft.reject", "draft", draft.id, {"reason": reason}, caller=caller))
+            return draft_view(draft)
+
+
+__all__ = ["EDITABLE", "DraftEdit", "QueuePage", "ReviewService", "check_edit", "check_reason", "edit_of"]
