@@ -8,7 +8,6 @@ import logging
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal, Self
-from urllib.parse import urlsplit
 
 import discord
 from discord import app_commands
@@ -30,7 +29,7 @@ from bot.services.errors import FieldProblem, ValidationFailed
 from bot.services.export import export_events
 from bot.services.importing import import_file
 from bot.services.subscriptions import split_slugs
-from bot.services.validation import EventInput, SourceInput
+from bot.services.validation import EventInput, SourceInput, host_of
 from cogs.watch import WatchCommands
 
 if TYPE_CHECKING:
@@ -44,11 +43,6 @@ IMPORT_MAX_BYTES = 10 * 1024 * 1024
 PROBLEMS_SHOWN = 15
 PROBLEMS_FILE = "import-report.txt"
 TAG_KEYS = ("kind", "significance", "programs", "parties", "tracks")
-
-
-def host_of(url: str) -> str:
-    host = urlsplit(url.strip()).hostname or ""
-    return host.removeprefix("www.") or "Source"
 
 
 # -- the edit form ---------------------------------------------------------------------------------

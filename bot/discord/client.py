@@ -42,6 +42,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.curation",
     "cogs.alerts",
     "cogs.settings",
+    "cogs.suggest",
 )
 TREE_HASH_KEY = "command_tree_hash"
 SYNC_LOCK = "command-sync"

@@ -87,7 +87,7 @@ class Services:
                 on_enqueue=enqueued,
             ),
             charts=ChartService(sessionmaker),
-            review=ReviewService(sessionmaker, policy, on_enqueue=enqueued),
+            review=ReviewService(sessionmaker, policy, catalog, on_enqueue=enqueued),
             dialect=dialect,
             enqueue_listeners=listeners,
             imports=ImportGate(import_limits),

@@ -10,6 +10,9 @@ again; a draft of another scope is "not found".
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,11 +25,13 @@ from bot.db import Sessionmaker
 from bot.models import utcnow
 from bot.services.access import Caller, Policy
 from bot.services.audit import audit_row
+from bot.services.catalog import CatalogService
+from bot.services.drafting import SIGNIFICANCE, guess_kind, possible_duplicate
 from bot.services.errors import Conflict, FieldProblem, NotFound, ValidationFailed
 from bot.services.events import with_links
 from bot.services.lifecycle import Author, EventWriter, LinkResolver
 from bot.services.links import KINDS
-from bot.services.validation import EventInput, SourceInput, check_text, validate_event
+from bot.services.validation import CleanEvent, EventInput, SourceInput, check_text, host_of, validate_event
 from bot.services.views import EventView, SourceView, event_view
 from bot.services.watch import DraftView, draft_view
 
@@ -92,6 +97,11 @@ def check_reason(reason: str) -> str:
     return reason
 
 
+def _dated(draft: models.Draft) -> str:
+    """The draft's date as typed, to its precision (a suggestion may name a month or a year)."""
+    return draft.occurred_on.isoformat()[: {"year": 4, "month": 7}.get(draft.precision, 10)]
+
+
 def _decided(draft: models.Draft) -> str:
     """Who decided a draft, and when, as a refusal of a second decision says it."""
     who = f"<@{draft.decided_by}>" if draft.decided_by else "the operator"
@@ -103,13 +113,130 @@ def _decided(draft: models.Draft) -> str:
     return f"Draft #{draft.id} was already {what}{target} by {who}{when}."
 
 
+#: Suggestions one member may make per hour (refused with the time they may try again).
+SUGGEST_LIMIT = 5
+SUGGEST_WINDOW = dt.timedelta(hours=1)
+#: What a suggestion may not carry: user, role and channel mentions, @everyone/@here, masked links.
+_PINGS = re.compile(r"<@[!&]?\d+>|<#\d+>|@(?:everyone|here)\b", re.IGNORECASE)
+_MASKED = re.compile(r"\[[^\]]*\]\(\s*<?\s*\w+://")
+
+
+class TooManySuggestions(Conflict):
+    """A member made :data:`SUGGEST_LIMIT` suggestions within the hour; ``retry_at`` says when."""
+
+    def __init__(self, retry_at: dt.datetime) -> None:
+        self.retry_at = retry_at
+        super().__init__(
+            f"You can suggest {SUGGEST_LIMIT} drafts an hour; you can suggest again at {retry_at:%H:%M} UTC."
+        )
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """What a member typed in /suggest."""
+
+    title: str
+    date: str
+    summary: str
+    source_url: str
+
+
+def _plain(text: str, name: str, problems: list[FieldProblem]) -> None:
+    if _PINGS.search(text):
+        problems.append(FieldProblem(name, "may not mention members, roles, channels, @everyone or @here"))
+    if _MASKED.search(text):
+        problems.append(FieldProblem(name, "may not hold masked links ([text](address))"))
+
+
+def check_suggestion(s: Suggestion, today: dt.date | None = None) -> CleanEvent:
+    """The suggestion as a valid event content (kind guessed from the title), or ValidationFailed
+    naming every problem; nothing is written before this passes."""
+    problems: list[FieldProblem] = []
+    for name in ("title", "summary"):
+        _plain(getattr(s, name), name, problems)
+    if len(s.source_url) > 500:
+        problems.append(FieldProblem("source_url", "must be at most 500 characters"))
+    kind = guess_kind(s.title)
+    data = EventInput(
+        title=s.title,
+        summary=s.summary,
+        date=s.date.strip(),
+        kind=guess_kind(s.summary) if kind == "other" else kind,
+        significance=SIGNIFICANCE.get(kind, 2),
+        sources=[SourceInput(host_of(s.source_url), s.title, None, s.source_url.strip())],
+    )
+    try:
+        clean = validate_event(data, today=today)
+    except ValidationFailed as exc:
+        problems += [
+            FieldProblem("source_url", p.problem) if p.field.endswith(" url") else p for p in exc.problems
+        ]
+    if problems:
+        raise ValidationFailed(problems)
+    return clean
+
+
 class ReviewService:
     def __init__(
-        self, sessionmaker: Sessionmaker, policy: Policy, *, on_enqueue: Callable[[], None] | None = None
+        self,
+        sessionmaker: Sessionmaker,
+        policy: Policy,
+        catalog: CatalogService | None = None,
+        *,
+        on_enqueue: Callable[[], None] | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._policy = policy
+        self._catalog = catalog
         self._on_enqueue = on_enqueue
+
+    async def suggest(self, caller: Caller, suggestion: Suggestion) -> DraftView:
+        """A member's suggestion as a pending draft of their scope, the suggester recorded; at most
+        :data:`SUGGEST_LIMIT` a member per hour. Any member may suggest; nothing is published."""
+        if caller.guild_id is None:
+            raise ValidationFailed([FieldProblem("server", "suggestions are made in a server")])
+        clean = check_suggestion(suggestion)
+        text = f"{clean.title} {clean.summary}"
+        links = await self._catalog.mentioned(text) if self._catalog is not None else {}
+        now = utcnow()
+        async with self._sessionmaker() as session, session.begin():
+            recent = (
+                await session.scalars(
+                    select(models.Draft.created_at)
+                    .where(
+                        models.Draft.suggested_by == caller.user_id,
+                        models.Draft.created_at > now - SUGGEST_WINDOW,
+                    )
+                    .order_by(models.Draft.created_at)
+                )
+            ).all()
+            if len(recent) >= SUGGEST_LIMIT:
+                raise TooManySuggestions(recent[-SUGGEST_LIMIT] + SUGGEST_WINDOW)
+            scope = self._policy.scope_for(caller)
+            source = clean.sources[0]
+            draft = models.Draft(
+                source_id=None,
+                guild_id=scope,
+                suggested_by=caller.user_id,
+                guid=f"suggestion:{uuid.uuid4().hex}",
+                url=source.url,
+                title=clean.title,
+                summary=clean.summary,
+                occurred_on=clean.occurred_on,
+                precision=clean.precision,
+                kind=clean.kind,
+                significance=clean.significance,
+                links=links,
+                publisher=source.publisher,
+                item_title=clean.title,
+                published_on=None,
+                duplicate_of=await possible_duplicate(session, scope, clean.occurred_on, clean.title, links),
+                created_at=now,
+            )
+            session.add(draft)
+            await session.flush()
+            session.add(audit_row("draft.suggest", "draft", draft.id, {"title": clean.title}, caller=caller))
+            return draft_view(draft)
 
     def _scope_is(self, caller: Caller, draft: models.Draft) -> bool:
         return draft.guild_id == self._policy.scope_for(caller)
@@ -163,7 +290,7 @@ class ReviewService:
             data = EventInput(
                 title=draft.title,
                 summary=draft.summary,
-                date=draft.occurred_on,
+                date=_dated(draft),
                 kind=draft.kind,
                 significance=draft.significance,
                 sources=[SourceInput(draft.publisher, draft.item_title, draft.published_on, draft.url)],
@@ -229,4 +356,16 @@ class ReviewService:
             return draft_view(draft)
 
 
-__all__ = ["EDITABLE", "DraftEdit", "QueuePage", "ReviewService", "check_edit", "check_reason", "edit_of"]
+__all__ = [
+    "EDITABLE",
+    "SUGGEST_LIMIT",
+    "DraftEdit",
+    "QueuePage",
+    "ReviewService",
+    "Suggestion",
+    "TooManySuggestions",
+    "check_edit",
+    "check_reason",
+    "check_suggestion",
+    "edit_of",
+]

@@ -207,6 +207,12 @@ def check_kind(value: object, name: str, problems: list[FieldProblem]) -> str:
     return kind
 
 
+def host_of(url: str) -> str:
+    """A source's site, as a publisher's name when none is given: ``example.org``."""
+    host = urlsplit(url.strip()).hostname or ""
+    return host.removeprefix("www.") or "Source"
+
+
 def check_url(value: str | None, name: str, problems: list[FieldProblem]) -> str | None:
     if value is None or not str(value).strip():
         return None

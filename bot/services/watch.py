@@ -90,6 +90,7 @@ class DraftView:
     state: str
     event_id: int | None
     suggested_by: int | None = None
+    guild_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,7 @@ def draft_view(d: models.Draft) -> DraftView:
         d.state,
         d.event_id,
         d.suggested_by,
+        d.guild_id,
     )
 
 

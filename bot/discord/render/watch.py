@@ -54,6 +54,8 @@ def draft_embed(draft: DraftView, page: int, total: int) -> discord.Embed:
         slugs = draft.links.get(field) or []
         if slugs:
             embed.add_field(name=label, value=truncate(", ".join(slugs), 1024))
+    if draft.suggested_by is not None:
+        embed.add_field(name="Suggested by", value=f"<@{draft.suggested_by}>", inline=False)
     embed.add_field(name="Source", value=truncate(draft.publisher, 1024), inline=False)
     if draft.duplicate_of is not None:
         embed.add_field(name="Possible duplicate", value=f"of event #{draft.duplicate_of}", inline=False)
