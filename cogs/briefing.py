@@ -41,12 +41,14 @@ from bot.discord.render.catalog import (
     track_embeds,
 )
 from bot.discord.render.events import event_pages, sources_button
+from bot.discord.render.history import history_pages
 from bot.discord.render.reply import Reply, Who
 from bot.services.charts import ChartQuery
 from bot.services.dates import format_date, iso_with_precision, parse_date
 from bot.services.filters import EventFilter
 from bot.services.views import ActorView, PartView, ProgramView, TopicView, TrackView
 from cogs.charts import Charts
+from cogs.suggest import Suggest
 
 if TYPE_CHECKING:
     from bot.discord.client import PeninsulaBot
@@ -150,8 +152,15 @@ async def compare_document(services: Services, who: Who, args: str) -> Document:
     return Document(compare_embeds(await services.catalog.comparison(args)))
 
 
-async def build_event(services: Services, who: Who, *, id: int) -> Reply:
-    return await open_document(services, who, "event", str(id))
+async def build_event(services: Services, who: Who, *, id: int, history: bool = False) -> Reply:
+    return await open_document(services, who, "event-history" if history else "event", str(id))
+
+
+@document("event-history")
+async def event_history_document(services: Services, who: Who, args: str) -> Document:
+    """/event history:true as pages: each revision, who made it and when, what it changed."""
+    event = await services.events.get(int(args), guild_id=who.guild_id)
+    return Document(history_pages(event, await services.events.history(event.id, guild_id=who.guild_id)))
 
 
 @document("event")
@@ -183,7 +192,7 @@ async def help_document(services: Services, who: Who, args: str) -> Document:
         systems=sum(x.kind == "system" for x in parts),
         facilities=sum(x.kind == "facility" for x in parts),
     )
-    cogs = (*Briefing.__cog_app_commands__, *Charts.__cog_app_commands__)
+    cogs = (*Briefing.__cog_app_commands__, *Charts.__cog_app_commands__, *Suggest.__cog_app_commands__)
     commands = [(c.name, c.description) for c in cogs]
     return Document(help_pages(counts, commands))
 
@@ -319,13 +328,16 @@ class Briefing(commands.Cog):
         await self.answer(interaction, private, work)
 
     @app_commands.command(name="event", description="One event with all its sources")
-    @app_commands.describe(id="Event number or words of its title", private=PRIVATE)
-    async def event(self, interaction: discord.Interaction, id: EventOption, private: bool = False) -> None:
-        await self.answer(
-            interaction,
-            private,
-            build_event(self.services, await who_reads(interaction, private=private), id=id),
-        )
+    @app_commands.describe(
+        id="Event number or words of its title",
+        history="Show its revisions instead: who changed what, when",
+        private=PRIVATE,
+    )
+    async def event(
+        self, interaction: discord.Interaction, id: EventOption, history: bool = False, private: bool = False
+    ) -> None:
+        who = await who_reads(interaction, private=private)
+        await self.answer(interaction, private, build_event(self.services, who, id=id, history=history))
 
     @app_commands.command(
         name="search", description="Search events, programs, systems, sites, talks and positions"

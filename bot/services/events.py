@@ -19,6 +19,7 @@ from sqlalchemy.orm import selectinload
 
 from bot import models
 from bot.db import Sessionmaker
+from bot.services.audit import AuditEntry
 from bot.services.catalog import Choice
 from bot.services.dates import format_date
 from bot.services.errors import FieldProblem, NotFound, ValidationFailed
@@ -128,6 +129,18 @@ class EventService:
         if not views:
             raise NotFound("event", f"#{event_id}")
         return views[0]
+
+    async def history(self, event_id: int, *, guild_id: int | None = None) -> list[AuditEntry]:
+        """The audited writes of one event visible from ``guild_id`` (else NotFound), oldest first;
+        each says what it changed, field by field."""
+        await self.get(event_id, guild_id=guild_id)
+        stmt = (
+            select(models.AuditLog)
+            .where(models.AuditLog.record_type == "event", models.AuditLog.record_id == str(event_id))
+            .order_by(models.AuditLog.id)
+        )
+        async with self._sessionmaker() as session:
+            return [AuditEntry.of(r) for r in (await session.scalars(stmt)).all()]
 
     async def page(
         self, f: EventFilter, *, limit: int = 10, cursor: str | None = None, links: bool = True

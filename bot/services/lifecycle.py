@@ -115,6 +115,30 @@ def apply_clean(event: models.Event, clean: CleanEvent, links: Links) -> None:
         event.sources.remove(row)
 
 
+def snapshot(event: models.Event) -> dict[str, str]:
+    """What a reader sees of an event, field by field, as text (for the history of its revisions)."""
+    day = event.occurred_on.isoformat()[: {"year": 4, "month": 7}.get(event.precision, 10)]
+    out = {
+        "title": event.title,
+        "date": day,
+        "summary": event.summary,
+        "kind": event.kind,
+        "significance": str(event.significance),
+        "status": event.status if event.retract_reason is None else f"{event.status}: {event.retract_reason}",
+    }
+    for kind in KINDS:
+        out[kind.plural] = ", ".join(sorted(r.slug for r in getattr(event, kind.field)))
+    out["sources"] = "; ".join(
+        f"{s.publisher}: {s.title}" for s in sorted(event.sources, key=lambda s: s.position)
+    )
+    return out
+
+
+def changed(before: Mapping[str, str], after: Mapping[str, str]) -> dict[str, list[str]]:
+    """``{field: [old, new]}`` for each field that differs."""
+    return {k: [before.get(k, ""), v] for k, v in after.items() if before.get(k, "") != v}
+
+
 def same_content(event: models.Event, clean: CleanEvent, links: Links) -> bool:
     return (
         event.title == clean.title
@@ -215,7 +239,7 @@ class EventWriter:
         )
         apply_clean(event, clean, links)
         self._session.add(event)
-        details = {"scope": "global" if scope is None else "local"}
+        details = {"scope": "global" if scope is None else "local", "changes": changed({}, snapshot(event))}
         outbox: Action | None = "post" if alert and status == "published" else None
         self._pending.append(_Write(event, "event.create", details, outbox))
         return event
@@ -235,6 +259,7 @@ class EventWriter:
             self._pending.append(_Write(event, "event.translate", {}, None))
             return True
         action = "event.edit"
+        before = snapshot(event)
         apply_clean(event, clean, links)
         if new is not None:
             if new.status == "retracted" and event.status != "retracted":
@@ -243,7 +268,7 @@ class EventWriter:
         if event.external_id is None:
             event.external_id = clean.external_id
         self._bump(event)
-        self._pending.append(_Write(event, action, {}, "edit"))
+        self._pending.append(_Write(event, action, {"changes": changed(before, snapshot(event))}, "edit"))
         return True
 
     def merge(self, event: models.Event, source: SourceView, external_id: str) -> bool:
@@ -253,6 +278,7 @@ class EventWriter:
         row = merged_row(event, external_id)
         if row is not None and source_view(row) == source:
             return False
+        before = snapshot(event)
         if row is None:
             position = max(
                 [s.position + 1 for s in event.sources if s.position >= MERGED_FROM], default=MERGED_FROM
@@ -263,14 +289,17 @@ class EventWriter:
         row.published_on, row.published_precision = source.published_on, source.published_precision
         row.details = dict(source.details or {})
         self._bump(event)
-        self._pending.append(_Write(event, "event.merge", {"source": external_id}, "edit"))
+        details = {"source": external_id, "changes": changed(before, snapshot(event))}
+        self._pending.append(_Write(event, "event.merge", details, "edit"))
         return True
 
     def retract(self, event: models.Event, reason: str) -> None:
         """Withdraw ``event``: hidden from lists, the alerts already posted marked retracted."""
+        before = snapshot(event)
         event.status, event.retract_reason = "retracted", reason
         self._bump(event)
-        self._pending.append(_Write(event, "event.retract", {"reason": reason}, "edit"))
+        details = {"reason": reason, "changes": changed(before, snapshot(event))}
+        self._pending.append(_Write(event, "event.retract", details, "edit"))
 
     def _bump(self, event: models.Event) -> None:
         event.revision += 1
