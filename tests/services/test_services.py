@@ -371,6 +371,12 @@ async def test_seed_update_edits_posted_alerts_and_reseed_writes_nothing(
     assert row.details == {
         "title": "Unha-3 puts a satellite in orbit from Sohae",
         "revision": 2,
+        "changes": {
+            "title": [
+                "Unha-3 places a satellite in orbit from Sohae",
+                "Unha-3 puts a satellite in orbit from Sohae",
+            ]
+        },
         "via": "seed",
         "file": "sample.yaml",
     }
