@@ -309,7 +309,6 @@ class Source(Base):
 class Subscription(Base):
     __tablename__ = "subscription"
     __table_args__ = (
-        UniqueConstraint("guild_id", "channel_id"),
         CheckConstraint(_in("state", SUBSCRIPTION_STATES), name="state"),
         CheckConstraint("min_significance BETWEEN 1 AND 5", name="min_significance"),
         Index("ix_subscription_channel_id", "channel_id"),
@@ -329,6 +328,8 @@ class Subscription(Base):
     mention_role_id: Mapped[int | None] = mapped_column(BigInteger)
     state: Mapped[str] = mapped_column(String(16), default="active")
     disabled_reason: Mapped[str | None] = mapped_column(Text)
+    #: When ``state`` last changed (paused, disabled, resumed); ``None``: as it was created.
+    state_since: Mapped[dt.datetime | None] = mapped_column()
     created_by: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
     last_delivery_at: Mapped[dt.datetime | None] = mapped_column()
@@ -365,6 +366,9 @@ class Delivery(Base):
     sent_at: Mapped[dt.datetime | None] = mapped_column()
     #: A ``summary`` row: how many events of the import this channel got no alert of.
     summary_count: Mapped[int | None] = mapped_column(Integer)
+    #: The roles a post mentions when several subscriptions of its channel matched the event (one
+    #: alert per channel, every matching subscription's role); ``None``: its subscription's role.
+    mention_role_ids: Mapped[list[Any] | None] = mapped_column(JSON)
 
 
 class AuditLog(Base):

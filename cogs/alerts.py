@@ -11,13 +11,20 @@ from discord.ext import commands
 
 from bot.discord import checks
 from bot.discord.documents import Document, document, open_document
-from bot.discord.language import who_reads
-from bot.discord.options import KindListOption, PartyListOption, ProgramListOption, TrackListOption
+from bot.discord.language import own_locale, who_reads
+from bot.discord.options import (
+    KindListOption,
+    PartyListOption,
+    ProgramListOption,
+    SubscriptionOption,
+    TrackListOption,
+)
 from bot.discord.render.reply import message
-from bot.discord.render.subscriptions import filters_line, subscription_pages
+from bot.discord.render.subscriptions import duplicate_text, filters_line, several_text, subscription_pages
+from bot.i18n import ngettext
 from bot.outbox.transport import Outcome
 from bot.services.errors import NotFound, PermissionDenied
-from bot.services.subscriptions import Filters
+from bot.services.subscriptions import DuplicateSubscription, Filters, SeveralSubscriptions
 
 if TYPE_CHECKING:
     from bot.discord.client import PeninsulaBot
@@ -101,13 +108,18 @@ class Alerts(commands.Cog):
             min_significance=min_significance,
         )
         await interaction.response.defer(ephemeral=True, thinking=True)  # answered before any write
-        sub = await self.bot.services.subscriptions.subscribe(
-            checks.caller_of(interaction, channel),
-            channel.id,
-            filters,
-            mention_role_id=mention.id if mention else None,
-        )
-        text = f"{channel.mention} will receive alerts for {filters_line(sub)}."
+        try:
+            sub = await self.bot.services.subscriptions.subscribe(
+                checks.caller_of(interaction, channel),
+                channel.id,
+                filters,
+                mention_role_id=mention.id if mention else None,
+            )
+        except DuplicateSubscription as exc:
+            text = duplicate_text(exc.existing, own_locale(interaction))
+            await interaction.followup.send(**message(text).send_kwargs())
+            return
+        text = f"{channel.mention} will receive alerts for {filters_line(sub)} (subscription #{sub.id})."
         if mention is not None:
             text += f" Each alert mentions {mention.mention}."
             me = guild.me if guild else None
@@ -122,16 +134,44 @@ class Alerts(commands.Cog):
         await interaction.followup.send(**message(text).send_kwargs())
 
     @alerts.command(name="unsubscribe")
-    @app_commands.describe(channel="Channel to stop posting alerts in")
+    @app_commands.describe(
+        channel="Channel to stop posting alerts in",
+        subscription="Which of the channel's subscriptions (when it has several)",
+    )
     @checks.manage_channels()
-    async def unsubscribe(self, interaction: discord.Interaction, channel: discord.TextChannel) -> None:
+    async def unsubscribe(
+        self,
+        interaction: discord.Interaction,
+        channel: discord.TextChannel,
+        subscription: SubscriptionOption | None = None,
+    ) -> None:
         """Stop posting alerts in a channel"""
         checks.require_channel_access(interaction, channel)
         await interaction.response.defer(ephemeral=True, thinking=True)  # answered before any write
-        await self.bot.services.subscriptions.unsubscribe(checks.caller_of(interaction, channel), channel.id)
-        await interaction.followup.send(
-            **message(f"{channel.mention} will no longer receive alerts.").send_kwargs()
-        )
+        caller = checks.caller_of(interaction, channel)
+        subscriptions = self.bot.services.subscriptions
+        try:
+            gone = await subscriptions.unsubscribe(caller, channel.id, subscription)
+        except SeveralSubscriptions as exc:
+            await self._pick_one(interaction, exc)
+            return
+        left = await subscriptions.of_channel(caller, channel.id)
+        if left:
+            text = ngettext(
+                own_locale(interaction),
+                "Removed subscription #{id}; {channel} keeps {count} other subscription: {ids}.",
+                "Removed subscription #{id}; {channel} keeps {count} other subscriptions: {ids}.",
+                len(left),
+            ).format(
+                id=gone.id, channel=channel.mention, count=len(left), ids=", ".join(f"#{s.id}" for s in left)
+            )
+        else:
+            text = f"{channel.mention} will no longer receive alerts."
+        await interaction.followup.send(**message(text).send_kwargs())
+
+    async def _pick_one(self, interaction: discord.Interaction, exc: SeveralSubscriptions) -> None:
+        """Answer a command that did not say which of a channel's subscriptions it is about."""
+        await interaction.followup.send(**message(several_text(exc, own_locale(interaction))).send_kwargs())
 
     @alerts.command(name="list")
     @checks.manage_channels()
@@ -142,39 +182,79 @@ class Alerts(commands.Cog):
         await interaction.response.send_message(**reply.send_kwargs())
 
     @alerts.command(name="pause")
-    @app_commands.describe(channel="Channel whose alerts to pause")
+    @app_commands.describe(
+        channel="Channel whose alerts to pause",
+        subscription="Which of the channel's subscriptions (when it has several)",
+    )
     @checks.manage_channels()
-    async def pause(self, interaction: discord.Interaction, channel: discord.TextChannel) -> None:
+    async def pause(
+        self,
+        interaction: discord.Interaction,
+        channel: discord.TextChannel,
+        subscription: SubscriptionOption | None = None,
+    ) -> None:
         """Pause a channel's alerts (resume later)"""
-        await self._set_state(interaction, channel, "paused", "are paused")
+        await self._set_state(interaction, channel, subscription, "paused", "are paused")
 
     @alerts.command(name="resume")
-    @app_commands.describe(channel="Channel whose alerts to resume")
+    @app_commands.describe(
+        channel="Channel whose alerts to resume",
+        subscription="Which of the channel's subscriptions (when it has several)",
+    )
     @checks.manage_channels()
-    async def resume(self, interaction: discord.Interaction, channel: discord.TextChannel) -> None:
+    async def resume(
+        self,
+        interaction: discord.Interaction,
+        channel: discord.TextChannel,
+        subscription: SubscriptionOption | None = None,
+    ) -> None:
         """Resume a paused or disabled channel's alerts and retry its failed ones"""
         checks.require_channel_access(interaction, channel)
         await interaction.response.defer(ephemeral=True, thinking=True)  # answered before any write
         caller = checks.caller_of(interaction, channel)
-        _, retried = await self.bot.services.subscriptions.resume(caller, channel.id)
-        text = f"Alerts in {channel.mention} are active again."
+        try:
+            sub, retried = await self.bot.services.subscriptions.resume(caller, channel.id, subscription)
+        except SeveralSubscriptions as exc:
+            await self._pick_one(interaction, exc)
+            return
+        text = f"Alerts in {channel.mention} are active again (subscription #{sub.id})."
         if retried:
             text += f" {retried} failed alert{'s' if retried != 1 else ''} will be sent again."
         await interaction.followup.send(**message(text).send_kwargs())
 
     async def _set_state(
-        self, interaction: discord.Interaction, channel: discord.TextChannel, state: str, done: str
+        self,
+        interaction: discord.Interaction,
+        channel: discord.TextChannel,
+        subscription: int | None,
+        state: str,
+        done: str,
     ) -> None:
         checks.require_channel_access(interaction, channel)
         await interaction.response.defer(ephemeral=True, thinking=True)  # answered before any write
         caller = checks.caller_of(interaction, channel)
-        await self.bot.services.subscriptions.set_state(caller, channel.id, state)
-        await interaction.followup.send(**message(f"Alerts in {channel.mention} {done}.").send_kwargs())
+        try:
+            sub = await self.bot.services.subscriptions.set_state(
+                caller, channel.id, state, subscription_id=subscription
+            )
+        except SeveralSubscriptions as exc:
+            await self._pick_one(interaction, exc)
+            return
+        text = f"Alerts in {channel.mention} {done} (subscription #{sub.id})."
+        await interaction.followup.send(**message(text).send_kwargs())
 
     @alerts.command(name="test")
-    @app_commands.describe(channel="Channel to post a sample alert in")
+    @app_commands.describe(
+        channel="Channel to post a sample alert in",
+        subscription="Whose mention the sample uses (when the channel has several subscriptions)",
+    )
     @checks.manage_channels()
-    async def test(self, interaction: discord.Interaction, channel: discord.TextChannel) -> None:
+    async def test(
+        self,
+        interaction: discord.Interaction,
+        channel: discord.TextChannel,
+        subscription: SubscriptionOption | None = None,
+    ) -> None:
         """Post a sample alert in a channel"""
         checks.require_channel_access(interaction, channel)
         guild = interaction.guild
@@ -193,10 +273,15 @@ class Alerts(commands.Cog):
         # The sample pings the subscription's role, as a real alert would; no subscription, no ping.
         try:
             sub = await self.bot.services.subscriptions.get(
-                checks.caller_of(interaction, channel), channel.id
+                checks.caller_of(interaction, channel), channel.id, subscription
             )
         except NotFound:
+            if subscription is not None:
+                raise
             sub = None
+        except SeveralSubscriptions as exc:
+            await self._pick_one(interaction, exc)
+            return
         mention = sub.mention_role_id if sub else None
         outcome = await outbox.send_sample(channel.id, mention, guild_id=interaction.guild_id)
         await interaction.followup.send(

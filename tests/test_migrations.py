@@ -91,3 +91,49 @@ async def test_milestone_and_primary_track_go_down_without_touching_events(datab
                 await conn.execute(text("UPDATE event SET title = 'Joint Statement of 19 September'"))
     finally:
         await dbmod.upgrade(database.engine)
+
+
+async def test_several_subscriptions_per_channel_keeps_every_delivery(database: Database) -> None:
+    # 0014 rebuilds ``subscription`` on SQLite: dropping the old table must not cascade to ``delivery``.
+    await dbmod.downgrade(database.engine, "0013")
+    try:
+        async with database.engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO event (id, title, summary, occurred_on, precision, kind, significance,"
+                    " status, details, revision, milestone) VALUES (1, 'Joint Statement agreed', 'Beijing',"
+                    " '2005-09-19', 'day', 'agreement', 5, 'published', '{}', 1, true)"
+                )
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO subscription (id, guild_id, channel_id, kinds, programs, tracks, actors,"
+                    " systems, facilities, min_significance, state)"
+                    " VALUES (7, 1, 2, '[]', '[]', '[]', '[]', '[]', '[]', 1, 'active')"
+                )
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO delivery (id, event_id, subscription_id, guild_id, channel_id, revision,"
+                    " action, state, attempts, message_id) VALUES (3, 1, 7, 1, 2, 1, 'post', 'sent', 1, 99)"
+                )
+            )
+        await dbmod.upgrade(database.engine, "0014")
+        query = text("SELECT id, subscription_id, message_id FROM delivery")
+        async with database.engine.begin() as conn:
+            assert (await conn.execute(query)).all() == [(3, 7, 99)]
+            # A second subscription of the same channel is allowed now.
+            await conn.execute(
+                text(
+                    "INSERT INTO subscription (id, guild_id, channel_id, kinds, programs, tracks, actors,"
+                    " systems, facilities, min_significance, state)"
+                    " VALUES (8, 1, 2, '[]', '[]', '[]', '[]', '[]', '[]', 3, 'active')"
+                )
+            )
+        async with database.engine.begin() as conn:
+            await conn.execute(text("DELETE FROM subscription WHERE id = 8"))
+        await dbmod.downgrade(database.engine, "0013")
+        async with database.engine.connect() as conn:
+            assert (await conn.execute(query)).all() == [(3, 7, 99)]
+    finally:
+        await dbmod.upgrade(database.engine)

@@ -196,7 +196,7 @@ def test_a_source_link_is_a_web_address_or_plain_text() -> None:
 
 
 def test_alert_content_and_search_lines_stay_text() -> None:
-    payload = alert_payload(event(title=HOSTILE_TEXT), mention_role_id=None, marker=None)
+    payload = alert_payload(event(title=HOSTILE_TEXT), marker=None)
     assert not _live(payload["content"])
     assert not _live(payload["embeds"][0]["description"])
     page = SearchPage("x", (), (event(summary=HOSTILE_TEXT),), total_events=1, offset=0, limit=5)

@@ -22,9 +22,11 @@ import discord
 from discord import app_commands
 
 from bot.discord.checks import caller_of
+from bot.discord.language import own_locale
 from bot.discord.paging import services_of
 from bot.discord.render.choices import choices
 from bot.discord.render.kinds import kind_label
+from bot.discord.render.subscriptions import subscription_choice
 from bot.models import EVENT_KINDS
 from bot.services.catalog import Choice
 from bot.services.dates import parse_date
@@ -156,6 +158,40 @@ class EventTransformer(app_commands.Transformer):
         hint = "did you mean " + "; ".join(m.name for m in matches) if matches else "pick one from the list"
         problem = f"“{value[:40]}” is not an event number, and no single event title matches it; {hint}"
         raise ValidationFailed([FieldProblem("id", problem)])
+
+
+class SubscriptionTransformer(app_commands.Transformer):
+    """One alert subscription of the caller's guild, by number (``5`` or ``#5``); autocomplete lists
+    the guild's subscriptions (those of the ``channel`` option when it is filled) by number, channel
+    and filters, and nothing to a member without Manage Channels. Whether the number is this
+    guild's, in that channel, is the subscription service's call."""
+
+    async def autocomplete(self, interaction: discord.Interaction, value: int | float | str, /) -> Offer:
+        channel = getattr(interaction.namespace, "channel", None)
+        channel_id = getattr(channel, "id", None)
+        found = await _services(interaction).subscriptions.choices(
+            caller_of(interaction), str(value), channel_id=channel_id
+        )
+        guild = interaction.guild
+        locale = own_locale(interaction)
+
+        def name_of(cid: int) -> str | None:
+            known = guild.get_channel_or_thread(cid) if guild is not None else None
+            return known.name if known is not None else None
+
+        return offer(
+            [Choice(subscription_choice(sub, locale, name_of(sub.channel_id)), str(sub.id)) for sub in found]
+        )
+
+    async def transform(self, interaction: discord.Interaction, value: str, /) -> int:
+        ident = parse_id(value.strip().lstrip("#"))
+        if ident is None:
+            problem = f"“{value[:40]}” is not a subscription number; pick one from the list"
+            raise ValidationFailed([FieldProblem("subscription", problem)])
+        return ident
+
+
+SubscriptionOption = app_commands.Transform[int, SubscriptionTransformer]
 
 
 class SourceTransformer(app_commands.Transformer):

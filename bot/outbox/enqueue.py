@@ -1,8 +1,10 @@
 """Writing the outbox: the ``delivery`` rows an event write adds in the writer's own transaction
 (so publishing and enqueuing commit or roll back together).
 
-An import queues its new alerts through an :class:`AlertBudget`: at most ``cap`` per channel per
-import; the events past it are counted, and :func:`enqueue_summaries` adds one ``summary``
+A post goes once to each channel with a matching subscription (``matching_subscriptions``: the
+channel's first matching subscription carries it, with the roles of every matching one). An import
+queues its new alerts through an :class:`AlertBudget`: at most ``cap`` per channel per import; the
+events past it are counted, and :func:`enqueue_summaries` adds one ``summary``
 delivery per such channel ("N more events imported"), delivered like any alert, exactly once.
 """
 
@@ -18,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import models
 from bot.models import utcnow
-from bot.services.subscriptions import matching_subscriptions
+from bot.services.subscriptions import Target, matching_subscriptions
 
 Action = Literal["post", "edit"]
 
@@ -27,6 +29,7 @@ Action = Literal["post", "edit"]
 class _Held:
     """A channel's alerts held back by an import's cap: how many, and the last event of them."""
 
+    subscription_id: int
     guild_id: int
     channel_id: int
     count: int = 0
@@ -36,21 +39,21 @@ class _Held:
 
 @dataclass
 class AlertBudget:
-    """The new-event alerts one import may queue: at most ``cap`` per subscription (a channel)."""
+    """The new-event alerts one import may queue: at most ``cap`` per channel (keyed by channel id)."""
 
     cap: int
     queued: Counter[int] = field(default_factory=Counter)
     held: dict[int, _Held] = field(default_factory=dict)
 
-    def admit(self, event: models.Event, targets: Sequence[Any]) -> list[Any]:
+    def admit(self, event: models.Event, targets: Sequence[Target]) -> list[Target]:
         """The targets still within the cap; the others are counted for their summary."""
         admitted = []
         for sub in targets:
-            if self.queued[sub.id] < self.cap:
-                self.queued[sub.id] += 1
+            if self.queued[sub.channel_id] < self.cap:
+                self.queued[sub.channel_id] += 1
                 admitted.append(sub)
                 continue
-            held = self.held.setdefault(sub.id, _Held(sub.guild_id, sub.channel_id))
+            held = self.held.setdefault(sub.channel_id, _Held(sub.id, sub.guild_id, sub.channel_id))
             held.count += 1
             held.event_id, held.revision = event.id, event.revision
         return admitted
@@ -65,7 +68,7 @@ class AlertBudget:
 DELIVERY: Table = models.Delivery.__table__  # type: ignore[assignment]
 
 
-async def _holders(session: AsyncSession, event: models.Event) -> list[Any]:
+async def _holders(session: AsyncSession, event: models.Event) -> list[Target]:
     """Every subscription whose channel already holds a posted alert of the event."""
     S = models.Subscription
     posted = select(models.Delivery.subscription_id).where(
@@ -74,7 +77,8 @@ async def _holders(session: AsyncSession, event: models.Event) -> list[Any]:
         models.Delivery.state == "sent",
         models.Delivery.message_id.is_not(None),
     )
-    return list((await session.execute(select(S.id, S.guild_id, S.channel_id).where(S.id.in_(posted)))).all())
+    rows = (await session.execute(select(S.id, S.guild_id, S.channel_id).where(S.id.in_(posted)))).all()
+    return [Target(r.id, r.guild_id, r.channel_id) for r in rows]
 
 
 async def with_posted_alerts(session: AsyncSession, event_ids: Collection[int]) -> set[int]:
@@ -98,10 +102,17 @@ async def with_posted_alerts(session: AsyncSession, event_ids: Collection[int]) 
 
 
 def _row(
-    event_id: int, sub_id: int, guild_id: int, channel_id: int, revision: int, action: str
+    event_id: int,
+    sub_id: int,
+    guild_id: int,
+    channel_id: int,
+    revision: int,
+    action: str,
+    mention_role_ids: list[int] | None = None,
 ) -> dict[str, Any]:
     now = utcnow()
     return {
+        "mention_role_ids": mention_role_ids,
         "event_id": event_id,
         "subscription_id": sub_id,
         "guild_id": guild_id,
@@ -120,7 +131,8 @@ async def enqueue(
 ) -> int:
     """Outbox rows for ``event`` in the caller's transaction; returns how many.
 
-    ``post``: every active subscription the event matches (within ``budget``, for an import).
+    ``post``: each channel with an active subscription the event matches, once (within ``budget``,
+    for an import).
     ``edit``: every channel that already holds a posted alert of this event (so an edit or a
     retraction reaches it; never capped: it changes a message, it adds none).
     """
@@ -131,7 +143,18 @@ async def enqueue(
         # One executemany: a publish to thousands of channels stays one quick transaction.
         await session.execute(
             insert(DELIVERY),
-            [_row(event.id, sub.id, sub.guild_id, sub.channel_id, event.revision, action) for sub in targets],
+            [
+                _row(
+                    event.id,
+                    sub.id,
+                    sub.guild_id,
+                    sub.channel_id,
+                    event.revision,
+                    action,
+                    sub.mention_role_ids,
+                )
+                for sub in targets
+            ],
         )
     return len(targets)
 
@@ -144,10 +167,10 @@ async def enqueue_summaries(session: AsyncSession, budget: AlertBudget) -> int:
     """
     rows = [
         {
-            **_row(h.event_id, sub_id, h.guild_id, h.channel_id, h.revision, "summary"),
+            **_row(h.event_id, h.subscription_id, h.guild_id, h.channel_id, h.revision, "summary"),
             "summary_count": h.count,
         }
-        for sub_id, h in budget.held.items()
+        for h in budget.held.values()
     ]
     if rows:
         await session.execute(insert(DELIVERY), rows)

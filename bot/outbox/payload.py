@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from bot.discord.render.events import event_embed, sources_button, title_of
@@ -44,21 +45,22 @@ def marker_for(event_status: str, action: str) -> str | None:
 def alert_payload(
     event: EventView,
     *,
-    mention_role_id: int | None,
+    mention_role_ids: Sequence[int] = (),
     marker: str | None,
     ref: str | None = None,
     locale: str = "en",
 ) -> dict[str, Any]:
-    """Content (the role mention, then one short line) and the event's embed (``marker``:
+    """Content (the roles' mentions, then one short line) and the event's embed (``marker``:
     None, "Updated" or "Retracted"; ``ref``, the delivery's reference, ends its footer)."""
     frame = gettext(locale, marker or N_("New event"))
     line = gettext(locale, "**{frame}:** {title}").format(frame=frame, title=plain(title_of(event, locale)))
-    mention = f"<@&{mention_role_id}> " if mention_role_id else ""
+    roles = list(dict.fromkeys(mention_role_ids))
+    mention = "".join(f"<@&{role}> " for role in roles)
     content = mention + truncate(line, CONTENT_MAX - len(mention))
-    # Only the subscription's role may be pinged: no @everyone, no users, no other role.
+    # Only the subscriptions' roles may be pinged: no @everyone, no users, no other role.
     allowed: dict[str, Any] = {"parse": []}
-    if mention_role_id:
-        allowed["roles"] = [str(mention_role_id)]
+    if roles:
+        allowed["roles"] = [str(role) for role in roles]
     embed = event_embed(event, marker=marker, note=ref, locale=locale)
     # A link button: Discord opens the URL itself, so no interaction ever reaches the bot.
     buttons = [

@@ -45,7 +45,9 @@ class Job:
     revision: int
     action: str
     attempts: int
-    mention_role_id: int | None
+    #: The roles the alert mentions: those of every matching subscription of the channel, or the
+    #: subscription's own.
+    mention_role_ids: tuple[int, ...]
     subscription_state: str
     event: EventView
     target_message_id: int | None = None
@@ -70,6 +72,17 @@ class Result:
     error: str | None = None
     retry_in: float = 0.0
     count_attempt: bool = True
+
+
+def mentions_of(
+    delivery: models.Delivery, sub: models.Subscription, post_mentions: Any = None
+) -> tuple[int, ...]:
+    """The roles an alert mentions: those its delivery (or, for an edit, the post it edits) names
+    when several subscriptions of the channel matched, else its subscription's own role."""
+    named = delivery.mention_role_ids if delivery.mention_role_ids is not None else post_mentions
+    if named is not None:
+        return tuple(int(r) for r in named)
+    return () if sub.mention_role_id is None else (sub.mention_role_id,)
 
 
 def aware(value: dt.datetime) -> dt.datetime:
@@ -216,10 +229,11 @@ class DeliveryStore:
                 for e in await read_views(session, select(models.Event).where(models.Event.id.in_(event_ids)))
             }
             posted: dict[tuple[int, int], int] = {}
+            post_mentions: dict[tuple[int, int], Any] = {}
             if any(d.action == "edit" for d, _ in rows):
-                for event_id, sub_id, message_id in (
+                for event_id, sub_id, message_id, mentions in (
                     await session.execute(
-                        select(D.event_id, D.subscription_id, D.message_id)
+                        select(D.event_id, D.subscription_id, D.message_id, D.mention_role_ids)
                         .where(
                             D.event_id.in_(event_ids),
                             D.action == "post",
@@ -231,6 +245,7 @@ class DeliveryStore:
                 ).all():
                     if message_id is not None:
                         posted[(event_id, sub_id)] = message_id
+                        post_mentions[(event_id, sub_id)] = mentions
         return [
             Job(
                 delivery_id=d.id,
@@ -241,7 +256,7 @@ class DeliveryStore:
                 revision=d.revision,
                 action=d.action,
                 attempts=d.attempts,
-                mention_role_id=s.mention_role_id,
+                mention_role_ids=mentions_of(d, s, post_mentions.get((d.event_id, d.subscription_id))),
                 subscription_state=s.state,
                 event=events[d.event_id],
                 target_message_id=posted.get((d.event_id, d.subscription_id)),

@@ -379,7 +379,7 @@ class Dispatcher:
             else:
                 payload = alert_payload(
                     job.event,
-                    mention_role_id=job.mention_role_id,
+                    mention_role_ids=job.mention_role_ids,
                     marker=marker_for(job.event.status, job.action),
                     ref=ref,
                     locale=locale,
@@ -567,7 +567,8 @@ class Dispatcher:
         if wait:
             return Outcome("rate_limited", retry_after=wait, error="channel busy")
         locale = await self.locale(guild_id) if guild_id is not None else "en"
-        payload = alert_payload(sample_event(), mention_role_id=mention_role_id, marker=None, locale=locale)
+        roles = () if mention_role_id is None else (mention_role_id,)
+        payload = alert_payload(sample_event(), mention_role_ids=roles, marker=None, locale=locale)
         payload.update(nonce=f"pbt{secrets.token_hex(8)}", enforce_nonce=True)
         async with self.pacer.slot(channel_id):
             return await self.transport.create_message(channel_id, payload)

@@ -1,7 +1,10 @@
-"""Alert subscriptions: one per channel, with filters; which subscriptions an event is for."""
+"""Alert subscriptions: several per channel, each with its own filters and mention role; which
+subscriptions an event is for (one alert per channel: the first matching subscription's, with the
+roles of every matching one)."""
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import json
 from collections.abc import Callable, Sequence
@@ -17,7 +20,7 @@ from bot.models import EVENT_KINDS, utcnow
 from bot.services.access import VIEW_CHANNEL, Caller, Policy
 from bot.services.audit import audit_row
 from bot.services.catalog import CatalogService
-from bot.services.errors import Conflict, FieldProblem, NotFound, ValidationFailed
+from bot.services.errors import Conflict, FieldProblem, NotFound, ServiceError, ValidationFailed
 from bot.services.filters import EventFacts, EventFilter
 from bot.services.links import KINDS, Links
 from bot.services.validation import check_slugs, normalize_kind
@@ -43,6 +46,9 @@ class SubscriptionView:
     facilities: tuple[str, ...] = ()
     #: Alerts that Discord kept refusing until the retry time ran out; ``/alerts resume`` retries them.
     failed: int = 0
+    #: When the state last changed (``None``: as created), and when the subscription was made.
+    state_since: dt.datetime | None = None
+    created_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -76,8 +82,40 @@ def subscription_view(s: models.Subscription, failed: int = 0) -> SubscriptionVi
         disabled_reason=s.disabled_reason,
         last_delivery_at=s.last_delivery_at,
         failed=failed,
+        state_since=s.state_since,
+        created_at=s.created_at,
         **links,
     )
+
+
+class DuplicateSubscription(Conflict):
+    """A subscribe identical to a subscription the channel already has (same filters and mention)."""
+
+    def __init__(self, existing: SubscriptionView) -> None:
+        self.existing = existing
+        super().__init__(
+            f"Subscription #{existing.id} in <#{existing.channel_id}> already has these filters and "
+            "this mention. Nothing was added."
+        )
+
+
+class SeveralSubscriptions(ServiceError):
+    """A channel holds several subscriptions and the command named none of them."""
+
+    def __init__(self, channel_id: int, subscriptions: Sequence[SubscriptionView]) -> None:
+        self.channel_id = channel_id
+        self.subscriptions = list(subscriptions)
+        ids = ", ".join(f"#{s.id}" for s in self.subscriptions)
+        super().__init__(
+            f"<#{channel_id}> has {len(self.subscriptions)} subscriptions ({ids}): "
+            "pick one with the `subscription` option."
+        )
+
+
+def signature(s: SubscriptionView | Filters, mention_role_id: int | None) -> tuple[Any, ...]:
+    """What makes two subscriptions of a channel the same: their filters (as sets) and mention."""
+    links = tuple(frozenset(getattr(s, k.field)) for k in KINDS)
+    return (frozenset(s.kinds), links, s.min_significance, mention_role_id)
 
 
 async def failed_counts(session: AsyncSession, subscription_ids: Sequence[int]) -> dict[int, int]:
@@ -122,36 +160,63 @@ def _decoded(raw: str | None) -> tuple[str, ...]:
     return tuple(value) if isinstance(value, list) else ()
 
 
-async def matching_subscriptions(session: AsyncSession, event: models.Event) -> list[Any]:
-    """The active subscriptions ``event`` (with its links loaded) is for, as rows of ``id``,
-    ``guild_id`` and ``channel_id``."""
+@dataclass(frozen=True)
+class Target:
+    """Where one alert of an event goes: the first matching subscription of a channel (``id``), and
+    the roles of every matching subscription of that channel (``mention_role_ids``, when several
+    matched; else ``None``: the subscription's own role)."""
+
+    id: int
+    guild_id: int
+    channel_id: int
+    mention_role_ids: list[int] | None = None
+
+
+async def matching_subscriptions(session: AsyncSession, event: models.Event) -> list[Target]:
+    """Where ``event`` (with its links loaded) is alerted: one :class:`Target` per channel with an
+    active subscription it matches, the channel's first such subscription (lowest id) carrying it.
+    With several matching in a channel, the alert mentions each one's role (once each)."""
     S = models.Subscription
     # Plain rows, not ORM objects: a publish may fan out to thousands of subscriptions. The filters
     # come as JSON text and are decoded only when not empty (most are): decoding thousands of "[]"
     # cost more than the rest of the publish.
-    stmt = select(
-        S.id,
-        S.guild_id,
-        S.channel_id,
-        S.min_significance,
-        cast(S.kinds, Text).label("kinds"),
-        *(cast(getattr(S, k.field), Text).label(k.field) for k in KINDS),
-    ).where(S.state == "active")
+    stmt = (
+        select(
+            S.id,
+            S.guild_id,
+            S.channel_id,
+            S.mention_role_id,
+            S.min_significance,
+            cast(S.kinds, Text).label("kinds"),
+            *(cast(getattr(S, k.field), Text).label(k.field) for k in KINDS),
+        )
+        .where(S.state == "active")
+        .order_by(S.id)
+    )
     if event.guild_id is not None:
         stmt = stmt.where(S.guild_id == event.guild_id)
     facts = EventFacts.of(event)
     decided: dict[tuple[Any, ...], bool] = {}
-    targets = []
+    targets: dict[int, Target] = {}
+    roles: dict[int, list[int]] = {}
     for row in (await session.execute(stmt)).all():
         # Channels mostly share their filters (most have none): each distinct one is decided once. The
         # row's guild cannot change the answer: for a local event the query kept only its guild's rows.
-        key = tuple(row[3:])
+        key = tuple(row[4:])
         wanted = decided.get(key)
         if wanted is None:
             wanted = decided[key] = _stored_filter(row).matches(facts)
-        if wanted:
-            targets.append(row)
-    return targets
+        if not wanted:
+            continue
+        channel_roles = roles.setdefault(row.channel_id, [])
+        if row.mention_role_id is not None and row.mention_role_id not in channel_roles:
+            channel_roles.append(row.mention_role_id)
+        first = targets.get(row.channel_id)
+        if first is None:
+            targets[row.channel_id] = Target(row.id, row.guild_id, row.channel_id)
+        else:
+            targets[row.channel_id] = Target(first.id, first.guild_id, first.channel_id, channel_roles)
+    return list(targets.values())
 
 
 def _stored_filter(row: Any) -> EventFilter:
@@ -213,15 +278,37 @@ class SubscriptionService:
             self._policy.require_in(caller, channel_id, *VIEW_CHANNEL)
         return caller.guild_id
 
-    async def _get(self, session: AsyncSession, guild_id: int, channel_id: int) -> models.Subscription:
-        sub = await session.scalar(
-            select(models.Subscription).where(
-                models.Subscription.guild_id == guild_id, models.Subscription.channel_id == channel_id
+    async def _pick(
+        self, session: AsyncSession, guild_id: int, channel_id: int, subscription_id: int | None
+    ) -> models.Subscription:
+        """The subscription a command is about: ``subscription_id`` (of this guild, in that channel),
+        else the channel's only one; several and none named is :class:`SeveralSubscriptions`."""
+        S = models.Subscription
+        if subscription_id is not None:
+            sub = await session.get(S, subscription_id)
+            if sub is None or sub.guild_id != guild_id:  # another guild's: as unknown as none
+                raise NotFound("subscription", f"#{subscription_id}")
+            if sub.channel_id != channel_id:
+                raise ValidationFailed(
+                    [
+                        FieldProblem(
+                            "subscription",
+                            f"#{subscription_id} is in <#{sub.channel_id}>, not <#{channel_id}>",
+                        )
+                    ]
+                )
+            return sub
+        subs = list(
+            await session.scalars(
+                select(S).where(S.guild_id == guild_id, S.channel_id == channel_id).order_by(S.id)
             )
         )
-        if sub is None:
+        if not subs:
             raise NotFound("subscription", f"channel {channel_id}")
-        return sub
+        if len(subs) > 1:
+            failed = await failed_counts(session, [s.id for s in subs])
+            raise SeveralSubscriptions(channel_id, [subscription_view(s, failed.get(s.id, 0)) for s in subs])
+        return subs[0]
 
     async def subscribe(
         self,
@@ -230,81 +317,108 @@ class SubscriptionService:
         filters: Filters = Filters(),
         *,
         mention_role_id: int | None = None,
-        replace: bool = True,
     ) -> SubscriptionView:
-        """Create the channel's subscription, or replace its filters when it already has one."""
+        """Add a subscription to the channel (a channel may hold several); one identical to a
+        subscription it has (same filters and mention) is refused with :class:`DuplicateSubscription`."""
         guild_id = self._require(caller, channel_id)
         clean = await self._validate(filters, guild_id, mention_role_id)
+        wanted = signature(clean, mention_role_id)
+        S = models.Subscription
         async with self._sessionmaker() as session, session.begin():
-            sub = await session.scalar(
-                select(models.Subscription).where(
-                    models.Subscription.guild_id == caller.guild_id,
-                    models.Subscription.channel_id == channel_id,
-                )
+            existing = await session.scalars(
+                select(S).where(S.guild_id == guild_id, S.channel_id == channel_id).order_by(S.id)
             )
-            action = "subscription.update"
-            if sub is None:
-                sub = models.Subscription(
-                    guild_id=caller.guild_id, channel_id=channel_id, created_by=caller.user_id
-                )
-                session.add(sub)
-                action = "subscription.create"
-            elif not replace:
-                raise Conflict("This channel already has a subscription.")
-            sub.kinds = list(clean.kinds)
-            for kind, slugs in clean.links.items():
-                setattr(sub, kind.field, list(slugs))
-            sub.min_significance = clean.min_significance
-            sub.mention_role_id = mention_role_id
-            sub.state, sub.disabled_reason = "active", None
+            for other in existing:
+                view = subscription_view(other)
+                if signature(view, view.mention_role_id) == wanted:
+                    raise DuplicateSubscription(view)
+            sub = S(
+                guild_id=guild_id,
+                channel_id=channel_id,
+                created_by=caller.user_id,
+                kinds=list(clean.kinds),
+                min_significance=clean.min_significance,
+                mention_role_id=mention_role_id,
+                state="active",
+                **{kind.field: list(slugs) for kind, slugs in clean.links.items()},
+            )
+            session.add(sub)
             await session.flush()
             session.add(
                 audit_row(
-                    action,
+                    "subscription.create",
                     "subscription",
                     channel_id,
-                    {"kinds": sub.kinds, **{k.field: getattr(sub, k.field) for k in KINDS}},
+                    {
+                        "subscription": sub.id,
+                        "kinds": sub.kinds,
+                        **{k.field: getattr(sub, k.field) for k in KINDS},
+                    },
                     caller=caller,
                 )
             )
             return subscription_view(sub)
 
-    async def unsubscribe(self, caller: Caller, channel_id: int) -> None:
+    async def unsubscribe(
+        self, caller: Caller, channel_id: int, subscription_id: int | None = None
+    ) -> SubscriptionView:
+        """Remove one subscription of the channel (the only one, or ``subscription_id``)."""
         guild_id = self._require(caller, channel_id)
         async with self._sessionmaker() as session, session.begin():
-            sub = await self._get(session, guild_id, channel_id)
+            sub = await self._pick(session, guild_id, channel_id, subscription_id)
+            view = subscription_view(sub)
             await session.delete(sub)
-            session.add(audit_row("subscription.remove", "subscription", channel_id, caller=caller))
+            session.add(
+                audit_row(
+                    "subscription.remove", "subscription", channel_id, {"subscription": sub.id}, caller=caller
+                )
+            )
+            return view
 
     async def set_state(
-        self, caller: Caller, channel_id: int, state: str, reason: str | None = None
+        self,
+        caller: Caller,
+        channel_id: int,
+        state: str,
+        reason: str | None = None,
+        *,
+        subscription_id: int | None = None,
     ) -> SubscriptionView:
-        """Pause or resume (``paused`` / ``active``) a channel's subscription."""
+        """Pause or resume (``paused`` / ``active``) one subscription of the channel."""
         guild_id = self._require(caller, channel_id)
         if state not in ("active", "paused"):
             raise ValidationFailed([FieldProblem("state", "must be active or paused")])
         async with self._sessionmaker() as session, session.begin():
-            sub = await self._get(session, guild_id, channel_id)
+            sub = await self._pick(session, guild_id, channel_id, subscription_id)
+            if sub.state != state:
+                sub.state_since = utcnow()
             sub.state, sub.disabled_reason = state, reason
             session.add(
                 audit_row(
                     f"subscription.{'resume' if state == 'active' else 'pause'}",
                     "subscription",
                     channel_id,
+                    {"subscription": sub.id},
                     caller=caller,
                 )
             )
             return subscription_view(sub)
 
-    async def resume(self, caller: Caller, channel_id: int) -> tuple[SubscriptionView, int]:
-        """Make a channel's subscription active again (from paused or disabled) and retry its
+    async def resume(
+        self, caller: Caller, channel_id: int, subscription_id: int | None = None
+    ) -> tuple[SubscriptionView, int]:
+        """Make one subscription of the channel active again (from paused or disabled) and retry its
         failed deliveries; returns the subscription and how many are retried."""
         guild_id = self._require(caller, channel_id)
         async with self._sessionmaker() as session, session.begin():
-            sub = await self._get(session, guild_id, channel_id)
+            sub = await self._pick(session, guild_id, channel_id, subscription_id)
+            if sub.state != "active":
+                sub.state_since = utcnow()
             sub.state, sub.disabled_reason = "active", None
             retried = await requeue_failed(session, sub.id)
-            details = {"retried": retried} if retried else {}
+            details: dict[str, Any] = {"subscription": sub.id}
+            if retried:
+                details["retried"] = retried
             session.add(audit_row("subscription.resume", "subscription", channel_id, details, caller=caller))
             view = subscription_view(sub)
         if retried and self._on_enqueue is not None:
@@ -317,35 +431,67 @@ class SubscriptionService:
             sub = await session.get(models.Subscription, subscription_id)
             if sub is None:
                 return
+            if sub.state != "disabled":
+                sub.state_since = utcnow()
             sub.state, sub.disabled_reason = "disabled", reason[:500]
             session.add(
                 audit_row(
                     "subscription.disable",
                     "subscription",
                     sub.channel_id,
-                    {"reason": reason[:500]},
+                    {"subscription": sub.id, "reason": reason[:500]},
                     guild_id=sub.guild_id,
                 )
             )
 
-    async def list(self, caller: Caller) -> list[SubscriptionView]:
-        """The subscriptions of the caller's guild (Manage Channels), by channel."""
+    async def list(self, caller: Caller) -> builtins.list[SubscriptionView]:
+        """The subscriptions of the caller's guild (Manage Channels), by channel, then as made."""
         guild_id = self._require(caller)
+        S = models.Subscription
+        async with self._sessionmaker() as session:
+            rows = list(
+                await session.scalars(select(S).where(S.guild_id == guild_id).order_by(S.channel_id, S.id))
+            )
+            failed = await failed_counts(session, [s.id for s in rows])
+            return [subscription_view(s, failed.get(s.id, 0)) for s in rows]
+
+    async def get(
+        self, caller: Caller, channel_id: int, subscription_id: int | None = None
+    ) -> SubscriptionView:
+        """One subscription of a channel of the caller's guild (Manage Channels, and sight of it):
+        the channel's only one, or ``subscription_id``."""
+        guild_id = self._require(caller, channel_id)
+        async with self._sessionmaker() as session:
+            sub = await self._pick(session, guild_id, channel_id, subscription_id)
+            failed = await failed_counts(session, [sub.id])
+            return subscription_view(sub, failed.get(sub.id, 0))
+
+    async def of_channel(self, caller: Caller, channel_id: int) -> builtins.list[SubscriptionView]:
+        """Every subscription of one channel of the caller's guild, as made (Manage Channels, sight)."""
+        guild_id = self._require(caller, channel_id)
+        S = models.Subscription
         async with self._sessionmaker() as session:
             rows = list(
                 await session.scalars(
-                    select(models.Subscription)
-                    .where(models.Subscription.guild_id == guild_id)
-                    .order_by(models.Subscription.channel_id)
+                    select(S).where(S.guild_id == guild_id, S.channel_id == channel_id).order_by(S.id)
                 )
             )
             failed = await failed_counts(session, [s.id for s in rows])
             return [subscription_view(s, failed.get(s.id, 0)) for s in rows]
 
-    async def get(self, caller: Caller, channel_id: int) -> SubscriptionView:
-        """The subscription of one channel of the caller's guild (Manage Channels, and sight of it)."""
-        guild_id = self._require(caller, channel_id)
+    async def choices(
+        self, caller: Caller, text: str, channel_id: int | None = None, limit: int = 25
+    ) -> builtins.list[SubscriptionView]:
+        """Subscriptions of the caller's guild for autocomplete (none without Manage Channels):
+        those of ``channel_id`` when given, whose number starts with the digits typed."""
+        if caller.guild_id is None or not caller.has(MANAGE_CHANNELS[0]):
+            return []
+        S = models.Subscription
+        stmt = select(S).where(S.guild_id == caller.guild_id).order_by(S.channel_id, S.id)
+        if channel_id is not None:
+            stmt = stmt.where(S.channel_id == channel_id)
+        digits = text.strip().lstrip("#")
         async with self._sessionmaker() as session:
-            sub = await self._get(session, guild_id, channel_id)
-            failed = await failed_counts(session, [sub.id])
-            return subscription_view(sub, failed.get(sub.id, 0))
+            rows = list(await session.scalars(stmt))
+        found = [subscription_view(s) for s in rows if not digits.isdigit() or str(s.id).startswith(digits)]
+        return found[:limit]

@@ -174,8 +174,9 @@ async def test_list_pause_resume_and_disabled_reason(
     assert listing.ephemeral
     [embed] = listing.embeds
     text = "\n".join(f["value"] for f in embed["fields"])
-    assert f"<#{a.id}>\n**Paused**" in text
-    assert f"<#{b.id}>\n**Disabled**" in text
+    assert f"<#{a.id}> · subscription #1\n**Paused** · every event" in text
+    assert f"<#{b.id}> · subscription #2\n**Disabled** · every event" in text
+    assert re.search(r"Paused since \d+ \w+ \d{4} \d\d:\d\d UTC", text)
     assert "Disabled because: Discord answered 403 Missing Permissions (code 50013)" in text
     assert fake_discord.channel_messages(a.id) == []
     resumed = await fake_discord.invoke("alerts", {"channel": a}, subcommand="resume")

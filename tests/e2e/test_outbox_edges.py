@@ -130,7 +130,7 @@ async def test_stale_sending_delivery_already_posted_is_found_not_posted_again(
     if action == "summary":
         payload = summary_payload(7, delivery_ref(nonce))
     else:
-        payload = alert_payload(event, mention_role_id=None, marker=None, ref=delivery_ref(nonce))
+        payload = alert_payload(event, marker=None, ref=delivery_ref(nonce))
     async with (
         aiohttp.ClientSession(headers={"Authorization": f"Bot {fake_discord.token}"}) as http,
         http.post(
@@ -236,6 +236,7 @@ async def test_retries_run_for_their_time_then_fail_visibly_and_resume(
         audited = await s.scalar(
             select(models.AuditLog.details).where(models.AuditLog.action == "subscription.resume")
         )
-    assert audited == {"retried": 1}
+    [sub] = await bot.services.subscriptions.list(channel_manager(staff.guild.id))
+    assert audited == {"subscription": sub.id, "retried": 1}
     # The retries ran for the configured time (not a count of attempts), and not much longer.
     assert give_up <= failed_after < give_up + 5

@@ -110,7 +110,12 @@ async def test_alerts_need_sight_of_the_target_channel(
     # Once they are let in, they may pause it.
     await fake_discord.set_permissions(mods, manager, allow=VIEW_CHANNEL)
     paused = await fake_discord.invoke("alerts", {"channel": mods}, subcommand="pause", user=manager)
-    assert paused.content == f"Alerts in <#{mods.id}> are paused."
+    [sub] = [
+        s
+        for s in await bot.services.subscriptions.list(channel_manager(world.home.guild.id))
+        if s.channel_id == mods.id
+    ]
+    assert paused.content == f"Alerts in <#{mods.id}> are paused (subscription #{sub.id})."
     # The service refuses the same callers by itself: no sight of the channel stated, none given.
     caller = channel_manager(world.home.guild.id)
     services = bot.services.subscriptions

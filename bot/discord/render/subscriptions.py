@@ -6,8 +6,12 @@ import discord
 
 from bot.discord.render.embeds import BRAND
 from bot.discord.render.flow import Flow
+from bot.discord.render.text import truncate
 from bot.i18n import N_, format_datetime, gettext, tr
-from bot.services.subscriptions import SubscriptionView
+from bot.services.subscriptions import SeveralSubscriptions, SubscriptionView
+
+#: An autocomplete choice's name: at most 100 characters.
+CHOICE_NAME_MAX = 100
 
 STATES = {"active": N_("Active"), "paused": N_("Paused"), "disabled": N_("Disabled")}
 
@@ -19,12 +23,50 @@ def filters_line(sub: SubscriptionView, locale: str = "en") -> str:
         (N_("programs"), sub.programs),
         (N_("parties"), sub.actors),
         (N_("tracks"), sub.tracks),
+        (N_("systems"), sub.systems),
+        (N_("facilities"), sub.facilities),
     ):
         if values:
             parts.append(f"{gettext(locale, label)}: {', '.join(values)}")
     if sub.min_significance > 1:
         parts.append(tr(locale, "significance ≥ {level}", level=sub.min_significance))
     return "; ".join(parts) or gettext(locale, "every event")
+
+
+def subscription_label(sub: SubscriptionView, locale: str = "en", channel_name: str | None = None) -> str:
+    """One subscription in a line: its number, channel and filters (autocomplete, pick lists)."""
+    where = f"#{channel_name}" if channel_name else f"<#{sub.channel_id}>"
+    return f"#{sub.id} · {where} · {filters_line(sub, locale)}"
+
+
+def subscription_choice(sub: SubscriptionView, locale: str, channel_name: str | None) -> str:
+    """A subscription as an autocomplete choice (plain text: Discord shows no mentions there)."""
+    return truncate(subscription_label(sub, locale, channel_name or str(sub.channel_id)), CHOICE_NAME_MAX)
+
+
+def several_text(exc: SeveralSubscriptions, locale: str = "en") -> str:
+    """The answer when a channel holds several subscriptions and the command named none."""
+    head = tr(
+        locale,
+        "<#{channel}> has {count} subscriptions. Run the command again with the `subscription` option "
+        "set to one of them:",
+        channel=exc.channel_id,
+        count=len(exc.subscriptions),
+    )
+    lines = [f"- {subscription_label(sub, locale)}" for sub in exc.subscriptions]
+    return "\n".join([head, *lines])
+
+
+def duplicate_text(existing: SubscriptionView, locale: str = "en") -> str:
+    """The refusal of a subscribe identical to a subscription the channel already has."""
+    return tr(
+        locale,
+        "<#{channel}> already has subscription #{id} with these filters and this mention ({filters}). "
+        "Nothing was added.",
+        channel=existing.channel_id,
+        id=existing.id,
+        filters=filters_line(existing, locale),
+    )
 
 
 def subscription_pages(
@@ -39,7 +81,10 @@ def subscription_pages(
     for sub in subs:
         # Channel mentions render as names in field values, not in field names.
         state = gettext(locale, STATES.get(sub.state, sub.state.capitalize()))
-        lines = [f"<#{sub.channel_id}>", f"**{state}** · {filters_line(sub, locale)}"]
+        lines = [
+            tr(locale, "<#{channel}> · subscription #{id}", channel=sub.channel_id, id=sub.id),
+            f"**{state}** · {filters_line(sub, locale)}",
+        ]
         if sub.mention_role_id:
             lines.append(tr(locale, "Mentions <@&{role}>", role=sub.mention_role_id))
         if sub.last_delivery_at:
@@ -54,5 +99,8 @@ def subscription_pages(
             )
         if sub.state == "disabled" and sub.disabled_reason:
             lines.append(tr(locale, "Disabled because: {reason}", reason=sub.disabled_reason))
+        if sub.state != "active" and sub.state_since is not None:
+            when = format_datetime(sub.state_since, locale, timezone)
+            lines.append(tr(locale, "{state} since {when}", state=state, when=when))
         flow.add_field("\u200b", "\n".join(lines))
     return flow.build()
