@@ -181,20 +181,29 @@ class _Plan:
         return or_(key.in_(self._text_ids([term])), *self._linked(term, key))
 
     def newest(self, mode: Mode) -> Select[Any] | CompoundSelect[Any]:
-        """The ids of every match, newest first (scope not applied). On SQLite every match comes
-        from streams already in id order — the text index in its rowid order, a link table's
-        (record, event) index — merged: the newest are read first and the rest never (a text match
-        wrapped in a condition over ``event`` would list every match first)."""
-        if self.dialect == "sqlite" and (streams := self._streams(mode)):
-            if len(streams) == 1:
-                return streams[0].order_by(streams[0].selected_columns[0].desc())
-            return union(*streams).order_by(literal_column("id").desc())
-        ids = self.ids(mode).subquery()
-        return select(ids.c[0]).order_by(ids.c[0].desc())
+        """The ids of every match, newest first (scope not applied). Every match comes from streams
+        (see _streams). On SQLite they are already in id order — the text index in its rowid order, a
+        link table's (record, event) index — and merged: the newest are read first and the rest never
+        (a text match wrapped in a condition over ``event`` would list every match first)."""
+        streams = self._streams(mode)
+        if not streams:
+            ids = self.ids(mode).subquery()
+            return select(ids.c[0]).order_by(ids.c[0].desc())
+        if self.dialect != "sqlite":
+            # PostgreSQL hashes a union whole: each stream keeps only its own newest matches, so a
+            # common word's stream walks the primary key backwards and stops, and a rare one's reads
+            # the text index (the planner picks per stream, for its actual words).
+            streams = [
+                select(s.order_by(s.selected_columns[0].desc()).limit(RANK_WINDOW + 1).subquery().c.id)
+                for s in streams
+            ]
+        if len(streams) == 1:
+            return streams[0].order_by(streams[0].selected_columns[0].desc())
+        return union(*streams).order_by(literal_column("id").desc())
 
     def _streams(self, mode: Mode) -> list[Select[Any]]:
-        """SQLite: selects whose union is every match. Each named term matches by its text or by one
-        of its link kinds; all-terms mode takes every combination of those (at most MAX_STREAMS)."""
+        """Selects whose union is every match. Each named term matches by its text or by one of its
+        link kinds; all-terms mode takes every combination of those (at most MAX_STREAMS)."""
         plain = [t for t in self.terms if not t.links]
         linked = [t for t in self.terms if t.links]
         if mode == "any":
@@ -211,13 +220,18 @@ class _Plan:
         return streams
 
     def _stream(self, texts: list[Term], links: list[tuple[LinkKind, list[int]]]) -> Select[Any]:
-        """SQLite: the events whose text holds ``texts`` and that link to a wanted record of each of
-        ``links``. The text index drives, unless a link is to a system or site: those have few events,
+        """The events whose text holds ``texts`` and that link to a wanted record of each of
+        ``links``. On PostgreSQL the row's own vector is tested and the planner orders the joins. On
+        SQLite the text index drives, unless a link is to a system or site: those have few events,
         read first, each then checking the text by its rowid (walking every match of a common word
         for the few a site links to would read them all)."""
         links = sorted(links, key=lambda link: link[0].name not in SPARSE)
         key: Any
-        if texts and not (links and links[0][0].name in SPARSE):
+        if texts and self.dialect != "sqlite":
+            # PostgreSQL: the row's own vector; the planner orders the joins.
+            stream = select(models.Event.id.label("id")).where(self._text(texts).holds())
+            key = models.Event.id
+        elif texts and not (links and links[0][0].name in SPARSE):
             fts = FTS.alias()
             stream = select(fts.c.rowid.label("id")).where(
                 fts.c.event_fts.op("MATCH")(self._text(texts).fts5_query())
