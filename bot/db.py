@@ -44,6 +44,12 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    # Plan every statement for its actual values: how many rows a text query matches swings from a
+    # handful to half the table, and a prepared statement's generic plan cannot know which (it would
+    # scan every match where walking the primary key finds the newest at once, or the other way
+    # round). Set per connection, so no statement pays a round trip for it.
+    connect_args = kwargs.setdefault("connect_args", {})
+    connect_args.setdefault("server_settings", {}).setdefault("plan_cache_mode", "force_custom_plan")
     return create_async_engine(url, **kwargs)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import functools
 import time
 from collections import defaultdict
 from dataclasses import replace
@@ -24,7 +25,7 @@ from bot.services.catalog import Choice
 from bot.services.dates import format_date
 from bot.services.errors import FieldProblem, NotFound, ValidationFailed
 from bot.services.filters import EventFilter, visible
-from bot.services.fts import TextMatch, custom_plans, words
+from bot.services.fts import TextMatch, words
 from bot.services.links import KINDS
 from bot.services.validation import id_in_range, parse_id, require_id
 from bot.services.views import AGREEMENT_DETAIL, EventView, Page, Ref, SourceView, event_view, source_view
@@ -113,6 +114,25 @@ def _of_primary_track(track: str, guild_id: int | None) -> Select[Any]:
         .join(models.event_primary_track, link.event_id == E.id)
         .where(link.track_id == track_id, visible(guild_id), E.status == "published")
     )
+
+
+@functools.lru_cache(maxsize=512)
+def _autocomplete_statement(
+    dialect: str, text: str, guild_id: int | None, limit: int
+) -> Select[int, str, dt.date, str]:
+    """The statement of one autocomplete answer, built once per text, scope and size (building it
+    costs more than running it; only the statement is kept, never its rows)."""
+    E = models.Event
+    stmt = select(E.id, E.title, E.occurred_on, E.precision).where(visible(guild_id), E.status == "published")
+    if (ident := parse_id(text)) is not None:
+        stmt = stmt.where(E.id == ident) if id_in_range(ident) else stmt.where(false())
+    elif terms := words(text):
+        match = TextMatch(dialect, tuple(terms), prefix=True, title_only=True)
+        # Candidates straight from the text index, newest additions first: ordering every
+        # match of a short prefix by date would read them all.
+        window = match.newest(AUTOCOMPLETE_WINDOW)
+        stmt = stmt.where(E.id.in_(select(window.c.id)))
+    return stmt.order_by(E.occurred_on.desc(), E.id.desc()).limit(limit)
 
 
 class EventService:
@@ -241,22 +261,8 @@ class EventService:
     async def autocomplete(self, text: str, *, guild_id: int | None = None, limit: int = 25) -> list[Choice]:
         """Events by id (digits) or by words of their title; among the most recently added matches,
         newest first by date."""
-        E = models.Event
-        text = text.strip().lstrip("#")
-        stmt = select(E.id, E.title, E.occurred_on, E.precision).where(
-            visible(guild_id), E.status == "published"
-        )
-        if (ident := parse_id(text)) is not None:
-            stmt = stmt.where(E.id == ident) if id_in_range(ident) else stmt.where(false())
-        elif terms := words(text):
-            match = TextMatch(self._dialect, tuple(terms), prefix=True, title_only=True)
-            # Candidates straight from the text index, newest additions first: ordering every
-            # match of a short prefix by date would read them all.
-            window = match.newest(AUTOCOMPLETE_WINDOW)
-            stmt = stmt.where(E.id.in_(select(window.c.id)))
-        stmt = stmt.order_by(E.occurred_on.desc(), E.id.desc()).limit(limit)
+        stmt = _autocomplete_statement(self._dialect, text.strip().lstrip("#"), guild_id, limit)
         async with self._sessionmaker() as session:
-            await custom_plans(session, self._dialect)
             rows = (await session.execute(stmt)).all()
         out = []
         for ident, title, day, precision in rows:

@@ -11,8 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, column, func, literal_column, select, table, text, union_all
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Select, column, func, literal_column, select, table, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot import models
@@ -170,14 +169,3 @@ class TextMatch:
         far = select(E.id).where(found).order_by(E.id.desc()).limit(limit).subquery()
         both = union_all(select(near_cte.c.id).where(enough), select(far.c.id).where(~enough)).subquery()
         return select(both.c.id.label("id")).subquery()
-
-
-async def custom_plans(session: AsyncSession, dialect: str) -> None:
-    """On PostgreSQL, plan this transaction's statements for their actual values.
-
-    How many rows a text query matches swings from a handful to half the table, and a prepared
-    statement's generic plan cannot know which: it would scan every match where walking the primary
-    key finds the newest ones at once (or the other way round).
-    """
-    if dialect == "postgresql":
-        await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))

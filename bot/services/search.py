@@ -40,7 +40,7 @@ from bot.services.catalog import CatalogService, normalize, program_names
 from bot.services.errors import FieldProblem, ValidationFailed
 from bot.services.events import views_of
 from bot.services.filters import visible
-from bot.services.fts import FTS, Floor, TextMatch, custom_plans
+from bot.services.fts import FTS, Floor, TextMatch
 from bot.services.links import KINDS, LinkKind
 from bot.services.search_query import Entity, NameIndex, Term, catalog_entities, parse
 from bot.services.views import EventView
@@ -391,7 +391,6 @@ class SearchService:
             return EventHits([], 0)
         page = _PageArgs(guild_id, limit, offset)
         async with self._sessionmaker() as session:
-            await custom_plans(session, self._dialect)
             events, complete = await self._ranked(session, terms, "all", page)
             mode: Mode = "all"
             total = complete

@@ -3,7 +3,10 @@ catalog names and links; named records and title hits first, then significance a
 
 from __future__ import annotations
 
+from sqlalchemy import text
+
 from bot.services.views import EventView
+from tests.conftest import Database
 from tests.services.conftest import HOME, Services, curator
 from tests.services.test_services import event_input
 
@@ -104,3 +107,11 @@ async def test_an_event_linked_to_a_system_or_site_is_found_by_its_name(services
         assert wanted in [e.id for e in found], query
     found, total = await services.search.search_events("Sohae pad")
     assert total == 1 and found[0].id == site
+
+
+async def test_postgres_plans_every_statement_for_its_values(postgres_db: Database) -> None:
+    # A text query matches from a handful of events to half of them; a generic plan of a prepared
+    # statement would walk the wrong index for one of the two. Every connection of the app's engine
+    # plans for the actual values, with no statement spent on saying so.
+    async with postgres_db.sessionmaker() as session:
+        assert await session.scalar(text("SHOW plan_cache_mode")) == "force_custom_plan"
