@@ -476,3 +476,35 @@ class Draft(Base):
     # Set once the draft was offered to its scope's review channels (or there were none).
     announced: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+
+REVIEW_POST_STATES = ("pending", "sending", "sent", "failed", "cancelled")
+
+
+class ReviewPost(Base):
+    """A draft offered in one guild's review channel (``/settings review-channel``), posted through
+    the review poster exactly once, with Publish/Edit/Merge/Reject buttons; once the draft is
+    decided (``edit_due``) the posted message is edited to say who decided what."""
+
+    __tablename__ = "review_post"
+    __table_args__ = (
+        UniqueConstraint("draft_id", "guild_id"),
+        CheckConstraint(_in("state", REVIEW_POST_STATES), name="state"),
+        Index("ix_review_post_state", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    draft_id: Mapped[int] = mapped_column(ForeignKey("draft.id", ondelete="CASCADE"))
+    guild_id: Mapped[int] = mapped_column(BigInteger)
+    channel_id: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    #: The draft was decided: the posted message is to be edited (buttons removed).
+    edit_due: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+    first_attempt_at: Mapped[dt.datetime | None] = mapped_column()
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[dt.datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())

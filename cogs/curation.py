@@ -22,7 +22,7 @@ from bot.discord.render.audit import audit_embed
 from bot.discord.render.events import event_embed
 from bot.discord.render.reply import Reply, message
 from bot.discord.render.text import truncate
-from bot.discord.review import QueueButton, queue_page
+from bot.discord.review import QueueButton, ReviewButton, queue_page
 from bot.services.access import Caller
 from bot.services.curation import EditForm
 from bot.services.errors import FieldProblem, ValidationFailed
@@ -329,7 +329,7 @@ class Curation(commands.Cog):
         self.bot = bot
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(AuditLogButton, QueueButton)
+        self.bot.add_dynamic_items(AuditLogButton, QueueButton, ReviewButton)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(AuditLogButton, QueueButton)

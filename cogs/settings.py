@@ -1,4 +1,4 @@
-"""``/settings``: the server's curator role, language and time zone (Manage Server)."""
+"""``/settings``: the server's curator role, language, time zone and review channel (Manage Server)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,13 @@ def settings_text(view: GuildSettingsView, default_role: str, locale: str = "en"
         label = LANGUAGE_LABELS.get(view.locale, view.locale)
         language = tr(locale, "Language of public replies and alerts: {language}.", language=label)
     zone = tr(locale, "Time zone: {zone}.", zone=view.timezone)
-    return f"{curators}\n{language}\n{zone}"
+    if view.review_channel_id:
+        review = tr(
+            locale, "New drafts for review are posted in <#{channel}>.", channel=view.review_channel_id
+        )
+    else:
+        review = tr(locale, "New drafts for review are not posted in any channel (see /curate queue).")
+    return f"{curators}\n{language}\n{zone}\n{review}"
 
 
 class Settings(commands.Cog):
@@ -69,6 +75,33 @@ class Settings(commands.Cog):
         await self._save(
             interaction, lambda caller: self.service.set_curator_role(caller, role.id if role else None)
         )
+
+    @settings.command(name="review-channel")
+    @app_commands.describe(channel="Channel to post each new draft in for review (leave empty to stop)")
+    @checks.manage_server()
+    async def review_channel(
+        self, interaction: discord.Interaction, channel: discord.TextChannel | None = None
+    ) -> None:
+        """Choose the channel where new drafts are posted for curators to review"""
+        if channel is not None:
+            checks.require_channel_access(interaction, channel)
+            guild = interaction.guild
+            missing = checks.bot_missing_in(channel, guild.me if guild else None)
+            if missing:
+                locale = negotiate(interaction.locale.value)
+                text = tr(
+                    locale,
+                    "I cannot post drafts in {channel}: I need the {permissions} permission there. "
+                    "Nothing was changed.",
+                    channel=channel.mention,
+                    permissions=", ".join(missing),
+                )
+                await interaction.response.send_message(**message(text).send_kwargs())
+                return
+        await interaction.response.defer(ephemeral=True, thinking=True)  # answered before any write
+        caller = checks.caller_of(interaction, *([channel] if channel is not None else []))
+        channel_id = channel.id if channel is not None else None
+        await self._done(interaction, await self.service.set_review_channel(caller, channel_id))
 
     @settings.command(name="locale")
     @app_commands.describe(locale="en, ko, ja or zh-CN (empty: the server's Discord language)")

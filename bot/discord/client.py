@@ -25,6 +25,7 @@ from sqlalchemy import select
 from bot import db, metrics, models
 from bot.config import Settings
 from bot.discord.language import choose
+from bot.discord.review_posts import ReviewPoster
 from bot.discord.translator import CatalogTranslator
 from bot.discord.tree import BriefTree, finished
 from bot.i18n import catalog_digest
@@ -85,6 +86,10 @@ class PeninsulaBot(commands.AutoShardedBot):
         #: The source watcher, started by ``setup_hook`` in the process holding shard 0 (one per
         #: deployment; the source row lock keeps two from drafting an item twice all the same).
         self.watcher: Watcher | None = None
+        #: Posts new drafts in review channels and edits them once decided; started beside the
+        #: watcher (one per deployment; its leases keep two from posting a draft twice).
+        self.review_poster: ReviewPoster | None = None
+        self._unhook_poster: Callable[[], None] | None = None
 
     async def setup_hook(self) -> None:
         self._set_up = True
@@ -93,10 +98,13 @@ class PeninsulaBot(commands.AutoShardedBot):
         await self.tree.set_translator(CatalogTranslator())
         if self.sync_commands:
             await self.sync_if_changed()
-        self.start_outbox()
+        outbox = self.start_outbox()
         if not self.settings.shard_ids or 0 in self.settings.shard_ids:
             self.watcher = Watcher(self.services.watch)
             self.watcher.start()
+            self.review_poster = ReviewPoster(self.services.sessionmaker, outbox)
+            self._unhook_poster = self.services.add_enqueue_listener(self.review_poster.wake)
+            self.review_poster.start(ready=self.wait_until_ready)
 
     def start_outbox(self) -> Dispatcher:
         """Build the outbox worker (after login: it needs the token) and start it; it claims
@@ -129,11 +137,17 @@ class PeninsulaBot(commands.AutoShardedBot):
         return choose(shown, private=False, user=None, guild=preferred)
 
     async def close(self) -> None:
-        """Stop the watcher and the outbox first (in-flight deliveries finish or are released), then
-        disconnect."""
+        """Stop the watcher, the review poster and the outbox first (in-flight deliveries finish or
+        are released), then disconnect."""
         if self.watcher is not None:
             await self.watcher.stop()
             self.watcher = None
+        if self._unhook_poster is not None:
+            self._unhook_poster()
+            self._unhook_poster = None
+        if self.review_poster is not None:  # before the outbox: it closes the shared transport
+            await self.review_poster.stop()
+            self.review_poster = None
         if self._unhook_outbox is not None:
             self._unhook_outbox()
             self._unhook_outbox = None

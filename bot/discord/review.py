@@ -20,6 +20,7 @@ from bot.services.access import Caller
 from bot.services.container import Services
 from bot.services.review import EDITABLE, REASON_MAX, DraftEdit, check_edit, check_reason, edit_of
 from bot.services.views import EventView
+from bot.services.watch import DraftView
 
 QUEUE_NOT_YOURS = "Only the curator who opened this queue can use its buttons. Run /curate queue yourself."
 ACTIONS = {"p": "Publish", "e": "Edit", "m": "Merge", "r": "Reject", "b": "◀ Prev", "n": "Next ▶"}
@@ -49,6 +50,10 @@ async def queue_page(services: Services, caller: Caller, page: int = 1) -> Reply
 def published_note(draft_id: int, event: EventView) -> str:
     scope = "shared with every server" if event.is_global else "local to this server"
     return f"Published draft #{draft_id} as event #{event.id} ({scope}); matching channels are alerted."
+
+
+def merged_note(draft_id: int, event: EventView) -> str:
+    return f"Merged draft #{draft_id} into event #{event.id} as a further source; nothing new was posted."
 
 
 async def show_queue(interaction: discord.Interaction, page: int, note: str | None) -> None:
@@ -104,11 +109,7 @@ class QueueButton(Rebuilt, template=r"pb:dq:(?P<uid>\d+):(?P<act>[pemrbn]):(?P<d
                 note = published_note(self.draft_id, await review.publish(caller, self.draft_id))
             elif self.action == "m":
                 await interaction.response.defer()
-                event = await review.merge(caller, self.draft_id)
-                note = (
-                    f"Merged draft #{self.draft_id} into event #{event.id} as a further source; "
-                    "nothing new was posted."
-                )
+                note = merged_note(self.draft_id, await review.merge(caller, self.draft_id))
             await show_queue(interaction, self.page, note)
         except Exception as exc:
             await reply_ephemeral(
@@ -119,12 +120,78 @@ class QueueButton(Rebuilt, template=r"pb:dq:(?P<uid>\d+):(?P<act>[pemrbn]):(?P<d
             )
 
 
+def review_buttons(draft: DraftView) -> discord.ui.View:
+    """The buttons of a draft posted in a review channel: Publish, Edit, Merge into #N (for a
+    possible duplicate) and Reject, for any curator of the server."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(ReviewButton("p", draft.id, style=discord.ButtonStyle.success))
+    view.add_item(ReviewButton("e", draft.id, style=discord.ButtonStyle.primary))
+    if draft.duplicate_of is not None:
+        label = f"Merge into #{draft.duplicate_of}"
+        view.add_item(ReviewButton("m", draft.id, label=label, style=discord.ButtonStyle.primary))
+    view.add_item(ReviewButton("r", draft.id, style=discord.ButtonStyle.danger))
+    return view
+
+
+class ReviewButton(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=r"pb:dr:(?P<act>[pemr]):(?P<draft>\d+)",
+):
+    """Publish / Edit / Merge / Reject a draft posted in a review channel. Any member may press it;
+    the service decides whether they are a curator of the draft's scope (on every press), and the
+    answer is theirs alone (ephemeral). The posted message is edited by the review poster once
+    the draft is decided, whoever decided it."""
+
+    def __init__(
+        self,
+        action: str,
+        draft_id: int,
+        *,
+        label: str | None = None,
+        style: discord.ButtonStyle = discord.ButtonStyle.secondary,
+    ) -> None:
+        self.action, self.draft_id = action, draft_id
+        button: discord.ui.Button[discord.ui.View] = discord.ui.Button(
+            label=label or ACTIONS[action], style=style, custom_id=f"pb:dr:{action}:{draft_id}"
+        )
+        super().__init__(button)
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> Self:
+        return cls(match["act"], int(match["draft"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        review = services_of(interaction.client).review
+        caller = checks.caller_of(interaction)
+        try:
+            draft = await review.draft(caller, self.draft_id)  # a curator's, still pending?
+            if self.action in "er":
+                form = EditDraftModal if self.action == "e" else RejectDraftModal
+                await interaction.response.send_modal(form(edit_of(draft), self.draft_id, None, interaction))
+                return
+            await interaction.response.defer(ephemeral=True, thinking=True)  # a decision writes
+            if self.action == "p":
+                note = published_note(self.draft_id, await review.publish(caller, self.draft_id))
+            else:
+                note = merged_note(self.draft_id, await review.merge(caller, self.draft_id))
+            await reply_ephemeral(interaction, note)
+        except Exception as exc:
+            await reply_ephemeral(
+                interaction,
+                user_message(
+                    exc, context=f"the review of draft #{self.draft_id}", locale=own_locale(interaction)
+                ),
+            )
+
+
 class _DraftModal(discord.ui.Modal):
     """A form opened from the queue: submitting it decides the draft, then redraws the queue."""
 
     kind = "form"
 
-    def __init__(self, title: str, draft_id: int, page: int, opened: discord.Interaction) -> None:
+    def __init__(self, title: str, draft_id: int, page: int | None, opened: discord.Interaction) -> None:
         custom_id = f"pb:dq{self.kind[0]}:{draft_id}:{opened.user.id}:{opened.id}"
         super().__init__(title=title, timeout=900, custom_id=custom_id)
         self.draft_id, self.page = draft_id, page
@@ -137,6 +204,11 @@ class _DraftModal(discord.ui.Modal):
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         self.check()  # a refusal is the ephemeral answer itself
+        if self.page is None:  # opened from a review channel: the answer is the presser's alone
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            note = await self.decide(services_of(interaction.client), checks.caller_of(interaction))
+            await reply_ephemeral(interaction, note)
+            return
         await interaction.response.defer()  # answered before any write; the queue message is edited
         note = await self.decide(services_of(interaction.client), checks.caller_of(interaction))
         await show_queue(interaction, self.page, note)
@@ -154,7 +226,7 @@ class EditDraftModal(_DraftModal):
 
     kind = "edit form"
 
-    def __init__(self, base: DraftEdit, draft_id: int, page: int, opened: discord.Interaction) -> None:
+    def __init__(self, base: DraftEdit, draft_id: int, page: int | None, opened: discord.Interaction) -> None:
         super().__init__(f"Edit draft #{draft_id}, then publish", draft_id, page, opened)
         self.inputs: dict[str, discord.ui.TextInput[EditDraftModal]] = {
             "title": discord.ui.TextInput(label="Title", default=base.title, max_length=200),
@@ -193,7 +265,7 @@ class RejectDraftModal(_DraftModal):
 
     kind = "reject form"
 
-    def __init__(self, base: DraftEdit, draft_id: int, page: int, opened: discord.Interaction) -> None:
+    def __init__(self, base: DraftEdit, draft_id: int, page: int | None, opened: discord.Interaction) -> None:
         super().__init__(f"Reject draft #{draft_id}", draft_id, page, opened)
         self.reason: discord.ui.TextInput[RejectDraftModal] = discord.ui.TextInput(
             label="Reason (kept in the curation log)",

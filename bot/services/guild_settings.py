@@ -1,4 +1,5 @@
-"""Per-guild settings: the curator role, the locale and the time zone. Manage Server to change."""
+"""Per-guild settings: the curator role, the locale, the time zone and the review channel. Manage
+Server to change."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from bot import models
 from bot.db import Sessionmaker
 from bot.i18n import LOCALES as LANGUAGES
 from bot.i18n import negotiate
-from bot.services.access import Caller, Policy
+from bot.services.access import VIEW_CHANNEL, Caller, Policy
 from bot.services.audit import audit_row
 from bot.services.catalog import Choice, normalize
 from bot.services.errors import FieldProblem, ValidationFailed
@@ -47,6 +48,8 @@ class GuildSettingsView:
     curator_role_id: int | None
     locale: str
     timezone: str
+    #: Where new drafts the server's curators may review are posted (None: nowhere).
+    review_channel_id: int | None = None
 
 
 @cache
@@ -95,13 +98,22 @@ class GuildSettingsService:
             session.add(
                 audit_row(f"settings.{action}", "guild_settings", caller.guild_id, details, caller=caller)
             )
-            return GuildSettingsView(row.guild_id, row.curator_role_id, row.locale, row.timezone)
+            return GuildSettingsView(
+                row.guild_id, row.curator_role_id, row.locale, row.timezone, row.review_channel_id
+            )
 
     async def set_curator_role(self, caller: Caller, role_id: int | None) -> GuildSettingsView:
         """``None`` goes back to the default: members with a role named like ``CURATOR_ROLE``."""
         if role_id is not None and role_id == caller.guild_id:
             raise ValidationFailed([FieldProblem("role", "@everyone cannot be the curator role")])
         return await self._update(caller, "curator_role", curator_role_id=role_id)
+
+    async def set_review_channel(self, caller: Caller, channel_id: int | None) -> GuildSettingsView:
+        """The channel new drafts are posted in for the server's curators (the caller must see
+        it); ``None``: nowhere. Drafts already offered keep their posts."""
+        if channel_id is not None:
+            self._policy.require_in(caller, channel_id, *VIEW_CHANNEL)
+        return await self._update(caller, "review_channel", review_channel_id=channel_id)
 
     async def set_locale(self, caller: Caller, locale: str) -> GuildSettingsView:
         """One of the bot's languages (en, ko, ja, zh-CN), or ``auto``/empty: not chosen."""

@@ -31,6 +31,7 @@ from bot.services.errors import Conflict, FieldProblem, NotFound, ValidationFail
 from bot.services.events import with_links
 from bot.services.lifecycle import Author, EventWriter, LinkResolver
 from bot.services.links import KINDS
+from bot.services.review_posts import mark_decided, offer
 from bot.services.validation import CleanEvent, EventInput, SourceInput, check_text, host_of, validate_event
 from bot.services.views import EventView, SourceView, event_view
 from bot.services.watch import DraftView, draft_view
@@ -235,8 +236,11 @@ class ReviewService:
             )
             session.add(draft)
             await session.flush()
+            posts = await offer(session, [draft], self._policy.home_guild_ids)
             session.add(audit_row("draft.suggest", "draft", draft.id, {"title": clean.title}, caller=caller))
-            return draft_view(draft)
+            view = draft_view(draft)
+        self._notify(posts)
+        return view
 
     def _scope_is(self, caller: Caller, draft: models.Draft) -> bool:
         return draft.guild_id == self._policy.scope_for(caller)
@@ -276,10 +280,20 @@ class ReviewService:
             raise Conflict(_decided(draft))
         return draft
 
+    def _notify(self, count: int) -> None:
+        """Wake the outbox and the review poster after a commit that queued something."""
+        if count and self._on_enqueue is not None:
+            self._on_enqueue()
+
     @staticmethod
-    def _decide(draft: models.Draft, caller: Caller, state: str, event_id: int | None = None) -> None:
+    async def _decide(
+        session: AsyncSession, draft: models.Draft, caller: Caller, state: str, event_id: int | None = None
+    ) -> int:
+        """Record the decision; the draft's review-channel posts are to be edited to say it (their
+        count is returned)."""
         draft.state, draft.event_id = state, event_id
         draft.decided_by, draft.decided_at = caller.user_id or None, utcnow()
+        return await mark_decided(session, draft.id)
 
     async def publish(self, caller: Caller, draft_id: int, edit: DraftEdit | None = None) -> EventView:
         """The draft (with ``edit``'s fields when given) as a published event, with its alerts, in
@@ -314,13 +328,12 @@ class ReviewService:
             )
             event = writer.create(clean, resolved, scope=draft.guild_id)
             count = await writer.flush()
-            self._decide(draft, caller, "published", event.id)
+            count += await self._decide(session, draft, caller, "published", event.id)
             session.add(
                 audit_row("draft.publish", "draft", draft.id, {"event": event.id, **extra}, caller=caller)
             )
             view = event_view(event)
-        if count and self._on_enqueue is not None:
-            self._on_enqueue()
+        self._notify(count)
         return view
 
     async def merge(self, caller: Caller, draft_id: int) -> EventView:
@@ -338,11 +351,10 @@ class ReviewService:
             source = SourceView(draft.publisher, draft.item_title, draft.published_on, "day", draft.url)
             writer.merge(event, source, f"draft:{draft.id}")
             count = await writer.flush()
-            self._decide(draft, caller, "merged", event.id)
+            count += await self._decide(session, draft, caller, "merged", event.id)
             session.add(audit_row("draft.merge", "draft", draft.id, {"event": event.id}, caller=caller))
             view = event_view(event)
-        if count and self._on_enqueue is not None:
-            self._on_enqueue()
+        self._notify(count)
         return view
 
     async def reject(self, caller: Caller, draft_id: int, reason: str) -> DraftView:
@@ -350,10 +362,12 @@ class ReviewService:
         reason = check_reason(reason)
         async with self._sessionmaker() as session, session.begin():
             draft = await self._pending(session, caller, draft_id)
-            self._decide(draft, caller, "rejected")
             draft.reject_reason = reason
+            posts = await self._decide(session, draft, caller, "rejected")
             session.add(audit_row("draft.reject", "draft", draft.id, {"reason": reason}, caller=caller))
-            return draft_view(draft)
+            view = draft_view(draft)
+        self._notify(posts)
+        return view
 
 
 __all__ = [

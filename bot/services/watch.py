@@ -30,6 +30,7 @@ from bot.services.catalog import CatalogService
 from bot.services.drafting import draft_fields, possible_duplicate
 from bot.services.errors import FieldProblem, NotFound, PermissionDenied, ValidationFailed
 from bot.services.feeds import TIMEOUT, FeedError, Item, check_url, fetch, parse
+from bot.services.review_posts import offer
 from bot.services.validation import check_text, parse_id
 
 log = logging.getLogger(__name__)
@@ -408,7 +409,11 @@ class WatchService:
             if drafts:
                 source.last_new_at = now
             await session.flush()
-            return PollResult(self._view(source), [draft_view(d) for d in drafts], None, not_modified)
+            posts = await offer(session, drafts, self._policy.home_guild_ids)
+            result = PollResult(self._view(source), [draft_view(d) for d in drafts], None, not_modified)
+        if posts and self._on_enqueue is not None:
+            self._on_enqueue()
+        return result
 
 
 async def _seen(session: AsyncSession, source_id: int) -> tuple[set[str], set[str]]:

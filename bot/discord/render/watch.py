@@ -41,7 +41,9 @@ def sources_embed(sources: list[SourceView]) -> discord.Embed:
     return embed
 
 
-def draft_embed(draft: DraftView, page: int, total: int) -> discord.Embed:
+def draft_embed(draft: DraftView, page: int, total: int, *, footer: str | None = None) -> discord.Embed:
+    """A draft as the queue shows it ("Draft 2 of 5 in the queue"), or with ``footer`` instead
+    (a review channel's post: its reference)."""
     embed = discord.Embed(
         title=truncate(f"Draft #{draft.id}: {draft.title}", 256),
         description=truncate(draft.summary or "(no summary in the item)", 1500),
@@ -59,5 +61,5 @@ def draft_embed(draft: DraftView, page: int, total: int) -> discord.Embed:
     embed.add_field(name="Source", value=truncate(draft.publisher, 1024), inline=False)
     if draft.duplicate_of is not None:
         embed.add_field(name="Possible duplicate", value=f"of event #{draft.duplicate_of}", inline=False)
-    embed.set_footer(text=f"Draft {page} of {total} in the queue, newest first")
+    embed.set_footer(text=footer or f"Draft {page} of {total} in the queue, newest first")
     return embed
