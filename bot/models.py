@@ -406,12 +406,13 @@ class KeyValue(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
 
 
-WATCH_FORMATS = ("atom", "rss")
+WATCH_FORMATS = ("atom", "rss", "cns", "csis")
 DRAFT_STATES = ("pending", "published", "merged", "rejected")
 
 
 class WatchSource(Base):
-    """A feed the watcher polls; its new items become drafts in the review queue."""
+    """A feed (Atom, RSS) or a dataset (a CNS or CSIS CSV) the watcher polls; its new items or rows
+    become drafts in the review queue."""
 
     __tablename__ = "watch_source"
     __table_args__ = (

@@ -35,7 +35,7 @@ class WatchCommands(app_commands.Group):
     @app_commands.command(name="add")
     @app_commands.describe(
         url="The feed's address (http or https)",
-        format="atom or rss",
+        format="atom or rss (feeds), cns or csis (datasets)",
         name="Its label, the drafts' publisher",
     )
     @checks.curator_only()
@@ -43,7 +43,7 @@ class WatchCommands(app_commands.Group):
         self,
         interaction: discord.Interaction,
         url: app_commands.Range[str, 8, 500],
-        format: Literal["atom", "rss"],
+        format: Literal["atom", "rss", "cns", "csis"],
         name: app_commands.Range[str, 1, 100],
     ) -> None:
         """Watch a feed; its new items become drafts in /curate queue"""

@@ -5,7 +5,9 @@ and the bad answers a watcher must survive."""
 from __future__ import annotations
 
 import asyncio
+import csv
 import hashlib
+import io
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -34,6 +36,25 @@ def many_items(count: int, *, new: int = 0, prefix: str = "item") -> bytes:
         + "".join(entries)
         + "</feed>"
     ).encode()
+
+
+def records(path: Path) -> tuple[list[str], list[list[str]]]:
+    """A dataset CSV (UTF-8, or Windows-1252 as the CNS export) as its header and its records
+    (cells may hold line breaks): tests serve it whole or less its last rows."""
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("cp1252")
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    return rows[0], rows[1:]
+
+
+def as_csv(rows: list[list[str]]) -> bytes:
+    """Records as the bytes of a CSV file (what ``/data`` serves)."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    return out.getvalue().encode()
 
 
 @dataclass

@@ -137,3 +137,60 @@ async def test_several_subscriptions_per_channel_keeps_every_delivery(database: 
             assert (await conn.execute(query)).all() == [(3, 7, 99)]
     finally:
         await dbmod.upgrade(database.engine)
+
+
+async def _watch_rows(database: Database) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    async with database.engine.connect() as conn:
+        drafts = (await conn.execute(text("SELECT id, source_id, guid, title FROM draft ORDER BY id"))).all()
+        posts = (
+            await conn.execute(text("SELECT id, draft_id, channel_id FROM review_post ORDER BY id"))
+        ).all()
+    return [tuple(r) for r in drafts], [tuple(r) for r in posts]
+
+
+async def test_dataset_formats_go_down_and_up_keeping_every_draft(database: Database) -> None:
+    # 0016 rebuilds ``watch_source`` on SQLite: its drafts (a cascading key) and their review
+    # posts must come through down and up again untouched; a dataset source goes on the way down.
+    async with database.engine.begin() as conn:
+        for sid, fmt in ((1, "atom"), (2, "cns")):
+            await conn.execute(
+                text(
+                    "INSERT INTO watch_source (id, url, format, name, consecutive_failures, paused)"
+                    " VALUES (:id, :url, :fmt, :name, 0, false)"
+                ),
+                {"id": sid, "url": f"https://example.org/{sid}", "fmt": fmt, "name": f"Wire {sid}"},
+            )
+        for did, sid in ((1, 1), (2, 1), (3, 2)):
+            await conn.execute(
+                text(
+                    "INSERT INTO draft (id, source_id, guid, title, summary, occurred_on, precision, kind,"
+                    " significance, links, publisher, item_title, state, announced) VALUES"
+                    " (:id, :sid, :guid, :title, '', '2024-05-30', 'day', 'other', 2, '{}',"
+                    " 'Wire', :item, 'pending', true)"
+                ),
+                {"id": did, "sid": sid, "guid": f"g{did}", "title": f"Draft {did}", "item": f"Item {did}"},
+            )
+        await conn.execute(
+            text(
+                "INSERT INTO review_post (id, draft_id, guild_id, channel_id, state, edit_due, attempts)"
+                " VALUES (1, 2, 10, 20, 'sent', false, 0)"
+            )
+        )
+    before = await _watch_rows(database)
+    assert len(before[0]) == 3 and len(before[1]) == 1
+    await dbmod.downgrade(database.engine, "0015")
+    try:
+        drafts, posts = await _watch_rows(database)
+        assert drafts == before[0][:2] and posts == before[1]  # the CNS source's draft went with it
+        async with database.engine.connect() as conn:
+            assert (await conn.execute(text("SELECT id FROM watch_source"))).scalars().all() == [1]
+    finally:
+        await dbmod.upgrade(database.engine)
+    assert await _watch_rows(database) == (before[0][:2], before[1])
+    async with database.engine.begin() as conn:  # the widened constraint admits a dataset again
+        await conn.execute(
+            text(
+                "INSERT INTO watch_source (id, url, format, name, consecutive_failures, paused)"
+                " VALUES (3, 'https://example.org/3', 'csis', 'CSIS', 0, false)"
+            )
+        )

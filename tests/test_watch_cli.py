@@ -8,8 +8,9 @@ import os
 import sys
 from pathlib import Path
 
+from bot.services.feeds import parse
 from tests.conftest import REPO
-from tests.feed_server import feed_server
+from tests.feed_server import as_csv, feed_server, records
 
 
 async def _cli(*args: str, database: Path) -> tuple[int, str, str]:
@@ -62,3 +63,24 @@ async def test_watch_commands(tmp_path: Path) -> None:
         assert code == 0 and out.strip() == "no longer watching #1 Test wire"
         code, out, _ = await _cli("watch", "list", database=db)
         assert out.strip() == "no sources are watched"
+
+
+async def test_watch_a_dataset_from_the_command_line(tmp_path: Path, shared_dir: Path) -> None:
+    db = tmp_path / "watch.db"
+    header, rows = records(
+        shared_dir / "datasets" / "cns-missile-tests" / "north_korea_missile_test_database.csv"
+    )
+    async with feed_server() as feeds:
+        feeds.data = as_csv([header, *rows[:-1]])
+        expected = len(await parse(feeds.data, "cns"))
+        code, out, _ = await _cli(
+            "watch", "add", feeds.url("/data"), "--format", "cns", "--name", "CNS", database=db
+        )
+        assert code == 0 and out.startswith("watching #1 CNS (cns)")
+        code, out, _ = await _cli("watch", "run-once", database=db)
+        assert code == 0 and f"#1 CNS: {expected} new draft(s)" in out
+        feeds.data = as_csv([header, *rows])  # a row appended between two polls
+        code, out, _ = await _cli("watch", "run-once", database=db)
+        assert code == 0 and "#1 CNS: 1 new draft(s)" in out
+        code, out, _ = await _cli("watch", "run-once", database=db)
+        assert code == 0 and "#1 CNS: 0 new draft(s)" in out

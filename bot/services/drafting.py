@@ -88,8 +88,8 @@ async def possible_duplicate(
 def draft_fields(item: Item, links: dict[str, list[str]], today: dt.date) -> dict[str, Any]:
     """The columns of a draft for ``item`` (the source, guild and duplicate are the caller's)."""
     title = clean_text(item.title, TITLE_MAX)
-    kind = guess_kind(item.title)  # a headline says what happened; the summary only when it does not
-    if kind == "other":
+    kind = item.kind or guess_kind(item.title)  # a headline says what happened; else the summary
+    if kind == "other" and item.kind is None:
         kind = guess_kind(item.summary)
     return {
         "guid": item.guid,
@@ -97,10 +97,11 @@ def draft_fields(item: Item, links: dict[str, list[str]], today: dt.date) -> dic
         "title": title,
         "summary": clean_text(item.summary, SUMMARY_MAX),
         "occurred_on": item.published or today,
-        "precision": "day",
+        "precision": item.precision,
         "kind": kind,
-        "significance": SIGNIFICANCE.get(kind, 2),
+        "significance": item.significance or SIGNIFICANCE.get(kind, 2),
         "links": links,
         "item_title": clean_text(item.title, 500),
-        "published_on": item.published,
+        # A dataset row's date is the event's, not its publication's.
+        "published_on": item.published if item.kind is None else None,
     }

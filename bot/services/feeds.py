@@ -2,9 +2,10 @@
 
 :func:`fetch` refuses anything but http(s), and loopback, private, link-local and reserved
 addresses (also after a redirect: each hop is checked) unless allowed (all of them, or by host
-name); it sends the ETag and Last-Modified it was given,
-stops at :data:`MAX_BYTES` and at its timeout. :func:`parse` reads Atom or RSS with feedparser in a
-worker thread. Every failure is a :class:`FeedError` whose message is plain words for a curator.
+name); it sends the ETag and Last-Modified it was given, stops at :data:`MAX_BYTES` and at its
+timeout. :func:`parse` reads Atom or RSS with feedparser, or a CNS or CSIS dataset with the
+importers' parsers, in a worker thread. Every failure is a :class:`FeedError` whose message is
+plain words for a curator.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from bot import __version__
 MAX_BYTES = 10 * 1024 * 1024
 MAX_REDIRECTS = 5
 MAX_ITEMS = 500  # the newest items read from one response; a feed of 10,000 is cut, not refused
+#: Watch formats read as a dataset (a CSV the importers parse), not as a feed.
+DATASET_FORMATS = ("cns", "csis")
 TIMEOUT = 20.0
 USER_AGENT = f"PeninsulaBrief/{__version__} (source watch; +https://github.com/peninsula-brief)"
 _TAG = re.compile(r"<[^>]+>")
@@ -53,6 +56,11 @@ class Item:
     title: str
     summary: str
     published: dt.date | None
+    #: What a dataset row says itself (its kind, significance and the precision of its date);
+    #: None for a feed item, whose kind is guessed from its words.
+    kind: str | None = None
+    significance: int | None = None
+    precision: str = "day"
 
 
 def check_url(url: str) -> str:
@@ -173,6 +181,51 @@ def _parse_sync(body: bytes) -> list[Item]:
     return items
 
 
-async def parse(body: bytes) -> list[Item]:
-    """The items of an Atom or RSS document, newest first as the feed lists them (off the loop)."""
+def _dataset_sync(body: bytes, fmt: str) -> list[Item]:
+    """The rows of a CNS or CSIS dataset as items, newest first: the row's stable id (``cns:118``,
+    ``csis:…``) as the GUID, no URL (rows share their sources' addresses), the title and summary
+    in our words as the importer writes them, the row's date, kind and significance."""
+    from bot.services.dates import parse_date
+    from bot.services.errors import FieldProblem, ValidationFailed
+    from bot.services.importing.cells import decode
+    from bot.services.importing.cns import parse_cns
+    from bot.services.importing.csis import parse_csis
+
+    problems: list[FieldProblem] = []
+    text = decode(body, problems)
+    rows = ({"cns": parse_cns, "csis": parse_csis}[fmt](text, problems)) if text is not None else []
+    whole = [p for p in problems if p.row is None]
+    if whole or not rows:
+        why = str(whole[0]) if whole else "it holds no rows"
+        raise FeedError(f"the address does not serve the {fmt.upper()} dataset ({why[:200]})")
+    items: list[Item] = []
+    for row in rows:
+        data = row.data
+        if not data.external_id:
+            continue
+        try:
+            day, precision = parse_date(data.date)
+        except ValidationFailed:
+            continue  # a row the import would refuse too
+        items.append(
+            Item(
+                data.external_id[:500],
+                None,
+                data.title,
+                data.summary,
+                day,
+                data.kind,
+                data.significance,
+                precision,
+            )
+        )
+    items.sort(key=lambda i: (i.published or dt.date.min, i.guid), reverse=True)
+    return items[:MAX_ITEMS]
+
+
+async def parse(body: bytes, fmt: str = "atom") -> list[Item]:
+    """The items of an Atom or RSS document, newest first as the feed lists them, or the rows of
+    a CNS or CSIS dataset (with the importers' parsers); read off the loop."""
+    if fmt in DATASET_FORMATS:
+        return await asyncio.to_thread(_dataset_sync, body, fmt)
     return await asyncio.to_thread(_parse_sync, body)

@@ -13,12 +13,12 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import models
@@ -29,7 +29,7 @@ from bot.services.audit import audit_row
 from bot.services.catalog import CatalogService
 from bot.services.drafting import draft_fields, possible_duplicate
 from bot.services.errors import FieldProblem, NotFound, PermissionDenied, ValidationFailed
-from bot.services.feeds import TIMEOUT, FeedError, Item, check_url, fetch, parse
+from bot.services.feeds import DATASET_FORMATS, TIMEOUT, FeedError, Item, check_url, fetch, parse
 from bot.services.review_posts import offer
 from bot.services.validation import check_text, parse_id
 
@@ -325,6 +325,7 @@ class WatchService:
             if source is None:
                 raise NotFound("source", f"#{source_id}")
             url, etag, modified = source.url, source.etag, source.last_modified
+            fmt, scope = source.format, source.guild_id
         try:
             got = await fetch(
                 http,
@@ -335,14 +336,14 @@ class WatchService:
                 allow_hosts=self.allow_hosts,
                 timeout=self.fetch_timeout,
             )
-            items = await parse(got.body) if got.body is not None else []
+            items = await parse(got.body, fmt) if got.body is not None else []
         except FeedError as exc:
             return await self._failed(source_id, str(exc))
         except Exception as exc:  # anything unforeseen is recorded too; the watcher goes on
             log.exception("watch: polling source %s failed", source_id)
             return await self._failed(source_id, f"unexpected error ({type(exc).__name__})")
         async with self._sessionmaker() as session:
-            guids, urls = await _seen(session, source_id)
+            guids, urls = await _seen(session, source_id, items if fmt in DATASET_FORMATS else (), scope)
         # Only items not drafted before are read for names (checked again under the row lock).
         items = [i for i in items if i.guid not in guids and not (i.url and i.url in urls)]
         mentions = []
@@ -380,7 +381,8 @@ class WatchService:
             source = await session.get(models.WatchSource, source_id, with_for_update=True)
             if source is None:
                 raise NotFound("source", f"#{source_id}")
-            guids, urls = await _seen(session, source_id)
+            rows = items if source.format in DATASET_FORMATS else ()
+            guids, urls = await _seen(session, source_id, rows, source.guild_id)
             drafts: list[models.Draft] = []
             for item, links in zip(items, mentions, strict=True):
                 if item.guid in guids or (item.url and item.url in urls):
@@ -416,14 +418,28 @@ class WatchService:
         return result
 
 
-async def _seen(session: AsyncSession, source_id: int) -> tuple[set[str], set[str]]:
-    """The GUIDs and URLs of the items a source has drafted already."""
+async def _seen(
+    session: AsyncSession, source_id: int, rows: Sequence[Item] = (), scope: int | None = None
+) -> tuple[set[str], set[str]]:
+    """The GUIDs and URLs of the items a source has drafted already; with a dataset's ``rows``,
+    also the row ids the timeline of the source's scope records already (an imported row, as an
+    event or as a further source of one), which are not drafted again."""
     seen = (
         await session.execute(
             select(models.Draft.guid, models.Draft.url).where(models.Draft.source_id == source_id)
         )
     ).all()
-    return {g for g, _ in seen}, {u for _, u in seen if u}
+    guids = {g for g, _ in seen}
+    keys = sorted({r.guid for r in rows} - guids)
+    if keys:
+        E, S = models.Event, models.Source
+        visible = E.guild_id.is_(None) if scope is None else or_(E.guild_id.is_(None), E.guild_id == scope)
+        for stmt in (
+            select(E.external_id).where(E.external_id.in_(keys), visible),
+            select(S.external_id).join(E, E.id == S.event_id).where(S.external_id.in_(keys), visible),
+        ):
+            guids |= {k for k in (await session.scalars(stmt)).all() if k}
+    return guids, {u for _, u in seen if u}
 
 
 class Watcher:

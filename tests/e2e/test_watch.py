@@ -6,26 +6,29 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 from sqlalchemy import func, select
 
 from bot import models
 from bot.discord.review import QUEUE_NOT_YOURS
+from bot.services.feeds import parse
 from bot.services.subscriptions import Filters
 from testing.fake_discord import FakeDiscord
 from tests.conftest import Database
-from tests.feed_server import feed_server
+from tests.feed_server import as_csv, feed_server, records
 
 from .bot_process import Staff, channel_manager, load_sample, running_bot
 from .test_dispatcher import curator, wait_deliveries
 
 
-async def _drafts(db: Database, within: float = 15) -> int:
+async def _drafts(db: Database, want: int = 1, within: float = 30) -> int:
+    """How many drafts there are once there are ``want`` (or the deadline passed)."""
     deadline = time.monotonic() + within
     while True:
         async with db.sessionmaker() as s:
             n = int(await s.scalar(select(func.count()).select_from(models.Draft)) or 0)
-        if n or time.monotonic() > deadline:
+        if n >= want or time.monotonic() > deadline:
             return n
         await asyncio.sleep(0.05)
 
@@ -193,3 +196,38 @@ async def test_pause_resume_and_source_autocomplete_stay_in_their_scope(
         )
         assert resumed.content == f"Resumed #{shared.id} Shared wire: it is checked again."
         assert not (await watch.sources(curator(home.guild.id)))[0].paused
+
+
+async def test_a_dataset_source_drafts_a_row_appended_between_two_polls(
+    fake_discord: FakeDiscord, database: Database, shared_dir: Path
+) -> None:
+    staff = Staff(fake_discord)
+    await load_sample(database)
+    path = shared_dir / "datasets" / "csis-provocations" / "north_korea_provocations_1958_present.csv"
+    header, rows = records(path)
+    async with (
+        feed_server() as feeds,
+        running_bot(fake_discord, database, home_guild_ids=[staff.guild.id], watch_allow_private=True) as bot,
+    ):
+        feeds.data = as_csv([header, *rows[:-1]])
+        expected = len(await parse(feeds.data, "csis"))
+        added = await fake_discord.invoke(
+            "curate",
+            {"url": feeds.url("/data"), "format": "csis", "name": "CSIS provocations"},
+            subcommand="watch add",
+            user=staff.admin,
+        )
+        assert added.content.startswith("Watching source #1 CSIS provocations.")
+        assert await _drafts(database, expected) == expected  # the add woke the bot's watcher
+        listed = await fake_discord.invoke("curate", subcommand="watch list", user=staff.admin)
+        field = listed.embeds[0]["fields"][0]
+        assert field["name"] == "#1 CSIS provocations (csis)" and "last error" not in field["value"]
+
+        feeds.data = as_csv([header, *rows])  # the dataset gains a row
+        [polled] = await bot.services.watch.run_once()  # the next poll, without waiting for it
+        assert polled.error is None and len(polled.drafted) == 1
+        assert await _drafts(database, expected + 1) == expected + 1
+        queue = await fake_discord.invoke("curate", subcommand="queue", user=staff.admin)
+        newest = queue.embeds[0]
+        assert newest["footer"]["text"] == f"Draft 1 of {expected + 1} in the queue, newest first"
+        assert {"name": "Source", "value": "CSIS provocations", "inline": False} in newest["fields"]

@@ -17,11 +17,12 @@ from bot.db import engine_of, exclusive
 from bot.services.access import Policy
 from bot.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from bot.services.feeds import MAX_ITEMS
+from bot.services.importing import import_file
 from bot.services.review import ReviewService
 from bot.services.subscriptions import Filters
 from bot.services.watch import BACKOFF_MAX, MAX_FAILURES, WatchService, wait_after
-from tests.feed_server import HUGE_BYTES, ITEMS_MANY, FeedServer, feed_server
-from tests.services.conftest import HOME, OTHER, Services, curator, member
+from tests.feed_server import HUGE_BYTES, ITEMS_MANY, FeedServer, as_csv, feed_server, records
+from tests.services.conftest import FIXTURES, HOME, OTHER, Services, curator, member
 
 
 @pytest.fixture
@@ -329,3 +330,54 @@ async def test_two_pollers_on_postgresql_never_draft_an_item_twice(
         a, b = await asyncio.gather(watch.poll(http, first.id), other.poll(http, first.id))
     assert sorted(len(r.drafted) for r in (a, b)) == [0, 1]
     assert await _count(services, models.Draft) == 3 + MAX_ITEMS
+
+
+async def test_a_dataset_row_appended_between_two_polls_becomes_one_draft(
+    services: Services, watch: WatchService, review: ReviewService, feeds: FeedServer
+) -> None:
+    header, rows = records(FIXTURES / "cns-excerpt.csv")
+    # The first row is in the timeline already (imported): its row id is not drafted again.
+    imported = await import_file(
+        services.db.sessionmaker,
+        as_csv([header, rows[0]]),
+        "cns",
+        caller=curator(HOME),
+        policy=Policy.of([HOME]),
+    )
+    assert imported.created + imported.merged == 1 and not imported.problems
+    feeds.data = as_csv([header, *rows[:-1]])
+    source = await watch.add(curator(HOME), feeds.url("/data"), "cns", "CNS missile tests")
+    [first] = await watch.run_once()
+    assert first.error is None
+    assert len(first.drafted) == len(rows) - 2  # every row but the imported one and the one to come
+    titles = {d.title for d in first.drafted}
+    feeds.data = as_csv([header, *rows])  # the dataset gains a row
+    [second] = await watch.run_once()
+    assert second.error is None
+    [new] = second.drafted
+    assert new.title not in titles and new.publisher == "CNS missile tests"
+    assert new.kind in ("missile_launch", "satellite_launch") and new.url is None
+    async with services.db.sessionmaker() as session:
+        guids = set((await session.scalars(select(models.Draft.guid))).all())
+    assert guids == {f"cns:{r[0]}" for r in rows[1:]}
+    assert (await review.queue(curator(HOME), limit=100)).total == len(rows) - 1
+    [third] = await watch.run_once()
+    assert third.not_modified and third.drafted == []
+    # A draft of a dataset row publishes as the row's own kind and significance.
+    event = await review.publish(curator(HOME), new.id)
+    assert event.kind == new.kind and event.significance == new.significance
+    del source
+
+
+async def test_a_dataset_source_refuses_what_is_not_its_dataset(
+    services: Services, watch: WatchService, feeds: FeedServer
+) -> None:
+    header, rows = records(FIXTURES / "csis-excerpt.csv")
+    feeds.data = as_csv([header, *rows])
+    await watch.add(curator(HOME), feeds.url("/data"), "csis", "CSIS provocations")
+    await watch.add(curator(HOME), feeds.url("/feed"), "cns", "Not a dataset")
+    csis, wrong = await watch.run_once()
+    assert csis.error is None and len(csis.drafted) == len(rows)
+    assert {d.kind for d in csis.drafted} - {"other"}  # kinds from the dataset's own types
+    assert wrong.error is not None and wrong.error.startswith("the address does not serve the CNS dataset")
+    assert wrong.drafted == []
