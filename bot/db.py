@@ -107,6 +107,18 @@ async def exclusive(engine: AsyncEngine, name: str, *, wait: bool = True) -> Asy
         os.close(fd)
 
 
+async def hold(session: AsyncSession, name: str) -> None:
+    """Serialize the rest of ``session``'s transaction with every other transaction that holds
+    ``name``, in any process, until it ends: a transaction-level PostgreSQL advisory lock; on SQLite
+    the database's one write lock, taken now (a write that changes nothing): whoever holds it reads
+    what every earlier writer committed. Call it first in the transaction, before any read."""
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key(name)})
+    else:
+        await session.execute(text("UPDATE key_value SET key = key WHERE 0 = 1"))
+
+
 def make_sessionmaker(engine: AsyncEngine) -> Sessionmaker:
     return async_sessionmaker(engine, expire_on_commit=False)
 

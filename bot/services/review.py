@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import models
-from bot.db import Sessionmaker
+from bot.db import Sessionmaker, hold
 from bot.models import utcnow
 from bot.services.access import Caller, Policy
 from bot.services.audit import audit_row
@@ -193,7 +193,8 @@ class ReviewService:
 
     async def suggest(self, caller: Caller, suggestion: Suggestion) -> DraftView:
         """A member's suggestion as a pending draft of their scope, the suggester recorded; at most
-        :data:`SUGGEST_LIMIT` a member per hour. Any member may suggest; nothing is published."""
+        :data:`SUGGEST_LIMIT` a member per hour, however many arrive at once (``db.hold``). Any member
+        may suggest; nothing is published."""
         if caller.guild_id is None:
             raise ValidationFailed([FieldProblem("server", "suggestions are made in a server")])
         clean = check_suggestion(suggestion)
@@ -201,6 +202,9 @@ class ReviewService:
         links = await self._catalog.mentioned(text) if self._catalog is not None else {}
         now = utcnow()
         async with self._sessionmaker() as session, session.begin():
+            # One suggestion of a member at a time, counted and written under the lock: two at the
+            # limit never both pass (the second counts the first).
+            await hold(session, f"suggest:{caller.user_id}")
             recent = (
                 await session.scalars(
                     select(models.Draft.created_at)
