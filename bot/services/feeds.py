@@ -14,9 +14,12 @@ import asyncio
 import datetime as dt
 import html
 import ipaddress
+import multiprocessing
 import re
 import socket
 import xml.sax
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -223,9 +226,33 @@ def _dataset_sync(body: bytes, fmt: str) -> list[Item]:
     return items[:MAX_ITEMS]
 
 
+_pool: ProcessPoolExecutor | None = None
+
+
+def _parser() -> ProcessPoolExecutor:
+    """The process that parses (one per process that polls, started at its first poll)."""
+    global _pool
+    if _pool is None:
+        _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    return _pool
+
+
 async def parse(body: bytes, fmt: str = "atom") -> list[Item]:
     """The items of an Atom or RSS document, newest first as the feed lists them, or the rows of
-    a CNS or CSIS dataset (with the importers' parsers); read off the loop."""
-    if fmt in DATASET_FORMATS:
-        return await asyncio.to_thread(_dataset_sync, body, fmt)
-    return await asyncio.to_thread(_parse_sync, body)
+    a CNS or CSIS dataset (with the importers' parsers).
+
+    Parsed in a process of its own, not a thread: feedparser and the CSV parsers are pure Python,
+    and a thread running them holds the GIL in 5 ms slices against the event loop, which made
+    every command answered during a poll wait for it at each of its awaits. A parser process that
+    died is replaced once."""
+    work, args = (_dataset_sync, (body, fmt)) if fmt in DATASET_FORMATS else (_parse_sync, (body,))
+    loop = asyncio.get_running_loop()
+    global _pool
+    for attempt in range(2):
+        try:
+            return await loop.run_in_executor(_parser(), work, *args)
+        except BrokenProcessPool:
+            _pool = None
+            if attempt:
+                raise FeedError("the feed could not be read (its parser stopped)") from None
+    raise AssertionError("unreachable")

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
+import signal
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -14,14 +16,15 @@ from sqlalchemy import func, select
 
 from bot import models
 from bot.db import engine_of, exclusive
+from bot.services import feeds as feeds_module
 from bot.services.access import Policy
 from bot.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from bot.services.feeds import MAX_ITEMS
+from bot.services.feeds import MAX_ITEMS, parse
 from bot.services.importing import import_file
 from bot.services.review import ReviewService
 from bot.services.subscriptions import Filters
 from bot.services.watch import BACKOFF_MAX, MAX_FAILURES, WatchService, wait_after
-from tests.feed_server import HUGE_BYTES, ITEMS_MANY, FeedServer, as_csv, feed_server, records
+from tests.feed_server import HUGE_BYTES, ITEMS_MANY, FeedServer, as_csv, feed_server, many_items, records
 from tests.services.conftest import FIXTURES, HOME, OTHER, Services, curator, member
 
 
@@ -381,3 +384,17 @@ async def test_a_dataset_source_refuses_what_is_not_its_dataset(
     assert {d.kind for d in csis.drafted} - {"other"}  # kinds from the dataset's own types
     assert wrong.error is not None and wrong.error.startswith("the address does not serve the CNS dataset")
     assert wrong.drafted == []
+
+
+async def test_feeds_are_parsed_in_a_process_of_their_own_which_comes_back() -> None:
+    # Off the event loop's process: a parsing thread would hold the GIL against the loop (and so
+    # against every command answered during a poll). A parser that died is replaced.
+    body = many_items(3)
+    first = await parse(body)
+    loop = asyncio.get_running_loop()
+    pid = await loop.run_in_executor(feeds_module._parser(), os.getpid)
+    assert pid != os.getpid()
+    os.kill(pid, signal.SIGKILL)
+    again = await parse(body)
+    assert again == first and [i.guid for i in again] == [f"urn:test:item:{n}" for n in (3, 2, 1)]
+    assert await loop.run_in_executor(feeds_module._parser(), os.getpid) not in (pid, os.getpid())
