@@ -226,6 +226,10 @@ def test_admin_groups_refuse_offline_as_discord_would(
         capsys, "/alerts subscribe channel:777", *GUILD, "--member-permissions", "manage_channels"
     )
     assert code == 1 and "needs Discord: run it in the server. Nothing was changed." in out
+    code, out = run_as(
+        capsys, "/settings review-channel channel:777", *GUILD, "--member-permissions", "manage_guild"
+    )
+    assert code == 1 and "/settings review-channel first checks that the bot can post" in out
     code, out = run_as(capsys, "/curate", *GUILD)
     assert code == 1 and "/curate takes a subcommand: add" in out
     code, out = run_as(capsys, "/curate log", *GUILD, "--member-permissions", "manage_everything")

@@ -55,7 +55,12 @@ async def test_groups_declare_default_permissions(fake_discord: FakeDiscord, bot
         "resume",
         "test",
     }
-    assert {o["name"] for o in defs["settings"]["options"]} == {"curator-role", "locale", "timezone"}
+    assert {o["name"] for o in defs["settings"]["options"]} == {
+        "curator-role",
+        "locale",
+        "timezone",
+        "review-channel",
+    }
 
 
 async def test_permission_matrix_for_alerts_and_settings(
