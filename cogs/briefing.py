@@ -43,8 +43,9 @@ from bot.discord.render.catalog import (
 from bot.discord.render.events import event_pages, sources_button
 from bot.discord.render.history import history_pages
 from bot.discord.render.reply import Reply, Who
+from bot.i18n import format_date, gettext, tr
 from bot.services.charts import ChartQuery
-from bot.services.dates import format_date, iso_with_precision, parse_date
+from bot.services.dates import iso_with_precision, parse_date
 from bot.services.filters import EventFilter
 from bot.services.views import ActorView, PartView, ProgramView, TopicView, TrackView
 from cogs.charts import Charts
@@ -79,8 +80,12 @@ async def brief_document(services: Services, who: Who, args: str) -> Document:
     latest = await services.events.latest(
         guild_id=who.guild_id, since=since[0] if since else None, limit=LATEST + 2, links=False
     )
-    heading = f"Latest events since {format_date(*since)}" if since else "Latest events"
-    return Document(brief_pages(tracks, programs, latest, heading), chart=ChartQuery("launches", "year"))
+    if since:
+        heading = tr(who.locale, "Latest events since {date}", date=format_date(*since, who.locale))
+    else:
+        heading = gettext(who.locale, "Latest events")
+    pages = brief_pages(tracks, programs, latest, heading, who.locale)
+    return Document(pages, chart=ChartQuery("launches", "year"))
 
 
 async def build_program(services: Services, who: Who, *, name: ProgramView | PartView) -> Reply:
@@ -97,13 +102,15 @@ async def program_document(services: Services, who: Who, args: str) -> Document:
         f = EventFilter.of(**{record.kind: record.slug}, guild_id=who.guild_id)
         events = await services.events.page(f, limit=PART_EVENTS, links=False)
         chart = ChartQuery("launches", "year", system=record.slug) if record.kind == "system" else None
-        return Document(part_embeds(record, events.items, await services.events.count(f)), chart=chart)
+        pages = part_embeds(record, events.items, await services.events.count(f), who.locale)
+        return Document(pages, chart=chart)
     f = EventFilter.of(program=record.slug, guild_id=who.guild_id)
     milestones = await services.events.milestones(
         f, limit=MILESTONES, fallback_significance=MILESTONE_SIGNIFICANCE, links=False
     )
     latest = await services.events.page(f, limit=LATEST, links=False)
-    return Document(program_embeds(record, milestones, latest.items), chart=program_chart(record))
+    pages = program_embeds(record, milestones, latest.items, who.locale)
+    return Document(pages, chart=program_chart(record))
 
 
 def program_chart(program: ProgramView) -> ChartQuery:
@@ -123,7 +130,7 @@ async def talks_document(services: Services, who: Who, args: str) -> Document:
     last_session = await services.events.last_session(track.slug, guild_id=who.guild_id)
     agreements = await services.events.agreements(track.slug, guild_id=who.guild_id)
     recent = await services.events.track_latest(track.slug, guild_id=who.guild_id, limit=LATEST)
-    return Document(track_embeds(track, last_session, agreements, recent))
+    return Document(track_embeds(track, last_session, agreements, recent, who.locale))
 
 
 async def build_position(
@@ -139,7 +146,7 @@ async def position_document(services: Services, who: Who, args: str) -> Document
     party = await services.catalog.actor(party_slug)
     topic = await services.catalog.topic(topic_slug) if topic_slug else None
     statements = await services.catalog.statements(party.slug, topic.slug if topic else None)
-    return Document(positions_embeds(statements, topic.name if topic else None))
+    return Document(positions_embeds(statements, topic, who.locale))
 
 
 async def build_compare(services: Services, who: Who, *, topic: TopicView) -> Reply:
@@ -149,7 +156,7 @@ async def build_compare(services: Services, who: Who, *, topic: TopicView) -> Re
 @document("compare")
 async def compare_document(services: Services, who: Who, args: str) -> Document:
     """/compare as pages: ``args`` is the topic's slug."""
-    return Document(compare_embeds(await services.catalog.comparison(args)))
+    return Document(compare_embeds(await services.catalog.comparison(args), who.locale))
 
 
 async def build_event(services: Services, who: Who, *, id: int, history: bool = False) -> Reply:
@@ -160,7 +167,8 @@ async def build_event(services: Services, who: Who, *, id: int, history: bool = 
 async def event_history_document(services: Services, who: Who, args: str) -> Document:
     """/event history:true as pages: each revision, who made it and when, what it changed."""
     event = await services.events.get(int(args), guild_id=who.guild_id)
-    return Document(history_pages(event, await services.events.history(event.id, guild_id=who.guild_id)))
+    entries = await services.events.history(event.id, guild_id=who.guild_id)
+    return Document(history_pages(event, entries, who.locale))
 
 
 @document("event")
@@ -194,7 +202,7 @@ async def help_document(services: Services, who: Who, args: str) -> Document:
     )
     cogs = (*Briefing.__cog_app_commands__, *Charts.__cog_app_commands__, *Suggest.__cog_app_commands__)
     commands = [(c.name, c.description) for c in cogs]
-    return Document(help_pages(counts, commands))
+    return Document(help_pages(counts, commands, who.locale))
 
 
 Builder = Callable[..., Awaitable[Reply]]

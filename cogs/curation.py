@@ -23,6 +23,7 @@ from bot.discord.render.events import event_embed
 from bot.discord.render.reply import Reply, message
 from bot.discord.render.text import truncate
 from bot.discord.review import QueueButton, ReviewButton, queue_page
+from bot.i18n import N_, gettext, tr
 from bot.services.access import Caller
 from bot.services.curation import EditForm
 from bot.services.errors import FieldProblem, ValidationFailed
@@ -231,9 +232,18 @@ class EditEventModal(discord.ui.Modal):
         await interaction.response.defer(ephemeral=True, thinking=True)  # answered before any write
         caller = checks.caller_of(interaction)
         view = await curation.edit(caller, self.event_id, data, seen_revision=self.seen_revision)
-        text = f"Saved event #{view.id} (revision {view.revision}). Alerts already posted are being updated."
+        locale = own_locale(interaction)
+        text = tr(
+            locale,
+            "Saved event #{id} (revision {revision}). Alerts already posted are being updated.",
+            id=view.id,
+            revision=view.revision,
+        )
         await interaction.followup.send(
-            text, embed=event_embed(view), ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+            text,
+            embed=event_embed(view, locale=locale),
+            ephemeral=True,
+            allowed_mentions=discord.AllowedMentions.none(),
         )
 
     async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:  # type: ignore[override]
@@ -246,7 +256,7 @@ class EditEventModal(discord.ui.Modal):
 # -- the audit log ---------------------------------------------------------------------------------
 
 
-LOG_NOT_YOURS = "Only the person who opened this log can turn its pages."
+LOG_NOT_YOURS = N_("Only the person who opened this log can turn its pages.")
 
 
 async def audit_page(
@@ -377,10 +387,19 @@ class Curation(commands.Cog):
         )
         await interaction.response.defer(ephemeral=True, thinking=True)  # answered before any write
         view = await self.bot.services.curation.create(checks.caller_of(interaction), data, alert=True)
-        scope = "shared with every server" if view.is_global else "local to this server"
+        locale = own_locale(interaction)
+        if view.is_global:
+            scope = gettext(locale, "shared with every server")
+        else:
+            scope = gettext(locale, "local to this server")
         await interaction.followup.send(
-            f"Published event #{view.id} ({scope}). Matching channels are being alerted.",
-            embed=event_embed(view),
+            tr(
+                locale,
+                "Published event #{id} ({scope}). Matching channels are being alerted.",
+                id=view.id,
+                scope=scope,
+            ),
+            embed=event_embed(view, locale=locale),
             ephemeral=True,
             allowed_mentions=discord.AllowedMentions.none(),
         )
@@ -395,7 +414,11 @@ class Curation(commands.Cog):
         if len(sources_text(form.data.sources)) > 4000:
             await interaction.response.send_message(
                 **message(
-                    f"Event #{event_id} has too many sources to edit in a form; use `/curate import`."
+                    tr(
+                        own_locale(interaction),
+                        "Event #{id} has too many sources to edit in a form; use `/curate import`.",
+                        id=event_id,
+                    )
                 ).send_kwargs()
             )
             return
@@ -411,9 +434,12 @@ class Curation(commands.Cog):
         """Withdraw an event; posted alerts are marked retracted"""
         await interaction.response.defer(ephemeral=True, thinking=True)  # answered before any write
         view = await self.bot.services.curation.retract(checks.caller_of(interaction), id, reason)
-        await interaction.followup.send(
-            **message(f"Event #{view.id} is retracted. Alerts already posted are being marked.").send_kwargs()
+        done = tr(
+            own_locale(interaction),
+            "Event #{id} is retracted. Alerts already posted are being marked.",
+            id=view.id,
         )
+        await interaction.followup.send(**message(done).send_kwargs())
 
     @curate.command(name="import")
     @app_commands.describe(
@@ -481,7 +507,7 @@ class Curation(commands.Cog):
             io.BytesIO(text.encode("utf-8")), filename=f"peninsula-brief-events.{format}"
         )
         await interaction.followup.send(
-            "The shared events and this server's own.",
+            gettext(own_locale(interaction), "The shared events and this server's own."),
             file=attachment,
             ephemeral=True,
             allowed_mentions=discord.AllowedMentions.none(),

@@ -22,7 +22,7 @@ from tests.conftest import Database
 
 REPO = Path(__file__).resolve().parents[1]
 # gettext(locale, message), tr(locale, message, **values), ngettext(locale, one, many, n), N_(message)
-KEYWORDS = {"gettext": (2,), "tr": (2,), "ngettext": (2, 3), "N_": None}
+KEYWORDS = {"gettext": (2,), "tr": (2,), "ngettext": (2, 3), "pgettext": ((2, "c"), 3), "N_": None}
 PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
 
 
@@ -30,10 +30,12 @@ def used_messages() -> dict[str, str]:
     """Every message literal the code passes to the catalog functions, with where it is."""
     found: dict[str, str] = {}
     for top in ("bot", "cogs"):
-        for filename, lineno, message, _comments, _context in extract_from_dir(
+        for filename, lineno, message, _comments, context in extract_from_dir(
             REPO / top, method_map=[("**.py", "python")], keywords=KEYWORDS, comment_tags=()
         ):
             text = message[0] if isinstance(message, tuple) else message  # a plural: its singular
+            if text and context:
+                text = f"{context}\x04{text}"  # a pgettext message: looked up with its context
             if text:
                 found.setdefault(text, f"{top}/{filename}:{lineno}")
     return found
@@ -127,7 +129,8 @@ def _translated(locale: str, text: str) -> str:
 
 def _same_in(locale: str, text: str) -> bool:
     """A msgstr equal to its msgid on purpose (a proper name, a code such as ``UTC``)."""
-    entry = i18n.catalog(locale).get(text)
+    context, _, message = text.rpartition("\x04")
+    entry = i18n.catalog(locale).get(message, context or None)
     return entry is not None and entry.string == text
 
 

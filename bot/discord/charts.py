@@ -18,12 +18,13 @@ from bot.discord.errors import reply_ephemeral, user_message
 from bot.discord.paging import services_of
 from bot.discord.render.chart import FILENAME, chart_embed
 from bot.discord.render.reply import Reply, Who
+from bot.i18n import N_
 from bot.services.charts import ChartData, ChartQuery, figure_for, names_of
 
 if TYPE_CHECKING:
     from bot.services.container import Services
 
-LABEL = "Chart"
+LABEL = N_("Chart")
 
 
 async def build_chart(services: Services, who: Who, query: ChartQuery, locale: str = "en") -> Reply:

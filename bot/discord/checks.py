@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import discord
 from discord import app_commands
 
+from bot.i18n import N_
 from bot.services.access import Caller
 from bot.services.errors import PermissionDenied
 from bot.services.guild_settings import GuildSettingsService
@@ -114,7 +115,9 @@ def require_channel_access(interaction: discord.Interaction, channel: Any) -> No
     if not member_permissions_in(channel, interaction.user).view_channel and not (
         guild_permissions(interaction).administrator
     ):
-        raise PermissionDenied(f"the View Channel permission in <#{channel.id}>")
+        raise PermissionDenied(
+            N_("the {permission} permission in <#{channel}>"), permission="View Channel", channel=channel.id
+        )
 
 
 BOT_CHANNEL_PERMISSIONS = (

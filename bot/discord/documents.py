@@ -21,12 +21,14 @@ from typing import TYPE_CHECKING, Any, Self
 import discord
 
 from bot.discord import paging
+from bot.discord.charts import LABEL as CHART_LABEL
 from bot.discord.charts import ChartButton
 from bot.discord.language import who_reads
 from bot.discord.paging import CUSTOM_ID_MAX, Rebuilt, services_of, turn_label, turn_page
 from bot.discord.picks import PickButton
 from bot.discord.render.flow import page_footer
 from bot.discord.render.reply import Reply, Who
+from bot.i18n import gettext
 
 if TYPE_CHECKING:
     from bot.services.charts import ChartQuery
@@ -131,7 +133,7 @@ def _view(who: Who, name: str, args: str, page: int, total: int, doc: Document) 
     for label, url in links[:3]:
         view.add_item(discord.ui.Button(label=label[:LINK_LABEL_MAX], url=url))
     if doc.chart is not None:
-        view.add_item(ChartButton(doc.chart))
+        view.add_item(ChartButton(doc.chart, gettext(who.locale, CHART_LABEL)))
     return view
 
 

@@ -9,6 +9,7 @@ traceback. The tree, the views and modals, the console, the web surface and the 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 import discord
 from discord import app_commands
@@ -19,6 +20,28 @@ from bot.services.errors import NotFound, ServiceError, ValidationFailed
 
 log = logging.getLogger(__name__)
 
+# The frames of a domain refusal (bot/services/errors.py builds them with these English
+# templates; the reply translates them) and the nouns a "not found" names.
+REFUSAL_FRAMES = (
+    N_("No {what} matches “{value}”."),
+    N_(" Did you mean: {names}?"),
+    N_("Invalid input — {problems}"),
+    N_(" (and {n} more)"),
+    N_("row {row}, {field}: {problem}"),
+    N_("You need {missing} to do this."),
+)
+NOUNS = (
+    N_("program"),
+    N_("system"),
+    N_("facility"),
+    N_("party"),
+    N_("talks track"),
+    N_("topic"),
+    N_("event"),
+    N_("draft"),
+    N_("source"),
+    N_("subscription"),
+)
 GENERIC = N_("Something went wrong on our side; it has been logged. Please try again.")
 #: How much of a value the user typed is quoted back, and of each problem of a form that does
 #: not fit one message.
@@ -59,22 +82,27 @@ def echo(value: object, limit: int = ECHO_MAX) -> str:
     return plain(truncate(str(value), limit), markdown=False)
 
 
-def _refusal(exc: ServiceError) -> str:
-    """A domain refusal's text, whatever the user typed into it, within one message's limit."""
+def _refusal(exc: ServiceError, locale: str = "en") -> str:
+    """A domain refusal's text in ``locale`` (its template through the catalogs), whatever the user
+    typed into it, within one message's limit."""
+
+    def translate(template: str, params: Mapping[str, object]) -> str:
+        return tr(locale, template, **params)
+
     if isinstance(exc, NotFound):
-        text = exc.text(echo)
+        text = exc.text(echo, translate)
     elif isinstance(exc, ValidationFailed) and len(exc.message) > CONTENT_MAX:
-        text = exc.text(lambda problem: truncate(problem, PROBLEM_MAX))
+        text = exc.text(lambda problem: truncate(problem, PROBLEM_MAX), translate)
     else:
-        text = exc.message
+        text = exc.localized(translate)
     return truncate(text, CONTENT_MAX)
 
 
 def _known(exc: BaseException, locale: str = "en") -> str | None:
     """The text for a failure that is not a bug: a domain refusal or one of discord.py's checks,
-    in ``locale`` (a domain refusal is the service's own sentence, in English: it stands whole)."""
+    in ``locale`` (a domain refusal: the service's own sentence, translated)."""
     if isinstance(exc, ServiceError):
-        return _refusal(exc)
+        return _refusal(exc, locale)
     if isinstance(exc, app_commands.MissingPermissions):
         names = _permission_names(exc.missing_permissions)
         return tr(locale, "You need the {permissions} permission to do this.", permissions=names)

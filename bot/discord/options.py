@@ -27,6 +27,7 @@ from bot.discord.paging import services_of
 from bot.discord.render.choices import choices
 from bot.discord.render.kinds import kind_label
 from bot.discord.render.subscriptions import subscription_choice
+from bot.i18n import N_
 from bot.models import EVENT_KINDS
 from bot.services.catalog import Choice
 from bot.services.dates import parse_date
@@ -155,9 +156,18 @@ class EventTransformer(app_commands.Transformer):
         matches = await events.autocomplete(text, guild_id=interaction.guild_id, limit=EVENT_SUGGESTIONS)
         if len(matches) == 1:
             return int(matches[0].value)
-        hint = "did you mean " + "; ".join(m.name for m in matches) if matches else "pick one from the list"
-        problem = f"“{value[:40]}” is not an event number, and no single event title matches it; {hint}"
-        raise ValidationFailed([FieldProblem("id", problem)])
+        if matches:
+            problem = N_(
+                "“{value}” is not an event number, and no single event title matches it; did you mean {names}"
+            )
+            params = {"value": value[:40], "names": "; ".join(m.name for m in matches)}
+        else:
+            problem = N_(
+                "“{value}” is not an event number, and no single event title matches it; "
+                "pick one from the list"
+            )
+            params = {"value": value[:40]}
+        raise ValidationFailed([FieldProblem("id", problem, params=params)])
 
 
 class SubscriptionTransformer(app_commands.Transformer):

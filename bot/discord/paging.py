@@ -23,7 +23,8 @@ from bot.discord.language import own_locale, who_reads
 from bot.discord.render.kinds import kind_label
 from bot.discord.render.pages import SEARCH_TITLE, search_embed, timeline_embed
 from bot.discord.render.reply import Reply, Who
-from bot.i18n import N_, gettext, tr
+from bot.discord.render.text import name_of
+from bot.i18n import LOCALES, N_, gettext, tr
 from bot.i18n import format_date as local_date
 from bot.models import EVENT_KINDS
 from bot.services.dates import check_period, period_end
@@ -44,8 +45,8 @@ SEARCH_PAGE = 6
 # The catalog records a timeline filters by (their ids ride in the button).
 Named = ProgramView | PartView | ActorView | TrackView
 CUSTOM_ID_MAX = 100
-NOT_YOURS = "Only the person who ran this command can turn its pages. Run it yourself to browse."
-EXPIRED = "This page can no longer be turned (its data changed). Run the command again."
+NOT_YOURS = N_("Only the person who ran this command can turn its pages. Run it yourself to browse.")
+EXPIRED = N_("This page can no longer be turned (its data changed). Run the command again.")
 
 
 def b36(value: int) -> str:
@@ -248,7 +249,7 @@ async def _filter(
         if found is None:
             raise ServiceError(EXPIRED)
         slugs[key] = found.slug
-        labels.append(f"{gettext(locale, label)}: {found.name}")
+        labels.append(f"{gettext(locale, label)}: {name_of(found, locale)}")
     if state.kind:
         labels.append(f"{gettext(locale, 'kind')}: {kind_label(state.kind, locale)}")
     if state.since:
@@ -334,7 +335,8 @@ class SearchButton(Rebuilt, template=r"pb:sr:(?P<uid>\d+):(?P<dir>[np]):(?P<offs
         query = match["q"]
         if not query and interaction.message is not None and interaction.message.embeds:
             title = interaction.message.embeds[0].title or ""
-            query = title.removeprefix(SEARCH_TITLE) if title.startswith(SEARCH_TITLE) else ""
+            heads = {gettext(code, SEARCH_TITLE) for code in LOCALES}  # the title in any language
+            query = next((title.removeprefix(h) for h in heads if title.startswith(h)), "")
         return cls(int(match["uid"]), match["dir"], int(match["offset"]), query)
 
     async def callback(self, interaction: discord.Interaction) -> None:
@@ -359,7 +361,7 @@ async def search(services: Services, who: Who, *, query: str, offset: int = 0) -
     result = await services.search.search(
         query, guild_id=who.guild_id, limit=SEARCH_PAGE, offset=offset, links=False
     )
-    embed, shown = search_embed(result)
+    embed, shown = search_embed(result, who.locale)
     # The next page starts after the last event shown, so none is skipped.
     next_offset = result.next_offset(shown)
     has_prev = result.offset > 0
@@ -388,7 +390,9 @@ async def only_invoker(interaction: discord.Interaction, uid: int, text: str = N
     if interaction.user.id == uid:
         return True
     await interaction.response.send_message(
-        text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+        gettext(own_locale(interaction), text),
+        ephemeral=True,
+        allowed_mentions=discord.AllowedMentions.none(),
     )
     return False
 
@@ -398,7 +402,7 @@ async def turn_page(interaction: discord.Interaction, work: Any) -> None:
     try:
         reply = await work()
     except (ValueError, IndexError):
-        await reply_ephemeral(interaction, EXPIRED)
+        await reply_ephemeral(interaction, gettext(own_locale(interaction), EXPIRED))
         return
     except Exception as exc:
         custom_id = getattr(interaction.data, "get", lambda _k: None)("custom_id")

@@ -20,6 +20,7 @@ from bot.discord.errors import reply_ephemeral, unwrap, user_message
 from bot.discord.language import own_locale
 from bot.discord.paging import CUSTOM_ID_MAX, EXPIRED, Rebuilt
 from bot.discord.render.text import CONTENT_MAX
+from bot.i18n import N_, gettext
 from bot.services.errors import NotFound
 
 # A message holds at most 25 buttons; an unknown topic offers every topic (the catalog has a dozen).
@@ -76,7 +77,7 @@ async def answer_error(interaction: discord.Interaction, error: BaseException, t
 
 
 class PickButton(Rebuilt, template=r"pb:pick:(?P<uid>\d+):(?P<option>[a-z_]+):(?P<value>.+)"):
-    not_yours = "Only the person who ran this command can pick."
+    not_yours = N_("Only the person who ran this command can pick.")
 
     def __init__(self, uid: int, option: str, value: str, label: str = "") -> None:
         self.option, self.value = option, value
@@ -100,7 +101,7 @@ class PickButton(Rebuilt, template=r"pb:pick:(?P<uid>\d+):(?P<option>[a-z_]+):(?
                 raise UsageError(f"no command /{name}")
             raw = parse_options(rest, [p.display_name for p in command.parameters])
         except UsageError:
-            await reply_ephemeral(interaction, EXPIRED)
+            await reply_ephemeral(interaction, gettext(own_locale(interaction), EXPIRED))
             return
         raw[self.option] = self.value
         try:

@@ -16,13 +16,16 @@ from bot.discord.language import own_locale
 from bot.discord.paging import Rebuilt, services_of
 from bot.discord.render.reply import Reply, message
 from bot.discord.render.watch import draft_embed
+from bot.i18n import N_
 from bot.services.access import Caller
 from bot.services.container import Services
 from bot.services.review import EDITABLE, REASON_MAX, DraftEdit, check_edit, check_reason, edit_of
 from bot.services.views import EventView
 from bot.services.watch import DraftView
 
-QUEUE_NOT_YOURS = "Only the curator who opened this queue can use its buttons. Run /curate queue yourself."
+QUEUE_NOT_YOURS = N_(
+    "Only the curator who opened this queue can use its buttons. Run /curate queue yourself."
+)
 ACTIONS = {"p": "Publish", "e": "Edit", "m": "Merge", "r": "Reject", "b": "◀ Prev", "n": "Next ▶"}
 
 

@@ -52,6 +52,8 @@ def _table(locale: str) -> dict[str, str | tuple[str, ...]]:
         if not entry.id or entry.fuzzy:
             continue
         key = entry.id if isinstance(entry.id, str) else entry.id[0]
+        if entry.context:
+            key = f"{entry.context}\x04{key}"  # gettext's own joining of msgctxt and msgid
         string = entry.string
         if isinstance(string, str):
             if string:
@@ -70,6 +72,13 @@ def gettext(locale: str | None, message: str) -> str:
     if isinstance(found, str):
         return found
     return message
+
+
+def pgettext(locale: str | None, context: str, message: str) -> str:
+    """``message`` in ``context`` (a ``msgctxt``): one English word meaning two things, such as a
+    talks track's "Active" (under way) and a subscription's "Active" (switched on)."""
+    found = gettext(locale, f"{context}\x04{message}")
+    return message if found == f"{context}\x04{message}" else found
 
 
 def ngettext(locale: str | None, singular: str, plural: str, n: int) -> str:

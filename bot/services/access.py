@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import models
+from bot.i18n import N_
 from bot.services.errors import PermissionDenied
 
 VIEW_CHANNEL = ("view_channel", "View Channel")
@@ -70,16 +71,18 @@ class Policy:
                 return
         elif self.curator_role_name.casefold() in {n.casefold() for n in caller.role_names}:
             return
-        raise PermissionDenied("the Manage Server permission or this server's curator role")
+        raise PermissionDenied(N_("the Manage Server permission or this server's curator role"))
 
     @staticmethod
     def require(caller: Caller, permission: str, label: str) -> None:
         """A guild-level permission (never the permissions of the channel a command was typed in)."""
         if not caller.has(permission):
-            raise PermissionDenied(f"the {label} permission")
+            raise PermissionDenied(N_("the {permission} permission"), permission=label)
 
     @staticmethod
     def require_in(caller: Caller, channel_id: int, permission: str, label: str) -> None:
         """A permission in one channel, as the cog described it in ``caller.channels``."""
         if not caller.has_in(channel_id, permission):
-            raise PermissionDenied(f"the {label} permission in <#{channel_id}>")
+            raise PermissionDenied(
+                N_("the {permission} permission in <#{channel}>"), permission=label, channel=channel_id
+            )

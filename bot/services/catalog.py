@@ -36,6 +36,7 @@ from bot.services.views import (
     part_view,
     position_view,
     program_view,
+    ref_of,
     topic_view,
     track_view,
 )
@@ -295,7 +296,7 @@ class CatalogService:
         """The record of ``kind`` that ``name`` names (slug, name or alias)."""
         slug = await self._resolve(kind.name, name, kind.label)
         record = (await self._load()).records(kind.name)[slug]
-        return Ref(record.slug, record.name)
+        return Ref(record.slug, record.name, record.i18n)
 
     async def program(self, name: str) -> ProgramView:
         return (await self._load()).programs[await self._resolve("program", name, PROGRAM.label)]
@@ -426,7 +427,7 @@ class CatalogService:
 async def _programs(session: AsyncSession) -> list[ProgramView]:
     """Every program with its systems and facilities (each in its catalog order)."""
     rows = (await session.scalars(select(models.Program))).all()
-    refs = {p.id: Ref(p.slug, p.name) for p in rows}
+    refs = {p.id: ref_of(p) for p in rows}
     parts: dict[int, list[PartView]] = {}
     systems = select(models.System).order_by(models.System.program_id, models.System.position)
     facilities = select(models.Facility).order_by(models.Facility.program_id, models.Facility.position)

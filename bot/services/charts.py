@@ -19,6 +19,7 @@ from sqlalchemy import Select, extract, func, literal, select
 
 from bot import models
 from bot.db import Sessionmaker
+from bot.i18n import N_
 from bot.services.catalog import CatalogService
 from bot.services.errors import FieldProblem, ValidationFailed
 from bot.services.filters import EventFilter, visible
@@ -61,13 +62,13 @@ class ChartQuery:
     def __post_init__(self) -> None:
         problems = []
         if self.metric not in METRICS:
-            problems.append(
-                FieldProblem("metric", f"“{self.metric[:40]}” is not one of {', '.join(METRICS)}")
-            )
+            known = {"value": self.metric[:40], "known": ", ".join(METRICS)}
+            problems.append(FieldProblem("metric", N_("“{value}” is not one of {known}"), params=known))
         if self.by not in GROUPS:
-            problems.append(FieldProblem("by", f"“{self.by[:40]}” is not one of {', '.join(GROUPS)}"))
+            known = {"value": self.by[:40], "known": ", ".join(GROUPS)}
+            problems.append(FieldProblem("by", N_("“{value}” is not one of {known}"), params=known))
         if self.since and self.until and self.until < self.since:
-            problems.append(FieldProblem("until", "is before since"))
+            problems.append(FieldProblem("until", N_("is before since")))
         if problems:
             raise ValidationFailed(problems)
 
@@ -128,7 +129,9 @@ def _period_bars(rows: list[Any], by: str, query: ChartQuery) -> tuple[Bar, ...]
             raise ValidationFailed(
                 [
                     FieldProblem(
-                        "by", f"month gives more than {MONTHS_MAX} bars here: narrow since/until, or use year"
+                        "by",
+                        N_("month gives more than {most} bars here: narrow since/until, or use year"),
+                        params={"most": MONTHS_MAX},
                     )
                 ]
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from bot.i18n.catalogs import N_
 from bot.services.errors import FieldProblem, ValidationFailed
 
 Precision = str  # "day" | "month" | "year"
@@ -24,19 +25,22 @@ def parse_date(
     else:
         match = _DATE.match(str(text))
         if not match:
-            raise ValidationFailed(
-                [FieldProblem(field, f"“{str(text)[:40]}” is not YYYY, YYYY-MM or YYYY-MM-DD")]
-            )
+            problem = N_("“{value}” is not YYYY, YYYY-MM or YYYY-MM-DD")
+            raise ValidationFailed([FieldProblem(field, problem, params={"value": str(text)[:40]})])
         year, month, day = match.groups()
         try:
             value = dt.date(int(year), int(month or 1), int(day or 1))
         except ValueError:
-            raise ValidationFailed([FieldProblem(field, f"“{text}” is not a real date")]) from None
+            problem = N_("“{value}” is not a real date")
+            raise ValidationFailed([FieldProblem(field, problem, params={"value": text})]) from None
         precision = "day" if day else "month" if month else "year"
     today = today or dt.date.today()
     latest = today.replace(year=today.year + 1) if not (today.month == 2 and today.day == 29) else today
     if value.year < MIN_YEAR or value > latest:
-        raise ValidationFailed([FieldProblem(field, f"must be between {MIN_YEAR} and {latest.isoformat()}")])
+        problem = N_("must be between {first} and {last}")
+        raise ValidationFailed(
+            [FieldProblem(field, problem, params={"first": MIN_YEAR, "last": latest.isoformat()})]
+        )
     return value, precision
 
 
@@ -73,5 +77,6 @@ def period_end(value: dt.date, precision: str) -> dt.date:
 def check_period(since: tuple[dt.date, str] | None, until: tuple[dt.date, str] | None) -> None:
     """A ``since`` after the end of ``until`` is a problem of the ``since`` option, said as such."""
     if since and until and since[0] > period_end(*until):
-        problem = f"{format_date(*since)} is after until ({format_date(*until)}); swap them or widen it"
-        raise ValidationFailed([FieldProblem("since", problem)])
+        problem = N_("{since} is after until ({until}); swap them or widen it")
+        dates = {"since": iso_with_precision(*since), "until": iso_with_precision(*until)}
+        raise ValidationFailed([FieldProblem("since", problem, params=dates)])

@@ -20,6 +20,7 @@ from sqlalchemy.orm import selectinload
 
 from bot import models
 from bot.db import Sessionmaker
+from bot.i18n import N_
 from bot.services.audit import AuditEntry
 from bot.services.catalog import Choice
 from bot.services.dates import format_date
@@ -51,7 +52,9 @@ def decode_cursor(cursor: str) -> tuple[dt.date, int]:
             raise ValueError(ident)
         return dt.date.fromisoformat(day), value
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise ValidationFailed([FieldProblem("cursor", "is not a cursor this service gave out")]) from None
+        raise ValidationFailed(
+            [FieldProblem("cursor", N_("is not a cursor this service gave out"))]
+        ) from None
 
 
 def with_links(stmt: Select[Any]) -> Select[Any]:
@@ -81,13 +84,13 @@ async def views_of(
         model: Any = kind.model
         link = kind.table.c
         link_queries.append(
-            select(link.event_id, literal(kind.field), model.slug, model.name)
+            select(link.event_id, literal(kind.field), model.slug, model.name, model.i18n)
             .join(model, model.id == link[kind.column])
             .where(link.event_id.in_(ids))
         )
     found: dict[tuple[int, str], list[Ref]] = defaultdict(list)
-    for event_id, key, slug, name in (await session.execute(union_all(*link_queries))).all():
-        found[(event_id, key)].append(Ref(slug, name))
+    for event_id, key, slug, name, i18n in (await session.execute(union_all(*link_queries))).all():
+        found[(event_id, key)].append(Ref(slug, name, dict(i18n or {})))
     sources: dict[int, list[SourceView]] = defaultdict(list)
     rows = await session.scalars(
         select(models.Source).where(models.Source.event_id.in_(ids)).order_by(models.Source.position)
@@ -167,7 +170,9 @@ class EventService:
     ) -> Page:
         """A page of events in date order, newest first unless ``f.order`` is ``asc``."""
         if not 1 <= limit <= MAX_PAGE:
-            raise ValidationFailed([FieldProblem("limit", f"must be from 1 to {MAX_PAGE}")])
+            raise ValidationFailed(
+                [FieldProblem("limit", N_("must be from 1 to {most}"), params={"most": MAX_PAGE})]
+            )
         E = models.Event
         stmt = f.apply(select(E))
         if cursor:

@@ -10,7 +10,7 @@ from functools import cache
 from bot import models
 from bot.db import Sessionmaker
 from bot.i18n import LOCALES as LANGUAGES
-from bot.i18n import negotiate
+from bot.i18n import N_, negotiate
 from bot.services.access import VIEW_CHANNEL, Caller, Policy
 from bot.services.audit import audit_row
 from bot.services.catalog import Choice, normalize
@@ -83,7 +83,7 @@ class GuildSettingsService:
     async def _update(self, caller: Caller, action: str, **values: object) -> GuildSettingsView:
         self._policy.require(caller, *MANAGE_GUILD)
         if caller.guild_id is None:
-            raise ValidationFailed([FieldProblem("server", "settings belong to a server")])
+            raise ValidationFailed([FieldProblem("server", N_("settings belong to a server"))])
         async with self._sessionmaker() as session, session.begin():
             row = await session.get(models.GuildSettings, caller.guild_id)
             if row is None:
@@ -105,7 +105,7 @@ class GuildSettingsService:
     async def set_curator_role(self, caller: Caller, role_id: int | None) -> GuildSettingsView:
         """``None`` goes back to the default: members with a role named like ``CURATOR_ROLE``."""
         if role_id is not None and role_id == caller.guild_id:
-            raise ValidationFailed([FieldProblem("role", "@everyone cannot be the curator role")])
+            raise ValidationFailed([FieldProblem("role", N_("@everyone cannot be the curator role"))])
         return await self._update(caller, "curator_role", curator_role_id=role_id)
 
     async def set_review_channel(self, caller: Caller, channel_id: int | None) -> GuildSettingsView:
@@ -126,7 +126,9 @@ class GuildSettingsService:
             raise ValidationFailed(
                 [
                     FieldProblem(
-                        "locale", f"“{wanted[:40]}” is not a language the bot speaks ({known} or auto)"
+                        "locale",
+                        N_("“{value}” is not a language the bot speaks ({known} or auto)"),
+                        params={"value": wanted[:40], "known": known},
                     )
                 ]
             )
@@ -150,7 +152,9 @@ class GuildSettingsService:
             raise ValidationFailed(
                 [
                     FieldProblem(
-                        "timezone", f"“{wanted[:40]}” is not an IANA time zone (for example Asia/Seoul)"
+                        "timezone",
+                        N_("“{value}” is not an IANA time zone (for example Asia/Seoul)"),
+                        params={"value": wanted[:40]},
                     )
                 ]
             )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict, Unpack
 
 from rapidfuzz import fuzz
@@ -36,6 +36,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from bot import models
 from bot.db import Sessionmaker
+from bot.i18n import N_
 from bot.services.catalog import CatalogService, normalize, program_names
 from bot.services.errors import FieldProblem, ValidationFailed
 from bot.services.events import views_of
@@ -75,6 +76,9 @@ class CatalogHit:
     summary: str
     ref: str  # slug (program, system, facility, track) or "party/topic" (position)
     score: float
+    #: The record found (a program, system, facility, track or position view): its names and
+    #: summary in other languages, for an answer in the reader's language.
+    record: Any = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -465,31 +469,39 @@ class SearchService:
             return best
 
         programs = await self._catalog.programs()
+        tracks = await self._catalog.tracks()
         parent_of = {(x.kind, x.slug): p for p in programs for x in (*p.systems, *p.facilities)}
+        record_of: dict[tuple[str, str], Any] = {("program", p.slug): p for p in programs}
+        record_of |= {(x.kind, x.slug): x for p in programs for x in (*p.systems, *p.facilities)}
+        record_of |= {("track", t.slug): t for t in tracks}
         for term in await self.terms(query):
             for e in term.entities:
                 if (
                     parent := parent_of.get((e.kind, e.ref))
                 ) is not None:  # a system's page, then its program
-                    add(CatalogHit("program", parent.name, parent.summary, parent.slug, NAMED_SCORE - 1))
+                    add(
+                        CatalogHit(
+                            "program", parent.name, parent.summary, parent.slug, NAMED_SCORE - 1, parent
+                        )
+                    )
                 if e.kind != "actor":  # parties answer through their positions
-                    add(CatalogHit(e.kind, e.name, e.summary, e.ref, NAMED_SCORE))
+                    add(
+                        CatalogHit(
+                            e.kind, e.name, e.summary, e.ref, NAMED_SCORE, record_of.get((e.kind, e.ref))
+                        )
+                    )
         for p in programs:
+            names = program_names(p)
             add(
-                CatalogHit(
-                    "program", p.name, p.summary, p.slug, max(score(*program_names(p)), score(p.summary) - 10)
-                )
+                CatalogHit("program", p.name, p.summary, p.slug, max(score(*names), score(p.summary) - 10), p)
             )
-        for t in await self._catalog.tracks():
-            add(
-                CatalogHit(
-                    "track", t.name, t.summary, t.slug, max(score(t.name, *t.aliases), score(t.summary) - 10)
-                )
-            )
+        for t in tracks:
+            s = max(score(t.name, *t.names()), score(t.summary) - 10)
+            add(CatalogHit("track", t.name, t.summary, t.slug, s, t))
         for pos in await self._catalog.positions():
             s = max(score(pos.topic.name) - 5, score(pos.summary, pos.stance, pos.quote or "") - 10)
             title = f"{pos.party.name} on {pos.topic.name} ({pos.as_of.year})"
-            add(CatalogHit("position", title, pos.summary, f"{pos.party.slug}/{pos.topic.slug}", s))
+            add(CatalogHit("position", title, pos.summary, f"{pos.party.slug}/{pos.topic.slug}", s, pos))
         return sorted(hits.values(), key=lambda h: (-h.score, CATALOG_KINDS.index(h.kind), h.title))
 
     async def search(
@@ -498,10 +510,16 @@ class SearchService:
         """Everything that matches: catalog hits (first page only) and a page of ranked events."""
         query = query.strip()
         if not query:
-            raise ValidationFailed([FieldProblem("query", "is empty")])
+            raise ValidationFailed([FieldProblem("query", N_("is empty"))])
         if len(query) > QUERY_MAX:
             raise ValidationFailed(
-                [FieldProblem("query", f"is {len(query)} characters; at most {QUERY_MAX}")]
+                [
+                    FieldProblem(
+                        "query",
+                        N_("is {length} characters; at most {most}"),
+                        params={"length": len(query), "most": QUERY_MAX},
+                    )
+                ]
             )
         hits = await self.rank_events(query, guild_id=guild_id, limit=limit, offset=offset, links=links)
         catalog = tuple((await self.search_catalog(query))[:CATALOG_HITS]) if offset == 0 else ()

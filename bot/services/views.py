@@ -17,10 +17,12 @@ AGREEMENT_DETAIL = "agreement"
 
 @dataclass(frozen=True)
 class Ref:
-    """A named link to a catalog record."""
+    """A named link to a catalog record, with the record's translations (its ``name`` in ko, ja and
+    zh-CN, as on :class:`Record`)."""
 
     slug: str
     name: str
+    i18n: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -229,7 +231,12 @@ class Page:
 
 
 def _refs(rows: list[Any]) -> tuple[Ref, ...]:
-    return tuple(Ref(r.slug, r.name) for r in rows)
+    return tuple(ref_of(r) for r in rows)
+
+
+def ref_of(r: Any) -> Ref:
+    """A link to the catalog row ``r`` (any record with a slug, a name and translations)."""
+    return Ref(r.slug, r.name, dict(r.i18n or {}))
 
 
 def source_view(s: models.Source) -> SourceView:
@@ -323,14 +330,14 @@ def topic_view(t: models.Topic) -> TopicView:
 def position_view(p: models.Position) -> PositionView:
     return PositionView(
         id=p.id,
-        party=Ref(p.actor.slug, p.actor.name),
-        topic=Ref(p.topic.slug, p.topic.name),
+        party=ref_of(p.actor),
+        topic=ref_of(p.topic),
         as_of=p.as_of,
         as_of_precision=p.as_of_precision,
         stance=p.stance,
         summary=p.summary,
         quote=p.quote,
-        speaker=Ref(p.speaker.slug, p.speaker.name) if p.speaker else None,
+        speaker=ref_of(p.speaker) if p.speaker else None,
         source=SourceView(
             p.source_publisher, p.source_title, p.source_date, p.source_date_precision, p.source_url
         ),

@@ -253,7 +253,7 @@ async def test_a_bad_date_names_its_option_and_since_after_until_says_so(
     swapped = await world.fake.invoke(
         "timeline", {"since": "2020", "until": "2019-06"}, guild=world.home, user=world.alice
     )
-    assert swapped.ephemeral and "since: 2020 is after until (Jun 2019)" in swapped.content
+    assert swapped.ephemeral and "since: 2020 is after until (2019-06)" in swapped.content
     same = await world.fake.invoke(
         "timeline", {"since": "2019-06-30", "until": "2019-06"}, guild=world.home, user=world.alice
     )

@@ -144,3 +144,24 @@ async def test_the_time_zone_changes_a_shown_time(fake_discord: FakeDiscord, sql
         owner.user.locale = "zh-CN"  # /alerts list is ephemeral: the reader's language
         chinese = await fake_discord.invoke("alerts", subcommand="list")
         assert re.search(r"最近提醒：\d{4}年\d+月\d+日 \d\d:\d\d KST", text_of(chinese))
+
+
+async def test_a_refusal_speaks_the_readers_language(world: World, bot: PeninsulaBot) -> None:
+    world.alice.user.locale = "ko"
+    swapped = await world.fake.invoke(
+        "timeline", {"since": "2020", "until": "2019-06"}, guild=world.home, user=world.alice
+    )
+    assert swapped.ephemeral
+    assert swapped.content == (
+        "입력이 올바르지 않습니다 — since: 2020이(가) until(2019-06)보다 뒤입니다. "
+        "둘을 바꾸거나 범위를 넓히세요"
+    )
+    world.alice.user.locale = "ja"
+    bad_date = await world.fake.invoke("brief", {"since": "2019-13"}, guild=world.home, user=world.alice)
+    assert bad_date.content == "入力が正しくありません — since: “2019-13”は実在する日付ではありません"
+    world.alice.user.locale = "zh-CN"
+    unknown = await world.fake.invoke("talks", {"track": "zzqx"}, guild=world.home, user=world.alice)
+    assert unknown.ephemeral and unknown.content.startswith("没有与“zzqx”匹配的会谈机制。")
+    world.alice.user.locale = "en-US"
+    english = await world.fake.invoke("talks", {"track": "zzqx"}, guild=world.home, user=world.alice)
+    assert english.content.startswith("No talks track matches “zzqx”.")

@@ -248,7 +248,7 @@ async def test_event_sources_are_links(world: World, bot: PeninsulaBot) -> None:
 
 async def test_brief_state_of_play(world: World, bot: PeninsulaBot) -> None:
     result = await invoke(world, "brief")
-    assert "**Six-party talks** — dormant (since Dec 2008)" in field(result, "Talks")
+    assert "**Six-party talks** — Dormant (since Dec 2008)" in field(result, "Talks")
     assert "**Space launch** — Active" in field(result, "Programs")
     latest = field(result, "Latest events")
     assert latest.index("28 Nov 2017") < latest.index("12 Dec 2012")

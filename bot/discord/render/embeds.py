@@ -20,6 +20,7 @@ from bot.discord.render.text import (
     join_lines,
     truncate,
 )
+from bot.i18n import tr
 
 BRAND = 0x34495E
 
@@ -39,7 +40,9 @@ class Frame:
         colour: int = BRAND,
         footer: str | None = None,
         author: str | None = None,
+        locale: str = "en",
     ) -> None:
+        self.locale = locale  # the language of the frame's own words ("continued", "more not shown")
         self.title = truncate(title, TITLE_MAX)
         self.url = url
         self.colour = colour
@@ -120,13 +123,12 @@ class EmbedBuilder(Frame):
     def build(self) -> discord.Embed:
         footer = self.footer or ""
         if self.omitted:
-            footer = (
-                f"{footer} · {self.omitted} more not shown" if footer else f"{self.omitted} more not shown"
-            )
+            note = tr(self.locale, "{n} more not shown", n=self.omitted)
+            footer = f"{footer} · {note}" if footer else note
         return self.embed(self.description, self.fields, footer)
 
 
-def fit_embeds(embeds: Sequence[discord.Embed]) -> list[discord.Embed]:
+def fit_embeds(embeds: Sequence[discord.Embed], locale: str = "en") -> list[discord.Embed]:
     """At most 10 embeds, 6000 characters in all (embeds past the budget are dropped, noted in the last)."""
     kept: list[discord.Embed] = []
     total = 0
@@ -138,7 +140,7 @@ def fit_embeds(embeds: Sequence[discord.Embed]) -> list[discord.Embed]:
     dropped = len(embeds) - len(kept)
     if dropped and kept:
         last = kept[-1]
-        note = f"{dropped} more not shown"
+        note = tr(locale, "{n} more not shown", n=dropped)
         text = last.footer.text if last.footer and last.footer.text else ""
         if total + len(note) + 3 <= EMBED_TOTAL_MAX:
             last.set_footer(text=truncate(f"{text} · {note}" if text else note, FOOTER_MAX))

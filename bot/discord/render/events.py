@@ -17,12 +17,13 @@ SOURCES_LABEL = N_("Sources")
 NO_SOURCES = N_("none recorded")
 
 
-def source_line(source: SourceView) -> str:
+def source_line(source: SourceView, locale: str = "en") -> str:
     """``[Title](url) — Publisher, 7 Oct 2015``: sources are links wherever a URL exists; a merged
-    dataset row adds what it records (``(apogee 2,800 km · Success)``)."""
+    dataset row adds what it records (``(apogee 2,800 km · Success)``). The date is written the
+    reader's way (``2015年10月7日``); a source's own title and publisher stand as published."""
     parts = [link(source.title, source.url), " — ", plain(source.publisher)]
-    if source.date_label:
-        parts.append(f", {source.date_label}")
+    if source.published_on:
+        parts.append(f", {format_date(source.published_on, source.published_precision, locale)}")
     if source.facts:
         parts.append(f" ({plain(source.facts)})")
     return "".join(parts)
@@ -87,7 +88,7 @@ def _facts(event: EventView, locale: str = "en") -> list[tuple[str, str]]:
     named = ((N_("Programs"), event.programs), (N_("Talks"), event.tracks), (N_("Parties"), event.actors))
     for name, refs_ in named:
         if refs_:
-            facts.append((gettext(locale, name), refs(refs_)))
+            facts.append((gettext(locale, name), refs(refs_, locale)))
     return facts
 
 
@@ -104,7 +105,7 @@ def event_embed(
     for name, value in _facts(event, locale):
         b.add_field(name, value, inline=True)
     more = gettext(locale, "+ {n} more sources: /event id:{id}").replace("{id}", str(event.id))
-    lines = [source_line(s) for s in event.sources]
+    lines = [source_line(s, locale) for s in event.sources]
     b.add_lines(gettext(locale, SOURCES_LABEL), lines, empty=gettext(locale, NO_SOURCES), more=more)
     return b.build()
 
@@ -114,7 +115,7 @@ def event_pages(event: EventView, locale: str = "en") -> list[discord.Embed]:
     flow = Flow(**_head(event, None, locale))
     for name, value in _facts(event, locale):
         flow.add_field(name, value, inline=True)
-    lines = [source_line(s) for s in event.sources]
+    lines = [source_line(s, locale) for s in event.sources]
     flow.add_lines(gettext(locale, SOURCES_LABEL), lines, empty=gettext(locale, NO_SOURCES))
     return flow.build()
 

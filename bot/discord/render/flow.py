@@ -16,6 +16,7 @@ import discord
 
 from bot.discord.render.embeds import Frame
 from bot.discord.render.text import (
+    CONTINUED,
     DESCRIPTION_MAX,
     FIELD_NAME_MAX,
     FIELD_VALUE_MAX,
@@ -24,11 +25,11 @@ from bot.discord.render.text import (
     split_sentences,
     truncate,
 )
-from bot.i18n import tr
+from bot.i18n import N_, gettext, tr
 
 # What the page counter ("Page 12/30 · ") may add to a footer, kept free on every page.
 PAGE_MARK_MAX = 24
-CONTINUED_NAME = "{name} (continued)"
+CONTINUED_NAME = N_("{name} (continued)")
 
 
 def page_footer(footer: str | None, page: int, total: int, locale: str = "en") -> str:
@@ -60,6 +61,13 @@ class Flow(Frame):
     def _page(self) -> _Page:
         return self._pages[-1]
 
+    def _continued(self, name: str) -> str:
+        """The label of a section going on from the previous page: "Name (continued)"."""
+        return truncate(tr(self.locale, CONTINUED_NAME, name=name), FIELD_NAME_MAX)
+
+    def _split(self, text: str, limit: int, *, words: bool = True) -> tuple[str, str]:
+        return split_sentences(text, limit, words=words, continued=gettext(self.locale, CONTINUED))
+
     def _room(self) -> int:
         return self._budget - self._page.used
 
@@ -73,7 +81,7 @@ class Flow(Frame):
         rest = text
         while rest:
             self.page_break()
-            head, rest = split_sentences(rest, min(DESCRIPTION_MAX, self._room()))
+            head, rest = self._split(rest, min(DESCRIPTION_MAX, self._room()))
             self._page.description = head
             self._page.used += len(head)
 
@@ -92,7 +100,7 @@ class Flow(Frame):
             ):
                 self.page_break()
             room = min(FIELD_VALUE_MAX, self._room() - len(label))
-            head, rest = split_sentences(rest, room, words=self._page.empty)
+            head, rest = self._split(rest, room, words=self._page.empty)
             if not head:  # no sentence fits beside what the page holds: a fresh page has room
                 self.page_break()
                 continue
@@ -100,7 +108,7 @@ class Flow(Frame):
             self._page.used += len(label) + len(head)
             if rest:
                 self.page_break()  # the marker says "on the next page"
-                label = truncate(CONTINUED_NAME.format(name=name), FIELD_NAME_MAX)
+                label = self._continued(name)
 
     def add_lines(self, name: str, lines: Sequence[str], *, inline: bool = False, empty: str = "—") -> None:
         """A list, whole: what does not fit goes on in "Name (continued)", on the next page if need be."""
@@ -120,10 +128,10 @@ class Flow(Frame):
                 if chunk:
                     self._put(label, chunk, inline)
                     chunk = []
-                    label = truncate(CONTINUED_NAME.format(name=name), FIELD_NAME_MAX)
+                    label = self._continued(name)
                 elif self._page.empty or len(line) > FIELD_VALUE_MAX:
                     self.add_field(label, line, inline=inline)  # one line longer than a field: it flows
-                    label = truncate(CONTINUED_NAME.format(name=name), FIELD_NAME_MAX)
+                    label = self._continued(name)
                     break
                 else:
                     self.page_break()

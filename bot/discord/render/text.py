@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import discord
 
+from bot.i18n import N_, local
 from bot.services.views import Ref
 
 MARKER = "…"
@@ -33,8 +35,9 @@ _SPACE = re.compile(r"\s")
 _LIVE_TAG = re.compile(r"<(?=[@#/]|a?:\w+:\d)")
 _WEB_URL = re.compile(r"https?://", re.IGNORECASE)
 # Where a sentence ends: its stop (and a closing quote or bracket), then white space.
-_SENTENCE_END = re.compile(r"[.!?…][”’\"')\]]*(?=\s)|\n")
-CONTINUED = "*(continued on the next page)*"
+# Korean, Japanese and Chinese stops need no space after them (。！？).
+_SENTENCE_END = re.compile(r"[.!?…][”’\"')\]]*(?=\s)|[。！？][」』”’）)]*|\n")
+CONTINUED = N_("*(continued on the next page)*")
 # A stop after these is an abbreviation (U.S., Mr., No. 2), not the end of a sentence.
 _ABBREVIATION = re.compile(r"(?:\b[A-Z]|\b(?:Mr|Ms|Mrs|Dr|Gen|Lt|Col|St|No|Jr|Sr|vs|etc|e\.g|i\.e))\.$")
 
@@ -58,17 +61,20 @@ def truncate(text: str, limit: int) -> str:
     return head.rstrip() + MARKER
 
 
-def split_sentences(text: str, limit: int, *, words: bool = True) -> tuple[str, str]:
+def split_sentences(
+    text: str, limit: int, *, words: bool = True, continued: str = CONTINUED
+) -> tuple[str, str]:
     """``text`` as (what fits in ``limit``, the rest), cut after the last whole sentence that fits.
 
-    A head that is not the whole text ends with :data:`CONTINUED`, counted within ``limit``; the
+    A head that is not the whole text ends with ``continued`` (:data:`CONTINUED` in the reader's
+    language), counted within ``limit``; the
     rest starts at the next sentence. When not even one sentence fits, the cut falls at a word
     boundary instead (a single huge sentence still flows on, nothing is lost), or with ``words``
     False nothing is cut: ``("", text)``.
     """
     if len(text) <= limit:
         return text, ""
-    room = limit - len(CONTINUED) - 1
+    room = limit - len(continued) - 1
     if room <= 0:
         return "", text
     ends = [
@@ -83,7 +89,7 @@ def split_sentences(text: str, limit: int, *, words: bool = True) -> tuple[str, 
         spaces = [m.start() for m in _SPACE.finditer(text, 0, room + 1)]
         cut = spaces[-1] if spaces and spaces[-1] > 0 else room
     head, rest = text[:cut].rstrip(), text[cut:].lstrip()
-    return f"{head}\n{CONTINUED}", rest
+    return f"{head}\n{continued}", rest
 
 
 def join_lines(lines: Sequence[str], limit: int, *, more: str = "… and {n} more") -> str:
@@ -129,5 +135,10 @@ def link(text: str, url: str | None) -> str:
     return f"[{plain(text)}]({safe})"
 
 
-def refs(items: Iterable[Ref]) -> str:
-    return ", ".join(r.name for r in items)
+def name_of(record: Ref | Any, locale: str = "en") -> str:
+    """A catalog record's (or link's) name in ``locale``: its translated name, else its English one."""
+    return str(local(getattr(record, "i18n", None), locale, "name", record.name))
+
+
+def refs(items: Iterable[Ref], locale: str = "en") -> str:
+    return ", ".join(name_of(r, locale) for r in items)
