@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from bot.services.container import Services
 
 PRIVATE = "Only you see the answer (default: everyone in the channel)"
+# Choice names are labels: the tree's translator gives them in each language (bot/i18n catalogs).
 METRIC_CHOICES = [app_commands.Choice(name=METRIC_TEXT[m], value=m) for m in METRICS]
 BY_CHOICES = [app_commands.Choice(name=BY_TEXT[b], value=b) for b in GROUPS]
 

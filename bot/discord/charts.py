@@ -15,6 +15,7 @@ import discord
 
 from bot.discord.answer import answer
 from bot.discord.errors import reply_ephemeral, user_message
+from bot.discord.language import own_locale, who_reads
 from bot.discord.paging import services_of
 from bot.discord.render.chart import FILENAME, chart_embed
 from bot.discord.render.reply import Reply, Who
@@ -27,9 +28,11 @@ if TYPE_CHECKING:
 LABEL = N_("Chart")
 
 
-async def build_chart(services: Services, who: Who, query: ChartQuery, locale: str = "en") -> Reply:
-    """The chart of ``query`` as the reader ``who`` may see it (their guild's local events too)."""
-    names = await names_of(services.catalog, query)
+async def build_chart(services: Services, who: Who, query: ChartQuery) -> Reply:
+    """The chart of ``query`` as the reader ``who`` may see it (their guild's local events too), in
+    their language (the image is cached per query, language and data version)."""
+    locale = who.locale
+    names = await names_of(services.catalog, query, locale)
 
     def figure(data: ChartData) -> Any:
         return figure_for(data, names, locale)
@@ -60,11 +63,13 @@ class ChartButton(
         return cls(query, str(getattr(item, "label", None) or LABEL))
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        who = Who(interaction.guild_id, interaction.user.id)
+        who = await who_reads(interaction, private=True)  # the chart comes back to the presser alone
         query = ChartQuery(
             self.query.metric, self.query.by, self.query.program, self.query.system, guild_id=who.guild_id
         )
         try:
             await answer(interaction, True, build_chart(services_of(interaction.client), who, query))
         except Exception as exc:
-            await reply_ephemeral(interaction, user_message(exc, context="a chart button"))
+            await reply_ephemeral(
+                interaction, user_message(exc, context="a chart button", locale=own_locale(interaction))
+            )

@@ -77,8 +77,9 @@ def gettext(locale: str | None, message: str) -> str:
 def pgettext(locale: str | None, context: str, message: str) -> str:
     """``message`` in ``context`` (a ``msgctxt``): one English word meaning two things, such as a
     talks track's "Active" (under way) and a subscription's "Active" (switched on)."""
-    found = gettext(locale, f"{context}\x04{message}")
-    return message if found == f"{context}\x04{message}" else found
+    key = f"{context}\x04{message}"
+    found = gettext(locale, key)
+    return message if found == key else found
 
 
 def ngettext(locale: str | None, singular: str, plural: str, n: int) -> str:

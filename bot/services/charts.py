@@ -19,7 +19,7 @@ from sqlalchemy import Select, extract, func, literal, select
 
 from bot import models
 from bot.db import Sessionmaker
-from bot.i18n import N_
+from bot.i18n import N_, format_date, gettext, local, tr
 from bot.services.catalog import CatalogService
 from bot.services.errors import FieldProblem, ValidationFailed
 from bot.services.filters import EventFilter, visible
@@ -42,7 +42,7 @@ METRIC_KINDS: dict[str, tuple[str, ...]] = {
 MONTHS_MAX = 240
 CACHE_SIZE = 256
 #: Where the counts come from, said under every chart.
-SOURCE = "Peninsula Brief's event record: the curated corpus and the datasets imported into it"
+SOURCE = N_("Peninsula Brief's event record: the curated corpus and the datasets imported into it")
 
 
 @dataclass(frozen=True)
@@ -181,9 +181,18 @@ class ChartService:
         stmt = f.apply(stmt).group_by(model.slug, model.name)
         return stmt.order_by(func.count().desc(), model.name)
 
-    async def counts(self, query: ChartQuery) -> ChartData:
+    async def _bar_names(self, by: str, locale: str) -> dict[str, str]:
+        """The names of the programs or systems in ``locale`` (a bar of ``by=program`` is named so)."""
+        if locale == "en":
+            return {}
+        model: Any = (PROGRAM if by == "program" else SYSTEM).model
+        async with self._sessionmaker() as session:
+            rows = (await session.execute(select(model.slug, model.name, model.i18n))).all()
+        return {slug: str(local(i18n, locale, "name", name)) for slug, name, i18n in rows}
+
+    async def counts(self, query: ChartQuery, locale: str = "en") -> ChartData:
         """The bars of ``query`` and the total of the events counted (an event of two programs is one
-        bar's count in each, but one in the total)."""
+        bar's count in each, but one in the total); a program's or system's bar is named in ``locale``."""
         version, as_of = await self.version(query.guild_id)
         total_stmt = select(func.count()).select_from(
             query.filter().apply(select(models.Event.id)).subquery()
@@ -194,7 +203,8 @@ class ChartService:
         if query.by in ("year", "month"):
             bars = _period_bars(rows, query.by, query)
         else:
-            bars = tuple(Bar(slug, name, int(n)) for slug, name, n in rows)
+            local_names = await self._bar_names(query.by, locale)
+            bars = tuple(Bar(slug, local_names.get(slug, name), int(n)) for slug, name, n in rows)
         return ChartData(query, bars, total, as_of, version)
 
     async def chart(
@@ -208,7 +218,7 @@ class ChartService:
         if hit is not None:
             self._cache.move_to_end(key)
             return replace(hit, cached=True)
-        data = await self.counts(query)
+        data = await self.counts(query, locale)
         png = await asyncio.to_thread(render_png, data.bars, figure_of(data))
         chart = Chart(data, png, cached=False)
         self._cache[(query, locale, data.version)] = chart
@@ -218,72 +228,100 @@ class ChartService:
 
 
 # ---------------------------------------------------------------------------------------------
-# The words of a chart, in one place (English until the reader's language is routed here)
+# The words of a chart, in one place, in the reader's language (English msgids, bot/i18n)
 # ---------------------------------------------------------------------------------------------
 
-#: What each metric counts, as a reader reads it.
+#: What each metric counts, as a reader reads it (also the names of /chart's choices).
 METRIC_TEXT = {
-    "launches": "Launches",
-    "nuclear_tests": "Nuclear tests",
-    "sanctions": "Sanctions",
-    "events": "Events",
+    "launches": N_("Launches"),
+    "nuclear_tests": N_("Nuclear tests"),
+    "sanctions": N_("Sanctions"),
+    "events": N_("Events"),
 }
 #: What each metric counts, said in full under the chart's title.
 COUNTED_TEXT = {
-    "launches": "missile and satellite launches",
-    "nuclear_tests": "nuclear tests",
-    "sanctions": "sanctions measures",
-    "events": "events of every kind",
+    "launches": N_("missile and satellite launches"),
+    "nuclear_tests": N_("nuclear tests"),
+    "sanctions": N_("sanctions measures"),
+    "events": N_("events of every kind"),
 }
-BY_TEXT = {"year": "by year", "month": "by month", "program": "by program", "system": "by system"}
+BY_TEXT = {
+    "year": N_("by year"),
+    "month": N_("by month"),
+    "program": N_("by program"),
+    "system": N_("by system"),
+}
 LABELS = {
-    "program": "program",
-    "system": "system",
-    "party": "party",
-    "since": "since",
-    "until": "until",
-    "source": "Source",
-    "as_of": "as of",
-    "counted": "Counted",
-    "total": "total",
-    "empty": "No events counted",
-    "none": "no events yet",
+    "program": N_("program"),
+    "system": N_("system"),
+    "party": N_("party"),
+    "since": N_("since {date}"),
+    "until": N_("until {date}"),
+    "source": N_("Source"),
+    "as_of": N_("as of {date}"),
+    "counted": N_("Counted"),
+    "total": N_("total"),
+    "empty": N_("No events counted"),
+    "none": N_("no events yet"),
 }
+#: "Launches by year", in each language's order ("연도별 발사", "发射（按年份）").
+TITLE = N_("{metric} {by}")
 
 
-async def names_of(catalog: CatalogService, query: ChartQuery) -> dict[str, str]:
-    """The names of the records a query narrows to (``program`` → "ICBM"), for its subtitle."""
+def label(key: str, locale: str = "en", **values: object) -> str:
+    """One of :data:`LABELS` in ``locale``."""
+    return tr(locale, LABELS[key], **values)
+
+
+async def names_of(catalog: CatalogService, query: ChartQuery, locale: str = "en") -> dict[str, str]:
+    """The names of the records a query narrows to (``program`` → "ICBM", "대륙간탄도미사일"), for
+    its subtitle, in ``locale``."""
     names: dict[str, str] = {}
     for kind, slug in ((PROGRAM, query.program), (SYSTEM, query.system), (PARTY, query.party)):
         if slug:
-            names[kind.param] = (await catalog.ref(kind, slug)).name
+            ref = await catalog.ref(kind, slug)
+            names[kind.param] = str(local(ref.i18n, locale, "name", ref.name))
     return names
 
 
 def title(query: ChartQuery, locale: str = "en") -> str:
-    return f"{METRIC_TEXT[query.metric]} {BY_TEXT[query.by]}"
+    metric, by = gettext(locale, METRIC_TEXT[query.metric]), gettext(locale, BY_TEXT[query.by])
+    return tr(locale, TITLE, metric=metric, by=by)
+
+
+def counted_text(query: ChartQuery, locale: str = "en") -> str:
+    """What the chart counts, in words: "missile and satellite launches"."""
+    return gettext(locale, COUNTED_TEXT[query.metric])
+
+
+def source_text(locale: str = "en") -> str:
+    return gettext(locale, SOURCE)
 
 
 def narrowed(query: ChartQuery, names: dict[str, str], locale: str = "en") -> list[str]:
-    """The filters of ``query`` in words: ``program ICBM``, ``since 2017-01-01`` (``names`` maps a
+    """The filters of ``query`` in words: ``program ICBM``, ``since 1 Jan 2017`` (``names`` maps a
     filter to the name of its record)."""
-    parts = [
-        f"{LABELS[k]} {names.get(k, v)}" for k in ("program", "system", "party") if (v := getattr(query, k))
-    ]
-    parts += [f"{LABELS[k]} {d.isoformat()}" for k in ("since", "until") if (d := getattr(query, k))]
+    records = ("program", "system", "party")
+    parts = [f"{label(k, locale)} {names.get(k, v)}" for k in records if (v := getattr(query, k))]
+    for k in ("since", "until"):
+        if day := getattr(query, k):
+            parts.append(label(k, locale, date=format_date(day, "day", locale)))
     return parts
 
 
 def as_of_text(data: ChartData, locale: str = "en") -> str:
-    return data.as_of.isoformat() if data.as_of else LABELS["none"]
+    """``as of 3 Dec 2026`` (the newest change counted), or "no events yet"."""
+    if not data.as_of:
+        return label("none", locale)
+    return label("as_of", locale, date=format_date(data.as_of, "day", locale))
 
 
 def figure_for(data: ChartData, names: dict[str, str], locale: str = "en") -> Figure:
     """The title, the filters, the source and the as-of date drawn around the bars."""
     q = data.query
-    counted = f"{LABELS['counted']}: {COUNTED_TEXT[q.metric]}"
+    counted = f"{label('counted', locale)}: {counted_text(q, locale)}"
     subtitle = " · ".join([counted, *narrowed(q, names, locale)])
-    footer = f"{LABELS['source']}: {SOURCE} · {LABELS['as_of']} {as_of_text(data, locale)}"
+    footer = f"{label('source', locale)}: {source_text(locale)} · {as_of_text(data, locale)}"
     return Figure(
-        title(q, locale), subtitle, footer, LABELS["empty"], horizontal=q.by in ("program", "system")
+        title(q, locale), subtitle, footer, label("empty", locale), horizontal=q.by in ("program", "system")
     )

@@ -106,7 +106,7 @@ async def test_chart_attaches_the_image_and_the_table_of_the_corpus_counts(
     assert embed["title"] == "Launches by year"
     assert "missile and satellite launches" in embed["description"]
     assert any(f["name"] == "Source" and "Peninsula Brief" in f["value"] for f in embed["fields"])
-    assert embed["footer"]["text"].startswith("as of 20")
+    assert re.fullmatch(r"as of \d{1,2} [A-Z][a-z]{2} 20\d\d", embed["footer"]["text"])
     expected = corpus_years("missile_launch", "satellite_launch")
     rows = table(result)
     assert rows.pop("total") == sum(expected.values())
@@ -154,3 +154,25 @@ async def test_help_describes_chart(world: World, bot: PeninsulaBot) -> None:
     result = await world.fake.invoke("help", {"private": True}, guild=world.home, user=world.alice)
     commands = next(f["value"] for f in result.embeds[0]["fields"] if f["name"].startswith("Commands"))
     assert "`/chart`" in commands and "launches, nuclear tests, sanctions or events" in commands
+
+
+async def test_a_chart_speaks_the_readers_language(world: World, bot: PeninsulaBot) -> None:
+    options = {"metric": "launches", "by": "year", "since": "2012-12-01", "private": True}
+    english = await world.fake.invoke("chart", options, guild=world.home, user=world.alice)
+    world.alice.user.locale = "ko"
+    korean = await world.fake.invoke("chart", options, guild=world.home, user=world.alice)
+    embed = korean.embeds[0]
+    assert embed["title"] == "연도별 발사"
+    head = embed["description"].split("\n\n")[0]
+    assert head == "**집계 대상:** 미사일·위성 발사\n2012년 12월 1일 이후"
+    assert [f["name"] for f in embed["fields"]] == ["출처"]
+    assert embed["fields"][0]["value"].startswith("Peninsula Brief의 사건 기록")
+    assert re.fullmatch(r"20\d\d년 \d{1,2}월 \d{1,2}일 기준", embed["footer"]["text"])
+    assert table(korean).pop("합계") == table(english).pop("total")
+    # The image is drawn (and cached) for each language: the Korean one is not the English one.
+    assert (await image(world.fake, korean)) != (await image(world.fake, english))
+    world.alice.user.locale = "ja"
+    japanese = await world.fake.invoke(
+        "chart", {**options, "by": "program"}, guild=world.home, user=world.alice
+    )
+    assert japanese.embeds[0]["title"] == "計画別の発射"

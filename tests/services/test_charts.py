@@ -7,7 +7,9 @@ import datetime as dt
 from collections import Counter
 
 import pytest
+from sqlalchemy import update
 
+from bot import models
 from bot.services.charts import ChartQuery, ChartService, figure_for
 from bot.services.errors import ValidationFailed
 from bot.services.seed import read_corpus
@@ -82,3 +84,22 @@ async def test_the_image_is_cached_until_the_data_changes(services: Services) ->
     await services.curation.create(curator(HOME), event_input())
     changed = await charts.chart(query, figure)
     assert not changed.cached and changed.data.total == first.data.total + 1
+
+
+async def test_a_chart_is_cached_per_language_and_names_its_bars_in_it(services: Services) -> None:
+    async with services.db.sessionmaker() as session, session.begin():
+        await session.execute(
+            update(models.Program)
+            .where(models.Program.slug == "icbm")
+            .values(i18n={"ko": {"name": "대륙간탄도미사일"}})
+        )
+    await services.curation.create(curator(HOME), event_input(date="2020-01-05"))
+    charts = ChartService(services.db.sessionmaker)
+    query = ChartQuery("launches", "program", guild_id=HOME)
+    korean = await charts.chart(query, lambda data: figure_for(data, {}, "ko"), "ko")
+    english = await charts.chart(query, lambda data: figure_for(data, {}, "en"), "en")
+    again = await charts.chart(query, lambda data: figure_for(data, {}, "ko"), "ko")
+    assert not korean.cached and not english.cached and again.cached
+    assert korean.png != english.png and again.png == korean.png
+    assert {b.key: b.label for b in korean.data.bars}["icbm"] == "대륙간탄도미사일"
+    assert {b.key: b.label for b in english.data.bars}["icbm"] == "Intercontinental ballistic missiles"
