@@ -24,6 +24,7 @@ from yarl import URL
 from bot import metrics, models
 from bot.db import Sessionmaker
 from bot.discord.errors import user_message
+from bot.i18n import DEFAULT
 from bot.services import charts
 from bot.services.charts import figure_for, names_of
 from bot.services.container import Services
@@ -33,7 +34,7 @@ from bot.services.filters import EventFacts
 from bot.services.validation import parse_id
 from bot.services.views import EventView, Page
 from bot.web import render
-from bot.web.params import FILTERS, BadParameter, EventQuery, chart_query, event_query, one
+from bot.web.params import FILTERS, BadParameter, EventQuery, chart_query, event_query, language, one
 from bot.web.readiness import (
     Check,
     Gateway,
@@ -205,17 +206,20 @@ def _not_modified(request: web.Request, etag: str, modified: dt.datetime) -> boo
 
 async def feed(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    q = await event_query(request.query, services.catalog, paged=False)
+    locale = language(request.query)
+    q = await event_query(request.query, services.catalog, paged=False, locale=locale)
     page = await find_events(services, EventQuery(q.filter, q.q, FEED_SIZE, None, q.canonical, q.labels))
+    canonical = (*q.canonical, ("lang", locale)) if locale != DEFAULT else q.canonical
     modified = await last_change(services.sessionmaker) or render.EPOCH
     base = _base(request)
     body = render.atom(
         page.items,
         base=base,
-        self_url=(base / "feed.atom").with_query(list(q.canonical)),
-        canonical=q.canonical,
+        self_url=(base / "feed.atom").with_query(list(canonical)),
+        canonical=canonical,
         labels=q.labels,
         fallback_updated=modified,
+        locale=locale,
     )
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     headers = {
@@ -230,16 +234,18 @@ async def feed(request: web.Request) -> web.Response:
 
 async def list_events(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    q = await event_query(request.query, services.catalog, paged=True)
+    locale = language(request.query)
+    q = await event_query(request.query, services.catalog, paged=True, locale=locale)
     page = await find_events(services, q)
     base = _base(request)
     return json_response(
-        {"items": [render.event(e, base) for e in page.items], "next_cursor": page.next_cursor}
+        {"items": [render.event(e, base, locale) for e in page.items], "next_cursor": page.next_cursor}
     )
 
 
 async def get_event(request: web.Request) -> web.Response:
     raw = request.match_info["id"]
+    locale = language(request.query)
     event_id = parse_id(raw) if not raw.startswith("#") else None
     if event_id is None:
         raise BadParameter("id", f"“{raw[:40]}” is not an event id (a positive whole number)")
@@ -249,7 +255,7 @@ async def get_event(request: web.Request) -> web.Response:
         found = None
     if found is None or not _public([found]):
         return error(404, f"No published event #{event_id}.")
-    return json_response(render.event(found, _base(request)))
+    return json_response(render.event(found, _base(request), locale))
 
 
 async def list_programs(request: web.Request) -> web.Response:
@@ -293,10 +299,11 @@ async def chart_png(request: web.Request) -> web.Response:
     metric = request.match_info["metric"]
     if metric not in charts.METRICS:
         return error(404, f"No chart of “{metric[:40]}”; the charts are {', '.join(charts.METRICS)}.")
+    locale = language(request.query)
     query = await chart_query(metric, request.query, services.catalog)
-    names = await names_of(services.catalog, query)
-    chart = await services.charts.chart(query, lambda data: figure_for(data, names))
-    tag = hashlib.sha256(f"{query}|{chart.data.version}".encode()).hexdigest()[:32]
+    names = await names_of(services.catalog, query, locale)
+    chart = await services.charts.chart(query, lambda data: figure_for(data, names, locale), locale)
+    tag = hashlib.sha256(f"{query}|{locale}|{chart.data.version}".encode()).hexdigest()[:32]
     headers = {"ETag": f'"{tag}"', "Cache-Control": f"public, max-age={FEED_MAX_AGE}"}
     if _etag_matches(request.headers.get("If-None-Match", ""), headers["ETag"]):
         return web.Response(status=304, headers=headers)

@@ -7,10 +7,12 @@ from dataclasses import dataclass, replace
 
 from multidict import MultiMapping
 
+from bot.discord.render.kinds import kind_label
+from bot.i18n import DEFAULT, LOCALES, format_date, local, tr
 from bot.models import EVENT_KINDS
 from bot.services.catalog import CatalogService
 from bot.services.charts import GROUPS, ChartQuery
-from bot.services.dates import format_date, iso_with_precision, parse_date, period_end
+from bot.services.dates import iso_with_precision, parse_date, period_end
 from bot.services.errors import NotFound, ValidationFailed
 from bot.services.events import MAX_PAGE, decode_cursor
 from bot.services.filters import EventFilter
@@ -94,11 +96,28 @@ async def _links(
     return links, list(chosen.items())
 
 
-async def event_query(params: MultiMapping[str], catalog: CatalogService, *, paged: bool) -> EventQuery:
-    """Parse the feed's or the list's parameters; unknown parameters are ignored (feed readers add some)."""
+def language(params: MultiMapping[str]) -> str:
+    """``lang``: one of ``en``, ``ko``, ``ja``, ``zh-CN`` (any case, ``_`` for ``-``); English when
+    absent. Anything else is refused with a 400 that names the languages: a client that asked for a
+    language should not get English back silently."""
+    text = one(params, "lang")
+    if text is None or not text.strip():
+        return DEFAULT
+    wanted = text.strip().replace("_", "-").casefold()
+    found = next((code for code in LOCALES if code.casefold() == wanted), None)
+    if found is None:
+        raise BadParameter("lang", f"“{text[:40]}” is not a language the API speaks ({', '.join(LOCALES)})")
+    return found
+
+
+async def event_query(
+    params: MultiMapping[str], catalog: CatalogService, *, paged: bool, locale: str = DEFAULT
+) -> EventQuery:
+    """Parse the feed's or the list's parameters; unknown parameters are ignored (feed readers add
+    some). The labels (the feed's title) are in ``locale``."""
     links, chosen = await _links(params, catalog)
     canonical = [(kind.param, r.slug) for kind, r in chosen]
-    labels = [r.name for _kind, r in chosen]
+    labels = [str(local(r.i18n, locale, "name", r.name)) for _kind, r in chosen]
     f = EventFilter(links=links, guild_id=None)
     kind_text = one(params, "kind")
     if kind_text is not None:
@@ -107,19 +126,19 @@ async def event_query(params: MultiMapping[str], catalog: CatalogService, *, pag
             raise BadParameter("kind", f"“{kind_text[:40]}” is not one of {', '.join(EVENT_KINDS)}")
         f = replace(f, kinds=(kind,))
         canonical.append(("kind", kind))
-        labels.append(kind.replace("_", " "))
+        labels.append(kind_label(kind, locale) if locale != DEFAULT else kind.replace("_", " "))
     sig_text = one(params, "min_significance")
     if sig_text is not None:
         significance = integer(sig_text, "min_significance", 1, 5)
         f = replace(f, min_significance=significance)
         canonical.append(("min_significance", str(significance)))
-        labels.append(f"significance {significance}+")
+        labels.append(tr(locale, "significance {n}+", n=significance))
     since_text, until_text = one(params, "since"), one(params, "until")
     if since_text is not None:
         since, precision = date(since_text, "since")
         f = replace(f, since=since)
         canonical.append(("since", iso_with_precision(since, precision)))
-        labels.append(f"since {format_date(since, precision)}")
+        labels.append(tr(locale, "since {date}", date=format_date(since, precision, locale)))
     if until_text is not None:
         # ``until=2012`` means to the end of 2012.
         start, precision = date(until_text, "until")
@@ -128,7 +147,7 @@ async def event_query(params: MultiMapping[str], catalog: CatalogService, *, pag
             raise BadParameter("until", "is before since")
         f = replace(f, until=until)
         canonical.append(("until", iso_with_precision(start, precision)))
-        labels.append(f"until {format_date(start, precision)}")
+        labels.append(tr(locale, "until {date}", date=format_date(start, precision, locale)))
     q = one(params, "q")
     if q is not None:
         if len(q) > QUERY_MAX:

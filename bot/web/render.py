@@ -12,6 +12,8 @@ from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
 from yarl import URL
 
+from bot.discord.render.kinds import kind_label
+from bot.i18n import DEFAULT, N_, format_date, gettext, local
 from bot.services.dates import iso_with_precision
 from bot.services.views import (
     ActorView,
@@ -28,6 +30,7 @@ from bot.services.views import (
 TAG = "tag:peninsula-brief,2026:"
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 FEED_TITLE = "Peninsula Brief"
+FEED_SUBTITLE = N_("Curated events on North Korea's nuclear and missile programs and the talks around them.")
 
 
 def entry_id(event_id: int) -> str:
@@ -47,8 +50,8 @@ def _since(value: dt.date | None, precision: str) -> str | None:
     return iso_with_precision(value, precision) if value else None
 
 
-def ref(r: Ref) -> dict[str, str]:
-    return {"slug": r.slug, "name": r.name}
+def ref(r: Ref, locale: str = DEFAULT) -> dict[str, str]:
+    return {"slug": r.slug, "name": str(local(r.i18n, locale, "name", r.name))}
 
 
 def source(s: SourceView) -> dict[str, Any]:
@@ -60,20 +63,30 @@ def source(s: SourceView) -> dict[str, Any]:
     }
 
 
-def event(e: EventView, base: URL) -> dict[str, Any]:
+def _title(e: EventView, locale: str) -> str:
+    return str(local(e.i18n, locale, "title", e.title))
+
+
+def _summary(e: EventView, locale: str) -> str:
+    return str(local(e.i18n, locale, "summary", e.summary))
+
+
+def event(e: EventView, base: URL, locale: str = DEFAULT) -> dict[str, Any]:
+    """An event; with ``locale`` (``lang=``) its title and summary in that language when it has
+    them (else English, whole), its date written that language's way and its links' names in it."""
     return {
         "id": e.id,
         "external_id": e.external_id,
-        "title": e.title,
-        "summary": e.summary,
+        "title": _title(e, locale),
+        "summary": _summary(e, locale),
         "date": iso_with_precision(e.occurred_on, e.precision),
-        "date_label": e.date_label,
+        "date_label": format_date(e.occurred_on, e.precision, locale),
         "precision": e.precision,
         "kind": e.kind,
         "significance": e.significance,
         "revision": e.revision,
         "updated_at": timestamp(e.updated_at),
-        **{kind.plural: [ref(r) for r in refs] for kind, refs in e.links.items()},
+        **{kind.plural: [ref(r, locale) for r in refs] for kind, refs in e.links.items()},
         "sources": [source(s) for s in e.sources],
         "url": str(base / "api" / "events" / str(e.id)),
     }
@@ -176,13 +189,16 @@ def atom(
     canonical: Sequence[tuple[str, str]],
     labels: Sequence[str],
     fallback_updated: dt.datetime,
+    locale: str = DEFAULT,
 ) -> bytes:
-    """An Atom 1.0 document of ``events`` in the order given (newest first)."""
+    """An Atom 1.0 document of ``events`` in the order given (newest first), in ``locale``: the
+    subtitle, labels, dates, categories and each event's title and summary where it has them."""
     fg = FeedGenerator()
     query = "&".join(f"{k}={v}" for k, v in canonical)
     fg.id(f"{TAG}feed" + (f"?{query}" if query else ""))
     fg.title(xml_text(FEED_TITLE + (" — " + ", ".join(labels) if labels else "")))
-    fg.subtitle("Curated events on North Korea's nuclear and missile programs and the talks around them.")
+    fg.subtitle(gettext(locale, FEED_SUBTITLE))
+    fg.language(locale)
     fg.author({"name": FEED_TITLE})
     fg.link(href=str(self_url), rel="self", type="application/atom+xml")
     fg.link(
@@ -195,9 +211,9 @@ def atom(
     for e in events:
         fe = fg.add_entry(order="append")
         fe.id(entry_id(e.id))
-        fe.title(xml_text(e.title))
+        fe.title(xml_text(_title(e, locale)))
         fe.updated(e.updated_at or fallback_updated)
-        fe.summary(xml_text(f"{e.date_label} — {e.summary}"))
+        fe.summary(xml_text(f"{format_date(e.occurred_on, e.precision, locale)} — {_summary(e, locale)}"))
         api_url = str(base / "api" / "events" / str(e.id))
         # Kept in feedgen's own list only to pass its check that an entry has an alternate link.
         fe.link(href=api_url, rel="alternate")
@@ -208,9 +224,10 @@ def atom(
             for s in e.sources
             if s.url
         )
-        fe.category(term=e.kind, scheme=_category("kind"), label=e.kind.replace("_", " "))
+        kind_text = kind_label(e.kind, locale) if locale != DEFAULT else e.kind.replace("_", " ")
+        fe.category(term=e.kind, scheme=_category("kind"), label=kind_text)
         for kind, refs in e.links.items():
             for r in refs:
-                fe.category(term=r.slug, scheme=_category(kind.param), label=xml_text(r.name))
+                fe.category(term=r.slug, scheme=_category(kind.param), label=xml_text(ref(r, locale)["name"]))
     body: bytes = fg.atom_str(pretty=True)
     return body

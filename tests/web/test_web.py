@@ -393,7 +393,45 @@ BAD_PARAMETERS = [
     ("/feed.atom", {"since": "1850"}, "since"),
     ("/api/positions", {"party": "Atlantis"}, "party"),
     ("/api/positions", {"topic": "weather"}, "topic"),
+    ("/api/events", {"lang": "fr"}, "lang"),
+    ("/feed.atom", {"lang": "zh-TW"}, "lang"),
+    ("/api/events/1", {"lang": "klingon"}, "lang"),
+    ("/charts/launches.png", {"lang": "de"}, "lang"),
 ]
+
+
+async def test_lang_gives_the_human_readable_fields_in_that_language(site: Site) -> None:
+    korean = {"title": "화성-15형, 고각 궤도로 발사", "summary": "ICBM 비행시험."}
+    translated = await site.services.curation.create(
+        curator(HOME),
+        event_input(title="Hwasong-15 again", date="2017-11-30", i18n={"ko": korean}),
+    )
+    body = await get_json(site, f"/api/events/{translated.id}", lang="ko")
+    assert (body["title"], body["summary"]) == (korean["title"], korean["summary"])
+    assert body["date_label"] == "2017년 11월 30일" and body["date"] == "2017-11-30"
+    english = await get_json(site, f"/api/events/{translated.id}")
+    assert english["title"] == "Hwasong-15 again" and english["date_label"] == "30 Nov 2017"
+    # No Japanese translation: the English title and summary whole, the date the Japanese way.
+    japanese = await get_json(site, f"/api/events/{translated.id}", lang="ja")
+    assert japanese["title"] == "Hwasong-15 again" and japanese["date_label"] == "2017年11月30日"
+    listed = {e["id"]: e for e in (await get_json(site, "/api/events", lang="ko"))["items"]}
+    assert listed[translated.id]["title"] == korean["title"]
+    assert listed[site.shared.id]["title"] == site.shared.title
+    feed = await parse_feed(site, lang="ko", kind="missile_launch")
+    assert feed.feed.language == "ko" and feed.feed.subtitle.startswith("북한의 핵·미사일")
+    assert feed.feed.title == "Peninsula Brief — 미사일 발사"
+    entry = next(e for e in feed.entries if e.id.endswith(f"/{translated.id}"))
+    assert entry.title == korean["title"] and entry.summary == f"2017년 11월 30일 — {korean['summary']}"
+    assert "미사일 발사" in {t.get("label") for t in entry.tags}
+    assert "lang=ko" in next(link.href for link in feed.feed.links if link.rel == "self")
+    # Case and "_" do not matter; anything else is a 400 that names the languages.
+    assert (await get_json(site, f"/api/events/{translated.id}", lang="KO"))["title"] == korean["title"]
+    refused = await get_json(site, "/api/events", 400, lang="fr")
+    assert refused["error"]["message"] == "“fr” is not a language the API speaks (en, ko, ja, zh-CN)"
+    png = await site.client.get("/charts/launches.png", params={"lang": "ko"})
+    plain = await site.client.get("/charts/launches.png")
+    assert png.status == plain.status == 200
+    assert png.headers["ETag"] != plain.headers["ETag"] and await png.read() != await plain.read()
 
 
 @pytest.mark.parametrize(("path", "params", "parameter"), BAD_PARAMETERS)
@@ -453,6 +491,10 @@ async def test_responses_conform_to_the_openapi_document(site: Site, spec: OpenA
         ("/charts/launches.png", {}, 200),
         ("/charts/events.png", {"by": "program", "program": "icbm", "since": "2000"}, 200),
         ("/charts/rockets.png", {}, 404),
+        ("/api/events", {"lang": "ko"}, 200),
+        (f"/api/events/{site.shared.id}", {"lang": "zh-CN"}, 200),
+        ("/feed.atom", {"lang": "ja"}, 200),
+        ("/charts/launches.png", {"lang": "ko"}, 200),
         ("/charts/launches.png", {"by": "week"}, 400),
         *((path, params, 400) for path, params, _ in BAD_PARAMETERS),
     ]
