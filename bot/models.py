@@ -26,8 +26,10 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 from sqlalchemy.types import TypeDecorator
+
+from bot.services.cjk import local_text
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -265,6 +267,8 @@ class Event(Base):
     # Title and summary in other languages: {"ko": {"title": ..., "summary": ...}, "ja": ..., "zh-CN": ...}.
     # Not part of the content a revision compares: a change of translations alone edits no alert.
     i18n: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'"))
+    # The translations as the full-text index reads them (bot/services/cjk.py), kept with ``i18n``.
+    search_local: Mapped[str] = mapped_column(Text, default="", server_default="")
     revision: Mapped[int] = mapped_column(Integer, default=1)
     created_by: Mapped[int | None] = mapped_column(BigInteger)
     updated_by: Mapped[int | None] = mapped_column(BigInteger)
@@ -281,6 +285,12 @@ class Event(Base):
     sources: Mapped[list[Source]] = relationship(
         back_populates="event", cascade="all, delete-orphan", order_by="Source.position"
     )
+
+    @validates("i18n")
+    def _index_translations(self, _key: str, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        """Whoever stores translations stores what the search index reads of them too."""
+        self.search_local = local_text(value)
+        return value
 
 
 class Source(Base):

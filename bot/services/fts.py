@@ -2,7 +2,11 @@
 
 Migration 0001 keeps the FTS5 table ``event_fts`` (title, summary) in step with ``event``; migration
 0002 stores a weighted ``search_vector`` (title above summary) on PostgreSQL, indexed with GIN;
-migration 0007 indexes the title's own vector for title autocomplete.
+migration 0007 indexes the title's own vector for title autocomplete; migration 0017 adds the
+event's translations (``search_local``, Korean, Japanese and Chinese cut into bigrams by
+``bot.services.cjk``) to both, below the summary. A query word in those scripts is matched as the
+phrase of its bigrams (:func:`bot.services.cjk.grams`), so ``热核武器`` finds the event whose Chinese
+summary holds it, through the index.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from sqlalchemy import Select, column, func, literal_column, select, table, unio
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot import models
+from bot.services.cjk import grams, has_cjk
 
 WORD = re.compile(r"[^\W_]+", re.UNICODE)
 # Where letters meet digits inside a word: "hwasong17" is "hwasong" and "17", as "Hwasong-17" is.
@@ -83,10 +88,16 @@ class TextMatch:
     def fts5_query(self) -> str:
         star = "*" if self.prefix else ""
 
+        def one(t: str) -> str:
+            # A CJK word is the phrase of its bigrams; a lone CJK character, any bigram it starts.
+            parts = grams(t)
+            lone = len(parts) == 1 and len(t) == 1 and has_cjk(t)
+            return f'"{" ".join(parts)}"{"*" if lone else star}'
+
         def alternative(w: Words) -> str:
             if w.phrase:
-                return f'"{" ".join(w.terms)}"{star}'
-            return "(" + " AND ".join(f'"{t}"{star}' for t in w.terms) + ")"
+                return f'"{" ".join(g for t in w.terms for g in grams(t))}"{star}'
+            return "(" + " AND ".join(one(t) for t in w.terms) + ")"
 
         glue = " OR " if self.any_group else " AND "
         expr = glue.join("(" + " OR ".join(alternative(w) for w in g) + ")" for g in self._groups)
@@ -100,7 +111,15 @@ class TextMatch:
             star = ":A"
 
         def term(t: str) -> str:
-            return f"({t}{star} | -{t}{star})" if t.isdigit() else f"{t}{star}"
+            if t.isdigit():
+                return f"({t}{star} | -{t}{star})"
+            if not has_cjk(t):
+                return f"{t}{star}"
+            # A CJK word: the phrase of its bigrams (a lone character: any bigram it starts).
+            parts = grams(t)
+            if len(parts) == 1 and len(t) == 1:
+                return f"{t}:*{'A' if self.title_only else ''}"
+            return "(" + " <-> ".join([*parts[:-1], f"{parts[-1]}{star}"]) + ")"
 
         def alternative(w: Words) -> str:
             return "(" + (" <-> " if w.phrase else " & ").join(term(t) for t in w.terms) + ")"

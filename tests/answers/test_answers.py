@@ -25,6 +25,7 @@ import yaml
 from bot.config import Settings
 from bot.discord.client import PeninsulaBot
 from bot.discord.command_line import parse_options, split_line
+from bot.i18n import gettext
 from bot.services.container import Services
 from testing.fake_discord import FakeDiscord, FakeGuild, FakeMember, InteractionResult, connect_bot
 from testing.fake_discord.checks import walk_components
@@ -48,6 +49,8 @@ class Question:
     must_not: tuple[str, ...] = ()
     pages: str | int = 1
     source: str = ""
+    #: The reader's Discord language (``ko``, ``ja``, ``zh-CN``); English when not given.
+    locale: str | None = None
 
     @property
     def id(self) -> str:
@@ -65,6 +68,7 @@ def load_questions() -> list[Question]:
                     must_not=tuple(item.get("must_not", ())),
                     pages=item.get("pages", 1),
                     source=path.stem.removeprefix("questions-"),
+                    locale=item.get("locale"),
                 )
             )
     return questions
@@ -85,9 +89,10 @@ def reply_text(result: InteractionResult) -> str:
     return "\n".join(p for p in parts if p)
 
 
-def next_button(result: InteractionResult) -> str | None:
+def next_button(result: InteractionResult, locale: str | None = None) -> str | None:
+    label = gettext(locale, "Next ▶")
     for component in walk_components(result.components):
-        if "Next" in str(component.get("label", "")) and not component.get("disabled"):
+        if str(component.get("label", "")) == label and not component.get("disabled"):
             custom_id: str = component["custom_id"]
             return custom_id
     return None
@@ -111,7 +116,7 @@ async def ask(fake: FakeDiscord, guild: FakeGuild, member: FakeMember, question:
     result = await fake.invoke(name, options, guild=guild, user=member)
     asked = Asked([reply_text(result)])
     limit = MAX_PAGES if question.pages == "all" else int(question.pages)
-    while len(asked.pages) < limit and (custom_id := next_button(result)) is not None:
+    while len(asked.pages) < limit and (custom_id := next_button(result, question.locale)) is not None:
         result = await fake.press(result, custom_id, user=member)
         asked.pages.append(reply_text(result))
     return asked
@@ -131,6 +136,8 @@ async def test_answer(question: Question, answers_services: Services, fake_disco
     )
     guild = fake_discord.add_guild("Watchers")
     member = guild.add_member("reader")
+    if question.locale:
+        member.user.locale = question.locale
     async with connect_bot(fake_discord, bot):
         await bot.tree.sync()
         asked = await ask(fake_discord, guild, member, question)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
+from bot import models
 from bot.services.views import EventView
 from tests.conftest import Database
 from tests.services.conftest import HOME, Services, curator
@@ -115,3 +116,32 @@ async def test_postgres_plans_every_statement_for_its_values(postgres_db: Databa
     # plans for the actual values, with no statement spent on saying so.
     async with postgres_db.sessionmaker() as session:
         assert await session.scalar(text("SHOW plan_cache_mode")) == "force_custom_plan"
+
+
+async def test_translations_are_searched_in_any_script(services: Services) -> None:
+    """An event's Korean, Japanese and Chinese title and summary are in the index: a word of them
+    is found even inside a run written without spaces, and an edit of the translations follows."""
+    translated = await services.curation.create(
+        curator(HOME),
+        event_input(
+            title="Sixth test, claimed thermonuclear",
+            i18n={
+                "zh-CN": {"title": "第六次核试验", "summary": "朝鲜称试爆了用于洲际弹道导弹的热核武器。"},
+                "ja": {"title": "6回目の核実験", "summary": "ICBM用の水爆と主張した。"},
+                "ko": {"title": "6차 핵실험", "summary": "ICBM용 수소탄이라고 주장했다."},
+            },
+        ),
+    )
+    for query in ("热核武器", "弹道导弹", "水爆と主張", "수소탄이라고", "핵실험"):
+        found = await services.search.search(query, guild_id=HOME)
+        assert translated.id in [e.id for e in found.events], query
+    assert translated.id not in [
+        e.id for e in (await services.search.search("热核潜艇", guild_id=HOME)).events
+    ]
+    # The search index follows the translations when they change (no English word changed).
+    async with services.db.sessionmaker() as session, session.begin():
+        row = await session.get(models.Event, translated.id)
+        assert row is not None
+        row.i18n = {"zh-CN": {"title": "第六次核试验", "summary": "规模最大的一次。"}}
+    assert not (await services.search.search("热核武器", guild_id=HOME)).events
+    assert [e.id for e in (await services.search.search("规模最大", guild_id=HOME)).events] == [translated.id]
