@@ -194,6 +194,60 @@ def _position_name(p: PositionView, locale: str = "en", *, party: bool = False) 
     return f"{who}{name_of(p.topic, locale)}: {p.stance} ({_as_of(p, locale)})"
 
 
+def _person_intro(name: str, state_name: str, about: str | None, locale: str) -> str:
+    """What a person's page lists first: their own statements, then their state's positions."""
+    if state_name and about:
+        return tr(
+            locale,
+            "{person}'s own statements on {topic} first, then the positions of {state}, the state "
+            "{person} spoke for.",
+            person=name,
+            topic=about,
+            state=state_name,
+        )
+    if state_name:
+        return tr(
+            locale,
+            "{person}'s own statements first, then the positions of {state}, the state {person} spoke for.",
+            person=name,
+            state=state_name,
+        )
+    if about:
+        return tr(locale, "{person}'s own statements on {topic} first.", person=name, topic=about)
+    return tr(locale, "{person}'s own statements first.", person=name)
+
+
+def _own_count(n: int, name: str, about: str | None, locale: str) -> str:
+    """How many of a person's own statements are recorded (on the topic, when one is asked)."""
+    if n and about:
+        return tr(
+            locale, "{n} recorded on {topic}: positions {person} stated.", n=n, topic=about, person=name
+        )
+    if n:
+        return tr(locale, "{n} recorded: positions {person} stated.", n=n, person=name)
+    if about:
+        return tr(locale, "None recorded on {topic}: positions {person} stated.", topic=about, person=name)
+    return tr(locale, "None recorded: positions {person} stated.", person=name)
+
+
+def _state_count(n: int, name: str, about: str | None, locale: str) -> str:
+    """How many positions of the state a person spoke for follow."""
+    if about:
+        return tr(
+            locale,
+            "{n} recorded on {topic}, the state {person} spoke for; newest first within each topic.",
+            n=n,
+            topic=about,
+            person=name,
+        )
+    return tr(
+        locale,
+        "{n} recorded, the state {person} spoke for; newest first within each topic.",
+        n=n,
+        person=name,
+    )
+
+
 def positions_embeds(statements: Statements, topic: Record | None, locale: str = "en") -> list[discord.Embed]:
     """Every position, whole (a paged document). A person's own statements come first, then the
     positions of the state they spoke for, under a heading that says so."""
@@ -210,30 +264,8 @@ def positions_embeds(statements: Statements, topic: Record | None, locale: str =
         footer=gettext(locale, "Positions as stated, with the date they were current (as of)."),
         locale=locale,
     )
-    own_count, state_count = len(statements.own), len(statements.state_positions)
     if actor.kind == "person":
-        if state and about:
-            first = tr(
-                locale,
-                "{person}'s own statements on {topic} first, then the positions of {state}, the state "
-                "{person} spoke for.",
-                person=name,
-                topic=about,
-                state=state_name,
-            )
-        elif state:
-            first = tr(
-                locale,
-                "{person}'s own statements first, then the positions of {state}, "
-                "the state {person} spoke for.",
-                person=name,
-                state=state_name,
-            )
-        elif about:
-            first = tr(locale, "{person}'s own statements on {topic} first.", person=name, topic=about)
-        else:
-            first = tr(locale, "{person}'s own statements first.", person=name)
-        b.describe(first)
+        b.describe(_person_intro(name, state_name, about, locale))
     if not statements.own and not statements.state_positions:
         if about:
             nothing = tr(locale, "No stated position is recorded on {topic}.", topic=about)
@@ -241,41 +273,12 @@ def positions_embeds(statements: Statements, topic: Record | None, locale: str =
             nothing = gettext(locale, "No stated position is recorded.")
         b.add_field(gettext(locale, "Nothing recorded"), nothing)
     elif actor.kind == "person":
-        if statements.own and about:
-            count = tr(
-                locale,
-                "{n} recorded on {topic}: positions {person} stated.",
-                n=own_count,
-                topic=about,
-                person=name,
-            )
-        elif statements.own:
-            count = tr(locale, "{n} recorded: positions {person} stated.", n=own_count, person=name)
-        elif about:
-            count = tr(
-                locale, "None recorded on {topic}: positions {person} stated.", topic=about, person=name
-            )
-        else:
-            count = tr(locale, "None recorded: positions {person} stated.", person=name)
+        count = _own_count(len(statements.own), name, about, locale)
         b.add_field(tr(locale, "{person}'s own statements", person=name), count)
     for p in statements.own:
         b.add_field(_position_name(p, locale, party=p.party.slug != actor.slug), _position_value(p, locale))
     if state is not None and statements.state_positions:
-        if about:
-            which = tr(
-                locale,
-                "{n} recorded on {topic}, the state {person} spoke for; newest first within each topic.",
-                n=state_count,
-                topic=about,
-                person=name,
-            )
-        else:
-            which = tr(
-                locale,
-                "{n} recorded, the state {person} spoke for; newest first within each topic.",
-                n=state_count,
-                person=name,
-            )
+        which = _state_count(len(statements.state_positions), name, about, locale)
         b.add_field(tr(locale, "Positions of {state}", state=state_name), which)
         for p in statements.state_positions:
             b.add_field(_position_name(p, locale, party=True), _position_value(p, locale))
