@@ -49,6 +49,10 @@ Driving API (all ``async`` unless noted):
   ``global_commands`` / ``guild_commands[guild_id]``, ``requests`` (:class:`RequestRecord`
   with monotonic timestamps), ``mention_log`` (route, ``allowed_mentions``) and
   ``FakeMessage.allowed_mentions`` for "parse is empty / only this role" assertions.
+* Announcement channels (``add_channel(name, type=5)``): crossposts (10 per hour per channel,
+  ``crosspost_limit`` / ``crosspost_window``), followers (``followers_of(channel)``) and the copies
+  a crosspost makes in every follower channel (``copies_of(message_id)``); see
+  :mod:`testing.fake_discord.announcements`.
 * Faults: ``fail_channel(channel_id, status=403|404)``, ``fail_next(count, status=500,
   method=None, path=None)``, ``set_delay(seconds, method=None, path=None)``,
   ``clear_faults()``; rate limits per :class:`RateLimitConfig` (global 50/s, 5 messages per
@@ -64,10 +68,12 @@ The modules, each one layer on the one before: ``constants`` and ``checks`` (Dis
 pure functions), ``openapi`` (request bodies against the OpenAPI description), ``world`` (users,
 guilds, channels, roles, members, messages; violations and waiting), ``gateway`` (the websocket
 session), ``rest`` (routing, auth, faults, rate limits, commands, channels, guilds),
-``responses`` (interaction callbacks, original response, followups), ``interactions`` (driving
+``responses`` (interaction callbacks, original response, followups), ``announcements``
+(crossposts and followers), ``interactions`` (driving
 the bot as a user) and ``server`` (:class:`FakeDiscord` on a port, :func:`connect_bot`).
 """
 
+from .announcements import FakeWebhook
 from .checks import check_autocomplete_choices, check_command_definitions, check_message_payload
 from .interactions import InteractionResult
 from .openapi import OpenAPIChecker, load_default
@@ -94,6 +100,7 @@ __all__ = [
     "FakeOverwrite",
     "FakeRole",
     "FakeUser",
+    "FakeWebhook",
     "InteractionResult",
     "OpenAPIChecker",
     "RateLimitConfig",

@@ -34,6 +34,7 @@ VALIDATED_OPERATIONS: tuple[tuple[str, str], ...] = (
     ("PUT", "/applications/{application_id}/guilds/{guild_id}/commands"),
     ("POST", "/interactions/{interaction_id}/{interaction_token}/callback"),
     ("POST", "/channels/{channel_id}/messages"),
+    ("POST", "/channels/{channel_id}/followers"),
     ("PATCH", "/webhooks/{webhook_id}/{webhook_token}/messages/@original"),
     ("POST", "/webhooks/{webhook_id}/{webhook_token}"),
 )

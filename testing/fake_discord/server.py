@@ -15,12 +15,13 @@ from discord.http import Route
 
 from bot.discord_endpoints import configure_endpoints
 
+from .announcements import Announcements
 from .interactions import Interactions
 from .openapi import OpenAPIChecker, load_default
 from .rest import RateLimitConfig
 
 
-class FakeDiscord(Interactions):
+class FakeDiscord(Announcements, Interactions):
     """The fake; use ``async with FakeDiscord() as fake`` or ``await start()`` / ``close()``."""
 
     def __init__(

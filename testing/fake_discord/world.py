@@ -328,6 +328,8 @@ class FakeMessage:
     interaction_id: int | None = None
     interaction_user: FakeUser | None = None
     webhook_id: int | None = None
+    #: ``message_reference`` (a crosspost copy's: the source message).
+    reference: JSON | None = None
     deleted: bool = False
     edits: int = 0
 
@@ -395,6 +397,8 @@ class FakeMessage:
         if self.webhook_id is not None:
             data["webhook_id"] = str(self.webhook_id)
             data["application_id"] = str(self.webhook_id)
+        if self.reference is not None:
+            data["message_reference"] = self.reference
         if self.interaction_id is not None and self.interaction_user is not None:
             data["interaction_metadata"] = {
                 "id": str(self.interaction_id),
