@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     discord_token: SecretStr | None = None
     database_url: str = Field(default_factory=default_database_url)
     home_guild_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    #: The home guild's announcement channel that ``/alerts follow`` makes other servers follow.
+    feed_channel_id: int | None = None
     curator_role: str = "Curator"
     dev_guild_id: int | None = None
     web_host: str = "127.0.0.1"

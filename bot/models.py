@@ -353,6 +353,7 @@ class Delivery(Base):
         CheckConstraint(_in("action", DELIVERY_ACTIONS), name="action"),
         Index("ix_delivery_state", "state", "next_attempt_at"),
         Index("ix_delivery_subscription_id", "subscription_id", "event_id"),
+        Index("ix_delivery_crosspost", "crosspost", "crosspost_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -379,6 +380,11 @@ class Delivery(Base):
     #: The roles a post mentions when several subscriptions of its channel matched the event (one
     #: alert per channel, every matching subscription's role); ``None``: its subscription's role.
     mention_role_ids: Mapped[list[Any] | None] = mapped_column(JSON)
+    #: An alert posted in an announcement channel: its crosspost ``pending`` (Discord's crosspost
+    #: limit deferred it to ``crosspost_at``), ``done`` or ``failed`` (why in ``last_error``);
+    #: ``None`` in any other channel.
+    crosspost: Mapped[str | None] = mapped_column(String(8))
+    crosspost_at: Mapped[dt.datetime | None] = mapped_column()
 
 
 class AuditLog(Base):

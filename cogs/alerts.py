@@ -3,6 +3,7 @@ belongs to the bot (``bot.outbox``), not to this cog."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
 
 import discord
@@ -21,9 +22,10 @@ from bot.discord.options import (
 )
 from bot.discord.render.reply import message
 from bot.discord.render.subscriptions import duplicate_text, filters_line, several_text, subscription_pages
-from bot.i18n import ngettext
+from bot.i18n import N_, ngettext, tr
 from bot.outbox.transport import Outcome
 from bot.services.errors import NotFound, PermissionDenied
+from bot.services.follow import MANAGE_WEBHOOKS, BotCannotFollow, Feed
 from bot.services.subscriptions import DuplicateSubscription, Filters, SeveralSubscriptions
 
 if TYPE_CHECKING:
@@ -289,6 +291,69 @@ class Alerts(commands.Cog):
             ephemeral=True,
             allowed_mentions=discord.AllowedMentions.none(),
         )
+
+    @alerts.command(name="follow")
+    @app_commands.describe(channel="Channel of this server to receive every alert through Discord")
+    @checks.manage_channels()
+    async def follow(self, interaction: discord.Interaction, channel: discord.TextChannel) -> None:
+        """Follow the bot's announcement feed into a channel (needs Manage Webhooks)"""
+        checks.require_channel_access(interaction, channel)
+        member = checks.member_permissions_in(channel, interaction.user)
+        if not member.manage_webhooks and not checks.guild_permissions(interaction).administrator:
+            raise PermissionDenied(
+                N_("the {permission} permission in <#{channel}>"),
+                permission=MANAGE_WEBHOOKS[1],
+                channel=channel.id,
+            )
+        guild = interaction.guild
+        bot_permissions = checks.bot_permission_names(channel, guild.me if guild else None)
+        if "manage_webhooks" not in bot_permissions:
+            raise BotCannotFollow(channel.id)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        feed = await self._feed()
+        caller = checks.caller_of(interaction, channel)
+        self.bot.services.follow.require(caller, channel.id, bot_permissions, feed)
+        if await follows(channel, feed.channel_id):
+            done = N_("{channel} already follows <#{feed}>. Nothing was changed.")
+        else:
+            try:
+                await self.bot.http.follow_webhook(feed.channel_id, webhook_channel_id=channel.id)
+            except discord.Forbidden:
+                raise BotCannotFollow(channel.id) from None
+            await self.bot.services.follow.followed(caller, channel.id, feed)
+            done = N_(
+                "{channel} now follows <#{feed}>: every alert posted there reaches this channel "
+                "through Discord."
+            )
+        text = tr(own_locale(interaction), done, channel=channel.mention, feed=feed.channel_id)
+        await interaction.followup.send(**message(text).send_kwargs())
+
+    async def _feed(self) -> Feed:
+        """The feed channel of ``FEED_CHANNEL_ID``, as Discord describes it (refused unless it is a
+        home guild's announcement channel)."""
+        feed_id = self.bot.settings.feed_channel_id
+        found: object = None
+        if feed_id is not None:
+            found = self.bot.get_channel(feed_id)
+            if found is None:
+                with contextlib.suppress(discord.HTTPException):
+                    found = await self.bot.fetch_channel(feed_id)
+        news = isinstance(found, discord.TextChannel) and found.is_news()
+        guild_id = found.guild.id if isinstance(found, discord.TextChannel) else None
+        return self.bot.services.follow.feed(feed_id, guild_id, announcement=news)
+
+
+async def follows(channel: discord.TextChannel, feed_channel_id: int) -> bool:
+    """Whether ``channel`` follows the feed already (one of its channel-follower webhooks)."""
+    for hook in await channel.webhooks():
+        source = hook.source_channel
+        if (
+            hook.type is discord.WebhookType.channel_follower
+            and source is not None
+            and source.id == feed_channel_id
+        ):
+            return True
+    return False
 
 
 async def setup(bot: PeninsulaBot) -> None:

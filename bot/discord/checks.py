@@ -127,6 +127,13 @@ BOT_CHANNEL_PERMISSIONS = (
 )
 
 
+def bot_permission_names(channel: Any, me: discord.Member | None) -> frozenset[str]:
+    """The names of the permissions the bot holds in ``channel`` (as a service is told them)."""
+    if me is None or not hasattr(channel, "permissions_for"):
+        return frozenset()
+    return _names(channel.permissions_for(me))
+
+
 def bot_missing_in(channel: Any, me: discord.Member | None) -> list[str]:
     """The permissions the bot lacks to post alerts in ``channel`` (names for a message)."""
     if me is None or not hasattr(channel, "permissions_for"):

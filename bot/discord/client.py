@@ -123,10 +123,16 @@ class PeninsulaBot(commands.AutoShardedBot):
                 shard_ids=settings.shard_ids or None,
                 shard_count=settings.shard_count,
                 locale_of=self.alert_locale,
+                is_announcement=self.is_announcement,
             )
             self._unhook_outbox = self.services.add_enqueue_listener(self.outbox.wake)
         self.outbox.start(ready=self.wait_until_ready)
         return self.outbox
+
+    def is_announcement(self, channel_id: int) -> bool:
+        """Whether a channel is an announcement channel (the outbox crossposts its alerts)."""
+        channel = self.get_channel(channel_id)
+        return isinstance(channel, discord.TextChannel) and channel.is_news()
 
     async def alert_locale(self, guild_id: int) -> str:
         """The language of a guild's alerts: its ``/settings locale``, else its Discord language (the

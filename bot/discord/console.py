@@ -42,6 +42,8 @@ NEEDS_DISCORD = {
     "alerts subscribe": "/alerts subscribe first checks that the bot can post in the channel, which needs "
     "Discord: run it in the server. Nothing was changed.",
     "alerts test": "/alerts test posts in the channel, which needs Discord: run it in the server.",
+    "alerts follow": "/alerts follow asks Discord to make the channel follow the feed, which needs Discord: "
+    "run it in the server. Nothing was changed.",
     "settings review-channel": "/settings review-channel first checks that the bot can post in the channel, "
     "which needs Discord: run it in the server. Nothing was changed.",
 }

@@ -65,6 +65,25 @@ ResultKind = Literal["sent", "retry", "failed", "cancelled"]
 
 
 @dataclass(frozen=True)
+class CrosspostMark:
+    """What became of a posted alert's crosspost (``bot.outbox.crosspost``): ``done``, ``pending``
+    (again in ``retry_in`` seconds) or ``failed`` (``error`` says why)."""
+
+    state: Literal["done", "pending", "failed"]
+    retry_in: float = 0.0
+    error: str | None = None
+
+    def columns(self, now: dt.datetime) -> dict[str, Any]:
+        """The delivery's crosspost columns for this mark."""
+        row: dict[str, Any] = {"crosspost": self.state, "crosspost_at": None}
+        if self.state == "pending":
+            row["crosspost_at"] = now + dt.timedelta(seconds=self.retry_in)
+        if self.error:
+            row["last_error"] = self.error[:1000]
+        return row
+
+
+@dataclass(frozen=True)
 class Result:
     job: Job
     kind: ResultKind
@@ -72,6 +91,7 @@ class Result:
     error: str | None = None
     retry_in: float = 0.0
     count_attempt: bool = True
+    crosspost: CrosspostMark | None = None  # a post in an announcement channel
 
 
 def mentions_of(
@@ -306,6 +326,8 @@ class DeliveryStore:
             row: dict[str, Any] = {"id": r.job.delivery_id, "claimed_by": None, "claimed_until": None}
             if r.kind == "sent":
                 row.update(state="sent", message_id=r.message_id, sent_at=now, last_error=None)
+                if r.crosspost is not None:
+                    row.update(r.crosspost.columns(now))
                 delivered[r.job.subscription_id] = now
             elif r.kind == "retry":
                 # Stays "sending": a POST may have reached Discord; the resend reuses the nonce.

@@ -55,6 +55,10 @@ class RestTransport:
     async def edit_message(self, channel_id: int, message_id: int, payload: dict[str, Any]) -> Outcome:
         return await self._request("PATCH", f"/channels/{channel_id}/messages/{message_id}", payload)
 
+    async def crosspost(self, channel_id: int, message_id: int) -> Outcome:
+        """Publish a message of an announcement channel to the channels following it."""
+        return await self._request("POST", f"/channels/{channel_id}/messages/{message_id}/crosspost", None)
+
     async def messages_after(
         self, channel_id: int, after: int, limit: int = 100
     ) -> tuple[Outcome, list[dict[str, Any]]]:
@@ -65,7 +69,7 @@ class RestTransport:
         messages = [m for m in data if isinstance(m, dict)] if isinstance(data, list) else []
         return outcome, messages
 
-    async def _request(self, method: str, path: str, payload: dict[str, Any]) -> Outcome:
+    async def _request(self, method: str, path: str, payload: dict[str, Any] | None) -> Outcome:
         return (await self._call(method, path, payload))[0]
 
     async def _call(

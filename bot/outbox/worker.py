@@ -26,6 +26,9 @@ How the guarantees are kept:
   403 and 404 (unknown channel) disable the subscription with the reason at once (Discord bans
   clients that make too many invalid requests), and cancel its other open deliveries.
 
+An alert posted in an announcement channel is crossposted after its post, or later when Discord's
+crosspost limit defers it (``bot.outbox.crosspost``).
+
 Every outcome is counted in the ``peninsula_deliveries`` metric: ``sent``, ``edited``,
 ``retry``, ``rate_limited``, ``failed``, ``disabled``, ``skipped`` (nothing to send any more),
 ``cancelled`` (the posted alert was deleted) and ``found`` (already posted, found in the channel).
@@ -48,6 +51,7 @@ from bot import metrics
 from bot.db import Sessionmaker
 from bot.models import utcnow
 from bot.outbox.config import DispatcherConfig
+from bot.outbox.crosspost import Crossposter, CrosspostStore, IsAnnouncement
 from bot.outbox.pacing import Pacer
 from bot.outbox.payload import (
     alert_payload,
@@ -57,7 +61,7 @@ from bot.outbox.payload import (
     sample_event,
     summary_payload,
 )
-from bot.outbox.store import DeliveryStore, Job, Result
+from bot.outbox.store import Job, Result
 from bot.outbox.transport import Outcome, RestTransport
 
 log = logging.getLogger(__name__)
@@ -117,6 +121,7 @@ class Dispatcher:
         shard_count: int | None = None,
         worker_id: str | None = None,
         locale_of: LocaleOf | None = None,
+        is_announcement: IsAnnouncement | None = None,
     ) -> None:
         self.config = config or DispatcherConfig()
         #: The language of a guild's alerts (the client's rule: ``/settings locale``, else the
@@ -124,10 +129,12 @@ class Dispatcher:
         self._locale_of = locale_of
         self._locales: dict[int, str] = {}  # guild → language, read again at every claim
         self.transport = transport
-        self.store = DeliveryStore(
+        self.store = CrosspostStore(
             sessionmaker, worker_id or default_worker_id(), shard_ids=shard_ids, shard_count=shard_count
         )
         self.pacer = Pacer(self.config)
+        #: Alerts in announcement channels (``is_announcement``) are crossposted after their post.
+        self.crossposts = Crossposter(self.store, transport, self.pacer, self.config, is_announcement)
         self.stats = Stats()
         self._on_disable = on_disable
         self._wake = asyncio.Event()
@@ -170,6 +177,7 @@ class Dispatcher:
             loop.create_task(self._send_loop(), name=f"dispatcher-send-{i}")
             for i in range(self.config.concurrency)
         ]
+        self._tasks.append(loop.create_task(self.crossposts.run(), name="dispatcher-crosspost"))
 
     async def stop(self) -> None:
         """Stop claiming, let requests in flight finish (up to ``stop_grace``), record what is
@@ -363,7 +371,10 @@ class Dispatcher:
             found = await self._find_posted(job)
             if found is not None:
                 if found.kind == "ok":
-                    self._finish(Result(job, "sent", message_id=found.message_id), "found")
+                    crosspost = await self.crossposts.after_post(job, found.message_id)
+                    self._finish(
+                        Result(job, "sent", message_id=found.message_id, crosspost=crosspost), "found"
+                    )
                 else:
                     await self._handle(job, found)
                 return
@@ -398,9 +409,9 @@ class Dispatcher:
             if outcome.bucket_empty_for > 0:
                 self.pacer.channel(job.channel_id).block(outcome.bucket_empty_for)
             message_id = outcome.message_id or job.target_message_id
-            self._finish(
-                Result(job, "sent", message_id=message_id), "edited" if job.action == "edit" else "sent"
-            )
+            crosspost = await self.crossposts.after_post(job, message_id)
+            result = Result(job, "sent", message_id=message_id, crosspost=crosspost)
+            self._finish(result, "edited" if job.action == "edit" else "sent")
         elif outcome.kind == "rate_limited":
             self._rate_limited(job, outcome)
         elif outcome.kind == "transient":

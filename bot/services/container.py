@@ -11,6 +11,7 @@ from bot.services.catalog import CatalogService
 from bot.services.charts import ChartService
 from bot.services.curation import CurationService
 from bot.services.events import EventService
+from bot.services.follow import FollowService
 from bot.services.guild_settings import GuildSettingsService
 from bot.services.importing.gate import ImportGate, ImportLimits
 from bot.services.review import ReviewService
@@ -32,6 +33,7 @@ class Services:
     watch: WatchService
     charts: ChartService
     review: ReviewService
+    follow: FollowService
     #: Resolved once here and handed to the services whose SQL differs by dialect.
     dialect: str
     # Called after a write enqueued deliveries (the dispatcher registers here to wake at once).
@@ -88,6 +90,7 @@ class Services:
             ),
             charts=ChartService(sessionmaker),
             review=ReviewService(sessionmaker, policy, catalog, on_enqueue=enqueued),
+            follow=FollowService(sessionmaker, policy),
             dialect=dialect,
             enqueue_listeners=listeners,
             imports=ImportGate(import_limits),

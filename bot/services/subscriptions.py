@@ -49,6 +49,10 @@ class SubscriptionView:
     #: When the state last changed (``None``: as created), and when the subscription was made.
     state_since: dt.datetime | None = None
     created_at: dt.datetime | None = None
+    #: Alerts posted in an announcement channel whose crosspost Discord's limit deferred, and
+    #: when the next is tried.
+    crosspost_pending: int = 0
+    crosspost_retry_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,9 @@ class Filters:
         return Links[str].from_fields(self)
 
 
-def subscription_view(s: models.Subscription, failed: int = 0) -> SubscriptionView:
+def subscription_view(
+    s: models.Subscription, failed: int = 0, crossposts: tuple[int, dt.datetime | None] = (0, None)
+) -> SubscriptionView:
     links: dict[str, Any] = {k.field: tuple(getattr(s, k.field) or ()) for k in KINDS}
     return SubscriptionView(
         id=s.id,
@@ -84,6 +90,8 @@ def subscription_view(s: models.Subscription, failed: int = 0) -> SubscriptionVi
         failed=failed,
         state_since=s.state_since,
         created_at=s.created_at,
+        crosspost_pending=crossposts[0],
+        crosspost_retry_at=crossposts[1],
         **links,
     )
 
@@ -129,6 +137,26 @@ async def failed_counts(session: AsyncSession, subscription_ids: Sequence[int]) 
         .group_by(D.subscription_id)
     )
     return {sid: int(n) for sid, n in (await session.execute(stmt)).all()}
+
+
+async def pending_crossposts(
+    session: AsyncSession, subscription_ids: Sequence[int]
+) -> dict[int, tuple[int, dt.datetime | None]]:
+    """Each subscription's alerts waiting for their crosspost, and the earliest retry (absent: none)."""
+    if not subscription_ids:
+        return {}
+    D = models.Delivery
+    stmt = (
+        select(D.subscription_id, func.count(), func.min(D.crosspost_at))
+        .where(D.subscription_id.in_(list(subscription_ids)), D.crosspost == "pending")
+        .group_by(D.subscription_id)
+    )
+    out: dict[int, tuple[int, dt.datetime | None]] = {}
+    for sid, n, at in (await session.execute(stmt)).all():
+        if isinstance(at, str):  # SQLite gives an aggregate's time back as text
+            at = dt.datetime.fromisoformat(at)
+        out[sid] = (int(n), at.replace(tzinfo=at.tzinfo or dt.UTC) if at is not None else None)
+    return out
 
 
 async def requeue_failed(session: AsyncSession, subscription_id: int) -> int:
@@ -453,7 +481,8 @@ class SubscriptionService:
                 await session.scalars(select(S).where(S.guild_id == guild_id).order_by(S.channel_id, S.id))
             )
             failed = await failed_counts(session, [s.id for s in rows])
-            return [subscription_view(s, failed.get(s.id, 0)) for s in rows]
+            crossposts = await pending_crossposts(session, [s.id for s in rows])
+            return [subscription_view(s, failed.get(s.id, 0), crossposts.get(s.id, (0, None))) for s in rows]
 
     async def get(
         self, caller: Caller, channel_id: int, subscription_id: int | None = None
@@ -477,7 +506,8 @@ class SubscriptionService:
                 )
             )
             failed = await failed_counts(session, [s.id for s in rows])
-            return [subscription_view(s, failed.get(s.id, 0)) for s in rows]
+            crossposts = await pending_crossposts(session, [s.id for s in rows])
+            return [subscription_view(s, failed.get(s.id, 0), crossposts.get(s.id, (0, None))) for s in rows]
 
     async def choices(
         self, caller: Caller, text: str, channel_id: int | None = None, limit: int = 25

@@ -54,6 +54,7 @@ async def test_groups_declare_default_permissions(fake_discord: FakeDiscord, bot
         "pause",
         "resume",
         "test",
+        "follow",
     }
     assert {o["name"] for o in defs["settings"]["options"]} == {
         "curator-role",

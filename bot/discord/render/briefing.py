@@ -108,6 +108,16 @@ def help_pages(
         ),
     )
     b.add_field(
+        gettext(locale, "Following the feed"),
+        gettext(
+            locale,
+            "Alerts also reach a server through Discord's own channel following: `/alerts follow` makes one "
+            "of your channels follow the bot's announcement channel (Manage Webhooks). By hand: in the "
+            "bot's home server, open that announcement channel, press **Follow** and pick your server and "
+            "channel.",
+        ),
+    )
+    b.add_field(
         gettext(locale, "Where the data comes from"),
         gettext(
             locale,

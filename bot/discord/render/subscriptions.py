@@ -7,7 +7,7 @@ import discord
 from bot.discord.render.embeds import BRAND
 from bot.discord.render.flow import Flow
 from bot.discord.render.text import truncate
-from bot.i18n import N_, format_datetime, gettext, tr
+from bot.i18n import N_, format_datetime, gettext, ngettext, tr
 from bot.services.subscriptions import SeveralSubscriptions, SubscriptionView
 
 #: An autocomplete choice's name: at most 100 characters.
@@ -96,6 +96,16 @@ def subscription_pages(
         if sub.failed:
             lines.append(
                 tr(locale, "Failed alerts: {count} (`/alerts resume` retries them)", count=sub.failed)
+            )
+        if sub.crosspost_pending and sub.crosspost_retry_at is not None:
+            when = format_datetime(sub.crosspost_retry_at, locale, timezone)
+            lines.append(
+                ngettext(
+                    locale,
+                    "Crosspost pending, retry at {when}",
+                    "{count} crossposts pending, next retry at {when}",
+                    sub.crosspost_pending,
+                ).format(count=sub.crosspost_pending, when=when)
             )
         if sub.state == "disabled" and sub.disabled_reason:
             lines.append(tr(locale, "Disabled because: {reason}", reason=sub.disabled_reason))
