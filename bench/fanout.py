@@ -8,6 +8,13 @@ Discord's body and headers):
   fake and the clock runs from that interaction to the last alert created.
 * **naive** — ``for channel in channels: await channel.send(...)`` through discord.py on a
   second fake, timed from the first send to the last.
+* **followers** — the same bot, one subscribed announcement channel in the home guild and N
+  channels of another server following it (as ``/alerts follow`` or Discord's Follow button
+  makes them): the alert is posted once and crossposted once, and the fake copies it into every
+  follower channel; timed from ``/curate add`` to the crosspost that made the last copy.
+
+The follower table compares it with the dispatcher run: the REST requests the bot made after the
+publish (interaction answers left out) and publish → the last channel holding the alert.
 
 Reported: sustained rate (alerts per second, and as a fraction of the 50/s limit), 429s received
 (global and per-route), publish → first alert, and whether every channel holds exactly one
@@ -44,12 +51,14 @@ from bot.services.container import Services
 from bot.services.seed import load, read_corpus
 from bot.services.subscriptions import Filters
 from testing.fake_discord import FakeDiscord, FakeGuild, connect_bot
+from testing.fake_discord.announcements import ANNOUNCEMENT
 
 log = logging.getLogger("bench.fanout")
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "tests" / "fixtures" / "corpus" / "sample.yaml"
 MESSAGE_PATH = re.compile(r"^/channels/\d+/messages$")
+CROSSPOST_PATH = re.compile(r"^/channels/\d+/messages/\d+/crosspost$")
 LIMIT = 50
 EMBED_LINKS_ETC = (1 << 10) | (1 << 11) | (1 << 14)
 
@@ -73,6 +82,7 @@ class Run:
     first_alert_ms: float
     global_429: int
     route_429: int
+    requests: int = 0  # REST requests the bot made after the publish (interaction answers aside)
 
     @property
     def rate(self) -> float:
@@ -84,6 +94,19 @@ class Run:
             f"{self.rate / LIMIT:.1%} | {self.global_429} | {self.route_429} | {self.first_alert_ms:.0f} | "
             f"{'yes' if self.exactly_one else 'no'} |"
         )
+
+
+def bot_requests(fake: FakeDiscord, since: float) -> int:
+    """REST requests the bot made from ``since`` on, the interaction's answers left out."""
+    token_routes = ("/interactions/", "/webhooks/")
+    return sum(1 for r in fake.requests if r.at >= since and not r.path.startswith(token_routes))
+
+
+def follower_row(run: Run) -> str:
+    return (
+        f"| {run.name} | {run.channels} | {run.requests} | {run.seconds:.2f} | "
+        f"{'yes' if run.exactly_one else 'no'} |"
+    )
 
 
 def world(fake: FakeDiscord, channels: int) -> FakeGuild:
@@ -128,27 +151,9 @@ def exactly_one(fake: FakeDiscord, guild: FakeGuild) -> bool:
 
 
 async def run_dispatcher(channels: int, workdir: Path) -> Run:
-    url = f"sqlite+aiosqlite:///{workdir / 'fanout.db'}"
-    engine = dbmod.create_engine(url)
-    await dbmod.upgrade(engine)
-    sessionmaker = dbmod.make_sessionmaker(engine)
-    await load(sessionmaker, read_corpus(files=[CORPUS]))
     async with FakeDiscord(openapi=False) as fake:
         guild = world(fake, channels)
-        policy = Policy.of([guild.id])
-        services = Services.build(sessionmaker, policy)
-        manager = Caller(1, guild.id, frozenset({"manage_channels"}))
-        for cid in guild.channels:
-            await services.subscriptions.subscribe(manager.in_channel(cid), cid, Filters())
-        settings = load_settings(
-            discord_token=fake.token, database_url=url, home_guild_ids=[guild.id], web_enabled=False
-        )
-        bot = PeninsulaBot(
-            settings=settings,
-            services=services,
-            extensions=("cogs.curation", "cogs.alerts"),
-            outbox_config=DispatcherConfig(),
-        )
+        bot = await bench_bot(fake, workdir, guild.id, list(guild.channels))
         async with connect_bot(fake, bot):
             await asyncio.sleep(1.1)  # let the start-up requests leave the rolling second
             started = time.monotonic()
@@ -166,8 +171,64 @@ async def run_dispatcher(channels: int, workdir: Path) -> Run:
                 (times[0] - started) * 1000,
                 fake.rate_limited["global"],
                 fake.rate_limited["user"],
+                bot_requests(fake, started),
             )
-    await engine.dispose()
+    await dbmod.engine_of(bot.services.sessionmaker).dispose()
+    return run
+
+
+async def bench_bot(fake: FakeDiscord, workdir: Path, home: int, subscribed: list[int]) -> PeninsulaBot:
+    """The real bot on a fresh SQLite database (sample corpus) with ``subscribed`` channels."""
+    url = f"sqlite+aiosqlite:///{workdir / 'fanout.db'}"
+    engine = dbmod.create_engine(url)
+    await dbmod.upgrade(engine)
+    sessionmaker = dbmod.make_sessionmaker(engine)
+    await load(sessionmaker, read_corpus(files=[CORPUS]))
+    services = Services.build(sessionmaker, Policy.of([home]))
+    manager = Caller(1, home, frozenset({"manage_channels"}))
+    for cid in subscribed:
+        await services.subscriptions.subscribe(manager.in_channel(cid), cid, Filters())
+    settings = load_settings(
+        discord_token=fake.token, database_url=url, home_guild_ids=[home], web_enabled=False
+    )
+    extensions = ("cogs.curation", "cogs.alerts")
+    return PeninsulaBot(
+        settings=settings, services=services, extensions=extensions, outbox_config=DispatcherConfig()
+    )
+
+
+async def run_followers(channels: int, workdir: Path) -> Run:
+    """One announcement channel subscribed, ``channels`` channels of another server following it."""
+    async with FakeDiscord(openapi=False) as fake:
+        home = world(fake, 0)
+        feed = home.add_channel("feed", type=ANNOUNCEMENT)
+        others = fake.add_guild("Followers", channels=[f"follows-{i}" for i in range(channels)])
+        for channel in others.channels.values():
+            fake.follow(feed, channel)
+        bot = await bench_bot(fake, workdir, home.id, [feed.id])
+        async with connect_bot(fake, bot):
+            await asyncio.sleep(1.1)  # let the start-up requests leave the rolling second
+            started = time.monotonic()
+            result = await fake.invoke("curate", ADD, subcommand="add", guild=home, channel=feed, timeout=10)
+            assert result.content.startswith("Published"), result.content
+            await fake.wait_for(lambda: bool(fake.crossposts), 600, "the crosspost")
+            [source] = fake.crossposts
+            crosspost = next(r for r in fake.requests if CROSSPOST_PATH.match(r.path) and r.status == 200)
+            posted = next(r for r in fake.requests if r.at >= started and MESSAGE_PATH.match(r.path))
+            copies = len(fake.copies_of(source))
+            one_each = all(len(fake.channel_messages(c)) == 1 for c in others.channels)
+            run = Run(
+                "followers of one announcement channel",
+                channels,
+                copies,
+                one_each and copies == channels,
+                crosspost.at - started,
+                (posted.at - started) * 1000,
+                fake.rate_limited["global"],
+                fake.rate_limited["user"],
+                bot_requests(fake, started),
+            )
+    await dbmod.engine_of(bot.services.sessionmaker).dispose()
     return run
 
 
@@ -200,10 +261,15 @@ async def run_naive(channels: int) -> Run:
             )
 
 
-async def main(channels: int, skip_naive: bool) -> None:
+async def main(channels: int, skip_naive: bool, skip_followers: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         runs = [await run_dispatcher(channels, Path(tmp))]
     log.info("dispatcher done: %s", runs[0])
+    followers: Run | None = None
+    if not skip_followers:
+        with tempfile.TemporaryDirectory() as tmp:
+            followers = await run_followers(channels, Path(tmp))
+        log.info("followers done: %s", followers)
     if not skip_naive:
         runs.append(await run_naive(channels))
         log.info("naive done: %s", runs[1])
@@ -216,13 +282,21 @@ async def main(channels: int, skip_naive: bool) -> None:
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for run in runs:
         print(run.row())
+    if followers is not None:
+        print()
+        print("| delivery | channels | bot requests | publish → last copy, s | one per channel |")
+        print("|---|---:|---:|---:|---|")
+        direct = replace(runs[0], name="direct subscriptions (this bot)")
+        for run in (direct, followers):
+            print(follower_row(run))
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--channels", type=int, default=2000)
     parser.add_argument("--skip-naive", action="store_true")
+    parser.add_argument("--skip-followers", action="store_true")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("discord").setLevel(logging.WARNING)
-    asyncio.run(main(args.channels, args.skip_naive))
+    asyncio.run(main(args.channels, args.skip_naive, args.skip_followers))
