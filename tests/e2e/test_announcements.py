@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
@@ -12,15 +13,25 @@ from sqlalchemy import select, update
 from bot import models
 from bot.discord.client import PeninsulaBot
 from bot.models import utcnow
-from bot.services.access import Caller
+from bot.services.access import Caller, Policy
+from bot.services.container import Services
 from bot.services.errors import PermissionDenied
 from bot.services.follow import BotCannotFollow
+from bot.services.subscriptions import Filters
 from testing.fake_discord import FakeChannel, FakeDiscord, FakeGuild
 from testing.fake_discord.announcements import ANNOUNCEMENT, CROSSPOSTED, IS_CROSSPOST, MANAGE_WEBHOOKS
 from tests.conftest import Database
 
-from .bot_process import MANAGE_CHANNELS, VIEW_SEND_EMBED, Staff, grant_bot, load_sample, running_bot
-from .test_dispatcher import curator, event_input, subscribe_all, wait_deliveries
+from .bot_process import (
+    MANAGE_CHANNELS,
+    VIEW_SEND_EMBED,
+    BotProcess,
+    Staff,
+    grant_bot,
+    load_sample,
+    running_bot,
+)
+from .test_dispatcher import ALERT_OPTIONS, curator, event_input, subscribe_all, wait_deliveries
 
 CROSSPOST_PATH = re.compile(r"^/channels/\d+/messages/\d+/crosspost$")
 
@@ -261,3 +272,48 @@ async def test_follow_without_a_feed_channel_says_so(
             "it cannot be followed."
         )
     assert len(fake_discord.followers_of(world.news)) == 1
+
+
+async def test_kill_9_during_the_crosspost_then_restart_crossposts_once(
+    fake_discord: FakeDiscord, world: World, database: Database, tmp_path: Path
+) -> None:
+    await load_sample(database)
+    services = Services.build(database.sessionmaker, Policy.of([world.staff.guild.id]))
+    manager = Caller(1, world.staff.guild.id, frozenset({"manage_channels"}))
+    await services.subscriptions.subscribe(manager.in_channel(world.news.id), world.news.id, Filters())
+    fake_discord.set_delay(1.5, method="POST", path=r"/crosspost$")
+    env = {"HOME_GUILD_IDS": str(world.staff.guild.id)}
+    first = BotProcess(fake_discord, database.url, env=env)
+    await first.start(tmp_path / "bot.log")
+    try:
+        await fake_discord.wait_for(lambda: fake_discord.identifies >= 1, 30, "the bot to connect")
+        await fake_discord.wait_for(lambda: bool(fake_discord.global_commands), 30, "the bot to sync")
+        result = await fake_discord.invoke(
+            "curate",
+            {**ALERT_OPTIONS, "title": "Seventh nuclear test"},
+            subcommand="add",
+            guild=world.staff.guild,
+            timeout=10,
+        )
+        assert result.content.startswith("Published event #"), first.output()
+        await fake_discord.wait_for(
+            lambda: bool(crosspost_requests(fake_discord)), 20, "the crosspost request"
+        )
+        first.kill()  # the crosspost is in flight: its outcome is never recorded
+        assert await first.wait(10) == -9
+        fake_discord.clear_faults()
+        second = BotProcess(fake_discord, database.url, env=env)
+        await second.start(tmp_path / "bot.log")
+        try:
+            await wait_deliveries(database, models.Delivery.crosspost == "done", 1, within=40)
+        finally:
+            await second.stop()
+    finally:
+        await first.stop()
+    [posted] = fake_discord.channel_messages(world.news.id)
+    assert fake_discord.crossposts == [posted.id]
+    assert [
+        c.to_json()["message_reference"]["message_id"]
+        for c in fake_discord.channel_messages(world.follower.id)
+    ] == [str(posted.id)]
+    assert len(crosspost_requests(fake_discord)) == 2  # the one in doubt, then the one after the restart
