@@ -62,7 +62,10 @@ TRACK_STATUSES = ("active", "dormant", "ended")
 SUBSCRIPTION_STATES = ("active", "paused", "disabled")
 DELIVERY_STATES = ("pending", "sending", "sent", "failed", "cancelled")
 #: ``summary``: the one "N more events imported" message of an import past its alert cap.
-DELIVERY_ACTIONS = ("post", "edit", "summary")
+#: ``digest``: one period of a digest subscription (no event of its own; see ``DigestItem``).
+DELIVERY_ACTIONS = ("post", "edit", "summary", "digest")
+SUBSCRIPTION_MODES = ("alert", "digest")
+DIGEST_FREQUENCIES = ("daily", "weekly")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -343,12 +346,26 @@ class Subscription(Base):
     created_by: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
     last_delivery_at: Mapped[dt.datetime | None] = mapped_column()
+    #: ``alert`` (one message per event) or ``digest`` (one message per period, the schedule below:
+    #: ``digest_at`` "HH:MM" in the server's time zone, ``digest_weekday`` 0 = Monday for weekly).
+    mode: Mapped[str] = mapped_column(String(8), default="alert", server_default="alert")
+    digest_frequency: Mapped[str | None] = mapped_column(String(8))
+    digest_at: Mapped[str | None] = mapped_column(String(5))
+    digest_weekday: Mapped[int | None] = mapped_column(Integer)
+    #: The digest's own IANA zone; ``None``: the server's ``/settings timezone`` at each boundary.
+    digest_timezone: Mapped[str | None] = mapped_column(String(64))
+    #: Post a digest for a period in which nothing was collected.
+    digest_empty: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: The end of the period being collected (UTC): the scheduler closes it once this has passed.
+    digest_next_at: Mapped[dt.datetime | None] = mapped_column(index=True)
 
 
 class Delivery(Base):
     __tablename__ = "delivery"
     __table_args__ = (
         UniqueConstraint("event_id", "subscription_id", "revision"),
+        # A digest's period, once per part (``revision`` numbers the parts of a long digest).
+        UniqueConstraint("subscription_id", "period_start", "revision"),
         CheckConstraint(_in("state", DELIVERY_STATES), name="state"),
         CheckConstraint(_in("action", DELIVERY_ACTIONS), name="action"),
         Index("ix_delivery_state", "state", "next_attempt_at"),
@@ -357,7 +374,8 @@ class Delivery(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"))
+    #: ``None`` for a ``digest`` (its events are the ``digest_item`` rows of its period).
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"))
     subscription_id: Mapped[int] = mapped_column(ForeignKey("subscription.id", ondelete="CASCADE"))
     guild_id: Mapped[int] = mapped_column(BigInteger)
     channel_id: Mapped[int] = mapped_column(BigInteger)
@@ -385,6 +403,26 @@ class Delivery(Base):
     #: ``None`` in any other channel.
     crosspost: Mapped[str | None] = mapped_column(String(8))
     crosspost_at: Mapped[dt.datetime | None] = mapped_column()
+    #: A ``digest``: the period it covers, [start, end) in UTC.
+    period_start: Mapped[dt.datetime | None] = mapped_column()
+    period_end: Mapped[dt.datetime | None] = mapped_column()
+
+
+class DigestItem(Base):
+    """An event collected for a digest subscription: recorded when the event is published, given
+    its period (``period_start``) when the scheduler closes the period; sent as it is then."""
+
+    __tablename__ = "digest_item"
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "event_id"),
+        Index("ix_digest_item_subscription_id_period_start", "subscription_id", "period_start"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscription.id", ondelete="CASCADE"))
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"))
+    collected_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+    period_start: Mapped[dt.datetime | None] = mapped_column()
 
 
 class AuditLog(Base):

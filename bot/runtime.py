@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import db
+from bot.clock import SYSTEM_CLOCK, Clock
 from bot.config import Settings
 from bot.services.access import Policy
 from bot.services.container import Services
@@ -45,9 +46,15 @@ class Runtime:
 
 @asynccontextmanager
 async def runtime(
-    settings: Settings, *, migrate: bool = True, seed_if_empty: bool = True, operator: bool = False
+    settings: Settings,
+    *,
+    migrate: bool = True,
+    seed_if_empty: bool = True,
+    operator: bool = False,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> AsyncIterator[Runtime]:
-    """The database migrated (unless ``migrate=False``), seeded when empty, and the services on it.
+    """The database migrated (unless ``migrate=False``), seeded when empty, and the services on it
+    (``clock``: what time it is for their schedules).
 
     ``operator``: the notice about a first seed goes to standard error, for a person at a terminal,
     rather than to the log.
@@ -72,6 +79,7 @@ async def runtime(
             watch_interval=settings.watch_interval,
             watch_allow_private=settings.watch_allow_private,
             watch_allow_hosts=settings.watch_allow_hosts,
+            clock=clock,
         )
         yield Runtime(settings, engine, services)
     finally:

@@ -4,7 +4,7 @@ belongs to the bot (``bot.outbox``), not to this cog."""
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import discord
 from discord import app_commands
@@ -15,15 +15,24 @@ from bot.discord.documents import Document, document, open_document
 from bot.discord.language import own_locale, who_reads
 from bot.discord.options import (
     KindListOption,
+    Offer,
     PartyListOption,
     ProgramListOption,
     SubscriptionOption,
     TrackListOption,
+    offer,
 )
 from bot.discord.render.reply import message
-from bot.discord.render.subscriptions import duplicate_text, filters_line, several_text, subscription_pages
+from bot.discord.render.subscriptions import (
+    digest_subscribed_text,
+    duplicate_text,
+    filters_line,
+    several_text,
+    subscription_pages,
+)
 from bot.i18n import N_, ngettext, tr
 from bot.outbox.transport import Outcome
+from bot.services.digests import digest_options
 from bot.services.errors import NotFound, PermissionDenied
 from bot.services.follow import MANAGE_WEBHOOKS, BotCannotFollow, Feed
 from bot.services.subscriptions import DuplicateSubscription, Filters, SeveralSubscriptions
@@ -77,6 +86,12 @@ class Alerts(commands.Cog):
         tracks="Talks tracks, comma-separated slugs (all when empty)",
         min_significance="Only events at least this significant (1-5)",
         mention="Role to mention in each alert",
+        mode="alert: one message per event; digest: one message per day or week",
+        frequency="How often a digest is posted (mode:digest)",
+        at="When a digest is posted, HH:MM in the server's time zone (mode:digest, default 08:00)",
+        weekday="The day a weekly digest is posted",
+        timezone="IANA time zone of the digest (default: the server's /settings timezone)",
+        empty="Post a digest even when nothing happened in the period (default false)",
     )
     @checks.manage_channels()
     async def subscribe(
@@ -89,6 +104,12 @@ class Alerts(commands.Cog):
         tracks: TrackListOption | None = None,
         min_significance: app_commands.Range[int, 1, 5] = 1,
         mention: discord.Role | None = None,
+        mode: Literal["alert", "digest"] = "alert",
+        frequency: Literal["daily", "weekly"] | None = None,
+        at: app_commands.Range[str, 1, 16] | None = None,
+        weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] | None = None,
+        timezone: app_commands.Range[str, 1, 64] | None = None,
+        empty: bool | None = None,
     ) -> None:
         """Post alerts in a channel, optionally filtered"""
         checks.require_channel_access(interaction, channel)
@@ -109,6 +130,7 @@ class Alerts(commands.Cog):
             actors=parties or [],
             min_significance=min_significance,
         )
+        digest = digest_options(mode, frequency, at, weekday, timezone, empty)
         await interaction.response.defer(ephemeral=True, thinking=True)  # answered before any write
         try:
             sub = await self.bot.services.subscriptions.subscribe(
@@ -116,9 +138,15 @@ class Alerts(commands.Cog):
                 channel.id,
                 filters,
                 mention_role_id=mention.id if mention else None,
+                digest=digest,
             )
         except DuplicateSubscription as exc:
             text = duplicate_text(exc.existing, own_locale(interaction))
+            await interaction.followup.send(**message(text).send_kwargs())
+            return
+        if sub.mode == "digest":
+            who = await who_reads(interaction, private=True)
+            text = digest_subscribed_text(sub, channel.mention, who.locale, who.timezone)
             await interaction.followup.send(**message(text).send_kwargs())
             return
         text = f"{channel.mention} will receive alerts for {filters_line(sub)} (subscription #{sub.id})."
@@ -170,6 +198,10 @@ class Alerts(commands.Cog):
         else:
             text = f"{channel.mention} will no longer receive alerts."
         await interaction.followup.send(**message(text).send_kwargs())
+
+    @subscribe.autocomplete("timezone")
+    async def _zones(self, interaction: discord.Interaction, current: str) -> Offer:
+        return offer(self.bot.services.guild_settings.timezone_choices(current))
 
     async def _pick_one(self, interaction: discord.Interaction, exc: SeveralSubscriptions) -> None:
         """Answer a command that did not say which of a channel's subscriptions it is about."""

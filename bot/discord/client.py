@@ -30,6 +30,7 @@ from bot.discord.translator import CatalogTranslator
 from bot.discord.tree import BriefTree, finished
 from bot.i18n import catalog_digest
 from bot.outbox.config import DispatcherConfig
+from bot.outbox.digests import DigestScheduler
 from bot.outbox.transport import RestTransport
 from bot.outbox.worker import Dispatcher
 from bot.services.container import Services
@@ -90,6 +91,8 @@ class PeninsulaBot(commands.AutoShardedBot):
         #: watcher (one per deployment; its leases keep two from posting a draft twice).
         self.review_poster: ReviewPoster | None = None
         self._unhook_poster: Callable[[], None] | None = None
+        #: Closes digest periods into deliveries; started beside the watcher (one per deployment).
+        self.digests: DigestScheduler | None = None
 
     async def setup_hook(self) -> None:
         self._set_up = True
@@ -105,6 +108,10 @@ class PeninsulaBot(commands.AutoShardedBot):
             self.review_poster = ReviewPoster(self.services.sessionmaker, outbox)
             self._unhook_poster = self.services.add_enqueue_listener(self.review_poster.wake)
             self.review_poster.start(ready=self.wait_until_ready)
+            self.digests = DigestScheduler(
+                self.services.sessionmaker, clock=self.services.clock, on_enqueue=outbox.wake
+            )
+            self.digests.start()
 
     def start_outbox(self) -> Dispatcher:
         """Build the outbox worker (after login: it needs the token) and start it; it claims
@@ -148,6 +155,9 @@ class PeninsulaBot(commands.AutoShardedBot):
         if self.watcher is not None:
             await self.watcher.stop()
             self.watcher = None
+        if self.digests is not None:
+            await self.digests.stop()
+            self.digests = None
         if self._unhook_poster is not None:
             self._unhook_poster()
             self._unhook_poster = None

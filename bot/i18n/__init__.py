@@ -15,7 +15,7 @@ No discord import: services, renderers, the web surface and the cogs all use it.
 from __future__ import annotations
 
 from bot.i18n.catalogs import N_, catalog, catalog_digest, gettext, ngettext, pgettext, tr
-from bot.i18n.dates import format_date, format_datetime, zone
+from bot.i18n.dates import format_date, format_datetime, weekday_name, zone
 from bot.i18n.locales import DEFAULT, LOCALES, negotiate
 from bot.i18n.records import local
 
@@ -33,5 +33,6 @@ __all__ = [
     "ngettext",
     "pgettext",
     "tr",
+    "weekday_name",
     "zone",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 
-from babel.dates import format_skeleton
+from babel.dates import format_skeleton, get_day_names
 
 from bot.i18n.catalogs import N_, gettext
 from bot.i18n.locales import BABEL, DEFAULT, LOCALES, negotiate
@@ -53,3 +53,8 @@ def format_datetime(value: dt.datetime, locale: str | None = DEFAULT, timezone: 
         return f"{plain.format_date(moment.date())} {moment:%H:%M} {label}"
     day = format_skeleton("yMMMd", moment, locale=BABEL[code])
     return f"{day} {moment:%H:%M} {label}"
+
+
+def weekday_name(index: int, locale: str | None = DEFAULT) -> str:
+    """The name of weekday ``index`` (0 = Monday): ``Monday`` / ``월요일`` / ``月曜日`` / ``星期一``."""
+    return str(get_day_names("wide", locale=BABEL[_code(locale)])[index])

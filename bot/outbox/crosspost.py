@@ -121,8 +121,8 @@ class Crossposter:
         self._wake = asyncio.Event()
 
     def applies(self, job: Job) -> bool:
-        """Whether ``job``'s message is an alert in an announcement channel."""
-        if job.action != "post" or self._is_announcement is None:
+        """Whether ``job``'s message is an alert (or a digest) in an announcement channel."""
+        if job.action not in ("post", "digest") or self._is_announcement is None:
             return False
         return self._is_announcement(job.channel_id)
 

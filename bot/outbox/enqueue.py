@@ -20,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import models
 from bot.models import utcnow
-from bot.services.subscriptions import Target, matching_subscriptions
+from bot.outbox.digests import collect
+from bot.services.subscriptions import Target, matching_both
 
 Action = Literal["post", "edit"]
 
@@ -97,7 +98,7 @@ async def with_posted_alerts(session: AsyncSession, event_ids: Collection[int]) 
                 models.Delivery.message_id.is_not(None),
             )
         )
-        found.update((await session.scalars(stmt)).all())
+        found.update(e for e in (await session.scalars(stmt)).all() if e is not None)
     return found
 
 
@@ -135,8 +136,15 @@ async def enqueue(
     for an import).
     ``edit``: every channel that already holds a posted alert of this event (so an edit or a
     retraction reaches it; never capped: it changes a message, it adds none).
+    A digest subscription the event matches records it for its period (``bot.outbox.digests``);
+    the digest shows it as it is when sent.
     """
-    targets = await (matching_subscriptions(session, event) if action == "post" else _holders(session, event))
+    if action == "post":
+        targets, digests = await matching_both(session, event)
+        # A digest subscription collects the event for its period instead of an alert of its own.
+        await collect(session, event.id, digests)
+    else:
+        targets = await _holders(session, event)
     if budget is not None and action == "post":
         targets = budget.admit(event, targets)
     if targets:

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+from bot.discord.render.digest import Period, digest_content, digest_pages
 from bot.discord.render.events import event_embed, sources_button, title_of
 from bot.discord.render.text import plain, truncate
 from bot.i18n import N_, gettext, ngettext
@@ -90,6 +91,29 @@ def summary_payload(count: int, ref: str | None = None, locale: str = "en") -> d
         "components": [],
         "allowed_mentions": {"parse": []},
     }
+
+
+def digest_payload(
+    events: Sequence[EventView],
+    period: Period,
+    part: int,
+    *,
+    mention_role_ids: Sequence[int] = (),
+    ref: str | None = None,
+    locale: str = "en",
+) -> tuple[dict[str, Any], int]:
+    """Message ``part`` (from 1) of a period's digest, and how many messages the digest takes now.
+    The first message mentions the subscription's roles; ``ref`` ends every page's footer."""
+    pages = digest_pages(events, period, locale, ref)
+    page = pages[min(part, len(pages)) - 1]
+    roles = list(dict.fromkeys(mention_role_ids)) if part == 1 else []
+    mention = "".join(f"<@&{role}> " for role in roles)
+    allowed: dict[str, Any] = {"parse": []}
+    if roles:
+        allowed["roles"] = [str(role) for role in roles]
+    content = mention + truncate(digest_content(period, locale), CONTENT_MAX - len(mention))
+    payload = {"content": content, "embeds": [page.to_dict()], "components": [], "allowed_mentions": allowed}
+    return payload, len(pages)
 
 
 def sample_event() -> EventView:

@@ -26,6 +26,7 @@ from sqlalchemy import case, func, literal_column, or_, select, update
 from bot import models
 from bot.db import Sessionmaker, dialect_of
 from bot.models import utcnow
+from bot.outbox.digests import Digest, load_digests, queue_next_part
 from bot.outbox.payload import nonce_for
 from bot.services.events import read_views
 from bot.services.views import EventView
@@ -38,7 +39,7 @@ DISCORD_EPOCH_SHIFT = 22
 @dataclass
 class Job:
     delivery_id: int
-    event_id: int
+    event_id: int | None  # None: a digest
     subscription_id: int
     guild_id: int
     channel_id: int
@@ -49,12 +50,14 @@ class Job:
     #: subscription's own.
     mention_role_ids: tuple[int, ...]
     subscription_state: str
-    event: EventView
+    #: The event alerted (``None`` for a ``digest``, whose events are in ``digest``).
+    event: EventView | None
     target_message_id: int | None = None
     created_at: dt.datetime | None = None
     first_attempt_at: dt.datetime | None = None
     rate_limited: int = 0
     summary_count: int | None = None  # a ``summary`` delivery: how many events it stands for
+    digest: Digest | None = None  # a ``digest`` delivery: its period and events (part = revision)
 
     @property
     def nonce(self) -> str:
@@ -92,6 +95,8 @@ class Result:
     retry_in: float = 0.0
     count_attempt: bool = True
     crosspost: CrosspostMark | None = None  # a post in an announcement channel
+    #: A digest part was sent and the digest has more: queue the next part with the record.
+    next_part: bool = False
 
 
 def mentions_of(
@@ -243,13 +248,14 @@ class DeliveryStore:
                     select(D, S).join(S, S.id == D.subscription_id).where(D.id.in_(ids)).order_by(D.id)
                 )
             ).all()
-            event_ids = {d.event_id for d, _ in rows}
+            event_ids = {d.event_id for d, _ in rows if d.event_id is not None}
+            digests = await load_digests(session, [(d, s) for d, s in rows if d.action == "digest"])
             events = {
                 e.id: e
                 for e in await read_views(session, select(models.Event).where(models.Event.id.in_(event_ids)))
             }
-            posted: dict[tuple[int, int], int] = {}
-            post_mentions: dict[tuple[int, int], Any] = {}
+            posted: dict[tuple[int | None, int], int] = {}
+            post_mentions: dict[tuple[int | None, int], Any] = {}
             if any(d.action == "edit" for d, _ in rows):
                 for event_id, sub_id, message_id, mentions in (
                     await session.execute(
@@ -278,14 +284,15 @@ class DeliveryStore:
                 attempts=d.attempts,
                 mention_role_ids=mentions_of(d, s, post_mentions.get((d.event_id, d.subscription_id))),
                 subscription_state=s.state,
-                event=events[d.event_id],
+                event=events.get(d.event_id) if d.event_id is not None else None,
                 target_message_id=posted.get((d.event_id, d.subscription_id)),
                 summary_count=d.summary_count,
+                digest=digests.get(d.id),
                 created_at=aware(d.created_at),
                 first_attempt_at=aware(d.first_attempt_at) if d.first_attempt_at else None,
             )
             for d, s in rows
-            if d.event_id in events
+            if d.event_id in events or d.id in digests
         ]
 
     async def renew(self, lease: float, ids: Collection[int]) -> set[int]:
@@ -322,6 +329,7 @@ class DeliveryStore:
         now = utcnow()
         rows: list[dict[str, Any]] = []
         delivered: dict[int, dt.datetime] = {}
+        parts = [r.job for r in results if r.kind == "sent" and r.next_part]
         for r in results:
             row: dict[str, Any] = {"id": r.job.delivery_id, "claimed_by": None, "claimed_until": None}
             if r.kind == "sent":
@@ -342,6 +350,8 @@ class DeliveryStore:
             rows.append(row)
         async with self._sessionmaker() as session, session.begin():
             await session.execute(update(models.Delivery), rows)
+            for job in parts:
+                await queue_next_part(session, job)
             if delivered:
                 await session.execute(
                     update(models.Subscription),

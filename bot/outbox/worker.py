@@ -52,6 +52,7 @@ from bot.db import Sessionmaker
 from bot.models import utcnow
 from bot.outbox.config import DispatcherConfig
 from bot.outbox.crosspost import Crossposter, CrosspostStore, IsAnnouncement
+from bot.outbox.digests import digest_goes_on, digest_message, digest_skip_reason
 from bot.outbox.pacing import Pacer
 from bot.outbox.payload import (
     alert_payload,
@@ -327,6 +328,10 @@ class Dispatcher:
         event = job.event
         if job.subscription_id in self._disabled or job.subscription_state == "disabled":
             return "subscription disabled"
+        if job.digest is not None:
+            return digest_skip_reason(job)
+        if event is None:
+            return "its event no longer exists"
         if job.action in ("post", "summary"):
             if job.action == "post" and event.status != "published":
                 return "event retracted before its alert was sent"
@@ -372,9 +377,11 @@ class Dispatcher:
             if found is not None:
                 if found.kind == "ok":
                     crosspost = await self.crossposts.after_post(job, found.message_id)
-                    self._finish(
-                        Result(job, "sent", message_id=found.message_id, crosspost=crosspost), "found"
+                    more = digest_goes_on(job, self._locales.get(job.guild_id, "en"))
+                    result = Result(
+                        job, "sent", message_id=found.message_id, crosspost=crosspost, next_part=more
                     )
+                    self._finish(result, "found")
                 else:
                     await self._handle(job, found)
                 return
@@ -383,34 +390,41 @@ class Dispatcher:
             self._defer(job, wait)
             return
         locale = self._locales.get(job.guild_id, "en")
+        ref = delivery_ref(job.nonce) if job.action != "edit" else None
+        more = False
+        if job.digest is not None:
+            payload, more = digest_message(job, ref, locale)
+            if payload is None:
+                self._finish(Result(job, "cancelled", error="the digest has fewer parts now"), "skipped")
+                return
+        elif job.action == "summary":
+            payload = summary_payload(job.summary_count or 0, ref, locale)
+        else:
+            assert job.event is not None
+            payload = alert_payload(
+                job.event,
+                mention_role_ids=job.mention_role_ids,
+                marker=marker_for(job.event.status, job.action),
+                ref=ref,
+                locale=locale,
+            )
         async with self.pacer.slot(job.channel_id):
-            ref = delivery_ref(job.nonce) if job.action != "edit" else None
-            if job.action == "summary":
-                payload = summary_payload(job.summary_count or 0, ref, locale)
-            else:
-                payload = alert_payload(
-                    job.event,
-                    mention_role_ids=job.mention_role_ids,
-                    marker=marker_for(job.event.status, job.action),
-                    ref=ref,
-                    locale=locale,
-                )
             if job.action != "edit":
                 payload.update(nonce=job.nonce, enforce_nonce=True)
                 outcome = await self.transport.create_message(job.channel_id, payload)
             else:
                 assert job.target_message_id is not None
                 outcome = await self.transport.edit_message(job.channel_id, job.target_message_id, payload)
-        await self._handle(job, outcome)
+        await self._handle(job, outcome, next_part=more)
 
-    async def _handle(self, job: Job, outcome: Outcome) -> None:
+    async def _handle(self, job: Job, outcome: Outcome, *, next_part: bool = False) -> None:
         cfg = self.config
         if outcome.kind == "ok":
             if outcome.bucket_empty_for > 0:
                 self.pacer.channel(job.channel_id).block(outcome.bucket_empty_for)
             message_id = outcome.message_id or job.target_message_id
             crosspost = await self.crossposts.after_post(job, message_id)
-            result = Result(job, "sent", message_id=message_id, crosspost=crosspost)
+            result = Result(job, "sent", message_id=message_id, crosspost=crosspost, next_part=next_part)
             self._finish(result, "edited" if job.action == "edit" else "sent")
         elif outcome.kind == "rate_limited":
             self._rate_limited(job, outcome)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from bot.clock import SYSTEM_CLOCK, Clock
 from bot.db import Sessionmaker, dialect_of
 from bot.services.access import Policy
 from bot.services.catalog import CatalogService
@@ -40,6 +41,8 @@ class Services:
     enqueue_listeners: list[Callable[[], None]] = field(default_factory=list)
     #: One import per guild at a time, a cooldown between two, and the alert cap of an import.
     imports: ImportGate = field(default_factory=ImportGate)
+    #: What time it is for schedules (digests); tests pass a clock they move.
+    clock: Clock = SYSTEM_CLOCK
 
     def add_enqueue_listener(self, callback: Callable[[], None]) -> Callable[[], None]:
         """Register ``callback``; returns the function that removes it again."""
@@ -61,6 +64,7 @@ class Services:
         watch_interval: float = 900.0,
         watch_allow_private: bool = False,
         watch_allow_hosts: Sequence[str] = (),
+        clock: Clock = SYSTEM_CLOCK,
     ) -> Services:
         dialect = dialect_of(sessionmaker)
         catalog = CatalogService(sessionmaker)
@@ -77,7 +81,9 @@ class Services:
             events=EventService(sessionmaker, dialect=dialect),
             search=SearchService(sessionmaker, catalog, dialect=dialect),
             curation=CurationService(sessionmaker, policy, on_enqueue=enqueued),
-            subscriptions=SubscriptionService(sessionmaker, catalog, policy, on_enqueue=enqueued),
+            subscriptions=SubscriptionService(
+                sessionmaker, catalog, policy, on_enqueue=enqueued, clock=clock
+            ),
             guild_settings=GuildSettingsService(sessionmaker, policy),
             watch=WatchService(
                 sessionmaker,
@@ -94,4 +100,5 @@ class Services:
             dialect=dialect,
             enqueue_listeners=listeners,
             imports=ImportGate(import_limits),
+            clock=clock,
         )

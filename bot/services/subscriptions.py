@@ -15,11 +15,13 @@ from sqlalchemy import Text, cast, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import models
+from bot.clock import SYSTEM_CLOCK, Clock
 from bot.db import Sessionmaker
 from bot.models import EVENT_KINDS, utcnow
 from bot.services.access import VIEW_CHANNEL, Caller, Policy
 from bot.services.audit import audit_row
 from bot.services.catalog import CatalogService
+from bot.services.digests import DigestOptions, Schedule, check_schedule, server_zone
 from bot.services.errors import Conflict, FieldProblem, NotFound, ServiceError, ValidationFailed
 from bot.services.filters import EventFacts, EventFilter
 from bot.services.links import KINDS, Links
@@ -53,6 +55,15 @@ class SubscriptionView:
     #: when the next is tried.
     crosspost_pending: int = 0
     crosspost_retry_at: dt.datetime | None = None
+    #: ``alert`` or ``digest``; a digest's schedule (``digest_timezone`` None: the server's zone)
+    #: and the end of the period it is collecting.
+    mode: str = "alert"
+    digest_frequency: str | None = None
+    digest_at: str | None = None
+    digest_weekday: int | None = None
+    digest_timezone: str | None = None
+    digest_empty: bool = False
+    digest_next_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +103,13 @@ def subscription_view(
         created_at=s.created_at,
         crosspost_pending=crossposts[0],
         crosspost_retry_at=crossposts[1],
+        mode=s.mode or "alert",
+        digest_frequency=s.digest_frequency,
+        digest_at=s.digest_at,
+        digest_weekday=s.digest_weekday,
+        digest_timezone=s.digest_timezone,
+        digest_empty=bool(s.digest_empty),
+        digest_next_at=s.digest_next_at,
         **links,
     )
 
@@ -120,10 +138,19 @@ class SeveralSubscriptions(ServiceError):
         )
 
 
-def signature(s: SubscriptionView | Filters, mention_role_id: int | None) -> tuple[Any, ...]:
-    """What makes two subscriptions of a channel the same: their filters (as sets) and mention."""
+def signature(
+    s: SubscriptionView | Filters, mention_role_id: int | None, mode: tuple[Any, ...] = ("alert",)
+) -> tuple[Any, ...]:
+    """What makes two subscriptions of a channel the same: their filters (as sets), mention and
+    mode (a digest with its schedule)."""
     links = tuple(frozenset(getattr(s, k.field)) for k in KINDS)
-    return (frozenset(s.kinds), links, s.min_significance, mention_role_id)
+    return (frozenset(s.kinds), links, s.min_significance, mention_role_id, mode)
+
+
+def mode_key(view: SubscriptionView) -> tuple[Any, ...]:
+    if view.mode != "digest":
+        return ("alert",)
+    return ("digest", view.digest_frequency, view.digest_at, view.digest_weekday, view.digest_timezone)
 
 
 async def failed_counts(session: AsyncSession, subscription_ids: Sequence[int]) -> dict[int, int]:
@@ -203,7 +230,22 @@ class Target:
 async def matching_subscriptions(session: AsyncSession, event: models.Event) -> list[Target]:
     """Where ``event`` (with its links loaded) is alerted: one :class:`Target` per channel with an
     active subscription it matches, the channel's first such subscription (lowest id) carrying it.
-    With several matching in a channel, the alert mentions each one's role (once each)."""
+    With several matching in a channel, the alert mentions each one's role (once each). Digest
+    subscriptions are not among them: they collect the event (:func:`matching_digests`)."""
+    return (await _matching(session, event))[0]
+
+
+async def matching_digests(session: AsyncSession, event: models.Event) -> list[int]:
+    """The active digest subscriptions ``event`` matches (each collects it for its period)."""
+    return (await _matching(session, event))[1]
+
+
+async def matching_both(session: AsyncSession, event: models.Event) -> tuple[list[Target], list[int]]:
+    """:func:`matching_subscriptions` and :func:`matching_digests` in one query."""
+    return await _matching(session, event)
+
+
+async def _matching(session: AsyncSession, event: models.Event) -> tuple[list[Target], list[int]]:
     S = models.Subscription
     # Plain rows, not ORM objects: a publish may fan out to thousands of subscriptions. The filters
     # come as JSON text and are decoded only when not empty (most are): decoding thousands of "[]"
@@ -217,6 +259,7 @@ async def matching_subscriptions(session: AsyncSession, event: models.Event) -> 
             S.min_significance,
             cast(S.kinds, Text).label("kinds"),
             *(cast(getattr(S, k.field), Text).label(k.field) for k in KINDS),
+            S.mode,
         )
         .where(S.state == "active")
         .order_by(S.id)
@@ -227,14 +270,18 @@ async def matching_subscriptions(session: AsyncSession, event: models.Event) -> 
     decided: dict[tuple[Any, ...], bool] = {}
     targets: dict[int, Target] = {}
     roles: dict[int, list[int]] = {}
+    digests: list[int] = []
     for row in (await session.execute(stmt)).all():
         # Channels mostly share their filters (most have none): each distinct one is decided once. The
         # row's guild cannot change the answer: for a local event the query kept only its guild's rows.
-        key = tuple(row[4:])
+        key = tuple(row[4:-1])
         wanted = decided.get(key)
         if wanted is None:
             wanted = decided[key] = _stored_filter(row).matches(facts)
         if not wanted:
+            continue
+        if row.mode == "digest":
+            digests.append(row.id)
             continue
         channel_roles = roles.setdefault(row.channel_id, [])
         if row.mention_role_id is not None and row.mention_role_id not in channel_roles:
@@ -244,7 +291,7 @@ async def matching_subscriptions(session: AsyncSession, event: models.Event) -> 
             targets[row.channel_id] = Target(row.id, row.guild_id, row.channel_id)
         else:
             targets[row.channel_id] = Target(first.id, first.guild_id, first.channel_id, channel_roles)
-    return list(targets.values())
+    return list(targets.values()), digests
 
 
 def _stored_filter(row: Any) -> EventFilter:
@@ -271,11 +318,19 @@ class SubscriptionService:
         policy: Policy,
         *,
         on_enqueue: Callable[[], None] | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._catalog = catalog
         self._policy = policy
         self._on_enqueue = on_enqueue
+        self.clock = clock
+
+    async def _schedule(self, guild_id: int, digest: DigestOptions) -> Schedule:
+        """A digest's options checked against the server's time zone (refused naming the option)."""
+        async with self._sessionmaker() as session:
+            zone = await server_zone(session, guild_id)
+        return check_schedule(digest.frequency, digest.at, digest.weekday, digest.timezone, zone)
 
     async def _validate(self, filters: Filters, guild_id: int, mention_role_id: int | None) -> Filters:
         problems: list[FieldProblem] = []
@@ -345,12 +400,20 @@ class SubscriptionService:
         filters: Filters = Filters(),
         *,
         mention_role_id: int | None = None,
+        digest: DigestOptions | None = None,
     ) -> SubscriptionView:
         """Add a subscription to the channel (a channel may hold several); one identical to a
-        subscription it has (same filters and mention) is refused with :class:`DuplicateSubscription`."""
+        subscription it has (same filters, mention and mode) is refused with
+        :class:`DuplicateSubscription`. With ``digest``, its events are collected into one message
+        per period (``bot.services.digests``) instead of one alert each."""
         guild_id = self._require(caller, channel_id)
         clean = await self._validate(filters, guild_id, mention_role_id)
-        wanted = signature(clean, mention_role_id)
+        schedule = await self._schedule(guild_id, digest) if digest is not None else None
+        own_zone = (digest.timezone and schedule.timezone) if digest and schedule else None
+        mode: tuple[Any, ...] = ("alert",)
+        if schedule is not None:
+            mode = ("digest", schedule.frequency, schedule.at_text, schedule.weekday, own_zone)
+        wanted = signature(clean, mention_role_id, mode)
         S = models.Subscription
         async with self._sessionmaker() as session, session.begin():
             existing = await session.scalars(
@@ -358,7 +421,7 @@ class SubscriptionService:
             )
             for other in existing:
                 view = subscription_view(other)
-                if signature(view, view.mention_role_id) == wanted:
+                if signature(view, view.mention_role_id, mode_key(view)) == wanted:
                     raise DuplicateSubscription(view)
             sub = S(
                 guild_id=guild_id,
@@ -370,6 +433,12 @@ class SubscriptionService:
                 state="active",
                 **{kind.field: list(slugs) for kind, slugs in clean.links.items()},
             )
+            if schedule is not None and digest is not None:
+                sub.mode = "digest"
+                sub.digest_frequency, sub.digest_at = schedule.frequency, schedule.at_text
+                sub.digest_weekday, sub.digest_timezone = schedule.weekday, own_zone
+                sub.digest_empty = digest.empty
+                sub.digest_next_at = schedule.next_after(self.clock.now())
             session.add(sub)
             await session.flush()
             session.add(
@@ -379,6 +448,7 @@ class SubscriptionService:
                     channel_id,
                     {
                         "subscription": sub.id,
+                        "mode": sub.mode or "alert",
                         "kinds": sub.kinds,
                         **{k.field: getattr(sub, k.field) for k in KINDS},
                     },

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from bot.clock import SYSTEM_CLOCK, Clock
 from bot.config import load_settings
 from bot.discord.client import PeninsulaBot
 from bot.outbox.config import DispatcherConfig
@@ -64,11 +65,12 @@ async def running_bot(
     home_guild_ids: Sequence[int] = (),
     config: DispatcherConfig | None = FAST,
     extensions: Sequence[str] = MY_EXTENSIONS,
+    clock: Clock = SYSTEM_CLOCK,
     **settings: Any,
 ) -> AsyncIterator[PeninsulaBot]:
     """The real ``PeninsulaBot`` (given cogs, tree synced) connected to ``fake``; its outbox
     worker is running when this yields. Imports have no cooldown unless ``import_cooldown`` is
-    given (tests import several files in a row)."""
+    given (tests import several files in a row); ``clock`` is the time its schedules (digests) read."""
     settings.setdefault("import_cooldown", 0)
     conf = load_settings(
         discord_token=fake.token,
@@ -84,6 +86,7 @@ async def running_bot(
         watch_interval=conf.watch_interval,
         watch_allow_private=conf.watch_allow_private,
         watch_allow_hosts=conf.watch_allow_hosts,
+        clock=clock,
     )
     bot = PeninsulaBot(settings=conf, services=services, extensions=tuple(extensions), outbox_config=config)
     async with connect_bot(fake, bot):

@@ -55,7 +55,7 @@ async def test_claim_lease_release_and_record(services: Services) -> None:
     rest = await b.claim(100, lease=60)
     assert len(first) == 5 and len(rest) == 7
     assert not {j.delivery_id for j in first} & {j.delivery_id for j in rest}
-    assert all(j.attempts == 1 and j.event.title.startswith("Missile") for j in first)
+    assert all(j.attempts == 1 and j.event is not None and j.event.title.startswith("Missile") for j in first)
     assert await a.claim(100, lease=60) == []  # everything is leased
     assert await a.next_due() is not None  # b's leases, when they run out
     # A released delivery is claimable again at once, keeping its attempt count.

@@ -7,7 +7,7 @@ import discord
 from bot.discord.render.embeds import BRAND
 from bot.discord.render.flow import Flow
 from bot.discord.render.text import truncate
-from bot.i18n import N_, format_datetime, gettext, ngettext, tr
+from bot.i18n import N_, format_datetime, gettext, ngettext, tr, weekday_name
 from bot.services.subscriptions import SeveralSubscriptions, SubscriptionView
 
 #: An autocomplete choice's name: at most 100 characters.
@@ -31,6 +31,47 @@ def filters_line(sub: SubscriptionView, locale: str = "en") -> str:
     if sub.min_significance > 1:
         parts.append(tr(locale, "significance ≥ {level}", level=sub.min_significance))
     return "; ".join(parts) or gettext(locale, "every event")
+
+
+def schedule_line(sub: SubscriptionView, locale: str = "en", timezone: str = "UTC") -> str | None:
+    """A digest subscription's schedule and next digest: "daily digest at 08:00 Asia/Seoul, next
+    4 Dec 2026 08:00 KST" (its own zone, else the server's ``timezone``); None for alerts."""
+    if sub.mode != "digest":
+        return None
+    zone = sub.digest_timezone or timezone
+    if sub.digest_frequency == "weekly" and sub.digest_weekday is not None:
+        text = tr(
+            locale,
+            "weekly digest on {weekday} at {at} {zone}",
+            weekday=weekday_name(sub.digest_weekday, locale),
+            at=sub.digest_at,
+            zone=zone,
+        )
+    else:
+        text = tr(locale, "daily digest at {at} {zone}", at=sub.digest_at, zone=zone)
+    if sub.digest_next_at is not None:
+        text = tr(
+            locale,
+            "{schedule}, next {when}",
+            schedule=text,
+            when=format_datetime(sub.digest_next_at, locale, zone),
+        )
+    if sub.digest_empty:
+        text = tr(locale, "{schedule} (sent even when empty)", schedule=text)
+    return text
+
+
+def digest_subscribed_text(sub: SubscriptionView, channel: str, locale: str, timezone: str) -> str:
+    """The answer to a digest subscribe: where, of what, when (and when the first one comes)."""
+    return tr(
+        locale,
+        "{channel} will receive a {schedule} for {filters} (subscription #{id}), one message per period "
+        "instead of one alert per event.",
+        channel=channel,
+        schedule=schedule_line(sub, locale, timezone) or "",
+        filters=filters_line(sub, locale),
+        id=sub.id,
+    )
 
 
 def subscription_label(sub: SubscriptionView, locale: str = "en", channel_name: str | None = None) -> str:
@@ -85,6 +126,9 @@ def subscription_pages(
             tr(locale, "<#{channel}> · subscription #{id}", channel=sub.channel_id, id=sub.id),
             f"**{state}** · {filters_line(sub, locale)}",
         ]
+        schedule = schedule_line(sub, locale, timezone)
+        if schedule is not None:
+            lines.append(schedule[:1].upper() + schedule[1:])
         if sub.mention_role_id:
             lines.append(tr(locale, "Mentions <@&{role}>", role=sub.mention_role_id))
         if sub.last_delivery_at:
