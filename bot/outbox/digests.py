@@ -21,8 +21,6 @@ writing a period twice all the same.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
@@ -34,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import models
+from bot.background import BackgroundLoop
 from bot.clock import SYSTEM_CLOCK, Clock
 from bot.db import Sessionmaker, dialect_of, engine_of, exclusive
 from bot.models import utcnow
@@ -190,9 +189,12 @@ async def close_period(session: AsyncSession, sub: models.Subscription, zone: st
     return True
 
 
-class DigestScheduler:
+class DigestScheduler(BackgroundLoop):
     """Closes the digest periods that have ended (owned by the bot, like the outbox worker): a
-    pass at each boundary, at most ``tick`` seconds apart, or at once after :meth:`wake`."""
+    pass at each boundary, at most ``tick`` seconds apart, or at once after :meth:`wake` (the
+    clock moved)."""
+
+    task_name = "digests"
 
     def __init__(
         self,
@@ -202,32 +204,12 @@ class DigestScheduler:
         on_enqueue: Callable[[], None] | None = None,
         tick: float = 60.0,
     ) -> None:
+        super().__init__()
         self._sessionmaker = sessionmaker
         self._postgres = dialect_of(sessionmaker) == "postgresql"
         self.clock = clock
         self._on_enqueue = on_enqueue
         self._tick = tick
-        self._task: asyncio.Task[None] | None = None
-        self._stop = asyncio.Event()
-        self._wake = asyncio.Event()
-        self.passes = 0
-
-    def start(self) -> None:
-        if self._task is None or self._task.done():
-            self._stop.clear()
-            self._task = asyncio.create_task(self._run(), name="digests")
-
-    def wake(self) -> None:
-        """Look at the boundaries now (the clock moved, or a digest subscription was added)."""
-        self._wake.set()
-
-    async def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._task is not None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._task, 5.0)
-            self._task = None
 
     async def _run(self) -> None:
         while not self._stop.is_set():
@@ -237,8 +219,7 @@ class DigestScheduler:
             except Exception:
                 log.exception("digests: a pass failed")
             self.passes += 1
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), await self._wait())
+            await self._pause(await self._wait())
 
     async def _wait(self) -> float:
         """Seconds until the next boundary, at most ``tick``."""

@@ -10,7 +10,6 @@ the caller and checks it; a source or draft of another scope is "not found".
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable, Iterable, Sequence
@@ -22,6 +21,7 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import models
+from bot.background import BackgroundLoop
 from bot.db import Sessionmaker, engine_of, exclusive
 from bot.models import utcnow
 from bot.services.access import Caller, Policy
@@ -442,35 +442,16 @@ async def _seen(
     return guids, {u for _, u in seen if u}
 
 
-class Watcher:
+class Watcher(BackgroundLoop):
     """The background loop that polls due sources (owned by the bot like the outbox worker): a pass
-    every ``tick`` seconds, or at once after :meth:`wake`."""
+    every ``tick`` seconds, or at once after :meth:`wake` (a source was just added)."""
+
+    task_name = "watcher"
 
     def __init__(self, service: WatchService, *, tick: float | None = None) -> None:
+        super().__init__()
         self._service = service
         self._tick = tick if tick is not None else min(60.0, service.interval)
-        self._task: asyncio.Task[None] | None = None
-        self._stop = asyncio.Event()
-        self._wake = asyncio.Event()
-        self.passes = 0
-
-    def start(self) -> None:
-        if self._task is None or self._task.done():
-            self._stop.clear()
-            self._task = asyncio.create_task(self._run(), name="watcher")
-
-    def wake(self) -> None:
-        """Run the next pass now (a source was just added)."""
-        self._wake.set()
-
-    async def stop(self) -> None:
-        """Stop after the poll in flight (cancelled if it takes longer than a few seconds)."""
-        self._stop.set()
-        self._wake.set()
-        if self._task is not None:
-            with contextlib.suppress(TimeoutError):  # wait_for cancels it after that
-                await asyncio.wait_for(self._task, 5.0)
-            self._task = None
 
     async def _run(self) -> None:
         async with aiohttp.ClientSession() as http:
@@ -481,8 +462,7 @@ class Watcher:
                 except Exception:
                     log.exception("watch: a pass failed")
                 self.passes += 1
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._tick)
+                await self._pause(self._tick)
 
 
 __all__ = ["DraftView", "PollResult", "SourceView", "WatchService", "Watcher", "draft_view"]

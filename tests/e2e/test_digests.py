@@ -9,6 +9,7 @@ import asyncio
 import datetime as dt
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select, update
 
 from bot import models
@@ -27,8 +28,25 @@ from .test_dispatcher import curator, event_input, wait_deliveries
 START = dt.datetime(2026, 12, 3, 1, 0, tzinfo=dt.UTC)
 
 
+@pytest.fixture
+async def staff(fake_discord: FakeDiscord, database: Database) -> Staff:
+    """A guild whose channels the bot may post in, over the sample corpus."""
+    await load_sample(database)
+    return Staff(fake_discord)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
 def admin(guild_id: int) -> Caller:
     return Caller(7, guild_id, frozenset({"manage_channels", "manage_guild"}))
+
+
+async def in_zone(bot: PeninsulaBot, staff: Staff, zone: str) -> None:
+    """``/settings timezone`` of the staff's server."""
+    await bot.services.guild_settings.set_timezone(admin(staff.guild.id), zone)
 
 
 async def subscribe(fake: FakeDiscord, options: dict[str, object]) -> str:
@@ -74,14 +92,11 @@ def text_of(message: Any) -> str:
 
 
 async def test_a_daily_digest_fires_once_per_period_grouped_and_counted(
-    fake_discord: FakeDiscord, database: Database
+    fake_discord: FakeDiscord, database: Database, staff: Staff, clock: ManualClock
 ) -> None:
-    staff = Staff(fake_discord)
     channel = staff.channel(0)
-    await load_sample(database)
-    clock = ManualClock(START)
     async with running_bot(fake_discord, database, clock=clock) as bot:
-        await bot.services.guild_settings.set_timezone(admin(staff.guild.id), "Asia/Seoul")
+        await in_zone(bot, staff, "Asia/Seoul")
         reply = await subscribe(
             fake_discord, {"channel": channel, "mode": "digest", "frequency": "daily", "at": "08:00"}
         )
@@ -132,12 +147,9 @@ async def test_a_daily_digest_fires_once_per_period_grouped_and_counted(
 
 
 async def test_an_empty_period_sends_nothing_unless_asked(
-    fake_discord: FakeDiscord, database: Database
+    fake_discord: FakeDiscord, database: Database, staff: Staff, clock: ManualClock
 ) -> None:
-    staff = Staff(fake_discord)
     quiet, told = staff.channel(0), staff.channel(1)
-    await load_sample(database)
-    clock = ManualClock(START)
     async with running_bot(fake_discord, database, clock=clock) as bot:
         await subscribe(fake_discord, {"channel": quiet, "mode": "digest", "at": "09:30"})
         await subscribe(fake_discord, {"channel": told, "mode": "digest", "at": "09:30", "empty": True})
@@ -155,14 +167,12 @@ async def test_an_empty_period_sends_nothing_unless_asked(
 
 
 async def test_weekly_on_the_servers_weekday_across_daylight_saving(
-    fake_discord: FakeDiscord, database: Database
+    fake_discord: FakeDiscord, database: Database, staff: Staff, clock: ManualClock
 ) -> None:
-    staff = Staff(fake_discord)
-    await load_sample(database)
     # Saturday 24 Oct 2026 in Berlin (summer time, UTC+2); clocks go back on Sunday the 25th.
-    clock = ManualClock(dt.datetime(2026, 10, 24, 12, 0, tzinfo=dt.UTC))
+    clock.set(dt.datetime(2026, 10, 24, 12, 0, tzinfo=dt.UTC))
     async with running_bot(fake_discord, database, clock=clock) as bot:
-        await bot.services.guild_settings.set_timezone(admin(staff.guild.id), "Europe/Berlin")
+        await in_zone(bot, staff, "Europe/Berlin")
         reply = await subscribe(
             fake_discord,
             {
@@ -190,12 +200,9 @@ async def test_weekly_on_the_servers_weekday_across_daylight_saving(
 
 
 async def test_a_restart_between_the_boundary_and_the_post_neither_repeats_nor_skips(
-    fake_discord: FakeDiscord, database: Database
+    fake_discord: FakeDiscord, database: Database, staff: Staff, clock: ManualClock
 ) -> None:
-    staff = Staff(fake_discord)
     channel = staff.channel(0)
-    await load_sample(database)
-    clock = ManualClock(START)
     services_caller = channel_manager(staff.guild.id).in_channel(channel.id)
     async with running_bot(fake_discord, database, clock=clock) as bot:
         await bot.services.subscriptions.subscribe(
@@ -238,12 +245,9 @@ def _daily(at: str, *, empty: bool = False) -> DigestOptions:
 
 
 async def test_a_long_digest_is_several_messages_and_every_event_once(
-    fake_discord: FakeDiscord, database: Database
+    fake_discord: FakeDiscord, database: Database, staff: Staff, clock: ManualClock
 ) -> None:
-    staff = Staff(fake_discord)
     channel = staff.channel(0)
-    await load_sample(database)
-    clock = ManualClock(START)
     async with running_bot(fake_discord, database, clock=clock) as bot:
         await subscribe(fake_discord, {"channel": channel, "mode": "digest"})
         who = curator(staff.guild.id)
@@ -265,11 +269,9 @@ async def test_a_long_digest_is_several_messages_and_every_event_once(
 
 
 async def test_bad_digest_options_are_refused_naming_the_option(
-    fake_discord: FakeDiscord, database: Database
+    fake_discord: FakeDiscord, database: Database, staff: Staff, clock: ManualClock
 ) -> None:
-    staff = Staff(fake_discord)
     channel = staff.channel(0)
-    await load_sample(database)
     async with running_bot(fake_discord, database):
         for options, named in (
             ({"mode": "digest", "at": "25:00"}, "at: “25:00” is not a time of day"),
@@ -288,12 +290,10 @@ async def test_bad_digest_options_are_refused_naming_the_option(
 
 
 async def test_alerts_list_shows_the_schedule_and_the_next_digest(
-    fake_discord: FakeDiscord, database: Database
+    fake_discord: FakeDiscord, database: Database, staff: Staff, clock: ManualClock
 ) -> None:
-    staff = Staff(fake_discord)
-    await load_sample(database)
-    async with running_bot(fake_discord, database, clock=ManualClock(START)) as bot:
-        await bot.services.guild_settings.set_timezone(admin(staff.guild.id), "Asia/Seoul")
+    async with running_bot(fake_discord, database, clock=clock) as bot:
+        await in_zone(bot, staff, "Asia/Seoul")
         await subscribe(fake_discord, {"channel": staff.channel(0), "mode": "digest", "at": "08:00"})
         await subscribe(
             fake_discord,
@@ -312,14 +312,13 @@ async def test_alerts_list_shows_the_schedule_and_the_next_digest(
     assert "Weekly digest on Sunday at 18:15 Asia/Tokyo, next 6 Dec 2026 18:15 JST" in text, text
 
 
-async def test_a_digest_speaks_the_servers_language(fake_discord: FakeDiscord, database: Database) -> None:
-    staff = Staff(fake_discord)
+async def test_a_digest_speaks_the_servers_language(
+    fake_discord: FakeDiscord, database: Database, staff: Staff, clock: ManualClock
+) -> None:
     channel = staff.channel(0)
-    await load_sample(database)
-    clock = ManualClock(START)
     async with running_bot(fake_discord, database, clock=clock) as bot:
         await bot.services.guild_settings.set_locale(admin(staff.guild.id), "ko")
-        await bot.services.guild_settings.set_timezone(admin(staff.guild.id), "Asia/Seoul")
+        await in_zone(bot, staff, "Asia/Seoul")
         await subscribe(fake_discord, {"channel": channel, "mode": "digest", "at": "08:00"})
         await bot.services.curation.create(curator(staff.guild.id), event_input("Hwasong-19 launch"))
         await pass_boundary(bot, clock, database)
