@@ -308,3 +308,36 @@ def digest_message(job: Any, ref: str | None, locale: str) -> tuple[dict[str, An
 def digest_goes_on(job: Any, locale: str) -> bool:
     """Whether parts follow the digest part ``job`` (False for any other delivery)."""
     return job.digest is not None and digest_message(job, None, locale)[1]
+
+
+@dataclass(frozen=True)
+class DigestPlace:
+    """Where an event stands in a digest subscription (for "why"): the period it was collected
+    for (``start`` None: the period still open, which ends at ``end``), and that period's first
+    message once written (``state``, ``message_id``)."""
+
+    start: dt.datetime | None
+    end: dt.datetime | None
+    state: str | None = None
+    message_id: int | None = None
+
+
+async def digest_place(session: AsyncSession, subscription_id: int, event_id: int) -> DigestPlace | None:
+    """The digest period ``event_id`` was collected for by ``subscription_id`` (None: not collected)."""
+    Item, D = models.DigestItem, models.Delivery
+    item = await session.scalar(
+        select(Item).where(Item.subscription_id == subscription_id, Item.event_id == event_id)
+    )
+    if item is None:
+        return None
+    if item.period_start is None:
+        sub = await session.get(models.Subscription, subscription_id)
+        return DigestPlace(None, sub.digest_next_at if sub is not None else None)
+    first = await session.scalar(
+        select(D).where(
+            D.subscription_id == subscription_id, D.period_start == item.period_start, D.revision == 1
+        )
+    )
+    if first is None:
+        return DigestPlace(item.period_start, None)
+    return DigestPlace(item.period_start, first.period_end, first.state, first.message_id)

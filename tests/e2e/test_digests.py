@@ -1,12 +1,14 @@
 """Digest subscriptions end to end on SQLite and PostgreSQL, with a clock the test moves: one
 message per period, grouped and counted; nothing for an empty period unless asked; weekly on the
-server's weekday; a restart between the boundary and the post neither repeats nor loses a period;
-bad options refused, nothing written; ``/alerts list`` shows the schedule."""
+server's weekday; a restart (and a ``kill -9`` of the bot process) between the boundary and the
+post neither repeats nor loses a period; bad options refused, nothing written; ``/alerts list``
+shows the schedule."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,14 +16,15 @@ from sqlalchemy import func, select, update
 
 from bot import models
 from bot.discord.client import PeninsulaBot
-from bot.outbox.digests import DigestScheduler
-from bot.services.access import Caller
+from bot.outbox.digests import DigestPlace, DigestScheduler, digest_place
+from bot.services.access import Caller, Policy
+from bot.services.container import Services
 from bot.services.digests import DigestOptions
 from testing.clock import ManualClock
 from testing.fake_discord import FakeDiscord
 from tests.conftest import Database
 
-from .bot_process import Staff, channel_manager, load_sample, running_bot
+from .bot_process import BotProcess, Staff, channel_manager, grant_bot, load_sample, running_bot
 from .test_dispatcher import curator, event_input, wait_deliveries
 
 # Thursday 3 Dec 2026, 10:00 in Seoul: the next 08:00 digest there is on Friday.
@@ -115,6 +118,9 @@ async def test_a_daily_digest_fires_once_per_period_grouped_and_counted(
         await bot.services.curation.edit(who, edited.id, event_input("Launch with its corrected title"))
         await asyncio.sleep(0.5)
         assert fake_discord.channel_messages(channel.id) == []  # no alert of its own for any event
+        async with database.sessionmaker() as session:
+            waiting = await digest_place(session, sub.id, edited.id)
+        assert waiting == DigestPlace(None, sub.digest_next_at)
         await pass_boundary(bot, clock, database)
         await wait_deliveries(database, models.Delivery.action == "digest", 1)
         await wait_deliveries(
@@ -127,6 +133,10 @@ async def test_a_daily_digest_fires_once_per_period_grouped_and_counted(
         assert digest.embeds[0]["description"] == (
             "**4 events**: Intercontinental ballistic missiles 3 · Six-party talks 1"
         )
+        async with database.sessionmaker() as session:
+            place = await digest_place(session, sub.id, edited.id)
+            assert place is not None and place.state == "sent" and place.message_id == int(digest.id)
+            assert (place.start, place.end) == (sub.digest_next_at - dt.timedelta(days=1), sub.digest_next_at)
         assert "Launch with its corrected title" in text and "first title" not in text
         assert "retracted" not in text
         assert "](https://example.org/a)" in text  # each line links its source
@@ -327,3 +337,40 @@ async def test_a_digest_speaks_the_servers_language(
     assert digest.embeds[0]["title"] == "일일 다이제스트"
     assert digest.embeds[0]["description"].startswith("**사건 1건**")
     assert "2026년 12월 3일 08:00 KST" in digest.content
+
+
+async def test_kill_9_between_the_boundary_and_the_post_leaves_one_digest(
+    fake_discord: FakeDiscord, sqlite_db: Database, tmp_path: Path
+) -> None:
+    guild = fake_discord.add_guild("Digest readers", channels=["digest"])
+    grant_bot(guild)
+    [channel_id] = guild.channels
+    await load_sample(sqlite_db)
+    services = Services.build(sqlite_db.sessionmaker, Policy.of([guild.id]))
+    caller = channel_manager(guild.id).in_channel(channel_id)
+    await services.subscriptions.subscribe(caller, channel_id, digest=_daily("08:00"))
+    await services.curation.create(curator(guild.id), event_input("Launch the digest carries"))
+    # The period ends now (the stored boundary moved: the process reads the real clock).
+    async with sqlite_db.sessionmaker() as session, session.begin():
+        await session.execute(update(models.Subscription).values(digest_next_at=models.utcnow()))
+    fake_discord.set_delay(4.0, method="POST", path=r"/channels/\d+/messages$")
+    env = {"HOME_GUILD_IDS": str(guild.id)}
+    first = BotProcess(fake_discord, sqlite_db.url, env=env)
+    await first.start(tmp_path / "bot.log")
+    try:
+        await wait_deliveries(sqlite_db, models.Delivery.state == "sending", 1, within=30)
+        first.kill()
+        assert await first.wait(10) == -9
+    finally:
+        await first.stop()
+    fake_discord.clear_faults()
+    second = BotProcess(fake_discord, sqlite_db.url, env=env)
+    await second.start(tmp_path / "bot.log")
+    try:
+        await wait_deliveries(sqlite_db, models.Delivery.state == "sent", 1, within=40)
+        await asyncio.sleep(1.0)
+    finally:
+        await second.stop()
+    [digest] = fake_discord.channel_messages(channel_id)
+    assert "Launch the digest carries" in text_of(digest)
+    assert await digest_count(sqlite_db) == 1
