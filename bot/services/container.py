@@ -84,7 +84,7 @@ class Services:
             subscriptions=SubscriptionService(
                 sessionmaker, catalog, policy, on_enqueue=enqueued, clock=clock
             ),
-            guild_settings=GuildSettingsService(sessionmaker, policy),
+            guild_settings=GuildSettingsService(sessionmaker, policy, clock=clock),
             watch=WatchService(
                 sessionmaker,
                 policy,

@@ -185,3 +185,19 @@ async def server_zone(session: AsyncSession, guild_id: int) -> str:
     G = models.GuildSettings
     zone = await session.scalar(select(G.timezone).where(G.guild_id == guild_id))
     return zone or "UTC"
+
+
+async def follow_zone(session: AsyncSession, guild_id: int, zone: str, now: dt.datetime) -> int:
+    """After the server's time zone changed to ``zone``: each digest of the guild that follows it
+    is due at its next boundary in that zone (in the caller's transaction); returns how many.
+    What they collected stays for that digest."""
+    S = models.Subscription
+    subs = await session.scalars(
+        select(S).where(S.guild_id == guild_id, S.mode == "digest", S.digest_timezone.is_(None))
+    )
+    count = 0
+    for sub in subs:
+        schedule = stored_schedule(sub.digest_frequency, sub.digest_at, sub.digest_weekday, None, zone)
+        sub.digest_next_at = schedule.next_after(now)
+        count += 1
+    return count

@@ -4,16 +4,21 @@ Server to change."""
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import cache
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot import models
+from bot.clock import SYSTEM_CLOCK, Clock
 from bot.db import Sessionmaker
 from bot.i18n import LOCALES as LANGUAGES
 from bot.i18n import N_, negotiate
 from bot.services.access import VIEW_CHANNEL, Caller, Policy
 from bot.services.audit import audit_row
 from bot.services.catalog import Choice, normalize
+from bot.services.digests import follow_zone
 from bot.services.errors import FieldProblem, ValidationFailed
 
 MANAGE_GUILD = ("manage_guild", "Manage Server")
@@ -70,17 +75,26 @@ def _suggest(names: tuple[str, ...], labels: dict[str, str], text: str, limit: i
     return [Choice(f"{n} — {labels[n]}" if n in labels else n, n) for n in (prefix + inner)[:limit]]
 
 
+#: Work done in a settings change's transaction: ``then(session, guild_id)``.
+After = Callable[[AsyncSession, int], Awaitable[None]]
+
+
 class GuildSettingsService:
-    def __init__(self, sessionmaker: Sessionmaker, policy: Policy) -> None:
+    def __init__(self, sessionmaker: Sessionmaker, policy: Policy, *, clock: Clock = SYSTEM_CLOCK) -> None:
         self._sessionmaker = sessionmaker
         self._policy = policy
+        self._clock = clock
 
     async def require_curator(self, caller: Caller) -> None:
         """Raise PermissionDenied unless ``caller`` has Manage Server or the curator role."""
         async with self._sessionmaker() as session:
             await self._policy.require_curator(session, caller)
 
-    async def _update(self, caller: Caller, action: str, **values: object) -> GuildSettingsView:
+    async def _update(
+        self, caller: Caller, action: str, *, then: After | None = None, **values: object
+    ) -> GuildSettingsView:
+        """Change the caller's guild's settings (Manage Server), audited; ``then`` runs in the same
+        transaction."""
         self._policy.require(caller, *MANAGE_GUILD)
         if caller.guild_id is None:
             raise ValidationFailed([FieldProblem("server", N_("settings belong to a server"))])
@@ -98,6 +112,8 @@ class GuildSettingsService:
             session.add(
                 audit_row(f"settings.{action}", "guild_settings", caller.guild_id, details, caller=caller)
             )
+            if then is not None:
+                await then(session, caller.guild_id)
             return GuildSettingsView(
                 row.guild_id, row.curator_role_id, row.locale, row.timezone, row.review_channel_id
             )
@@ -158,7 +174,13 @@ class GuildSettingsService:
                     )
                 ]
             )
-        return await self._update(caller, "timezone", timezone=match)
+        now = self._clock.now()
+
+        async def reschedule(session: AsyncSession, guild_id: int) -> None:
+            await follow_zone(session, guild_id, match, now)
+
+        # The digests that follow the server's zone move to its next boundary in the new zone.
+        return await self._update(caller, "timezone", then=reschedule, timezone=match)
 
     @staticmethod
     def locale_choices(text: str) -> list[Choice]:
