@@ -11,9 +11,12 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord import checks
+from bot.discord.answer import answer
+from bot.discord.delivery_pages import AlertPageButton, log_reply, why_reply
 from bot.discord.documents import Document, document, open_document
 from bot.discord.language import own_locale, who_reads
 from bot.discord.options import (
+    EventOption,
     KindListOption,
     Offer,
     PartyListOption,
@@ -38,8 +41,11 @@ from bot.services.follow import MANAGE_WEBHOOKS, BotCannotFollow, Feed
 from bot.services.subscriptions import DuplicateSubscription, Filters, SeveralSubscriptions
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from bot.discord.client import PeninsulaBot
-    from bot.discord.render.reply import Who
+    from bot.discord.render.reply import Reply, Who
+    from bot.services.access import Caller
     from bot.services.container import Services
 
 
@@ -373,6 +379,48 @@ class Alerts(commands.Cog):
         news = isinstance(found, discord.TextChannel) and found.is_news()
         guild_id = found.guild.id if isinstance(found, discord.TextChannel) else None
         return self.bot.services.follow.feed(feed_id, guild_id, announcement=news)
+
+    @alerts.command(name="why")
+    @app_commands.describe(
+        event="Event number or words of its title",
+        channel="Channel that did or did not get the event's alert",
+    )
+    @checks.manage_channels()
+    async def why(
+        self, interaction: discord.Interaction, event: EventOption, channel: discord.TextChannel
+    ) -> None:
+        """Say why a channel did or did not get an event's alert"""
+        await self._explain(
+            interaction,
+            channel,
+            lambda who, caller: why_reply(self.bot.services, who, caller, event, channel.id),
+        )
+
+    @alerts.command(name="log")
+    @app_commands.describe(channel="Channel whose delivery history to show")
+    @checks.manage_channels()
+    async def log(self, interaction: discord.Interaction, channel: discord.TextChannel) -> None:
+        """Show a channel's alert deliveries, newest first"""
+        await self._explain(
+            interaction, channel, lambda who, caller: log_reply(self.bot.services, who, caller, channel.id)
+        )
+
+    async def _explain(
+        self,
+        interaction: discord.Interaction,
+        channel: discord.TextChannel,
+        work: Callable[[Who, Caller], Awaitable[Reply]],
+    ) -> None:
+        """Answer privately about a channel the member must see, with their permissions in it."""
+        checks.require_channel_access(interaction, channel)
+        who = await who_reads(interaction, private=True)
+        await answer(interaction, True, work(who, checks.caller_of(interaction, channel)))
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(AlertPageButton)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(AlertPageButton)
 
 
 async def follows(channel: discord.TextChannel, feed_channel_id: int) -> bool:

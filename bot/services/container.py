@@ -11,6 +11,7 @@ from bot.services.access import Policy
 from bot.services.catalog import CatalogService
 from bot.services.charts import ChartService
 from bot.services.curation import CurationService
+from bot.services.deliveries import DeliveryService
 from bot.services.events import EventService
 from bot.services.follow import FollowService
 from bot.services.guild_settings import GuildSettingsService
@@ -43,6 +44,11 @@ class Services:
     imports: ImportGate = field(default_factory=ImportGate)
     #: What time it is for schedules (digests); tests pass a clock they move.
     clock: Clock = SYSTEM_CLOCK
+    #: What became of a channel's alerts (``/alerts why``, ``/alerts log``).
+    deliveries: DeliveryService = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.deliveries = DeliveryService(self.sessionmaker, self.policy)
 
     def add_enqueue_listener(self, callback: Callable[[], None]) -> Callable[[], None]:
         """Register ``callback``; returns the function that removes it again."""

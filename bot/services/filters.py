@@ -121,23 +121,39 @@ class EventFilter:
 
     def matches(self, event: EventFacts) -> bool:
         """Whether ``event`` passes, exactly as :meth:`apply` would decide it in SQL."""
+        return self.excluded_by(event) is None
+
+    def excluded_by(self, event: EventFacts) -> Exclusion | None:
+        """The first part of this filter that ``event`` fails (``None``: it passes): what decides
+        :meth:`matches`, and what ``/alerts why`` says."""
         if not self.include_retracted and event.status != "published":
-            return False
+            return Exclusion("status", (event.status,), ("published",))
         if event.guild_id is not None and event.guild_id != self.guild_id:
-            return False
+            return Exclusion("scope", (str(event.guild_id),), (str(self.guild_id),))
         if self.min_significance and event.significance < self.min_significance:
-            return False
+            return Exclusion("significance", (str(event.significance),), (str(self.min_significance),))
         if self.kinds and event.kind not in self.kinds:
-            return False
+            return Exclusion("kind", (event.kind,), self.kinds)
         if self.since and event.occurred_on < self.since:
-            return False
+            return Exclusion("since", (event.occurred_on.isoformat(),), (self.since.isoformat(),))
         if self.until and event.occurred_on > self.until:
-            return False
+            return Exclusion("until", (event.occurred_on.isoformat(),), (self.until.isoformat(),))
         for kind in KINDS:
             wanted = self.links.of(kind)
             if wanted and not any(slug in wanted for slug in event.links.of(kind)):
-                return False
-        return True
+                return Exclusion(kind.param, event.links.of(kind), wanted)
+        return None
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """Why an event fails a filter: which part (``status``, ``scope``, ``significance``, ``kind``,
+    ``since``, ``until``, or a link kind's boundary name: ``program``, ``party``, …), the event's
+    values there and the values the filter wants."""
+
+    part: str
+    event: tuple[str, ...]
+    wanted: tuple[str, ...]
 
 
 def _linked(kind: LinkKind, slugs: tuple[str, ...]) -> ColumnElement[bool]:

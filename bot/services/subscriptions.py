@@ -28,6 +28,8 @@ from bot.services.links import KINDS, Links
 from bot.services.validation import check_slugs, normalize_kind
 
 MANAGE_CHANNELS = ("manage_channels", "Manage Channels")
+#: The one state whose subscriptions an event fans out to (paused and disabled ones get nothing).
+ALERTED = "active"
 
 
 @dataclass(frozen=True)
@@ -261,7 +263,7 @@ async def _matching(session: AsyncSession, event: models.Event) -> tuple[list[Ta
             *(cast(getattr(S, k.field), Text).label(k.field) for k in KINDS),
             S.mode,
         )
-        .where(S.state == "active")
+        .where(S.state == ALERTED)
         .order_by(S.id)
     )
     if event.guild_id is not None:
@@ -295,12 +297,31 @@ async def _matching(session: AsyncSession, event: models.Event) -> tuple[list[Ta
 
 
 def _stored_filter(row: Any) -> EventFilter:
-    return EventFilter(
-        links=Links(**{k.field: _decoded(getattr(row, k.field)) for k in KINDS}),
-        kinds=_decoded(row.kinds),
-        min_significance=row.min_significance,
-        guild_id=row.guild_id,
-    )
+    links = Links(**{k.field: _decoded(getattr(row, k.field)) for k in KINDS})
+    return _event_filter(_decoded(row.kinds), links, row.min_significance, row.guild_id)
+
+
+def subscription_filter(sub: SubscriptionView) -> EventFilter:
+    """The filter a subscription applies to events: the one fan-out decides with
+    (:func:`matching_subscriptions`), and ``/alerts why`` explains."""
+    links = Links(**{k.field: tuple(getattr(sub, k.field)) for k in KINDS})
+    return _event_filter(sub.kinds, links, sub.min_significance, sub.guild_id)
+
+
+def _event_filter(
+    kinds: tuple[str, ...], links: Links[str], min_significance: int, guild_id: int
+) -> EventFilter:
+    return EventFilter(links=links, kinds=kinds, min_significance=min_significance, guild_id=guild_id)
+
+
+def require_manager(policy: Policy, caller: Caller, channel_id: int | None = None) -> int:
+    """Guild-level Manage Channels, and sight of the channel asked about; the caller's guild."""
+    policy.require(caller, *MANAGE_CHANNELS)
+    if caller.guild_id is None:
+        raise ValidationFailed([FieldProblem("channel", "subscriptions belong to a server")])
+    if channel_id is not None:
+        policy.require_in(caller, channel_id, *VIEW_CHANNEL)
+    return caller.guild_id
 
 
 def split_slugs(text: str | None) -> list[str]:
@@ -353,13 +374,7 @@ class SubscriptionService:
         return Filters(kinds, min_significance=filters.min_significance, **checked)
 
     def _require(self, caller: Caller, channel_id: int | None = None) -> int:
-        """Guild-level Manage Channels, and sight of the channel asked about; the caller's guild."""
-        self._policy.require(caller, *MANAGE_CHANNELS)
-        if caller.guild_id is None:
-            raise ValidationFailed([FieldProblem("channel", "subscriptions belong to a server")])
-        if channel_id is not None:
-            self._policy.require_in(caller, channel_id, *VIEW_CHANNEL)
-        return caller.guild_id
+        return require_manager(self._policy, caller, channel_id)
 
     async def _pick(
         self, session: AsyncSession, guild_id: int, channel_id: int, subscription_id: int | None

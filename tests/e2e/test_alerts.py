@@ -55,6 +55,8 @@ async def test_groups_declare_default_permissions(fake_discord: FakeDiscord, bot
         "resume",
         "test",
         "follow",
+        "why",
+        "log",
     }
     assert {o["name"] for o in defs["settings"]["options"]} == {
         "curator-role",

@@ -105,6 +105,13 @@ def help_pages(
             "(Manage Server or the curator role) · "
             "`/alerts` posts new events to a channel (Manage Channels) · `/settings` sets the curator role, "
             "the language of public replies and alerts, and the time zone of times shown (Manage Server).",
+        )
+        + "\n"
+        + gettext(
+            locale,
+            "`/alerts why` says why a channel did or did not get an event's alert: the filter that "
+            "excluded it, a pause or a disabled subscription and since when, or the delivery's attempts, "
+            "last error and message · `/alerts log` pages a channel's deliveries, newest first.",
         ),
     )
     b.add_field(
