@@ -9,9 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import models
 from bot.i18n import N_
-from bot.services.errors import PermissionDenied
+from bot.services.errors import FieldProblem, PermissionDenied, ValidationFailed
 
 VIEW_CHANNEL = ("view_channel", "View Channel")
+MANAGE_CHANNELS = ("manage_channels", "Manage Channels")
 
 
 @dataclass(frozen=True)
@@ -86,3 +87,14 @@ class Policy:
             raise PermissionDenied(
                 N_("the {permission} permission in <#{channel}>"), permission=label, channel=channel_id
             )
+
+
+def require_manager(policy: Policy, caller: Caller, channel_id: int | None = None) -> int:
+    """A channel manager: guild-level Manage Channels, and sight of the channel asked about; the
+    caller's guild (subscriptions, ``/alerts why`` and ``/alerts log``)."""
+    policy.require(caller, *MANAGE_CHANNELS)
+    if caller.guild_id is None:
+        raise ValidationFailed([FieldProblem("channel", "subscriptions belong to a server")])
+    if channel_id is not None:
+        policy.require_in(caller, channel_id, *VIEW_CHANNEL)
+    return caller.guild_id

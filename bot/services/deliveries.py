@@ -19,7 +19,8 @@ from sqlalchemy.orm import selectinload
 
 from bot import models
 from bot.db import Sessionmaker
-from bot.services.access import Caller, Policy
+from bot.outbox.digests import DigestPlace, digest_place
+from bot.services.access import Caller, Policy, require_manager
 from bot.services.errors import NotFound
 from bot.services.filters import EventFacts, EventFilter, Exclusion
 from bot.services.links import KINDS
@@ -27,7 +28,6 @@ from bot.services.subscriptions import (
     ALERTED,
     SubscriptionView,
     failed_counts,
-    require_manager,
     subscription_filter,
     subscription_view,
 )
@@ -41,8 +41,8 @@ class DeliveryView:
     """One row of the outbox as a channel manager reads it."""
 
     id: int
-    event_id: int
-    event_title: str
+    event_id: int | None  # None: a digest, its period below
+    event_title: str | None
     subscription_id: int
     guild_id: int
     channel_id: int
@@ -58,6 +58,9 @@ class DeliveryView:
     summary_count: int | None = None
     #: The edit that marked the alert retracted (the event's last revision, and it is retracted).
     retraction: bool = False
+    #: A digest's period, [start, end) in UTC.
+    period_start: dt.datetime | None = None
+    period_end: dt.datetime | None = None
 
     @property
     def jump_url(self) -> str | None:
@@ -70,14 +73,15 @@ class DeliveryView:
 
     @property
     def label(self) -> str:
-        """What happened, in one word: sent, edited, retracted, summary, failed, pending, cancelled."""
+        """What happened, in one word: sent, edited, retracted, summary, digest, failed, pending,
+        cancelled."""
         if self.state in ("pending", "sending"):
             return "pending"
         if self.state != "sent":
             return self.state
         if self.action == "edit":
             return "retracted" if self.retraction else "edited"
-        return "summary" if self.action == "summary" else "sent"
+        return self.action if self.action in ("summary", "digest") else "sent"
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,8 @@ class Verdict:
     exclusion: Exclusion | None
     made_after: bool
     changed_after: bool
+    #: A digest subscription: where the event stands in it (``None``: not collected).
+    digest: DigestPlace | None = None
 
     @property
     def alerted_state(self) -> bool:
@@ -122,12 +128,17 @@ class LogPage:
     offset: int
 
 
-def _delivery_view(d: models.Delivery, event: models.Event) -> DeliveryView:
-    retraction = d.action == "edit" and event.status == "retracted" and d.revision == event.revision
+def _delivery_view(d: models.Delivery, event: models.Event | None) -> DeliveryView:
+    retraction = (
+        event is not None
+        and d.action == "edit"
+        and event.status == "retracted"
+        and d.revision == event.revision
+    )
     return DeliveryView(
         id=d.id,
         event_id=d.event_id,
-        event_title=event.title,
+        event_title=event.title if event is not None else None,
         subscription_id=d.subscription_id,
         guild_id=d.guild_id,
         channel_id=d.channel_id,
@@ -142,14 +153,18 @@ def _delivery_view(d: models.Delivery, event: models.Event) -> DeliveryView:
         sent_at=d.sent_at,
         summary_count=d.summary_count,
         retraction=retraction,
+        period_start=d.period_start,
+        period_end=d.period_end,
     )
 
 
-def verdict(sub: SubscriptionView, facts: EventFacts, published_at: dt.datetime) -> Verdict:
+def verdict(
+    sub: SubscriptionView, facts: EventFacts, published_at: dt.datetime, digest: DigestPlace | None = None
+) -> Verdict:
     """What ``sub`` makes of an event: through the same filter fan-out applies."""
     changed = sub.state_since is not None and sub.state_since > published_at
     made_after = sub.created_at is not None and sub.created_at > published_at
-    return Verdict(sub, subscription_filter(sub).excluded_by(facts), made_after, changed)
+    return Verdict(sub, subscription_filter(sub).excluded_by(facts), made_after, changed, digest)
 
 
 class DeliveryService:
@@ -180,6 +195,7 @@ class DeliveryService:
                 )
             )
             failed = await failed_counts(session, [s.id for s in subs])
+            digests = {s.id: await digest_place(session, s.id, event.id) for s in subs if s.mode == "digest"}
         views = [subscription_view(s, failed.get(s.id, 0)) for s in subs]
         return WhyView(
             event_id=event.id,
@@ -188,7 +204,7 @@ class DeliveryService:
             channel_id=channel_id,
             status=EventFilter(guild_id=guild_id).excluded_by(facts),
             deliveries=deliveries,
-            verdicts=[verdict(v, facts, event.created_at) for v in views],
+            verdicts=[verdict(v, facts, event.created_at, digests.get(v.id)) for v in views],
         )
 
     async def log(self, caller: Caller, channel_id: int, *, offset: int = 0, limit: int = 6) -> LogPage:
@@ -200,7 +216,7 @@ class DeliveryService:
             total = int(await session.scalar(select(func.count()).select_from(D).where(*where)) or 0)
             stmt = (
                 select(D, E)
-                .join(E, E.id == D.event_id)
+                .outerjoin(E, E.id == D.event_id)
                 .where(*where)
                 .order_by(D.created_at.desc(), D.id.desc())
                 .offset(max(offset, 0))

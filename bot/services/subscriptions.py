@@ -18,7 +18,7 @@ from bot import models
 from bot.clock import SYSTEM_CLOCK, Clock
 from bot.db import Sessionmaker
 from bot.models import EVENT_KINDS, utcnow
-from bot.services.access import VIEW_CHANNEL, Caller, Policy
+from bot.services.access import MANAGE_CHANNELS, Caller, Policy, require_manager
 from bot.services.audit import audit_row
 from bot.services.catalog import CatalogService
 from bot.services.digests import DigestOptions, Schedule, check_schedule, server_zone
@@ -27,7 +27,6 @@ from bot.services.filters import EventFacts, EventFilter
 from bot.services.links import KINDS, Links
 from bot.services.validation import check_slugs, normalize_kind
 
-MANAGE_CHANNELS = ("manage_channels", "Manage Channels")
 #: The one state whose subscriptions an event fans out to (paused and disabled ones get nothing).
 ALERTED = "active"
 
@@ -298,30 +297,18 @@ async def _matching(session: AsyncSession, event: models.Event) -> tuple[list[Ta
 
 def _stored_filter(row: Any) -> EventFilter:
     links = Links(**{k.field: _decoded(getattr(row, k.field)) for k in KINDS})
-    return _event_filter(_decoded(row.kinds), links, row.min_significance, row.guild_id)
+    return EventFilter(
+        links=links, kinds=_decoded(row.kinds), min_significance=row.min_significance, guild_id=row.guild_id
+    )
 
 
 def subscription_filter(sub: SubscriptionView) -> EventFilter:
     """The filter a subscription applies to events: the one fan-out decides with
     (:func:`matching_subscriptions`), and ``/alerts why`` explains."""
     links = Links(**{k.field: tuple(getattr(sub, k.field)) for k in KINDS})
-    return _event_filter(sub.kinds, links, sub.min_significance, sub.guild_id)
-
-
-def _event_filter(
-    kinds: tuple[str, ...], links: Links[str], min_significance: int, guild_id: int
-) -> EventFilter:
-    return EventFilter(links=links, kinds=kinds, min_significance=min_significance, guild_id=guild_id)
-
-
-def require_manager(policy: Policy, caller: Caller, channel_id: int | None = None) -> int:
-    """Guild-level Manage Channels, and sight of the channel asked about; the caller's guild."""
-    policy.require(caller, *MANAGE_CHANNELS)
-    if caller.guild_id is None:
-        raise ValidationFailed([FieldProblem("channel", "subscriptions belong to a server")])
-    if channel_id is not None:
-        policy.require_in(caller, channel_id, *VIEW_CHANNEL)
-    return caller.guild_id
+    return EventFilter(
+        links=links, kinds=sub.kinds, min_significance=sub.min_significance, guild_id=sub.guild_id
+    )
 
 
 def split_slugs(text: str | None) -> list[str]:

@@ -4,6 +4,7 @@ shown; ``/alerts log`` turning its pages."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import AsyncIterator
 from typing import Any
@@ -17,11 +18,14 @@ from bot.i18n import format_datetime
 from bot.services.access import Caller
 from bot.services.errors import NotFound, PermissionDenied
 from bot.services.subscriptions import SubscriptionView
+from testing.clock import ManualClock
 from testing.fake_discord import FakeDiscord, InteractionResult
 from tests.conftest import Database
 
 from .bot_process import Staff, channel_manager, load_sample, running_bot
 from .test_alerts_multi import sub_id, subscribe
+from .test_digests import START as DIGEST_START
+from .test_digests import digest_subscription, pass_boundary
 from .test_dispatcher import curator, event_input, wait_deliveries
 
 
@@ -341,3 +345,34 @@ async def test_why_agrees_with_delivery_for_every_channel(
         text = text_of(await why(fake_discord, event.id, channel))
         assert (f"<#{channel.id}> got this alert: " in text) is got, text
         assert (f"<#{channel.id}> did not get this alert." in text) is not got, text
+
+
+async def test_why_and_log_follow_an_event_into_a_digest(
+    fake_discord: FakeDiscord, staff: Staff, database: Database
+) -> None:
+    clock = ManualClock(DIGEST_START)
+    await load_sample(database)
+    channel = staff.channel(0)
+    async with running_bot(fake_discord, database, clock=clock) as client:
+        ident = sub_id(await subscribe(fake_discord, {"channel": channel, "mode": "digest", "at": "08:00"}))
+        event = await client.services.curation.create(curator(staff.guild.id), event_input("A launch"))
+        sub = await digest_subscription(database)
+        text = text_of(await why(fake_discord, event.id, channel))
+        assert (
+            f"Subscription #{ident}\n- matches: collected for the digest now open, posted at "
+            f"{when(sub.digest_next_at)}"
+        ) in text
+        start = sub.digest_next_at - dt.timedelta(days=1)  # type: ignore[operator]
+        await pass_boundary(client, clock, database)
+        D = models.Delivery
+        await wait_deliveries(database, (D.action == "digest") & (D.state == "sent"), 1)
+        [digest] = fake_discord.channel_messages(channel.id)
+        link = f"https://discord.com/channels/{staff.guild.id}/{channel.id}/{digest.id}"
+        text = text_of(await why(fake_discord, event.id, channel))
+        assert (
+            f"Subscription #{ident}\n- matches: in the digest of the period from {when(start)}: {link}"
+            in text
+        )
+        log = text_of(await fake_discord.invoke("alerts", {"channel": channel}, subcommand="log"))
+        assert f"Digest from {when(start)} to {when(sub.digest_next_at)}\n**digest** · attempts: 1" in log
+        assert f"Message: {link}" in log

@@ -10,7 +10,7 @@ from bot.discord.render.embeds import BRAND
 from bot.discord.render.flow import Flow
 from bot.discord.render.text import plain, truncate
 from bot.i18n import N_, format_datetime, gettext, tr
-from bot.services.deliveries import DeliveryView, LogPage, Verdict, WhyView
+from bot.services.deliveries import DISCORD_MESSAGE_URL, DeliveryView, LogPage, Verdict, WhyView
 from bot.services.filters import Exclusion
 
 #: The filters a subscription has, by the part of the filter an event fails (their option names).
@@ -27,6 +27,7 @@ LABELS = {
     "edited": N_("edited"),
     "retracted": N_("retracted"),
     "summary": N_("import summary"),
+    "digest": N_("digest"),
     "failed": N_("failed"),
     "pending": N_("pending"),
     "cancelled": N_("not sent"),
@@ -101,6 +102,8 @@ def verdict_lines(v: Verdict, why: WhyView, locale: str, timezone: str) -> list[
         )
     if lines:
         return lines
+    if sub.mode == "digest":
+        return [_digest_line(v, locale, timezone)]
     post = next((d for d in why.deliveries if d.action == "post"), None)
     if post is not None and post.subscription_id == sub.id:
         return [gettext(locale, "matches: this subscription carried the channel's alert")]
@@ -127,6 +130,28 @@ def verdict_lines(v: Verdict, why: WhyView, locale: str, timezone: str) -> list[
             "published without alerts (an import without `alert`) or past an import's alert cap",
         )
     ]
+
+
+def _digest_line(v: Verdict, locale: str, timezone: str) -> str:
+    """Where a matching event stands in a digest subscription."""
+    place, sub = v.digest, v.subscription
+    if place is None:
+        return gettext(locale, "matches, but this digest did not collect it when the event was published")
+    if place.start is None:
+        return tr(
+            locale,
+            "matches: collected for the digest now open, posted at {when}",
+            when=_when(place.end, locale, timezone),
+        )
+    start = _when(place.start, locale, timezone)
+    if place.message_id is None:
+        return tr(
+            locale,
+            "matches: collected for the digest of the period from {start}, not posted yet",
+            start=start,
+        )
+    link = DISCORD_MESSAGE_URL.format(guild=sub.guild_id, channel=sub.channel_id, message=place.message_id)
+    return tr(locale, "matches: in the digest of the period from {start}: {link}", start=start, link=link)
 
 
 #: The last error as a page of ``/alerts log`` shows it at most (``/alerts why`` shows it whole), so
@@ -209,7 +234,11 @@ def log_embed(page: LogPage, channel_id: int, locale: str = "en", timezone: str 
         head.append(gettext(locale, "No alert has been queued for this channel yet."))
     flow.describe("\n".join(head))
     for d in page.entries:
-        name = tr(locale, "Event #{id}: {title}", id=d.event_id, title=plain(d.event_title))
+        if d.event_id is None:  # a digest: its period
+            period = _when(d.period_start, locale, timezone), _when(d.period_end, locale, timezone)
+            name = tr(locale, "Digest from {start} to {end}", start=period[0], end=period[1])
+        else:
+            name = tr(locale, "Event #{id}: {title}", id=d.event_id, title=plain(d.event_title or ""))
         lines = delivery_lines(d, locale, timezone, LOG_ERROR_MAX)
         if d.summary_count:
             lines.insert(
