@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Self
 
 import discord
@@ -28,7 +28,7 @@ from bot.services.access import Caller
 from bot.services.curation import EditForm
 from bot.services.errors import FieldProblem, ValidationFailed
 from bot.services.export import export_events
-from bot.services.importing import import_file
+from bot.services.importing import ImportReport, import_file
 from bot.services.subscriptions import split_slugs
 from bot.services.validation import EventInput, SourceInput, host_of
 from cogs.watch import WatchCommands
@@ -79,16 +79,15 @@ def parse_tags(text: str, base: EventInput) -> dict[str, Any]:
         key, sep, value = raw.partition(":")
         key = key.strip().lower()
         if not sep or key not in TAG_KEYS:
-            problems.append(
-                FieldProblem("tags", f"“{raw.strip()[:40]}” is not one of {', '.join(TAG_KEYS)}: value")
-            )
+            known = {"value": raw.strip()[:40], "known": ", ".join(TAG_KEYS)}
+            problems.append(FieldProblem("tags", N_("“{value}” is not one of {known}: value"), params=known))
             continue
         value = value.strip()
         if key == "kind":
             out["kind"] = value.lower().replace(" ", "_")
         elif key == "significance":
             if not value.isdigit():
-                problems.append(FieldProblem("significance", "must be a whole number from 1 to 5"))
+                problems.append(FieldProblem("significance", N_("must be a whole number from 1 to 5")))
             else:
                 out["significance"] = int(value)
         else:
@@ -104,7 +103,7 @@ def parse_sources(text: str) -> list[SourceInput]:
     for i, raw in enumerate(line for line in text.splitlines() if line.strip()):
         parts = [p.strip() for p in raw.split("|")]
         if len(parts) < 2 or len(parts) > 4:
-            problems.append(FieldProblem(f"source {i + 1}", "write it as Publisher | Title | date | URL"))
+            problems.append(FieldProblem(f"source {i + 1}", N_("write it as Publisher | Title | date | URL")))
             continue
         parts += [""] * (4 - len(parts))
         sources.append(SourceInput(parts[0], parts[1], parts[2] or None, parts[3] or None))
@@ -119,11 +118,16 @@ def edit_form_id(event_id: int, revision: int, user_id: int, instance: int) -> s
     return f"curate:edit:{event_id}:r{revision}:{user_id}:{instance}"
 
 
-def import_reply(
-    summary: str, problems: Sequence[object], notes: Sequence[str]
-) -> tuple[str, discord.File | None]:
-    """The import report: the first problems and notes in the message (whole lines, within 2,000
-    characters), and every one of them in an attached text file whenever some do not fit."""
+def import_reply(report: ImportReport, locale: str = "en") -> tuple[str, discord.File | None]:
+    """The import report in ``locale``: the first problems and notes in the message (whole lines,
+    within 2,000 characters), and every one of them in an attached text file whenever some do not fit."""
+
+    def translate(template: str, values: Mapping[str, object]) -> str:
+        return tr(locale, template, **values)
+
+    summary = report.summary(translate)
+    problems = [p.text(translate) for p in report.problems]
+    notes = [n.text(translate) for n in report.notes]
     lines = [summary]
     shown = {"problems": 0, "notes": 0}
     budget = 2000 - 200  # room for the line that points at the file
@@ -136,17 +140,27 @@ def import_reply(
             shown[key] += 1
     if shown["problems"] == len(problems) and shown["notes"] == len(notes):
         return truncate("\n".join(lines), 2000), None
-    counts = [f"{shown['problems']} of {len(problems)} problems"] if problems else []
+    counts = []
+    if problems:
+        counts.append(tr(locale, "{shown} of {n} problems", shown=shown["problems"], n=len(problems)))
     if notes:
-        counts.append(f"{shown['notes']} of {len(notes)} rows merged or skipped")
-    lines.append(f"Shown here: {' and '.join(counts)}. Every one is in the attached {PROBLEMS_FILE}.")
+        counts.append(tr(locale, "{shown} of {n} rows merged or skipped", shown=shown["notes"], n=len(notes)))
+    and_ = gettext(locale, " and ")
+    lines.append(
+        tr(
+            locale,
+            "Shown here: {counts}. Every one is in the attached {file}.",
+            counts=and_.join(counts),
+            file=PROBLEMS_FILE,
+        )
+    )
     body = [
         summary,
         "",
-        f"Problems ({len(problems)}):",
-        *map(str, problems),
+        tr(locale, "Problems ({n}):", n=len(problems)),
+        *problems,
         "",
-        f"Rows merged or skipped ({len(notes)}):",
+        tr(locale, "Rows merged or skipped ({n}):", n=len(notes)),
         *notes,
     ]
     data = io.BytesIO("\n".join(body).encode("utf-8"))
@@ -157,9 +171,11 @@ class EditEventModal(discord.ui.Modal):
     """The event's fields, prefilled; submitting saves a new revision unless the event changed
     since the form opened (then nothing is written and the curator is told)."""
 
-    def __init__(self, cog: Curation, event_id: int, form: EditForm, *, user_id: int, instance: int) -> None:
+    def __init__(
+        self, cog: Curation, event_id: int, form: EditForm, *, user_id: int, instance: int, locale: str = "en"
+    ) -> None:
         super().__init__(
-            title=truncate(f"Edit event #{event_id}", 45),
+            title=truncate(tr(locale, "Edit event #{id}", id=event_id), 45),
             timeout=900,
             custom_id=edit_form_id(event_id, form.revision, user_id, instance),
         )
@@ -168,17 +184,21 @@ class EditEventModal(discord.ui.Modal):
         self.seen_revision = form.revision
         data = self.base = form.data
         self.title_input: discord.ui.TextInput[EditEventModal] = discord.ui.TextInput(
-            label="Title", default=data.title, min_length=3, max_length=200, custom_id="title"
+            label=gettext(locale, "Title"),
+            default=data.title,
+            min_length=3,
+            max_length=200,
+            custom_id="title",
         )
         self.date_input: discord.ui.TextInput[EditEventModal] = discord.ui.TextInput(
-            label="Date (YYYY, YYYY-MM or YYYY-MM-DD)",
+            label=gettext(locale, "Date (YYYY, YYYY-MM or YYYY-MM-DD)"),
             default=str(data.date),
             min_length=4,
             max_length=10,
             custom_id="date",
         )
         self.summary_input: discord.ui.TextInput[EditEventModal] = discord.ui.TextInput(
-            label="Summary",
+            label=gettext(locale, "Summary"),
             style=discord.TextStyle.paragraph,
             default=data.summary or None,
             required=False,
@@ -186,14 +206,16 @@ class EditEventModal(discord.ui.Modal):
             custom_id="summary",
         )
         self.tags_input: discord.ui.TextInput[EditEventModal] = discord.ui.TextInput(
-            label="Kind, significance, programs, parties, tracks",
+            label=gettext(locale, "Kind, significance, programs, parties, tracks"),
+            placeholder=gettext(locale, "One per line, keys in English: kind: missile_launch"),
             style=discord.TextStyle.paragraph,
             default=tags_text(data),
             max_length=1000,
             custom_id="tags",
         )
         self.sources_input: discord.ui.TextInput[EditEventModal] = discord.ui.TextInput(
-            label="Sources: Publisher | Title | date | URL",
+            label=gettext(locale, "Sources: Publisher | Title | date | URL"),
+            placeholder=gettext(locale, "One source per line: Publisher | Title | YYYY-MM-DD | https://…"),
             style=discord.TextStyle.paragraph,
             default=sources_text(data.sources),
             max_length=4000,
@@ -266,6 +288,7 @@ async def audit_page(
     page: int = 1,
     before_id: int | None = None,
     after_id: int | None = None,
+    locale: str = "en",
 ) -> Reply:
     """A page of the log, newest first: the first, the one older than ``before_id``, or the one
     newer than ``after_id``. Buttons carry the page state, so they outlive a restart."""
@@ -276,20 +299,24 @@ async def audit_page(
         if len(got) > LOG_PAGE:
             entries, has_older = got[-LOG_PAGE:], True
         else:  # Fewer than a page above: that is the first page.
-            return await audit_page(services, caller)
+            return await audit_page(services, caller, locale=locale)
     else:
         got = await curation.log(caller, limit=LOG_PAGE + 1, before_id=before_id)
         if before_id is not None and not got:
-            return await audit_page(services, caller)
+            return await audit_page(services, caller, locale=locale)
         entries, has_older = got[:LOG_PAGE], len(got) > LOG_PAGE
     page = max(page, 2) if has_newer else 1
     view: discord.ui.View | None = None
     if has_newer or has_older:
         view = discord.ui.View(timeout=None)
         uid = caller.user_id
-        view.add_item(AuditLogButton(uid, "n", entries[0].id, page - 1, disabled=not has_newer))
-        view.add_item(AuditLogButton(uid, "o", entries[-1].id, page + 1, disabled=not has_older))
-    return Reply(embeds=[audit_embed(entries, page - 1)], view=view, ephemeral=True)
+        view.add_item(
+            AuditLogButton(uid, "n", entries[0].id, page - 1, disabled=not has_newer, locale=locale)
+        )
+        view.add_item(
+            AuditLogButton(uid, "o", entries[-1].id, page + 1, disabled=not has_older, locale=locale)
+        )
+    return Reply(embeds=[audit_embed(entries, page - 1, locale)], view=view, ephemeral=True)
 
 
 class AuditLogButton(Rebuilt, template=r"pb:log:(?P<uid>\d+):(?P<dir>[on]):(?P<before>\d+):(?P<page>\d+)"):
@@ -297,9 +324,11 @@ class AuditLogButton(Rebuilt, template=r"pb:log:(?P<uid>\d+):(?P<dir>[on]):(?P<b
     """Older / Newer on a /curate log page. ``before`` is the audit id to page from (older: the
     page's oldest entry, newer: its newest); only ``uid``, the invoker, may press."""
 
-    def __init__(self, uid: int, direction: str, before: int, page: int, *, disabled: bool = False) -> None:
+    def __init__(
+        self, uid: int, direction: str, before: int, page: int, *, disabled: bool = False, locale: str = "en"
+    ) -> None:
         self.direction, self.before, self.page = direction, before, page
-        label = "Older" if direction == "o" else "Newer"
+        label = gettext(locale, "Older") if direction == "o" else gettext(locale, "Newer")
         super().__init__(uid, label, f"pb:log:{uid}:{direction}:{before}:{page}", disabled=disabled)
 
     @classmethod
@@ -317,6 +346,7 @@ class AuditLogButton(Rebuilt, template=r"pb:log:(?P<uid>\d+):(?P<dir>[on]):(?P<b
                 page=self.page,
                 before_id=self.before if older else None,
                 after_id=None if older else self.before,
+                locale=own_locale(interaction),
             )
 
         await turn_page(interaction, work)
@@ -422,7 +452,14 @@ class Curation(commands.Cog):
                 ).send_kwargs()
             )
             return
-        modal = EditEventModal(self, event_id, form, user_id=interaction.user.id, instance=interaction.id)
+        modal = EditEventModal(
+            self,
+            event_id,
+            form,
+            user_id=interaction.user.id,
+            instance=interaction.id,
+            locale=own_locale(interaction),
+        )
         await interaction.response.send_modal(modal)
 
     @curate.command(name="retract")
@@ -461,7 +498,12 @@ class Curation(commands.Cog):
         if file.size > IMPORT_MAX_BYTES:
             await interaction.response.send_message(
                 **message(
-                    f"{file.filename} is {file.size / 1024 / 1024:.1f} MB; at most 10 MB is accepted."
+                    tr(
+                        own_locale(interaction),
+                        "{file} is {size} MB; at most 10 MB is accepted.",
+                        file=file.filename,
+                        size=round(file.size / 1024 / 1024, 1),
+                    )
                 ).send_kwargs()
             )
             return
@@ -484,7 +526,7 @@ class Curation(commands.Cog):
             )
         if not dry_run and (report.created or report.updated):
             services.notify_enqueued()  # edits of posted alerts, and new alerts when asked for
-        text, full_list = import_reply(report.summary(), report.problems, report.notes)
+        text, full_list = import_reply(report, own_locale(interaction))
         await interaction.followup.send(
             text,
             file=full_list or discord.utils.MISSING,
@@ -517,14 +559,18 @@ class Curation(commands.Cog):
     @checks.curator_only()
     async def queue(self, interaction: discord.Interaction) -> None:
         """Review drafts from watched sources: publish, edit, merge or reject"""
-        reply = await queue_page(self.bot.services, checks.caller_of(interaction))
+        reply = await queue_page(
+            self.bot.services, checks.caller_of(interaction), locale=own_locale(interaction)
+        )
         await interaction.response.send_message(**reply.send_kwargs())
 
     @curate.command(name="log")
     @checks.curator_only()
     async def log_(self, interaction: discord.Interaction) -> None:
         """Page through this server's curation log"""
-        reply = await audit_page(self.bot.services, checks.caller_of(interaction))
+        reply = await audit_page(
+            self.bot.services, checks.caller_of(interaction), locale=own_locale(interaction)
+        )
         await interaction.response.send_message(**reply.send_kwargs())
 
     # Declared after the commands above so that /curate lists them first.

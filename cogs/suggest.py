@@ -11,7 +11,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord import checks
+from bot.discord.language import own_locale
 from bot.discord.render.reply import message
+from bot.i18n import N_, tr
 from bot.services.review import Suggestion
 
 if TYPE_CHECKING:
@@ -39,13 +41,18 @@ class Suggest(commands.Cog):
         caller = checks.caller_of(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)  # answered before any write
         draft = await self.bot.services.review.suggest(caller, Suggestion(title, date, summary, source_url))
-        where = "the shared review queue" if draft.guild_id is None else "this server's review queue"
-        await interaction.followup.send(
-            **message(
-                f"Thanks: your suggestion is draft #{draft.id} in {where}. A curator will check it "
+        locale = own_locale(interaction)  # the answer is the suggester's alone
+        if draft.guild_id is None:
+            text = N_(
+                "Thanks: your suggestion is draft #{id} in the shared review queue. A curator will check it "
                 "before anything is published."
-            ).send_kwargs()
-        )
+            )
+        else:
+            text = N_(
+                "Thanks: your suggestion is draft #{id} in this server's review queue. A curator will "
+                "check it before anything is published."
+            )
+        await interaction.followup.send(**message(tr(locale, text, id=draft.id)).send_kwargs())
 
 
 async def setup(bot: PeninsulaBot) -> None:

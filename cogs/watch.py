@@ -12,10 +12,12 @@ import discord
 from discord import app_commands
 
 from bot.discord import checks
+from bot.discord.language import own_locale
 from bot.discord.options import SourceOption
 from bot.discord.paging import services_of
 from bot.discord.render.reply import Reply, message
 from bot.discord.render.watch import sources_embed
+from bot.i18n import tr
 
 
 def _wake(client: discord.Client) -> None:
@@ -53,7 +55,12 @@ class WatchCommands(app_commands.Group):
         _wake(interaction.client)
         await interaction.followup.send(
             **message(
-                f"Watching source #{source.id} {source.name}. Its new items will appear in `/curate queue`."
+                tr(
+                    own_locale(interaction),
+                    "Watching source #{id} {name}. Its new items will appear in `/curate queue`.",
+                    id=source.id,
+                    name=source.name,
+                )
             ).send_kwargs()
         )
 
@@ -63,7 +70,7 @@ class WatchCommands(app_commands.Group):
         """The watched sources: last check, last new item, last error"""
         sources = await services_of(interaction.client).watch.sources(checks.caller_of(interaction))
         await interaction.response.send_message(
-            **Reply(embeds=[sources_embed(sources)], ephemeral=True).send_kwargs()
+            **Reply(embeds=[sources_embed(sources, own_locale(interaction))], ephemeral=True).send_kwargs()
         )
 
     @app_commands.command(name="remove")
@@ -73,9 +80,8 @@ class WatchCommands(app_commands.Group):
         """Stop watching a source (its pending drafts go too)"""
         await interaction.response.defer(ephemeral=True, thinking=True)
         view = await services_of(interaction.client).watch.remove(checks.caller_of(interaction), source)
-        await interaction.followup.send(
-            **message(f"No longer watching #{view.id} {view.name}.").send_kwargs()
-        )
+        text = tr(own_locale(interaction), "No longer watching #{id} {name}.", id=view.id, name=view.name)
+        await interaction.followup.send(**message(text).send_kwargs())
 
     @app_commands.command(name="pause")
     @app_commands.describe(source="The source (type its name or number)")
@@ -96,9 +102,15 @@ async def _set_paused(interaction: discord.Interaction, source: int, paused: boo
     await interaction.response.defer(ephemeral=True, thinking=True)  # answered before any write
     watch = services_of(interaction.client).watch
     view = await watch.set_paused(checks.caller_of(interaction), source, paused)
+    locale = own_locale(interaction)
     if paused:
-        text = f"Paused #{view.id} {view.name}: it is not checked until `/curate watch resume`."
+        text = tr(
+            locale,
+            "Paused #{id} {name}: it is not checked until `/curate watch resume`.",
+            id=view.id,
+            name=view.name,
+        )
     else:
         _wake(interaction.client)
-        text = f"Resumed #{view.id} {view.name}: it is checked again."
+        text = tr(locale, "Resumed #{id} {name}: it is checked again.", id=view.id, name=view.name)
     await interaction.followup.send(**message(text).send_kwargs())

@@ -15,8 +15,9 @@ from bot.discord.errors import reply_ephemeral, user_message
 from bot.discord.language import own_locale
 from bot.discord.paging import Rebuilt, services_of
 from bot.discord.render.reply import Reply, message
+from bot.discord.render.text import truncate
 from bot.discord.render.watch import draft_embed
-from bot.i18n import N_
+from bot.i18n import N_, gettext, tr
 from bot.services.access import Caller
 from bot.services.container import Services
 from bot.services.review import EDITABLE, REASON_MAX, DraftEdit, check_edit, check_reason, edit_of
@@ -26,43 +27,78 @@ from bot.services.watch import DraftView
 QUEUE_NOT_YOURS = N_(
     "Only the curator who opened this queue can use its buttons. Run /curate queue yourself."
 )
-ACTIONS = {"p": "Publish", "e": "Edit", "m": "Merge", "r": "Reject", "b": "◀ Prev", "n": "Next ▶"}
+ACTIONS = {
+    "p": N_("Publish"),
+    "e": N_("Edit"),
+    "m": N_("Merge"),
+    "r": N_("Reject"),
+    "b": N_("◀ Prev"),
+    "n": N_("Next ▶"),
+}
 
 
-async def queue_page(services: Services, caller: Caller, page: int = 1) -> Reply:
-    """Page ``page`` (1-based) of the caller's queue: one draft and its buttons."""
+def _label(action: str, draft: DraftView, locale: str) -> str:
+    """A button's label in ``locale``: "Merge into #N" for a possible duplicate."""
+    if action == "m" and draft.duplicate_of is not None:
+        return tr(locale, "Merge into #{id}", id=draft.duplicate_of)
+    return gettext(locale, ACTIONS[action])
+
+
+async def queue_page(services: Services, caller: Caller, page: int = 1, *, locale: str = "en") -> Reply:
+    """Page ``page`` (1-based) of the caller's queue in ``locale``: one draft and its buttons."""
     queue = await services.review.queue(caller, limit=1, offset=max(page, 1) - 1)
     if not queue.drafts:
         if queue.total and page > 1:  # the last draft of the queue was just decided: show the new last
-            return await queue_page(services, caller, queue.total)
-        return message("The review queue is empty.")
+            return await queue_page(services, caller, queue.total, locale=locale)
+        return message(gettext(locale, "The review queue is empty."))
     draft = queue.drafts[0]
     view = discord.ui.View(timeout=None)
     uid, green, red = caller.user_id, discord.ButtonStyle.success, discord.ButtonStyle.danger
-    view.add_item(QueueButton(uid, "p", draft.id, page, style=green))
-    view.add_item(QueueButton(uid, "e", draft.id, page, style=discord.ButtonStyle.primary))
+    primary = discord.ButtonStyle.primary
+
+    def button(action: str, at: int, **kwargs: Any) -> QueueButton:
+        return QueueButton(uid, action, draft.id, at, label=_label(action, draft, locale), **kwargs)
+
+    view.add_item(button("p", page, style=green))
+    view.add_item(button("e", page, style=primary))
     if draft.duplicate_of is not None:
-        merge = f"Merge into #{draft.duplicate_of}"
-        view.add_item(QueueButton(uid, "m", draft.id, page, label=merge, style=discord.ButtonStyle.primary))
-    view.add_item(QueueButton(uid, "r", draft.id, page, style=red))
-    view.add_item(QueueButton(uid, "b", draft.id, page - 1, disabled=page <= 1))
-    view.add_item(QueueButton(uid, "n", draft.id, page + 1, disabled=page >= queue.total))
-    return Reply(embeds=[draft_embed(draft, page, queue.total)], view=view, ephemeral=True)
+        view.add_item(button("m", page, style=primary))
+    view.add_item(button("r", page, style=red))
+    view.add_item(button("b", page - 1, disabled=page <= 1))
+    view.add_item(button("n", page + 1, disabled=page >= queue.total))
+    return Reply(embeds=[draft_embed(draft, page, queue.total, locale=locale)], view=view, ephemeral=True)
 
 
-def published_note(draft_id: int, event: EventView) -> str:
-    scope = "shared with every server" if event.is_global else "local to this server"
-    return f"Published draft #{draft_id} as event #{event.id} ({scope}); matching channels are alerted."
+def published_note(draft_id: int, event: EventView, locale: str = "en") -> str:
+    scope = (
+        gettext(locale, "shared with every server")
+        if event.is_global
+        else gettext(locale, "local to this server")
+    )
+    return tr(
+        locale,
+        "Published draft #{draft} as event #{event} ({scope}); matching channels are alerted.",
+        draft=draft_id,
+        event=event.id,
+        scope=scope,
+    )
 
 
-def merged_note(draft_id: int, event: EventView) -> str:
-    return f"Merged draft #{draft_id} into event #{event.id} as a further source; nothing new was posted."
+def merged_note(draft_id: int, event: EventView, locale: str = "en") -> str:
+    return tr(
+        locale,
+        "Merged draft #{draft} into event #{event} as a further source; nothing new was posted.",
+        draft=draft_id,
+        event=event.id,
+    )
 
 
 async def show_queue(interaction: discord.Interaction, page: int, note: str | None) -> None:
-    """Redraw the queue message at ``page`` with ``note`` above it."""
+    """Redraw the queue message at ``page`` with ``note`` above it (the presser's language: the
+    queue is theirs alone)."""
     services = services_of(interaction.client)
-    reply = await queue_page(services, checks.caller_of(interaction), max(page, 1))
+    locale = own_locale(interaction)
+    reply = await queue_page(services, checks.caller_of(interaction), max(page, 1), locale=locale)
     if note is not None:
         reply.content = note
     if interaction.response.is_done():
@@ -98,41 +134,39 @@ class QueueButton(Rebuilt, template=r"pb:dq:(?P<uid>\d+):(?P<act>[pemrbn]):(?P<d
     async def callback(self, interaction: discord.Interaction) -> None:
         review = services_of(interaction.client).review
         caller = checks.caller_of(interaction)
+        locale = own_locale(interaction)
         note: str | None = None
         try:
             if self.action in "pemr":  # still pending and theirs? (else the answer says who decided)
                 draft = await review.draft(caller, self.draft_id)
                 if self.action in "er":  # a form first
                     form = EditDraftModal if self.action == "e" else RejectDraftModal
-                    modal = form(edit_of(draft), self.draft_id, self.page, interaction)
+                    modal = form(edit_of(draft), self.draft_id, self.page, interaction, locale)
                     await interaction.response.send_modal(modal)
                     return
             if self.action == "p":
                 await interaction.response.defer()  # a publish writes: answer first
-                note = published_note(self.draft_id, await review.publish(caller, self.draft_id))
+                note = published_note(self.draft_id, await review.publish(caller, self.draft_id), locale)
             elif self.action == "m":
                 await interaction.response.defer()
-                note = merged_note(self.draft_id, await review.merge(caller, self.draft_id))
+                note = merged_note(self.draft_id, await review.merge(caller, self.draft_id), locale)
             await show_queue(interaction, self.page, note)
         except Exception as exc:
             await reply_ephemeral(
                 interaction,
-                user_message(
-                    exc, context=f"the review queue ({self.action})", locale=own_locale(interaction)
-                ),
+                user_message(exc, context=f"the review queue ({self.action})", locale=locale),
             )
 
 
-def review_buttons(draft: DraftView) -> discord.ui.View:
+def review_buttons(draft: DraftView, locale: str = "en") -> discord.ui.View:
     """The buttons of a draft posted in a review channel: Publish, Edit, Merge into #N (for a
-    possible duplicate) and Reject, for any curator of the server."""
+    possible duplicate) and Reject, for any curator of the server (labels in the server's language)."""
     view = discord.ui.View(timeout=None)
-    view.add_item(ReviewButton("p", draft.id, style=discord.ButtonStyle.success))
-    view.add_item(ReviewButton("e", draft.id, style=discord.ButtonStyle.primary))
-    if draft.duplicate_of is not None:
-        label = f"Merge into #{draft.duplicate_of}"
-        view.add_item(ReviewButton("m", draft.id, label=label, style=discord.ButtonStyle.primary))
-    view.add_item(ReviewButton("r", draft.id, style=discord.ButtonStyle.danger))
+    styles = {"p": discord.ButtonStyle.success, "e": discord.ButtonStyle.primary}
+    styles |= {"m": discord.ButtonStyle.primary, "r": discord.ButtonStyle.danger}
+    for action, style in styles.items():
+        if action != "m" or draft.duplicate_of is not None:
+            view.add_item(ReviewButton(action, draft.id, label=_label(action, draft, locale), style=style))
     return view
 
 
@@ -168,24 +202,24 @@ class ReviewButton(
     async def callback(self, interaction: discord.Interaction) -> None:
         review = services_of(interaction.client).review
         caller = checks.caller_of(interaction)
+        locale = own_locale(interaction)  # the answer is the presser's alone
         try:
             draft = await review.draft(caller, self.draft_id)  # a curator's, still pending?
             if self.action in "er":
                 form = EditDraftModal if self.action == "e" else RejectDraftModal
-                await interaction.response.send_modal(form(edit_of(draft), self.draft_id, None, interaction))
+                modal = form(edit_of(draft), self.draft_id, None, interaction, locale)
+                await interaction.response.send_modal(modal)
                 return
             await interaction.response.defer(ephemeral=True, thinking=True)  # a decision writes
             if self.action == "p":
-                note = published_note(self.draft_id, await review.publish(caller, self.draft_id))
+                note = published_note(self.draft_id, await review.publish(caller, self.draft_id), locale)
             else:
-                note = merged_note(self.draft_id, await review.merge(caller, self.draft_id))
+                note = merged_note(self.draft_id, await review.merge(caller, self.draft_id), locale)
             await reply_ephemeral(interaction, note)
         except Exception as exc:
             await reply_ephemeral(
                 interaction,
-                user_message(
-                    exc, context=f"the review of draft #{self.draft_id}", locale=own_locale(interaction)
-                ),
+                user_message(exc, context=f"the review of draft #{self.draft_id}", locale=locale),
             )
 
 
@@ -194,10 +228,12 @@ class _DraftModal(discord.ui.Modal):
 
     kind = "form"
 
-    def __init__(self, title: str, draft_id: int, page: int | None, opened: discord.Interaction) -> None:
+    def __init__(
+        self, title: str, draft_id: int, page: int | None, opened: discord.Interaction, locale: str
+    ) -> None:
         custom_id = f"pb:dq{self.kind[0]}:{draft_id}:{opened.user.id}:{opened.id}"
-        super().__init__(title=title, timeout=900, custom_id=custom_id)
-        self.draft_id, self.page = draft_id, page
+        super().__init__(title=truncate(title, 45), timeout=900, custom_id=custom_id)
+        self.draft_id, self.page, self.locale = draft_id, page, locale
 
     def check(self) -> None:
         """Refuse bad fields before anything is answered or written (raises ValidationFailed)."""
@@ -229,24 +265,40 @@ class EditDraftModal(_DraftModal):
 
     kind = "edit form"
 
-    def __init__(self, base: DraftEdit, draft_id: int, page: int | None, opened: discord.Interaction) -> None:
-        super().__init__(f"Edit draft #{draft_id}, then publish", draft_id, page, opened)
+    def __init__(
+        self,
+        base: DraftEdit,
+        draft_id: int,
+        page: int | None,
+        opened: discord.Interaction,
+        locale: str = "en",
+    ) -> None:
+        super().__init__(
+            tr(locale, "Edit draft #{id}, then publish", id=draft_id), draft_id, page, opened, locale
+        )
         self.inputs: dict[str, discord.ui.TextInput[EditDraftModal]] = {
-            "title": discord.ui.TextInput(label="Title", default=base.title, max_length=200),
+            "title": discord.ui.TextInput(label=gettext(locale, "Title"), default=base.title, max_length=200),
             "date": discord.ui.TextInput(
-                label="Date (YYYY, YYYY-MM or YYYY-MM-DD)", default=base.date, max_length=10
+                label=gettext(locale, "Date (YYYY, YYYY-MM or YYYY-MM-DD)"), default=base.date, max_length=10
             ),
             "summary": discord.ui.TextInput(
-                label="Summary",
+                label=gettext(locale, "Summary"),
                 style=discord.TextStyle.paragraph,
                 default=base.summary[:1500] or None,
                 required=False,
                 max_length=1500,
             ),
             "significance": discord.ui.TextInput(
-                label="Significance (1 to 5)", default=base.significance, max_length=2
+                label=gettext(locale, "Significance (1 to 5)"), default=base.significance, max_length=2
             ),
-            "kind": discord.ui.TextInput(label="Kind", default=base.kind, max_length=40),
+            "kind": discord.ui.TextInput(
+                label=gettext(locale, "Kind"),
+                placeholder=gettext(
+                    locale, "missile_launch, nuclear_test, statement, sanctions, talks_session …"
+                ),
+                default=base.kind,
+                max_length=40,
+            ),
         }
         for name, item in self.inputs.items():
             item.custom_id = name
@@ -260,7 +312,8 @@ class EditDraftModal(_DraftModal):
 
     async def decide(self, services: Services, caller: Caller) -> str:
         edit = self.edit()
-        return published_note(self.draft_id, await services.review.publish(caller, self.draft_id, edit))
+        event = await services.review.publish(caller, self.draft_id, edit)
+        return published_note(self.draft_id, event, self.locale)
 
 
 class RejectDraftModal(_DraftModal):
@@ -268,10 +321,17 @@ class RejectDraftModal(_DraftModal):
 
     kind = "reject form"
 
-    def __init__(self, base: DraftEdit, draft_id: int, page: int | None, opened: discord.Interaction) -> None:
-        super().__init__(f"Reject draft #{draft_id}", draft_id, page, opened)
+    def __init__(
+        self,
+        base: DraftEdit,
+        draft_id: int,
+        page: int | None,
+        opened: discord.Interaction,
+        locale: str = "en",
+    ) -> None:
+        super().__init__(tr(locale, "Reject draft #{id}", id=draft_id), draft_id, page, opened, locale)
         self.reason: discord.ui.TextInput[RejectDraftModal] = discord.ui.TextInput(
-            label="Reason (kept in the curation log)",
+            label=gettext(locale, "Reason (kept in the curation log)"),
             style=discord.TextStyle.paragraph,
             min_length=3,
             max_length=REASON_MAX,
@@ -284,4 +344,4 @@ class RejectDraftModal(_DraftModal):
 
     async def decide(self, services: Services, caller: Caller) -> str:
         await services.review.reject(caller, self.draft_id, self.reason.value)
-        return f"Rejected draft #{self.draft_id}; nothing was posted."
+        return tr(self.locale, "Rejected draft #{id}; nothing was posted.", id=self.draft_id)

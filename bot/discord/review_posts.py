@@ -50,13 +50,13 @@ def decision_line(job: PostJob, locale: str) -> str:
 
 def post_payload(job: PostJob, locale: str) -> dict[str, Any]:
     """The message of a new draft in a review channel (or, once decided, what it is edited to)."""
-    embed = draft_embed(job.draft, 1, 1, footer=delivery_ref(job.nonce)).to_dict()
+    embed = draft_embed(job.draft, 1, 1, footer=delivery_ref(job.nonce), locale=locale).to_dict()
     if job.action == "edit":
         content = decision_line(job, locale)
         components: list[dict[str, Any]] = []
     else:
         content = tr(locale, "**New draft for review:** #{draft}", draft=job.draft.id)
-        components = review_buttons(job.draft).to_components()
+        components = review_buttons(job.draft, locale).to_components()
     return {"content": content, "embeds": [embed], "components": components, "allowed_mentions": NO_MENTIONS}
 
 

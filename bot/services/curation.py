@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import models
 from bot.db import Sessionmaker
+from bot.i18n import N_
 from bot.services.access import Caller, Policy
 from bot.services.audit import AuditEntry
 from bot.services.dates import iso_with_precision
@@ -60,7 +61,7 @@ class CurationService:
             and caller.guild_id is not None
             and caller.guild_id not in self._policy.home_guild_ids
         ):
-            raise PermissionDenied("to be a curator in a home server to change a shared event")
+            raise PermissionDenied(N_("to be a curator in a home server to change a shared event"))
         return event
 
     async def create(self, caller: Caller, data: EventInput, *, alert: bool = True) -> EventView:
@@ -87,11 +88,17 @@ class CurationService:
             event = await self._load(session, caller, event_id, for_update=seen_revision is not None)
             if seen_revision is not None and event.revision != seen_revision:
                 raise Conflict(
-                    f"Event #{event_id} changed while your form was open (it is now at revision "
-                    f"{event.revision}); nothing was written. Open the form again to edit the new version."
+                    N_(
+                        "Event #{id} changed while your form was open (it is now at revision "
+                        "{revision}); nothing was written. Open the form again to edit the new version."
+                    ),
+                    id=event_id,
+                    revision=event.revision,
                 )
             if event.status != "published":
-                raise ValidationFailed([FieldProblem("id", f"event #{event_id} is retracted")])
+                raise ValidationFailed(
+                    [FieldProblem("id", N_("event #{id} is retracted"), params={"id": event_id})]
+                )
             links = (await LinkResolver.load(session)).resolve(clean)
             writer = EventWriter(session, Author.of(caller))
             if not writer.revise(event, clean, links):
@@ -111,7 +118,9 @@ class CurationService:
             await self._policy.require_curator(session, caller)
             event = await self._load(session, caller, event_id)
             if event.status == "retracted":
-                raise ValidationFailed([FieldProblem("id", f"event #{event_id} is already retracted")])
+                raise ValidationFailed(
+                    [FieldProblem("id", N_("event #{id} is already retracted"), params={"id": event_id})]
+                )
             writer = EventWriter(session, Author.of(caller))
             writer.retract(event, reason)
             count = await writer.flush()

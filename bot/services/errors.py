@@ -16,9 +16,21 @@ from dataclasses import dataclass
 Translate = Callable[[str, Mapping[str, object]], str]
 
 
+class Term(str):
+    """A value of a template that is itself a message of the catalog (``Term(N_("the operator"))``):
+    translated with the template it fills in."""
+
+    __slots__ = ()
+
+
 def english(template: str, values: Mapping[str, object]) -> str:
     """The English text of a template (the msgids are English)."""
     return template.format(**values) if values else template
+
+
+def terms(translate: Translate, values: Mapping[str, object]) -> dict[str, object]:
+    """``values`` with each :class:`Term` among them in the language of ``translate``."""
+    return {k: translate(v, {}) if isinstance(v, Term) else v for k, v in values.items()}
 
 
 class ServiceError(Exception):
@@ -32,7 +44,7 @@ class ServiceError(Exception):
 
     def localized(self, translate: Translate = english) -> str:
         """The message in the language of ``translate``."""
-        return translate(self.template, self.params)
+        return translate(self.template, terms(translate, self.params))
 
 
 class NotFound(ServiceError):
@@ -63,20 +75,27 @@ class NotFound(ServiceError):
 
 @dataclass(frozen=True)
 class FieldProblem:
-    """What is wrong with one field: ``problem`` is a template filled in from ``params``."""
+    """What is wrong with one field: ``problem`` is a template filled in from ``params``; ``field``
+    names it as typed (an option, a column), or is a :class:`Term` translated with the problem."""
 
     field: str
     problem: str
     row: int | None = None
     params: Mapping[str, object] = dataclasses.field(default_factory=dict, compare=False)
 
+    @property
+    def message(self) -> str:
+        """The problem in English, filled in (without the field)."""
+        return english(self.problem, self.params)
+
     def text(self, translate: Translate = english) -> str:
-        problem = translate(self.problem, self.params)
+        problem = translate(self.problem, terms(translate, self.params))
+        field = translate(self.field, {}) if isinstance(self.field, Term) else self.field
         if self.row is not None:
             return translate(
-                "row {row}, {field}: {problem}", {"row": self.row, "field": self.field, "problem": problem}
+                "row {row}, {field}: {problem}", {"row": self.row, "field": field, "problem": problem}
             )
-        return f"{self.field}: {problem}"
+        return f"{field}: {problem}"
 
     def __str__(self) -> str:
         return self.text()

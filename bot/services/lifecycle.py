@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import models
+from bot.i18n import N_
 from bot.models import utcnow
 from bot.outbox.enqueue import Action, AlertBudget, enqueue, with_posted_alerts
 from bot.services.access import Caller
@@ -57,7 +58,9 @@ class LinkResolver:
             found = self._rows[kind.field]
             slugs: tuple[str, ...] = getattr(clean, kind.field)
             problems.extend(
-                FieldProblem(kind.plural, f"“{s}” is not known", row) for s in slugs if s not in found
+                FieldProblem(kind.plural, N_("“{value}” is not known"), row, params={"value": s})
+                for s in slugs
+                if s not in found
             )
             out[kind.field] = [found[s] for s in slugs if s in found]
         if problems:

@@ -14,7 +14,7 @@ import datetime as dt
 import re
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import func, select
@@ -22,12 +22,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import models
 from bot.db import Sessionmaker, hold
+from bot.i18n import N_
 from bot.models import utcnow
 from bot.services.access import Caller, Policy
 from bot.services.audit import audit_row
 from bot.services.catalog import CatalogService
 from bot.services.drafting import SIGNIFICANCE, guess_kind, possible_duplicate
-from bot.services.errors import Conflict, FieldProblem, NotFound, ValidationFailed
+from bot.services.errors import Conflict, FieldProblem, NotFound, Term, ValidationFailed
 from bot.services.events import with_links
 from bot.services.lifecycle import Author, EventWriter, LinkResolver
 from bot.services.links import KINDS
@@ -72,7 +73,7 @@ def edit_of(draft: DraftView) -> DraftEdit:
 def _significance(text: str) -> int:
     value = text.strip()
     if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= 5:
-        raise ValidationFailed([FieldProblem("significance", "must be a whole number from 1 to 5")])
+        raise ValidationFailed([FieldProblem("significance", N_("must be a whole number from 1 to 5"))])
     return int(value)
 
 
@@ -103,15 +104,19 @@ def _dated(draft: models.Draft) -> str:
     return draft.occurred_on.isoformat()[: {"year": 4, "month": 7}.get(draft.precision, 10)]
 
 
-def _decided(draft: models.Draft) -> str:
+_DECIDED = {
+    "published": N_("Draft #{id} was already published (event #{event}) by {who} on {when}."),
+    "merged": N_("Draft #{id} was already merged (event #{event}) by {who} on {when}."),
+    "rejected": N_("Draft #{id} was already rejected by {who} on {when}."),
+}
+
+
+def _decided(draft: models.Draft) -> Conflict:
     """Who decided a draft, and when, as a refusal of a second decision says it."""
-    who = f"<@{draft.decided_by}>" if draft.decided_by else "the operator"
-    when = f" on {draft.decided_at:%Y-%m-%d %H:%M} UTC" if draft.decided_at else ""
-    what = {"published": "published", "merged": "merged", "rejected": "rejected"}.get(
-        draft.state, draft.state
-    )
-    target = f" (event #{draft.event_id})" if draft.event_id and draft.state != "rejected" else ""
-    return f"Draft #{draft.id} was already {what}{target} by {who}{when}."
+    who = f"<@{draft.decided_by}>" if draft.decided_by else Term(N_("the operator"))
+    when = f"{draft.decided_at:%Y-%m-%d %H:%M} UTC" if draft.decided_at else "—"
+    template = _DECIDED.get(draft.state, _DECIDED["rejected"])
+    return Conflict(template, id=draft.id, event=draft.event_id, who=who, when=when)
 
 
 #: Suggestions one member may make per hour (refused with the time they may try again).
@@ -128,7 +133,9 @@ class TooManySuggestions(Conflict):
     def __init__(self, retry_at: dt.datetime) -> None:
         self.retry_at = retry_at
         super().__init__(
-            f"You can suggest {SUGGEST_LIMIT} drafts an hour; you can suggest again at {retry_at:%H:%M} UTC."
+            N_("You can suggest {limit} drafts an hour; you can suggest again at {time} UTC."),
+            limit=SUGGEST_LIMIT,
+            time=f"{retry_at:%H:%M}",
         )
 
 
@@ -144,9 +151,11 @@ class Suggestion:
 
 def _plain(text: str, name: str, problems: list[FieldProblem]) -> None:
     if _PINGS.search(text):
-        problems.append(FieldProblem(name, "may not mention members, roles, channels, @everyone or @here"))
+        problems.append(
+            FieldProblem(name, N_("may not mention members, roles, channels, @everyone or @here"))
+        )
     if _MASKED.search(text):
-        problems.append(FieldProblem(name, "may not hold masked links ([text](address))"))
+        problems.append(FieldProblem(name, N_("may not hold masked links ([text](address))")))
 
 
 def check_suggestion(s: Suggestion, today: dt.date | None = None) -> CleanEvent:
@@ -156,7 +165,9 @@ def check_suggestion(s: Suggestion, today: dt.date | None = None) -> CleanEvent:
     for name in ("title", "summary"):
         _plain(getattr(s, name), name, problems)
     if len(s.source_url) > 500:
-        problems.append(FieldProblem("source_url", "must be at most 500 characters"))
+        problems.append(
+            FieldProblem("source_url", N_("must be at most {most} characters"), params={"most": 500})
+        )
     kind = guess_kind(s.title)
     data = EventInput(
         title=s.title,
@@ -169,9 +180,7 @@ def check_suggestion(s: Suggestion, today: dt.date | None = None) -> CleanEvent:
     try:
         clean = validate_event(data, today=today)
     except ValidationFailed as exc:
-        problems += [
-            FieldProblem("source_url", p.problem) if p.field.endswith(" url") else p for p in exc.problems
-        ]
+        problems += [replace(p, field="source_url") if p.field.endswith(" url") else p for p in exc.problems]
     if problems:
         raise ValidationFailed(problems)
     return clean
@@ -196,7 +205,7 @@ class ReviewService:
         :data:`SUGGEST_LIMIT` a member per hour, however many arrive at once (``db.hold``). Any member
         may suggest; nothing is published."""
         if caller.guild_id is None:
-            raise ValidationFailed([FieldProblem("server", "suggestions are made in a server")])
+            raise ValidationFailed([FieldProblem("server", N_("suggestions are made in a server"))])
         clean = check_suggestion(suggestion)
         text = f"{clean.title} {clean.summary}"
         links = await self._catalog.mentioned(text) if self._catalog is not None else {}
@@ -281,7 +290,7 @@ class ReviewService:
         if draft is None or not self._scope_is(caller, draft):
             raise NotFound("draft", f"#{draft_id}")
         if draft.state != "pending":
-            raise Conflict(_decided(draft))
+            raise _decided(draft)
         return draft
 
     def _notify(self, count: int) -> None:
@@ -346,7 +355,9 @@ class ReviewService:
         async with self._sessionmaker() as session, session.begin():
             draft = await self._pending(session, caller, draft_id)
             if draft.duplicate_of is None:
-                raise ValidationFailed([FieldProblem("draft", f"draft #{draft_id} duplicates no event")])
+                raise ValidationFailed(
+                    [FieldProblem("draft", N_("draft #{id} duplicates no event"), params={"id": draft_id})]
+                )
             stmt = with_links(select(models.Event).where(models.Event.id == draft.duplicate_of))
             event = await session.scalar(stmt.with_for_update(of=models.Event))
             if event is None or event.guild_id != draft.guild_id or event.status != "published":

@@ -12,7 +12,7 @@ import datetime as dt
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -330,7 +330,7 @@ async def _load_events(
             clean = validate_event(data, row=row_no)
             links = resolver.resolve(clean, row=row_no)
         except ValidationFailed as exc:
-            problems.extend(FieldProblem(f"event {e['id']}: {p.field}", p.problem) for p in exc.problems)
+            problems.extend(replace(p, field=f"event {e['id']}: {p.field}") for p in exc.problems)
             continue
         file = corpus.event_files.get(str(e["id"]))
         writer = writers.get(file or "")

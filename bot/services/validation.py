@@ -6,14 +6,15 @@ import datetime as dt
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot.i18n.catalogs import N_
 from bot.i18n.locales import DEFAULT, LOCALES
 from bot.models import EVENT_KINDS
 from bot.services.dates import parse_date
-from bot.services.errors import FieldProblem, NotFound, ValidationFailed
+from bot.services.errors import FieldProblem, NotFound, ValidationFailed, english
 from bot.services.views import EventContent, SourceView
 
 TITLE_MIN, TITLE_MAX = 3, 200
@@ -83,15 +84,16 @@ def check_translations(value: object, problems: list[FieldProblem]) -> dict[str,
     if value is None:
         return None
     if not isinstance(value, dict):
-        problems.append(FieldProblem("i18n", "must map languages to a title and a summary"))
+        problems.append(FieldProblem("i18n", N_("must map languages to a title and a summary")))
         return None
     out: dict[str, Any] = {}
     for lang, entry in value.items():
         if lang not in TRANSLATED:
-            problems.append(FieldProblem("i18n", f"“{str(lang)[:20]}” is not one of {', '.join(TRANSLATED)}"))
+            known = {"value": str(lang)[:20], "known": ", ".join(TRANSLATED)}
+            problems.append(FieldProblem("i18n", N_("“{value}” is not one of {known}"), params=known))
             continue
         if not isinstance(entry, dict) or set(entry) - {"title", "summary"}:
-            problems.append(FieldProblem(f"i18n {lang}", "must hold a title and a summary only"))
+            problems.append(FieldProblem(f"i18n {lang}", N_("must hold a title and a summary only")))
             continue
         clean: dict[str, str] = {}
         if "title" in entry:
@@ -129,15 +131,33 @@ def character_problem(ch: str, *, multiline: bool = False) -> str | None:
     return None
 
 
-def text_problem(text: str, *, multiline: bool = False) -> str | None:
-    """The first character of ``text`` that may not be stored, named (``contains U+200B (ZERO WIDTH
-    SPACE), an invisible formatting character``); None when every character may."""
+#: The refusal of a character, per reason :func:`character_problem` gives (``{char}``: its code and name).
+_REFUSALS = {
+    "a control character": N_("contains {char}, a control character"),
+    "a bidirectional override": N_("contains {char}, a bidirectional override"),
+    "an invisible formatting character": N_("contains {char}, an invisible formatting character"),
+    "a line or paragraph separator": N_("contains {char}, a line or paragraph separator"),
+    "a surrogate": N_("contains {char}, a surrogate"),
+    "a noncharacter": N_("contains {char}, a noncharacter"),
+}
+
+
+def text_refusal(text: str, *, multiline: bool = False) -> tuple[str, dict[str, object]] | None:
+    """The first character of ``text`` that may not be stored, as a template and its values;
+    None when every character may."""
     for ch in text:
         why = character_problem(ch, multiline=multiline)
         if why is not None:
             name = unicodedata.name(ch, "")
-            return f"contains U+{ord(ch):04X}{f' ({name})' if name else ''}, {why}"
+            return _REFUSALS[why], {"char": f"U+{ord(ch):04X}{f' ({name})' if name else ''}"}
     return None
+
+
+def text_problem(text: str, *, multiline: bool = False) -> str | None:
+    """The first character of ``text`` that may not be stored, named (``contains U+200B (ZERO WIDTH
+    SPACE), an invisible formatting character``); None when every character may."""
+    refusal = text_refusal(text, multiline=multiline)
+    return None if refusal is None else english(*refusal)
 
 
 def parse_id(text: object) -> int | None:
@@ -177,18 +197,20 @@ def check_text(
     if value is None:
         value = ""
     if not isinstance(value, str):
-        problems.append(FieldProblem(name, "must be text"))
+        problems.append(FieldProblem(name, N_("must be text")))
         return ""
     text = value.strip()
-    refused = text_problem(text, multiline=multiline)
+    refused = text_refusal(text, multiline=multiline)
     if refused is not None:
-        problems.append(FieldProblem(name, refused))
+        problems.append(FieldProblem(name, refused[0], params=refused[1]))
     if len(text) < low:
-        problems.append(
-            FieldProblem(name, "is required" if not text else f"must be at least {low} characters")
-        )
+        problem = N_("is required") if not text else N_("must be at least {low} characters")
+        problems.append(FieldProblem(name, problem, params={"low": low}))
     elif len(text) > high:
-        problems.append(FieldProblem(name, f"is {len(text)} characters; at most {high} allowed"))
+        limits = {"length": len(text), "high": high}
+        problems.append(
+            FieldProblem(name, N_("is {length} characters; at most {high} allowed"), params=limits)
+        )
     return text
 
 
@@ -203,7 +225,8 @@ def check_kind(value: object, name: str, problems: list[FieldProblem]) -> str:
     """``value`` as a known event kind; otherwise a problem naming the kinds there are."""
     kind = normalize_kind(value)
     if kind not in EVENT_KINDS:
-        problems.append(FieldProblem(name, f"“{str(value)[:40]}” is not one of {', '.join(EVENT_KINDS)}"))
+        known = {"value": str(value)[:40], "known": ", ".join(EVENT_KINDS)}
+        problems.append(FieldProblem(name, N_("“{value}” is not one of {known}"), params=known))
     return kind
 
 
@@ -219,7 +242,7 @@ def check_url(value: str | None, name: str, problems: list[FieldProblem]) -> str
     url = check_text(value, name, problems, high=URL_MAX)
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in url):
-        problems.append(FieldProblem(name, "must be an http:// or https:// address"))
+        problems.append(FieldProblem(name, N_("must be an http:// or https:// address")))
     return url
 
 
@@ -230,7 +253,9 @@ def check_slugs(values: Sequence[str], name: str, problems: list[FieldProblem]) 
         if not slug:
             continue
         if not SLUG.match(slug) or len(slug) > 64:
-            problems.append(FieldProblem(name, f"“{slug[:40]}” is not a valid slug"))
+            problems.append(
+                FieldProblem(name, N_("“{value}” is not a valid slug"), params={"value": slug[:40]})
+            )
         elif slug not in out:
             out.append(slug)
     return tuple(out)
@@ -249,11 +274,11 @@ def validate_event(data: EventInput, *, today: dt.date | None = None, row: int |
     kind = check_kind(data.kind, "kind", problems)
     significance = data.significance
     if isinstance(significance, bool) or not isinstance(significance, int) or not 1 <= significance <= 5:
-        problems.append(FieldProblem("significance", "must be a whole number from 1 to 5"))
+        problems.append(FieldProblem("significance", N_("must be a whole number from 1 to 5")))
         significance = 3
     sources: list[SourceView] = []
     if not data.sources:
-        problems.append(FieldProblem("sources", "at least one source is required"))
+        problems.append(FieldProblem("sources", N_("at least one source is required")))
     for i, src in enumerate(data.sources, start=1):
         before = len(problems)
         publisher = check_text(src.publisher, f"source {i} publisher", problems, low=1, high=SOURCE_NAME_MAX)
@@ -268,7 +293,7 @@ def validate_event(data: EventInput, *, today: dt.date | None = None, row: int |
         if len(problems) == before:
             sources.append(SourceView(publisher, stitle, sdate, sprec, url))
     if not isinstance(data.milestone, bool):
-        problems.append(FieldProblem("milestone", "must be true or false"))
+        problems.append(FieldProblem("milestone", N_("must be true or false")))
     tracks = check_slugs(data.tracks, "tracks", problems)
     primary = check_slugs([data.primary_track] if data.primary_track else [], "primary track", problems)
     tracks = tracks + tuple(s for s in primary if s not in tracks)
@@ -296,6 +321,6 @@ def validate_event(data: EventInput, *, today: dt.date | None = None, row: int |
     )
     if problems:
         if row is not None:
-            problems = [FieldProblem(p.field, p.problem, row) for p in problems]
+            problems = [replace(p, row=row) for p in problems]
         raise ValidationFailed(problems)
     return clean

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import models
 from bot.background import BackgroundLoop
 from bot.db import Sessionmaker, engine_of, exclusive
+from bot.i18n import N_
 from bot.models import utcnow
 from bot.services.access import Caller, Policy
 from bot.services.audit import audit_row
@@ -174,15 +175,20 @@ class WatchService:
         problems: list[FieldProblem] = []
         name = check_text(name, "name", problems, low=1, high=NAME_MAX)
         if fmt not in models.WATCH_FORMATS:
-            problems.append(FieldProblem("format", f"must be one of {', '.join(models.WATCH_FORMATS)}"))
+            known = {"known": ", ".join(models.WATCH_FORMATS)}
+            problems.append(FieldProblem("format", N_("must be one of {known}"), params=known))
         try:
             url = check_url(url)
-        except FeedError as exc:
-            problems.append(FieldProblem("url", str(exc)))
+        except FeedError:
+            problems.append(FieldProblem("url", N_("must be an http:// or https:// address")))
         if len(url) > 500:
-            problems.append(FieldProblem("url", "must be at most 500 characters"))
+            problems.append(
+                FieldProblem("url", N_("must be at most {most} characters"), params={"most": 500})
+            )
         if interval is not None and interval < 60:
-            problems.append(FieldProblem("interval", "must be at least 60 seconds"))
+            problems.append(
+                FieldProblem("interval", N_("must be at least {low} seconds"), params={"low": 60})
+            )
         if problems:
             raise ValidationFailed(problems)
         async with self._sessionmaker() as session, session.begin():
@@ -194,7 +200,9 @@ class WatchService:
                 )
             )
             if same is not None:
-                raise ValidationFailed([FieldProblem("url", f"is already watched (source #{same})")])
+                raise ValidationFailed(
+                    [FieldProblem("url", N_("is already watched (source #{id})"), params={"id": same})]
+                )
             source = models.WatchSource(
                 guild_id=scope, url=url, format=fmt, name=name, interval=interval, created_by=caller.user_id
             )
@@ -238,10 +246,9 @@ class WatchService:
             await self._policy.require_curator(session, caller)
             source = await self._source(session, caller, source_id, lock=True)
             if source.paused == paused:
-                state = "paused" if paused else "not paused"
-                raise ValidationFailed(
-                    [FieldProblem("source", f"#{source_id} {source.name} is already {state}")]
-                )
+                problem = N_("#{id} {name} is already paused") if paused else N_("#{id} {name} is not paused")
+                named = {"id": source_id, "name": source.name}
+                raise ValidationFailed([FieldProblem("source", problem, params=named)])
             source.paused = paused
             if not paused:
                 source.consecutive_failures = 0
@@ -274,10 +281,13 @@ class WatchService:
         exact = [s for s in matches if s.name.casefold() == query.casefold()]
         if len(exact) == 1 or len(matches) == 1:
             return (exact or matches)[0].id
-        hint = "; ".join(f"#{s.id} {s.name}" for s in matches[:5]) or "see /curate watch list"
-        raise ValidationFailed(
-            [FieldProblem("source", f"“{text.strip()[:40]}” names no single source ({hint})")]
-        )
+        named: dict[str, object] = {"value": text.strip()[:40]}
+        if matches:
+            problem = N_("“{value}” names no single source ({names})")
+            named["names"] = "; ".join(f"#{s.id} {s.name}" for s in matches[:5])
+        else:
+            problem = N_("“{value}” names no single source (see /curate watch list)")
+        raise ValidationFailed([FieldProblem("source", problem, params=named)])
 
     # Polling ------------------------------------------------------------------------------------
 

@@ -366,7 +366,8 @@ def check_autocomplete_choices(choices: Any) -> list[str]:
 
 
 def check_modal(data: Mapping[str, Any]) -> list[str]:
-    """Check the data of a modal (type 9) answer: title, custom_id and 1-5 components."""
+    """Check the data of a modal (type 9) answer: title, custom_id, 1-5 components, and each text
+    input's label (1-45 characters) and placeholder (at most 100), CJK counted in characters."""
     out: list[str] = []
     title = str(data.get("title") or "")
     if not 1 <= len(title) <= 45:
@@ -375,6 +376,12 @@ def check_modal(data: Mapping[str, Any]) -> list[str]:
         out.append("modal custom_id must be 1-100 characters")
     if not 1 <= len(data.get("components") or []) <= 5:
         out.append("a modal needs 1-5 components")
+    for row in data.get("components") or []:
+        for item in row.get("components") or [row.get("component") or {}]:
+            if not 1 <= len(str(item.get("label") or "")) <= 45:
+                out.append(f"a text input's label must be 1-45 characters: {item.get('label')!r}")
+            if len(str(item.get("placeholder") or "")) > 100:
+                out.append(f"a text input's placeholder is over 100 characters: {item.get('placeholder')!r}")
     return out
 
 

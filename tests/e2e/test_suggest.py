@@ -66,7 +66,7 @@ async def test_a_suggestion_reaches_the_queue_and_the_sixth_waits(
         assert shown["title"] == f"Draft #1: {GOOD['title']}"
         fields = {f["name"]: f["value"] for f in shown["fields"]}
         assert fields["Suggested by"] == f"<@{staff.reader.id}>"
-        assert fields["Date"] == "2024-05-30" and fields["Kind"] == "missile launch"
+        assert fields["Date"] == "30 May 2024" and fields["Kind"] == "Missile launch"
         assert fields["Source"] == "example.org"
         for n in range(2, 6):
             again = await fake_discord.invoke(

@@ -61,7 +61,7 @@ def test_every_text_field_refuses_the_character_by_name(field: str, ch: str, nam
         validate_event(with_char(field, ch))
     [problem] = caught.value.problems
     assert problem.field == field
-    assert problem.problem.startswith(f"contains {named}")
+    assert problem.message.startswith(f"contains {named}")
 
 
 def test_ordinary_text_in_every_script_still_passes() -> None:
@@ -135,4 +135,4 @@ def test_corpus_names_and_aliases_are_checked_too(tmp_path: Path) -> None:
     [problem] = caught.value.problems
     assert problem.field.startswith("sample.yaml/actors/")
     assert problem.field.endswith("/name")
-    assert problem.problem.startswith("contains U+00AD (SOFT HYPHEN)")
+    assert problem.message.startswith("contains U+00AD (SOFT HYPHEN)")

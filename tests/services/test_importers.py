@@ -375,7 +375,7 @@ async def test_native_milestone_and_primary_track(catalog_db: Database) -> None:
 async def test_native_unknown_primary_track_is_a_problem(catalog_db: Database) -> None:
     report = await run(catalog_db, native(native_event(primary_track="four-party")), "native")
     assert not report.ok
-    assert any("four-party" in p.problem for p in report.problems)
+    assert any("four-party" in p.message for p in report.problems)
     assert await count(catalog_db, models.Event) == 3
 
 
@@ -439,7 +439,7 @@ async def test_bad_input_changes_nothing(
     audit_before = await count(catalog_db, models.AuditLog)  # the seed's rows, one per event
     report = await run(catalog_db, data, fmt)
     assert not report.ok
-    assert any(p.field == field and message in p.problem for p in report.problems), report.problems
+    assert any(p.field == field and message in p.message for p in report.problems), report.problems
     assert "nothing was written" in report.summary()
     assert await count(catalog_db, models.Event) == before == 3
     assert await count(catalog_db, models.AuditLog) - audit_before == 0
@@ -462,7 +462,7 @@ async def test_one_bad_row_means_nothing_is_written(catalog_db: Database) -> Non
 
 async def test_oversized_file_is_refused_unread(sqlite_db: Database) -> None:
     report = await run(sqlite_db, b"\xff" * (MAX_BYTES + 1), "cns")
-    assert [(p.field, p.problem) for p in report.problems] == [("file", "is 20.0 MB; at most 20 MB allowed")]
+    assert [(p.field, p.message) for p in report.problems] == [("file", "is 20.0 MB; at most 20 MB allowed")]
     assert report.rows == 0
 
 

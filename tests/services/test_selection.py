@@ -43,7 +43,7 @@ async def test_edit_keeps_the_flags_and_unflagging_is_a_revision(services: Servi
 async def test_unknown_primary_track_is_refused(services: Services) -> None:
     with pytest.raises(ValidationFailed) as caught:
         await services.curation.create(curator(HOME), talks_session(primary_track="four-party"), alert=False)
-    assert any("four-party" in p.problem for p in caught.value.problems)
+    assert any("four-party" in p.message for p in caught.value.problems)
     with pytest.raises(ValidationFailed) as caught:
         await services.curation.create(curator(HOME), talks_session(primary_track="Six Party!"), alert=False)
     assert [p.field for p in caught.value.problems] == ["primary track"]

@@ -185,4 +185,4 @@ async def test_bad_translations_are_refused_clearly(services: Services, i18n: ob
     )
     with pytest.raises(ValidationFailed) as failed:
         await services.curation.create(curator(HOME), data, alert=False)
-    assert any(problem in p.problem for p in failed.value.problems), failed.value.problems
+    assert any(problem in p.message for p in failed.value.problems), failed.value.problems

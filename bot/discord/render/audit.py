@@ -8,11 +8,13 @@ import discord
 
 from bot.discord.render.embeds import EmbedBuilder
 from bot.discord.render.text import join_lines, plain, truncate
+from bot.i18n import gettext, tr
 from bot.services.curation import AuditEntry
 
 
-def audit_line(entry: AuditEntry) -> str:
-    who = f"<@{entry.user_id}>" if entry.user_id else "the bot"
+def audit_line(entry: AuditEntry, locale: str = "en") -> str:
+    """One entry: when, who, what (the action's code, as the logs write it), the title and reason."""
+    who = f"<@{entry.user_id}>" if entry.user_id else gettext(locale, "the bot")
     what = f"{entry.action} {entry.record_type}"
     if entry.record_id:
         what += f" #{entry.record_id}" if entry.record_type == "event" else f" {entry.record_id}"
@@ -24,9 +26,9 @@ def audit_line(entry: AuditEntry) -> str:
     return f"{discord.utils.format_dt(entry.at, 'f')} · {who} · `{what}`{extra}"
 
 
-def audit_embed(entries: Sequence[AuditEntry], page: int) -> discord.Embed:
-    b = EmbedBuilder("Curation log", footer=f"Page {page + 1} · newest first")
-    b.describe(
-        join_lines([audit_line(e) for e in entries], 4000) if entries else "Nothing has been logged yet."
-    )
+def audit_embed(entries: Sequence[AuditEntry], page: int, locale: str = "en") -> discord.Embed:
+    footer = tr(locale, "Page {page} · newest first", page=page + 1)
+    b = EmbedBuilder(gettext(locale, "Curation log"), footer=footer, locale=locale)
+    lines = [audit_line(e, locale) for e in entries]
+    b.describe(join_lines(lines, 4000) if entries else gettext(locale, "Nothing has been logged yet."))
     return b.build()

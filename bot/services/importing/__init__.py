@@ -31,6 +31,7 @@ from contextlib import contextmanager
 from typing import Literal
 
 from bot.db import Sessionmaker
+from bot.i18n import N_
 from bot.services.access import Caller, Policy
 from bot.services.errors import FieldProblem
 from bot.services.importing.cells import ImportRow, decode
@@ -67,12 +68,15 @@ MAX_BYTES = 20 * 1024 * 1024
 def _parse(data: bytes, fmt: str, report: ImportReport) -> list[ImportRow]:
     """The rows of ``data``; problems (the file's or its rows') go to the report."""
     if fmt not in FORMATS:
-        report.problems.append(FieldProblem("format", f"“{fmt}” is not one of {', '.join(FORMATS)}"))
+        known = {"value": fmt, "known": ", ".join(FORMATS)}
+        report.problems.append(FieldProblem("format", N_("“{value}” is not one of {known}"), params=known))
         return []
     if len(data) > MAX_BYTES:
         report.problems.append(
             FieldProblem(
-                "file", f"is {len(data) / 1024 / 1024:.1f} MB; at most {MAX_BYTES // 1024 // 1024} MB allowed"
+                "file",
+                N_("is {size} MB; at most {most} MB allowed"),
+                params={"size": f"{len(data) / 1024 / 1024:.1f}", "most": MAX_BYTES // 1024 // 1024},
             )
         )
         return []
@@ -83,7 +87,7 @@ def _parse(data: bytes, fmt: str, report: ImportReport) -> list[ImportRow]:
     rows = parse(text, report.problems) if parse is not None else parse_native(text, report.problems)
     report.rows = len(rows)
     if not rows and not report.problems:
-        report.problems.append(FieldProblem("file", "holds no rows"))
+        report.problems.append(FieldProblem("file", N_("holds no rows")))
     return rows
 
 

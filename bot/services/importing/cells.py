@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
+from bot.i18n import N_
 from bot.services.errors import FieldProblem
 from bot.services.validation import SOURCE_NAME_MAX, SOURCE_TITLE_MAX, URL_MAX, EventInput, SourceInput
 
@@ -101,10 +102,10 @@ def decode(data: bytes, problems: list[FieldProblem]) -> str | None:
         try:
             text = data.decode("cp1252")
         except UnicodeDecodeError:
-            problems.append(FieldProblem("file", "is neither UTF-8 nor Windows-1252 text"))
+            problems.append(FieldProblem("file", N_("is neither UTF-8 nor Windows-1252 text")))
             return None
     if "\x00" in text:
-        problems.append(FieldProblem("file", "contains NUL bytes: it is not a text file"))
+        problems.append(FieldProblem("file", N_("contains NUL bytes: it is not a text file")))
         return None
     return text
 
@@ -116,15 +117,19 @@ def read_csv(
     try:
         records = list(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as exc:
-        problems.append(FieldProblem("file", f"is not readable CSV: {exc}"))
+        problems.append(FieldProblem("file", N_("is not readable CSV: {error}"), params={"error": exc}))
         return []
     if not records:
-        problems.append(FieldProblem("file", "is empty"))
+        problems.append(FieldProblem("file", N_("is empty")))
         return []
     header = [h.strip() for h in records[0]]
     missing = [c for c in required if c not in header]
     if missing:
-        problems.append(FieldProblem("columns", "missing required column(s): " + ", ".join(missing)))
+        problems.append(
+            FieldProblem(
+                "columns", N_("missing required column(s): {names}"), params={"names": ", ".join(missing)}
+            )
+        )
         return []
     out: list[tuple[int, dict[str, str]]] = []
     for number, record in enumerate(records[1:], start=1):
@@ -132,7 +137,12 @@ def read_csv(
             continue
         if len(record) != len(header):
             problems.append(
-                FieldProblem("row", f"has {len(record)} columns; the header has {len(header)}", number)
+                FieldProblem(
+                    "row",
+                    N_("has {count} columns; the header has {header}"),
+                    number,
+                    params={"count": len(record), "header": len(header)},
+                )
             )
             continue
         out.append((number, dict(zip(header, record, strict=True))))

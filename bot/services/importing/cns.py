@@ -8,6 +8,7 @@ import re
 from collections import Counter
 from typing import Any
 
+from bot.i18n import N_
 from bot.services.errors import FieldProblem
 from bot.services.importing.cells import (
     ImportRow,
@@ -146,10 +147,15 @@ def _cns_record(
     date_text = rec["Date"].strip()
     date = dataset_date(date_text, today=today)
     if record is None:
-        problems.append(FieldProblem("F1", "is required (it is the record's id)", number))
+        problems.append(FieldProblem("F1", N_("is required (it is the record's id)"), number))
     if date is None:
         problems.append(
-            FieldProblem("Date", f"“{date_text[:40]}” is not a date such as 9-Apr-84 or Sep-84", number)
+            FieldProblem(
+                "Date",
+                N_("“{value}” is not a date such as 9-Apr-84 or Sep-84"),
+                number,
+                params={"value": date_text[:40]},
+            )
         )
     entered = cell_text(rec.get("Date Entered/Updated"))
     r: dict[str, Any] = {

@@ -9,6 +9,7 @@ import json
 import re
 from collections import Counter
 
+from bot.i18n import N_
 from bot.services.dates import format_date
 from bot.services.errors import FieldProblem
 from bot.services.importing.cells import (
@@ -103,23 +104,34 @@ def _csis_records(text: str, problems: list[FieldProblem]) -> list[tuple[int, di
     try:
         doc = load_json(text)
     except json.JSONDecodeError as exc:
-        problems.append(FieldProblem("file", f"is not valid JSON: {exc.msg} at line {exc.lineno}"))
+        problems.append(
+            FieldProblem(
+                "file",
+                N_("is not valid JSON: {error} at line {line}"),
+                params={"error": exc.msg, "line": exc.lineno},
+            )
+        )
         return []
     if isinstance(doc, dict):  # tolerate {"records": [...]} or any single list of records
         lists = [v for v in doc.values() if isinstance(v, list)]
         doc = lists[0] if len(lists) == 1 else None
     if not isinstance(doc, list):
-        problems.append(FieldProblem("file", "must be a JSON list of records"))
+        problems.append(FieldProblem("file", N_("must be a JSON list of records")))
         return []
     out: list[tuple[int, dict[str, str]]] = []
     for number, item in enumerate(doc, start=1):
         if not isinstance(item, dict):
-            problems.append(FieldProblem("row", "is not an object", number))
+            problems.append(FieldProblem("row", N_("is not an object"), number))
             continue
         missing = [c for c in CSIS_REQUIRED if c not in item]
         if missing:
             problems.append(
-                FieldProblem("columns", "missing required field(s): " + ", ".join(missing), number)
+                FieldProblem(
+                    "columns",
+                    N_("missing required field(s): {names}"),
+                    number,
+                    params={"names": ", ".join(missing)},
+                )
             )
             continue
         out.append((number, {k: "" if v is None else str(v) for k, v in item.items()}))
@@ -138,13 +150,20 @@ def parse_csis(text: str, problems: list[FieldProblem], *, today: dt.date | None
         date_text = rec["date"].strip()
         date = dataset_date(date_text, today=today)
         if date is None:
-            problems.append(FieldProblem("date", f"“{date_text[:40]}” is not a date (YYYY-MM-DD)", number))
+            problems.append(
+                FieldProblem(
+                    "date",
+                    N_("“{value}” is not a date (YYYY-MM-DD)"),
+                    number,
+                    params={"value": date_text[:40]},
+                )
+            )
             continue
         ptype = " ".join(rec["type"].split())
         event = " ".join(rec["event"].split())
         description = rec["description"].strip()
         if not event:
-            problems.append(FieldProblem("event", "is required", number))
+            problems.append(FieldProblem("event", N_("is required"), number))
             continue
         external_id = csis_external_id(date_text, ptype, event, description)
         occurrences[external_id] += 1

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from bot.i18n import N_
 from bot.services.errors import Conflict
 
 #: Seconds between the end of a guild's import and the start of its next (``IMPORT_COOLDOWN``).
@@ -34,8 +35,10 @@ class ImportBusy(Conflict):
 
     def __init__(self) -> None:
         super().__init__(
-            "An import is already running in this server: wait for its report, then try again. "
-            "Nothing was changed."
+            N_(
+                "An import is already running in this server: wait for its report, then try again. "
+                "Nothing was changed."
+            )
         )
 
 
@@ -46,8 +49,12 @@ class ImportCoolingDown(Conflict):
         self.retry_after = retry_after
         wait = max(1, math.ceil(retry_after))
         super().__init__(
-            f"This server can start one import every {cooldown:g} s; try again in {wait} s. "
-            "Nothing was changed."
+            N_(
+                "This server can start one import every {cooldown} s; try again in {wait} s. "
+                "Nothing was changed."
+            ),
+            cooldown=f"{cooldown:g}",
+            wait=wait,
         )
 
 

@@ -155,6 +155,13 @@ class Curated:
         return Match(event, writable=event.guild_id == self._scope)
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """A row the shared timeline records already as ``event``, which this import may not write."""
+
+    event: models.Event
+
+
 async def _merged_before(session: AsyncSession, ids: Sequence[str]) -> dict[str, models.Event]:
     """The events that rows of an earlier import merged into, by the rows' external ids."""
     found: dict[str, int] = {}
@@ -184,9 +191,9 @@ class Merging:
         ids = [c.external_id for c in rows if c.external_id]
         return cls(await _merged_before(session, ids), await Curated.load(session, rows, scope))
 
-    def into(self, clean: CleanEvent, links: Links) -> models.Event | str | None:
-        """The event the row merges into; a note when a shared event records it but the import
-        may not write that; None when the row is an event of its own."""
+    def into(self, clean: CleanEvent, links: Links) -> models.Event | Recorded | None:
+        """The event the row merges into; :class:`Recorded` when a shared event records it but the
+        import may not write that; None when the row is an event of its own."""
         earlier = self.earlier.get(clean.external_id or "")
         if earlier is not None:
             return earlier
@@ -194,5 +201,5 @@ class Merging:
         if match is None:
             return None
         if not match.writable:
-            return f"already in the shared timeline as #{match.event.id} ({match.event.title}); not imported"
+            return Recorded(match.event)
         return match.event

@@ -6,14 +6,16 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from bot.i18n import N_
 from bot.resources import data_dir
-from bot.services.errors import FieldProblem
+from bot.services.errors import FieldProblem, Term
 from bot.services.importing.cells import ImportRow, load_json, read_csv, unguard_formula
 from bot.services.links import LINK_FIELDS
 from bot.services.validation import EventInput, SourceInput
@@ -60,27 +62,36 @@ def _validators() -> tuple[Draft202012Validator, Draft202012Validator]:
 
 
 def _schema_problem(err: ValidationError, row: int | None) -> FieldProblem:
-    where = ".".join(str(p) for p in err.absolute_path) or "(event)"
-    value, rule = err.instance, err.validator
+    where = ".".join(str(p) for p in err.absolute_path) or Term(N_("(event)"))
+    value, rule, limit = err.instance, err.validator, err.validator_value
+    params: dict[str, object] = {"high": limit, "low": limit, "most": limit}
     if rule == "maxLength" and isinstance(value, str):
-        message = f"is {len(value)} characters; at most {err.validator_value} allowed"
+        message, params["length"] = N_("is {length} characters; at most {high} allowed"), len(value)
     elif rule == "minLength" and isinstance(value, str):
-        message = "is required" if not value else f"must be at least {err.validator_value} characters"
+        message = N_("is required") if not value else N_("must be at least {low} characters")
     elif rule == "pattern" and isinstance(value, str):
-        shown = value if len(value) <= 60 else value[:57] + "…"
-        hint = " (an http:// or https:// address)" if where.endswith("url") else ""
-        message = f"“{shown}” does not have the expected form{hint}"
-    elif rule in ("required", "additionalProperties"):
-        message = err.message
-    elif rule == "enum" and isinstance(err.validator_value, list):
-        message = f"must be one of {', '.join(str(v) for v in err.validator_value)}"
+        params["value"] = value if len(value) <= 60 else value[:57] + "…"
+        if where.endswith("url"):
+            message = N_("“{value}” does not have the expected form (an http:// or https:// address)")
+        else:
+            message = N_("“{value}” does not have the expected form")
+    elif rule == "enum" and isinstance(limit, list):
+        message, params["known"] = N_("must be one of {known}"), ", ".join(str(v) for v in limit)
+    elif rule == "required" and isinstance(value, dict) and isinstance(limit, list):
+        missing = [f"`{name}`" for name in limit if name not in value]
+        message, params["names"] = N_("is missing {names}"), ", ".join(missing)
+    elif rule == "additionalProperties" and isinstance(value, dict) and isinstance(err.schema, Mapping):
+        known = err.schema.get("properties") or {}
+        extra = [f"`{name}`" for name in value if name not in known][:5]
+        message, params["names"] = N_("has fields this format does not know: {names}"), ", ".join(extra)
     elif rule == "type":
-        message = f"must be {err.validator_value}"
+        message, params["type"] = N_("must be {type}"), f"`{limit}`"
     elif rule == "maximum":
-        message = f"must be at most {err.validator_value}"
-    else:
+        message = N_("must be at most {most}")
+    else:  # the validator's own words ("'title' is a required property"): names and types as written
         message = err.message if len(err.message) <= 200 else err.message[:197] + "…"
-    return FieldProblem(where, message, row)
+        params = {}
+    return FieldProblem(where, message, row, params=params)
 
 
 def _split_list(text: str) -> list[str]:
@@ -95,7 +106,7 @@ def _native_csv_row(rec: dict[str, str], number: int, problems: list[FieldProble
         cell = unguard_formula(guarded)
         if column not in NATIVE_COLUMNS:
             problems.append(
-                FieldProblem(column or "(unnamed column)", "is not a column of this format", number)
+                FieldProblem(column or "(unnamed column)", N_("is not a column of this format"), number)
             )
             ok = False
             continue
@@ -109,7 +120,9 @@ def _native_csv_row(rec: dict[str, str], number: int, problems: list[FieldProble
             try:
                 out[column] = load_json(cell)
             except json.JSONDecodeError as exc:
-                problems.append(FieldProblem(column, f"is not valid JSON ({exc.msg})", number))
+                problems.append(
+                    FieldProblem(column, N_("is not valid JSON ({error})"), number, params={"error": exc.msg})
+                )
                 ok = False
         elif column in ("significance", "revision"):
             out[column] = int(cell) if re.fullmatch(r"\s*\d{1,6}\s*", cell) else cell
@@ -136,7 +149,13 @@ def _native_records(text: str, problems: list[FieldProblem]) -> list[tuple[int, 
     try:
         doc = load_json(text)
     except json.JSONDecodeError as exc:
-        problems.append(FieldProblem("file", f"is not valid JSON: {exc.msg} at line {exc.lineno}"))
+        problems.append(
+            FieldProblem(
+                "file",
+                N_("is not valid JSON: {error} at line {line}"),
+                params={"error": exc.msg, "line": exc.lineno},
+            )
+        )
         return []
     if isinstance(doc, dict):
         document, _ = _validators()
@@ -146,7 +165,7 @@ def _native_records(text: str, problems: list[FieldProblem]) -> list[tuple[int, 
             return []
         doc = doc["events"]
     if not isinstance(doc, list):
-        problems.append(FieldProblem("file", "must be an export document or a JSON list of events"))
+        problems.append(FieldProblem("file", N_("must be an export document or a JSON list of events")))
         return []
     return list(enumerate(doc, start=1))
 

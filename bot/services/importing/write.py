@@ -24,13 +24,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import models
 from bot.db import Sessionmaker
+from bot.i18n import N_
 from bot.outbox.enqueue import AlertBudget, enqueue_summaries
 from bot.services.access import Caller, Policy
 from bot.services.audit import audit_row
-from bot.services.errors import FieldProblem, ValidationFailed
+from bot.services.errors import FieldProblem, Translate, ValidationFailed, english
 from bot.services.events import with_links
 from bot.services.importing.cells import ImportRow
-from bot.services.importing.merge import Merging, merged_source
+from bot.services.importing.merge import Merging, Recorded, merged_source
 from bot.services.lifecycle import (
     Author,
     EventWriter,
@@ -58,6 +59,22 @@ _GUILD_PREFIX = re.compile(r"g\d{1,20}:")
 Progress = Callable[[int, int], None]
 
 
+class Note(str):
+    """One line of the report about a row that merged or was skipped: its English text, and the
+    template and values it is written from in another language (:meth:`text`)."""
+
+    template: str
+    params: dict[str, object]
+
+    def __new__(cls, template: str, /, **params: object) -> Note:
+        note = super().__new__(cls, english(template, params))
+        note.template, note.params = template, params
+        return note
+
+    def text(self, translate: Translate = english) -> str:
+        return translate(self.template, self.params)
+
+
 @dataclass
 class ImportReport:
     """What an import did (or, with problems or a dry run, would have done)."""
@@ -83,7 +100,7 @@ class ImportReport:
     merged: int = 0
     skipped: int = 0
     #: One line per row that merged, or was skipped: "row 12 (cns:118): merged into #345 (...)".
-    notes: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -101,35 +118,65 @@ class ImportReport:
     def notes_shown(self, limit: int) -> list[str]:
         """The first ``limit`` notes of rows that merged or were skipped, and how many more."""
         more = len(self.notes) - limit
-        return self.notes[:limit] + ([f"… and {more} more rows merged or skipped"] if more > 0 else [])
+        shown: list[str] = list(self.notes[:limit])
+        return shown + ([f"… and {more} more rows merged or skipped"] if more > 0 else [])
 
-    def summary(self) -> str:
-        name = {"native": "Native", "cns": "CNS", "csis": "CSIS"}.get(self.format, self.format)
-        counts = f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged"
+    def summary(self, translate: Translate = english) -> str:
+        """What the import did, in one sentence (in the language of ``translate``)."""
+        name = translate(N_("Native"), {}) if self.format == "native" else self.format.upper()
+        counts = translate(
+            N_("{created} created, {updated} updated, {unchanged} unchanged"),
+            {"created": self.created, "updated": self.updated, "unchanged": self.unchanged},
+        )
         if self.merged:
-            counts += f", {self.merged} merged into events already recorded"
+            counts += translate(N_(", {n} merged into events already recorded"), {"n": self.merged})
         if self.skipped:
-            counts += f", {self.skipped} skipped (already in the shared timeline)"
-        alerts = f", {self.alerts} alerts queued" if self.alerts else ""
+            counts += translate(N_(", {n} skipped (already in the shared timeline)"), {"n": self.skipped})
+        alerts = translate(N_(", {n} alerts queued"), {"n": self.alerts}) if self.alerts else ""
         if self.summaries:
-            channels = f"{self.summaries} channel{'s' * (self.summaries != 1)}"
-            alerts += (
-                f" (at most {self.alert_cap} per channel per import: {channels} get one “N more events "
-                f"imported” message instead of the other {self.held_back})"
+            alerts += translate(
+                N_(
+                    " (at most {cap} per channel per import: {channels} get one “N more events imported” "
+                    "message instead of the other {held})"
+                ),
+                {
+                    "cap": self.alert_cap,
+                    "channels": self._count(translate, N_("1 channel"), N_("{n} channels"), self.summaries),
+                    "held": self.held_back,
+                },
             )
+        values = {"name": name, "counts": counts, "alerts": alerts, "rows": self.rows}
         if self.stopped_at is not None:
-            return (
-                f"{name} import stopped at row {self.stopped_at} ({self.stop_reason}); the rows before it "
-                f"were written — {counts}{alerts}. Importing the same file again completes it."
+            return translate(
+                N_(
+                    "{name} import stopped at row {row} ({reason}); the rows before it were written — "
+                    "{counts}{alerts}. Importing the same file again completes it."
+                ),
+                {**values, "row": self.stopped_at, "reason": self.stop_reason},
             )
         if self.problems:
             rows = {p.row for p in self.problems if p.row is not None}
-            where = f" in {len(rows)} row{'s' * (len(rows) != 1)}" if rows else ""
-            count = len(self.problems)
-            return f"{name} import failed: {count} problem{'s' * (count != 1)}{where}; nothing was written."
+            count = self._count(translate, N_("1 problem"), N_("{n} problems"), len(self.problems))
+            where = (
+                translate(
+                    N_(" in {rows}"), {"rows": self._count(translate, N_("1 row"), N_("{n} rows"), len(rows))}
+                )
+                if rows
+                else ""
+            )
+            return translate(
+                N_("{name} import failed: {problems}{where}; nothing was written."),
+                {**values, "problems": count, "where": where},
+            )
         if self.dry_run:
-            return f"{name} import (dry run, nothing written): {self.rows} rows would give {counts}."
-        return f"{name} import: {self.rows} rows — {counts}{alerts}."
+            return translate(
+                N_("{name} import (dry run, nothing written): {rows} rows would give {counts}."), values
+            )
+        return translate(N_("{name} import: {rows} rows — {counts}{alerts}."), values)
+
+    @staticmethod
+    def _count(translate: Translate, one: str, many: str, n: int) -> str:
+        return translate(one if n == 1 else many, {"n": n})
 
 
 @dataclass(frozen=True)
@@ -166,16 +213,22 @@ def _merge_row(item: Checked, event: models.Event, writer: EventWriter, report: 
     assert r.merged_title is not None and clean.external_id is not None
     source = merged_source(clean, r.merged_title)
     before = merged_row(event, clean.external_id)
-    where = f"row {r.row} ({clean.external_id})"
+    where = {"row": r.row, "id": clean.external_id}
     if before is not None and source_view(before) == source:
         report.unchanged += 1
-        report.notes.append(f"{where}: already merged into #{event.id}")
+        report.notes.append(
+            Note(N_("row {row} ({id}): already merged into #{event}"), **where, event=event.id)
+        )
         return
     if before is None:
         report.merged += 1
     else:
         report.updated += 1
-    report.notes.append(f"{where}: merged into #{event.id} ({event.title})")
+    report.notes.append(
+        Note(
+            N_("row {row} ({id}): merged into #{event} ({title})"), **where, event=event.id, title=event.title
+        )
+    )
     if not report.dry_run:
         writer.merge(event, source, clean.external_id)
 
@@ -290,9 +343,18 @@ async def _write_row(
         return  # keep collecting problems, write nothing
     if event is None and r.merged_title is not None and clean.external_id:
         into = merging.into(clean, links)
-        if isinstance(into, str):
+        if isinstance(into, Recorded):
             report.skipped += 1
-            report.notes.append(f"row {r.row} ({clean.external_id}): {into}")
+            template = N_(
+                "row {row} ({id}): already in the shared timeline as #{event} ({title}); not imported"
+            )
+            values = {
+                "row": r.row,
+                "id": clean.external_id,
+                "event": into.event.id,
+                "title": into.event.title,
+            }
+            report.notes.append(Note(template, **values))
             return
         if into is not None:
             _merge_row(item, into, writer, report)
