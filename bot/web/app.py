@@ -24,7 +24,7 @@ from yarl import URL
 from bot import metrics, models
 from bot.db import Sessionmaker
 from bot.discord.errors import user_message
-from bot.i18n import DEFAULT
+from bot.i18n import DEFAULT, N_, gettext, negotiate, tr
 from bot.services import charts
 from bot.services.charts import figure_for, names_of
 from bot.services.container import Services
@@ -78,7 +78,8 @@ def error(status: int, message: str, parameter: str | None = None) -> web.Respon
     return json_response({"error": body}, status)
 
 
-INTERNAL = "Internal error."
+INTERNAL = N_("Internal error.")
+UNAVAILABLE = N_("The database is unavailable; try again shortly.")
 SERVICE_STATUS: dict[type[ServiceError], int] = {NotFound: 404, PermissionDenied: 403, Conflict: 409}
 
 
@@ -86,11 +87,12 @@ SERVICE_STATUS: dict[type[ServiceError], int] = {NotFound: 404, PermissionDenied
 async def errors(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
-    """Every failure is a JSON error body; nobody is shown a traceback."""
+    """Every failure is a JSON error body, in the reader's language (:func:`reader_language`);
+    nobody is shown a traceback."""
     try:
         return await handler(request)
     except BadParameter as exc:
-        return error(400, exc.message, exc.parameter)
+        return error(400, exc.localized(reader_language(request)), exc.parameter)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -100,12 +102,44 @@ async def errors(
         return response
     except (SQLAlchemyError, OSError, TimeoutError) as exc:
         log.warning("%s %s: database unavailable: %s", request.method, request.path, type(exc).__name__)
-        return error(503, "The database is unavailable; try again shortly.")
+        return error(503, gettext(reader_language(request), UNAVAILABLE))
     except ServiceError as exc:
         status = next((code for kind, code in SERVICE_STATUS.items() if isinstance(exc, kind)), 400)
-        return error(status, user_message(exc))
+        return error(status, user_message(exc, locale=reader_language(request)))
     except Exception as exc:
-        return error(500, user_message(exc, context=f"{request.method} {request.path}", generic=INTERNAL))
+        where, locale = f"{request.method} {request.path}", reader_language(request)
+        return error(500, user_message(exc, context=where, generic=INTERNAL, locale=locale))
+
+
+def reader_language(request: web.Request) -> str:
+    """The language of an error's message: ``lang`` when it is one the bot speaks, else the first
+    language of ``Accept-Language`` it speaks (by weight), else English."""
+    try:
+        asked = language(request.query)
+    except BadParameter:
+        return DEFAULT  # the refusal of lang itself is in English
+    if asked != DEFAULT or one(request.query, "lang"):
+        return asked
+    return accepted_language(request.headers.get("Accept-Language", ""))
+
+
+def accepted_language(header: str) -> str:
+    """The first of an ``Accept-Language`` header's languages that the bot speaks (``ko-KR`` is
+    Korean, ``zh-TW`` is not Simplified Chinese), by weight; English when none."""
+    ranked: list[tuple[float, int, str]] = []
+    for n, part in enumerate(header.split(",")[:20]):
+        tag, _, weight = part.strip().partition(";q=")
+        try:
+            q = float(weight) if weight else 1.0
+        except ValueError:
+            continue
+        if tag and q > 0:
+            ranked.append((-q, n, tag.strip()))
+    for _q, _n, tag in sorted(ranked):
+        code = negotiate(tag) if tag != "*" else DEFAULT
+        if code != DEFAULT or tag.casefold().startswith("en") or tag == "*":
+            return code
+    return DEFAULT
 
 
 def _base(request: web.Request) -> URL:
@@ -248,13 +282,13 @@ async def get_event(request: web.Request) -> web.Response:
     locale = language(request.query)
     event_id = parse_id(raw) if not raw.startswith("#") else None
     if event_id is None:
-        raise BadParameter("id", f"“{raw[:40]}” is not an event id (a positive whole number)")
+        raise BadParameter("id", N_("“{value}” is not an event id (a positive whole number)"), value=raw[:40])
     try:
         found = await request.app[SERVICES].events.get(event_id, guild_id=None)
     except NotFound:
         found = None
     if found is None or not _public([found]):
-        return error(404, f"No published event #{event_id}.")
+        return error(404, tr(locale, "No published event #{id}.", id=event_id))
     return json_response(render.event(found, _base(request), locale))
 
 
@@ -288,7 +322,7 @@ async def list_positions(request: web.Request) -> web.Response:
         try:
             slugs[name] = (await resolve(value)).slug if value is not None else None
         except NotFound as exc:
-            raise BadParameter(name, exc.message) from None
+            raise BadParameter.because(name, exc) from None
     positions = await catalog.positions(slugs["party"], slugs["topic"])
     return json_response({"items": [render.position(p) for p in positions]})
 
@@ -297,9 +331,12 @@ async def chart_png(request: web.Request) -> web.Response:
     """/charts/{metric}.png: the chart of global events, as /chart draws it; cached by data version."""
     services = request.app[SERVICES]
     metric = request.match_info["metric"]
-    if metric not in charts.METRICS:
-        return error(404, f"No chart of “{metric[:40]}”; the charts are {', '.join(charts.METRICS)}.")
     locale = language(request.query)
+    if metric not in charts.METRICS:
+        known = ", ".join(charts.METRICS)
+        return error(
+            404, tr(locale, "No chart of “{value}”; the charts are {known}.", value=metric[:40], known=known)
+        )
     query = await chart_query(metric, request.query, services.catalog)
     names = await names_of(services.catalog, query, locale)
     chart = await services.charts.chart(query, lambda data: figure_for(data, names, locale), locale)

@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from multidict import MultiMapping
 
 from bot.discord.render.kinds import kind_label
-from bot.i18n import DEFAULT, LOCALES, format_date, local, tr
+from bot.i18n import DEFAULT, LOCALES, N_, format_date, local, tr
 from bot.models import EVENT_KINDS
 from bot.services.catalog import CatalogService
 from bot.services.charts import GROUPS, ChartQuery
 from bot.services.dates import iso_with_precision, parse_date, period_end
-from bot.services.errors import NotFound, ValidationFailed
+from bot.services.errors import FieldProblem, NotFound, ServiceError, ValidationFailed, english, terms
 from bot.services.events import MAX_PAGE, decode_cursor
 from bot.services.filters import EventFilter
 from bot.services.links import KINDS, PARTY, PROGRAM, SYSTEM, LinkKind, Links
 from bot.services.search import QUERY_MAX
-from bot.services.validation import normalize_kind, text_problem
+from bot.services.validation import normalize_kind, text_refusal
 from bot.services.views import Ref
 
 DEFAULT_LIMIT = 50
@@ -27,12 +28,35 @@ FILTERS = (*(k.param for k in KINDS), "kind", "min_significance", "since", "unti
 
 
 class BadParameter(Exception):
-    """A query parameter the API refuses; answered with 400 naming it."""
+    """A query parameter the API refuses; answered with 400 naming it. ``message`` is an English
+    template filled in from ``params`` (``self.message``: the English text); :meth:`localized` gives
+    it in another language, a wrapped refusal (``cause``) in that refusal's own words."""
 
-    def __init__(self, parameter: str, message: str) -> None:
-        super().__init__(f"{parameter}: {message}")
-        self.parameter = parameter
-        self.message = message
+    def __init__(self, parameter: str, message: str, /, **params: object) -> None:
+        self.parameter, self.template, self.params = parameter, message, params
+        self.cause: ServiceError | None = None
+        self.message = english(message, params)
+        super().__init__(f"{parameter}: {self.message}")
+
+    @classmethod
+    def because(cls, parameter: str, exc: ServiceError) -> BadParameter:
+        """A service's refusal (an unknown name) as the parameter's, in the service's own words."""
+        bad = cls(parameter, exc.message)
+        bad.cause = exc
+        return bad
+
+    @classmethod
+    def of(cls, parameter: str, problem: FieldProblem) -> BadParameter:
+        """The first problem of a refused value, as the parameter's."""
+        return cls(parameter, problem.problem, **problem.params)
+
+    def localized(self, locale: str) -> str:
+        def translate(template: str, values: Mapping[str, object]) -> str:
+            return tr(locale, template, **values)
+
+        if self.cause is not None:
+            return self.cause.localized(translate)
+        return translate(self.template, terms(translate, self.params))
 
 
 @dataclass(frozen=True)
@@ -54,11 +78,11 @@ def one(params: MultiMapping[str], name: str) -> str | None:
     values = {v.strip() for v in params.getall(name, [])}
     values.discard("")
     for value in values:
-        refused = text_problem(value)
+        refused = text_refusal(value)
         if refused is not None:
-            raise BadParameter(name, refused)
+            raise BadParameter(name, refused[0], **refused[1])
     if len(values) > 1:
-        raise BadParameter(name, "is given more than once with different values")
+        raise BadParameter(name, N_("is given more than once with different values"))
     return values.pop() if values else None
 
 
@@ -66,9 +90,9 @@ def integer(text: str, name: str, low: int, high: int) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise BadParameter(name, f"“{text[:40]}” is not a whole number") from None
+        raise BadParameter(name, N_("“{value}” is not a whole number"), value=text[:40]) from None
     if not low <= value <= high:
-        raise BadParameter(name, f"must be from {low} to {high}")
+        raise BadParameter(name, N_("must be from {low} to {high}"), low=low, high=high)
     return value
 
 
@@ -76,7 +100,7 @@ def date(text: str, name: str) -> tuple[dt.date, str]:
     try:
         return parse_date(text, name)
     except ValidationFailed as exc:
-        raise BadParameter(name, exc.problems[0].problem) from None
+        raise BadParameter.of(name, exc.problems[0]) from None
 
 
 async def _links(
@@ -91,7 +115,7 @@ async def _links(
         try:
             chosen[kind] = await catalog.ref(kind, text)
         except NotFound as exc:
-            raise BadParameter(kind.param, exc.message) from None
+            raise BadParameter.because(kind.param, exc) from None
     links: Links[str] = Links.build(lambda k: (chosen[k].slug,) if k in chosen else ())
     return links, list(chosen.items())
 
@@ -106,7 +130,12 @@ def language(params: MultiMapping[str]) -> str:
     wanted = text.strip().replace("_", "-").casefold()
     found = next((code for code in LOCALES if code.casefold() == wanted), None)
     if found is None:
-        raise BadParameter("lang", f"“{text[:40]}” is not a language the API speaks ({', '.join(LOCALES)})")
+        raise BadParameter(
+            "lang",
+            N_("“{value}” is not a language the API speaks ({known})"),
+            value=text[:40],
+            known=", ".join(LOCALES),
+        )
     return found
 
 
@@ -123,7 +152,12 @@ async def event_query(
     if kind_text is not None:
         kind = normalize_kind(kind_text)
         if kind not in EVENT_KINDS:
-            raise BadParameter("kind", f"“{kind_text[:40]}” is not one of {', '.join(EVENT_KINDS)}")
+            raise BadParameter(
+                "kind",
+                N_("“{value}” is not one of {known}"),
+                value=kind_text[:40],
+                known=", ".join(EVENT_KINDS),
+            )
         f = replace(f, kinds=(kind,))
         canonical.append(("kind", kind))
         labels.append(kind_label(kind, locale) if locale != DEFAULT else kind.replace("_", " "))
@@ -144,14 +178,16 @@ async def event_query(
         start, precision = date(until_text, "until")
         until = period_end(start, precision)
         if f.since is not None and until < f.since:
-            raise BadParameter("until", "is before since")
+            raise BadParameter("until", N_("is before since"))
         f = replace(f, until=until)
         canonical.append(("until", iso_with_precision(start, precision)))
         labels.append(tr(locale, "until {date}", date=format_date(start, precision, locale)))
     q = one(params, "q")
     if q is not None:
         if len(q) > QUERY_MAX:
-            raise BadParameter("q", f"is {len(q)} characters; at most {QUERY_MAX}")
+            raise BadParameter(
+                "q", N_("is {length} characters; at most {most}"), length=len(q), most=QUERY_MAX
+            )
         canonical.append(("q", q))
         labels.append(f"“{q}”")
     limit, cursor = DEFAULT_LIMIT, None
@@ -164,7 +200,7 @@ async def event_query(
             try:
                 decode_cursor(cursor)
             except ValidationFailed as exc:
-                raise BadParameter("cursor", exc.problems[0].problem) from None
+                raise BadParameter.of("cursor", exc.problems[0]) from None
     return EventQuery(f, q, limit, cursor, tuple(canonical), tuple(labels))
 
 
@@ -178,16 +214,18 @@ async def chart_query(metric: str, params: MultiMapping[str], catalog: CatalogSe
             try:
                 slugs[kind.param] = (await catalog.ref(kind, text)).slug
             except NotFound as exc:
-                raise BadParameter(kind.param, exc.message) from None
+                raise BadParameter.because(kind.param, exc) from None
     by = one(params, "by") or "year"
     if by not in GROUPS:
-        raise BadParameter("by", f"“{by[:40]}” is not one of {', '.join(GROUPS)}")
+        raise BadParameter(
+            "by", N_("“{value}” is not one of {known}"), value=by[:40], known=", ".join(GROUPS)
+        )
     since_text, until_text = one(params, "since"), one(params, "until")
     since = date(since_text, "since")[0] if since_text is not None else None
     until = period_end(*date(until_text, "until")) if until_text is not None else None
     if since and until and until < since:
-        raise BadParameter("until", "is before since")
+        raise BadParameter("until", N_("is before since"))
     try:
         return ChartQuery(metric, by, since=since, until=until, guild_id=None, **slugs)
     except ValidationFailed as exc:
-        raise BadParameter(exc.problems[0].field, exc.problems[0].problem) from None
+        raise BadParameter.of(exc.problems[0].field, exc.problems[0]) from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import feedparser
@@ -16,6 +17,8 @@ from yarl import URL
 
 from bot import db as dbmod
 from bot import metrics
+from bot.i18n import tr
+from bot.models import EVENT_KINDS
 from bot.services.access import Policy
 from bot.services.container import Services
 from bot.services.subscriptions import Filters
@@ -26,6 +29,8 @@ from tests.conftest import Database
 from tests.web.conftest import HOME, LOCAL_TITLE, Site, curator, event_input
 
 SCHEME = "tag:peninsula-brief,2026:"
+CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+KNOWN_KINDS = ", ".join(EVENT_KINDS)
 
 
 async def get_json(site: Site, path: str, status: int = 200, **params: Any) -> Any:
@@ -441,6 +446,52 @@ async def test_bad_parameters_answer_400_naming_it(
     body = await get_json(site, path, 400, **params)
     assert body["error"]["parameter"] == parameter
     assert body["error"]["message"]
+
+
+@pytest.mark.parametrize(("path", "params", "parameter"), BAD_PARAMETERS)
+async def test_a_refused_parameter_is_explained_in_each_language(
+    site: Site, path: str, params: dict[str, str], parameter: str
+) -> None:
+    english = (await get_json(site, path, 400, **params))["error"]["message"]
+    for locale in ("ko", "ja", "zh-CN"):
+        body = await get_json(site, path, 400, **{"lang": locale, **params})
+        message = body["error"]["message"]
+        assert body["error"]["parameter"] == parameter
+        if parameter == "lang":  # the language asked for is the one refused: English
+            assert message == english
+            continue
+        assert CJK.search(message) and message != english, (locale, message)
+        assert "{" not in message and "is not" not in message and "must be" not in message, message
+
+
+async def test_errors_follow_lang_then_accept_language(site: Site) -> None:
+    missing = await get_json(site, "/api/events/99999", 404, lang="ja")
+    assert missing["error"]["message"] == "公開済みの出来事 #99999 はありません。"
+    chart = await get_json(site, "/charts/picnics.png", 404, lang="zh-CN")
+    assert chart["error"]["message"].startswith("没有“picnics”图表")
+    date = await get_json(site, "/api/events", 400, since="2012-13", lang="ko")
+    assert "“2012-13”" in date["error"]["message"] and CJK.search(date["error"]["message"])
+    for header, expected in (
+        ("ko-KR,ko;q=0.9,en;q=0.8", "ko"),
+        ("fr-FR, ja;q=0.5", "ja"),
+        ("en-US, ko;q=0.5", "en"),
+        ("zh-TW", "en"),
+        ("zh-CN;q=0.2, de", "zh-CN"),
+    ):
+        response = await site.client.get(
+            "/api/events", params={"kind": "picnic"}, headers={"Accept-Language": header}
+        )
+        message = (await response.json())["error"]["message"]
+        assert response.status == 400 and bool(CJK.search(message)) == (expected != "en"), (header, message)
+        if expected != "en":
+            assert message == tr(
+                expected, "“{value}” is not one of {known}", value="picnic", known=KNOWN_KINDS
+            )
+    # lang wins over the header.
+    response = await site.client.get(
+        "/api/events", params={"kind": "picnic", "lang": "en"}, headers={"Accept-Language": "ko"}
+    )
+    assert (await response.json())["error"]["message"].startswith("“picnic” is not one of")
 
 
 async def test_repeated_parameter_with_different_values_is_refused(site: Site) -> None:
