@@ -227,13 +227,25 @@ class _DraftModal(discord.ui.Modal):
     """A form opened from the queue: submitting it decides the draft, then redraws the queue."""
 
     kind = "form"
+    #: The form's title (``{id}``: the draft's number), in the presser's language.
+    title_template = N_("Draft #{id}")
 
     def __init__(
-        self, title: str, draft_id: int, page: int | None, opened: discord.Interaction, locale: str
+        self,
+        base: DraftEdit,
+        draft_id: int,
+        page: int | None,
+        opened: discord.Interaction,
+        locale: str = "en",
     ) -> None:
         custom_id = f"pb:dq{self.kind[0]}:{draft_id}:{opened.user.id}:{opened.id}"
+        title = tr(locale, self.title_template, id=draft_id)
         super().__init__(title=truncate(title, 45), timeout=900, custom_id=custom_id)
         self.draft_id, self.page, self.locale = draft_id, page, locale
+        self.build(base, locale)
+
+    def build(self, base: DraftEdit, locale: str) -> None:
+        """Add the form's fields (prefilled from ``base``), labelled in ``locale``."""
 
     def check(self) -> None:
         """Refuse bad fields before anything is answered or written (raises ValidationFailed)."""
@@ -264,18 +276,9 @@ class EditDraftModal(_DraftModal):
     what the form says (invalid fields are refused and nothing is written)."""
 
     kind = "edit form"
+    title_template = N_("Edit draft #{id}, then publish")
 
-    def __init__(
-        self,
-        base: DraftEdit,
-        draft_id: int,
-        page: int | None,
-        opened: discord.Interaction,
-        locale: str = "en",
-    ) -> None:
-        super().__init__(
-            tr(locale, "Edit draft #{id}, then publish", id=draft_id), draft_id, page, opened, locale
-        )
+    def build(self, base: DraftEdit, locale: str) -> None:
         self.inputs: dict[str, discord.ui.TextInput[EditDraftModal]] = {
             "title": discord.ui.TextInput(label=gettext(locale, "Title"), default=base.title, max_length=200),
             "date": discord.ui.TextInput(
@@ -320,16 +323,9 @@ class RejectDraftModal(_DraftModal):
     """Why the draft is set aside: stored with it and in the audit log; nothing is posted."""
 
     kind = "reject form"
+    title_template = N_("Reject draft #{id}")
 
-    def __init__(
-        self,
-        base: DraftEdit,
-        draft_id: int,
-        page: int | None,
-        opened: discord.Interaction,
-        locale: str = "en",
-    ) -> None:
-        super().__init__(tr(locale, "Reject draft #{id}", id=draft_id), draft_id, page, opened, locale)
+    def build(self, base: DraftEdit, locale: str) -> None:
         self.reason: discord.ui.TextInput[RejectDraftModal] = discord.ui.TextInput(
             label=gettext(locale, "Reason (kept in the curation log)"),
             style=discord.TextStyle.paragraph,
