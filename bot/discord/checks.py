@@ -22,7 +22,12 @@ T = TypeVar("T")
 
 
 class MissingCuratorRole(app_commands.CheckFailure):
-    """Neither Manage Server nor the server's curator role."""
+    """Neither Manage Server nor the server's curator role; ``refusal`` is the service's, shown in
+    the reader's language."""
+
+    def __init__(self, refusal: PermissionDenied) -> None:
+        super().__init__(refusal.message)
+        self.refusal = refusal
 
 
 def _names(permissions: discord.Permissions) -> frozenset[str]:
@@ -82,7 +87,7 @@ def curator_only() -> Callable[[T], T]:
         try:
             await _settings_service(interaction).require_curator(caller_of(interaction))
         except PermissionDenied as exc:
-            raise MissingCuratorRole(exc.message) from None
+            raise MissingCuratorRole(exc) from None
         return True
 
     return app_commands.check(predicate)

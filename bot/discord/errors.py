@@ -116,6 +116,9 @@ def _known(exc: BaseException, locale: str = "en") -> str | None:
     if isinstance(exc, app_commands.TransformerError):
         return tr(locale, "“{value}” is not a valid value for this option.", value=echo(exc.value, 80))
     if isinstance(exc, app_commands.CheckFailure):
+        refusal = getattr(exc, "refusal", None)  # a check that asked a service (checks.curator_only)
+        if isinstance(refusal, ServiceError):
+            return _refusal(refusal, locale)
         return str(exc) or gettext(locale, "You cannot use this command here.")
     return None
 

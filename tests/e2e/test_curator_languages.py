@@ -1,4 +1,5 @@
-"""A curator (and a member who suggests) in Korean, Japanese and Chinese, end to end: /curate add
+"""A curator (and a member who suggests) in Korean, Japanese and Chinese, end to end: a member
+refused /curate for want of the curator role, /curate add
 (refused, then published), /curate import of a file with broken rows (the report), /suggest, the
 review queue (a draft card, its buttons and its forms), /curate watch list, /curate log, /curate
 edit's form and /settings, each answer within Discord's limits and holding no English word beyond
@@ -119,6 +120,8 @@ async def test_a_curator_works_in_korean_japanese_and_chinese(
 
         invoke = partial(_answer, fake_discord, home, allowed, locale)
 
+        # A member who is no curator is told so in their language (the check asks the service).
+        await invoke("curate", {}, staff.reader, subcommand="queue", bypass_default_permissions=True)
         bad = {**LAUNCH, "date": "2024-13"}
         refused = await invoke("curate", bad, staff.admin, subcommand="add")
         assert "2024-13" in refused.content and "Invalid" not in refused.content
