@@ -62,6 +62,23 @@ class Words:
 Group = tuple[Words, ...]
 
 
+def absorbed(group: Group) -> Group:
+    """``group`` without the alternatives another one already covers: any text holding every word
+    of "sohae satellite launching station" holds "sohae", so ``sohae OR (sohae AND …)`` is ``sohae``.
+    The same events match; the index reads fewer lists (a record's names often repeat its short name)."""
+    kept: list[Words] = []
+    for i, w in enumerate(group):
+        terms = set(w.terms)
+        covered = any(
+            not other.phrase and set(other.terms) <= terms and (set(other.terms) < terms or w.phrase or j < i)
+            for j, other in enumerate(group)
+            if j != i
+        )
+        if not covered:
+            kept.append(w)
+    return tuple(kept)
+
+
 @dataclass(frozen=True)
 class TextMatch:
     """Events whose text holds every term (as a prefix when ``prefix``; in the title when ``title_only``).
@@ -83,7 +100,7 @@ class TextMatch:
 
     @property
     def _groups(self) -> tuple[Group, ...]:
-        return self.groups or tuple((Words((t,)),) for t in self.terms)
+        return tuple(absorbed(g) for g in self.groups) or tuple((Words((t,)),) for t in self.terms)
 
     def fts5_query(self) -> str:
         star = "*" if self.prefix else ""

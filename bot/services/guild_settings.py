@@ -3,7 +3,9 @@ Server to change."""
 
 from __future__ import annotations
 
+import datetime as dt
 import zoneinfo
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import cache
@@ -24,6 +26,12 @@ from bot.services.errors import FieldProblem, ValidationFailed
 MANAGE_GUILD = ("manage_guild", "Manage Server")
 DEFAULT_LOCALE = "en-US"
 DEFAULT_TIMEZONE = "UTC"
+#: How long a process keeps a server's language and time zone before reading them again. A change
+#: made through this process is seen at once; one made by another process (another shard) within
+#: this many seconds.
+PRESENTATION_TTL = dt.timedelta(seconds=30)
+#: How many servers' presentations a process keeps.
+PRESENTATION_CACHE = 10_000
 
 
 #: What ``/settings locale`` offers: the bot's languages, and ``auto`` (the stored default, meaning
@@ -84,6 +92,8 @@ class GuildSettingsService:
         self._sessionmaker = sessionmaker
         self._policy = policy
         self._clock = clock
+        # guild id → (read at, presentation): every reply reads it, a change is rare.
+        self._shown: OrderedDict[int, tuple[dt.datetime, Presentation]] = OrderedDict()
 
     async def require_curator(self, caller: Caller) -> None:
         """Raise PermissionDenied unless ``caller`` has Manage Server or the curator role."""
@@ -114,9 +124,11 @@ class GuildSettingsService:
             )
             if then is not None:
                 await then(session, caller.guild_id)
-            return GuildSettingsView(
+            view = GuildSettingsView(
                 row.guild_id, row.curator_role_id, row.locale, row.timezone, row.review_channel_id
             )
+        self._shown.pop(caller.guild_id, None)
+        return view
 
     async def set_curator_role(self, caller: Caller, role_id: int | None) -> GuildSettingsView:
         """``None`` goes back to the default: members with a role named like ``CURATOR_ROLE``."""
@@ -154,12 +166,21 @@ class GuildSettingsService:
         """The server's chosen language and time zone (anyone may read them: they shape replies)."""
         if guild_id is None:
             return Presentation(None, DEFAULT_TIMEZONE)
+        now = self._clock.now()
+        if (kept := self._shown.get(guild_id)) is not None and now - kept[0] < PRESENTATION_TTL:
+            return kept[1]
         async with self._sessionmaker() as session:
             row = await session.get(models.GuildSettings, guild_id)
         if row is None:
-            return Presentation(None, DEFAULT_TIMEZONE)
-        chosen = None if row.locale == DEFAULT_LOCALE else negotiate(row.locale)
-        return Presentation(chosen, row.timezone or DEFAULT_TIMEZONE)
+            shown = Presentation(None, DEFAULT_TIMEZONE)
+        else:
+            chosen = None if row.locale == DEFAULT_LOCALE else negotiate(row.locale)
+            shown = Presentation(chosen, row.timezone or DEFAULT_TIMEZONE)
+        self._shown[guild_id] = (now, shown)
+        self._shown.move_to_end(guild_id)
+        while len(self._shown) > PRESENTATION_CACHE:
+            self._shown.popitem(last=False)
+        return shown
 
     async def set_timezone(self, caller: Caller, timezone: str) -> GuildSettingsView:
         wanted = timezone.strip()
