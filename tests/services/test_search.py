@@ -114,8 +114,10 @@ async def test_postgres_plans_every_statement_for_its_values(postgres_db: Databa
     # A text query matches from a handful of events to half of them; a generic plan of a prepared
     # statement would walk the wrong index for one of the two. Every connection of the app's engine
     # plans for the actual values, with no statement spent on saying so.
+    # Nor does it start parallel workers for its short statements.
     async with postgres_db.sessionmaker() as session:
         assert await session.scalar(text("SHOW plan_cache_mode")) == "force_custom_plan"
+        assert await session.scalar(text("SHOW max_parallel_workers_per_gather")) == "0"
 
 
 async def test_translations_are_searched_in_any_script(services: Services) -> None:
