@@ -30,6 +30,8 @@ from bot.services.catalog import CatalogService
 from bot.services.drafting import SIGNIFICANCE, guess_kind, possible_duplicate
 from bot.services.errors import Conflict, FieldProblem, NotFound, Term, ValidationFailed
 from bot.services.events import with_links
+from bot.services.feeds import DATASET_FORMATS
+from bot.services.importing.write import scoped_id
 from bot.services.lifecycle import Author, EventWriter, LinkResolver
 from bot.services.links import KINDS
 from bot.services.review_posts import mark_decided, offer
@@ -186,6 +188,26 @@ def check_suggestion(s: Suggestion, today: dt.date | None = None) -> CleanEvent:
     return clean
 
 
+async def _row_id(session: AsyncSession, draft: models.Draft) -> str | None:
+    """The external id a draft of a dataset row publishes under: the id the importer gives that row
+    (in the draft's scope), so importing the dataset later updates the event instead of adding it
+    twice. None for a feed item or a suggestion. A row the timeline already holds is refused."""
+    source = await session.get(models.WatchSource, draft.source_id) if draft.source_id else None
+    if source is None or source.format not in DATASET_FORMATS:
+        return None
+    external_id = scoped_id(draft.guid, draft.guild_id)
+    E = models.Event
+    if (held := await session.scalar(select(E.id).where(E.external_id == external_id))) is not None:
+        raise Conflict(
+            N_(
+                "This dataset row is already event #{event} (imported after it was drafted); "
+                "reject the draft."
+            ),
+            event=held,
+        )
+    return external_id
+
+
 class ReviewService:
     def __init__(
         self,
@@ -321,6 +343,7 @@ class ReviewService:
                 kind=draft.kind,
                 significance=draft.significance,
                 sources=[SourceInput(draft.publisher, draft.item_title, draft.published_on, draft.url)],
+                external_id=await _row_id(session, draft),
             )
             changed: dict[str, list[str]] = {}
             if edit is not None:

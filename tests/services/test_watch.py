@@ -372,6 +372,47 @@ async def test_a_dataset_row_appended_between_two_polls_becomes_one_draft(
     del source
 
 
+async def test_a_published_dataset_row_keeps_its_row_id_and_a_row_imported_meanwhile_is_refused(
+    services: Services, watch: WatchService, review: ReviewService, feeds: FeedServer
+) -> None:
+    header, rows = records(FIXTURES / "cns-excerpt.csv")
+    feeds.data = as_csv([header, *rows[:2]])
+    await watch.add(curator(HOME), feeds.url("/data"), "cns", "CNS missile tests")
+    [poll] = await watch.run_once()
+    async with services.db.sessionmaker() as session:
+        guid_of = dict((await session.execute(select(models.Draft.id, models.Draft.guid))).all())
+    first, second = sorted(poll.drafted, key=lambda d: guid_of[d.id] != f"cns:{rows[0][0]}")
+    event = await review.publish(curator(HOME), first.id)
+    assert event.external_id == f"cns:{rows[0][0]}"  # the importer's id of that row
+    again = await import_file(
+        services.db.sessionmaker,
+        as_csv([header, rows[0]]),
+        "cns",
+        caller=curator(HOME),
+        policy=Policy.of([HOME]),
+    )
+    assert again.created == 0 and not again.problems  # the row is the published event, not a second one
+
+    # The second row is imported before its draft is decided: publishing the draft would add it twice.
+    imported = await import_file(
+        services.db.sessionmaker,
+        as_csv([header, rows[1]]),
+        "cns",
+        caller=curator(HOME),
+        policy=Policy.of([HOME]),
+    )
+    async with services.db.sessionmaker() as session:
+        held = await session.scalar(
+            select(models.Event.id).where(models.Event.external_id == f"cns:{rows[1][0]}")
+        )
+    events = await _count(services, models.Event)
+    assert held is not None and imported.created == 1
+    with pytest.raises(Conflict, match=f"already event #{held}"):
+        await review.publish(curator(HOME), second.id)
+    assert await _count(services, models.Event) == events
+    assert (await review.queue(curator(HOME))).total == 1  # still pending: a curator rejects it
+
+
 async def test_a_dataset_source_refuses_what_is_not_its_dataset(
     services: Services, watch: WatchService, feeds: FeedServer
 ) -> None:

@@ -188,7 +188,7 @@ class Checked:
     scope: int | None
 
 
-def _scoped_id(external_id: str, scope: int | None) -> str:
+def scoped_id(external_id: str, scope: int | None) -> str:
     """External ids are unique across the database: a guild's local copies get the guild's prefix."""
     if scope is None:
         return external_id
@@ -286,7 +286,7 @@ def check_rows(
                 problem = f"“{data.external_id.strip()[:40]}”: ids starting with g<number>: are reserved"
                 report.problems.append(FieldProblem("external id", problem, r.row))
                 continue
-            data = replace(data, external_id=_scoped_id(data.external_id.strip(), scope))
+            data = replace(data, external_id=scoped_id(data.external_id.strip(), scope))
         if not r.strict_links:
             data = replace(
                 data,
