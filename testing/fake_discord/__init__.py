@@ -58,6 +58,16 @@ Driving API (all ``async`` unless noted):
   ``clear_faults()``; rate limits per :class:`RateLimitConfig` (global 50/s, 5 messages per
   5 s per channel) answered with Discord's 429 body and headers; ``rate_limited`` counts 429s
   by scope.
+* Threads and forums (``threads.py``): ``add_forum(guild, name, tags=(...))`` (type 15 with
+  ``available_tags``), ``await add_thread(channel, name)`` (a public thread, announced by
+  THREAD_CREATE), ``threads_of(parent_id)``, ``thread(id)``; the routes start a thread from a
+  message (once: 160004 after), make a forum post with its tags, and list a guild's active
+  threads; a thread takes messages like any channel.
+* Channel webhooks (``webhooks.py``): ``webhooks_of(channel_id)``, ``delete_webhook(id)`` (as a
+  member would; its URLs then answer 10015 Unknown Webhook); create, list, delete, execute with
+  ``username``/``avatar_url`` (into a thread with ``thread_id``, into a forum as a post with
+  ``thread_name``), edit and delete its messages; ``lose_next_response(count, method=, path=)``
+  lets matching requests take effect and answers them 500, as a lost response.
 * Checks: ``violations``, ``take_violations()``, ``assert_no_violations()``; the checkers
   ``check_command_definitions``, ``check_message_payload``, ``check_autocomplete_choices`` are
   plain functions usable on their own. Request bodies of command PUT, interaction callback,
@@ -69,8 +79,9 @@ pure functions), ``openapi`` (request bodies against the OpenAPI description), `
 guilds, channels, roles, members, messages; violations and waiting), ``gateway`` (the websocket
 session), ``rest`` (routing, auth, faults, rate limits, commands, channels, guilds),
 ``responses`` (interaction callbacks, original response, followups), ``announcements``
-(crossposts and followers), ``interactions`` (driving
-the bot as a user) and ``server`` (:class:`FakeDiscord` on a port, :func:`connect_bot`).
+(crossposts and followers), ``interactions`` (driving the bot as a user), ``threads`` (threads and
+forums), ``webhooks`` (channel webhooks) and ``server`` (:class:`FakeDiscord` on a port,
+:func:`connect_bot`).
 """
 
 from .announcements import FakeWebhook
@@ -79,6 +90,8 @@ from .interactions import InteractionResult
 from .openapi import OpenAPIChecker, load_default
 from .rest import RateLimitConfig, RequestRecord
 from .server import FakeDiscord, connect_bot
+from .threads import FakeForum, FakeThread
+from .webhooks import FakeChannelWebhook
 from .world import (
     FakeAttachment,
     FakeChannel,
@@ -93,12 +106,15 @@ from .world import (
 __all__ = [
     "FakeAttachment",
     "FakeChannel",
+    "FakeChannelWebhook",
     "FakeDiscord",
+    "FakeForum",
     "FakeGuild",
     "FakeMember",
     "FakeMessage",
     "FakeOverwrite",
     "FakeRole",
+    "FakeThread",
     "FakeUser",
     "FakeWebhook",
     "InteractionResult",

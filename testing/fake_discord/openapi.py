@@ -37,6 +37,10 @@ VALIDATED_OPERATIONS: tuple[tuple[str, str], ...] = (
     ("POST", "/channels/{channel_id}/followers"),
     ("PATCH", "/webhooks/{webhook_id}/{webhook_token}/messages/@original"),
     ("POST", "/webhooks/{webhook_id}/{webhook_token}"),
+    ("POST", "/channels/{channel_id}/messages/{message_id}/threads"),
+    ("POST", "/channels/{channel_id}/threads"),
+    ("POST", "/channels/{channel_id}/webhooks"),
+    ("PATCH", "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}"),
 )
 
 

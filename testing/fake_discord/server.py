@@ -16,12 +16,12 @@ from discord.http import Route
 from bot.discord_endpoints import configure_endpoints
 
 from .announcements import Announcements
-from .interactions import Interactions
 from .openapi import OpenAPIChecker, load_default
 from .rest import RateLimitConfig
+from .webhooks import Webhooks
 
 
-class FakeDiscord(Announcements, Interactions):
+class FakeDiscord(Announcements, Webhooks):
     """The fake; use ``async with FakeDiscord() as fake`` or ``await start()`` / ``close()``."""
 
     def __init__(

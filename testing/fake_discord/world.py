@@ -200,6 +200,8 @@ class FakeGuild:
     channels: dict[int, FakeChannel] = field(default_factory=dict)
     roles: dict[int, FakeRole] = field(default_factory=dict)
     members: dict[int, FakeMember] = field(default_factory=dict)
+    #: Its threads (``threads.py``): channels for messages, sent in GUILD_CREATE's ``threads``.
+    threads: dict[int, FakeChannel] = field(default_factory=dict)
     #: Permissions the bot holds in this guild (sent as ``app_permissions``).
     bot_permissions: int = ALL_PERMISSIONS & ~ADMINISTRATOR
     #: The server's preferred locale (``preferred_locale``; an interaction's ``guild_locale``).
@@ -276,7 +278,7 @@ class FakeGuild:
             member_count=len(self.members),
             members=[m.to_json() for m in self.members.values()],
             channels=[c.to_json() for c in self.channels.values()],
-            threads=[],
+            threads=[t.to_json() for t in self.threads.values()],
             voice_states=[],
             presences=[],
             stage_instances=[],
@@ -332,6 +334,8 @@ class FakeMessage:
     reference: JSON | None = None
     deleted: bool = False
     edits: int = 0
+    #: The thread started from this message (as Discord includes it in the message).
+    thread: JSON | None = None
 
     @property
     def ephemeral(self) -> bool:
@@ -399,6 +403,8 @@ class FakeMessage:
             data["application_id"] = str(self.webhook_id)
         if self.reference is not None:
             data["message_reference"] = self.reference
+        if self.thread is not None:
+            data["thread"] = self.thread
         if self.interaction_id is not None and self.interaction_user is not None:
             data["interaction_metadata"] = {
                 "id": str(self.interaction_id),
