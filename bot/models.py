@@ -60,6 +60,8 @@ ACTOR_KINDS = ("state", "organization", "person")
 PROGRAM_CATEGORIES = ("nuclear", "missile", "space", "submarine")
 TRACK_STATUSES = ("active", "dormant", "ended")
 SUBSCRIPTION_STATES = ("active", "paused", "disabled")
+SUBSCRIPTION_TARGETS = ("channel", "forum", "thread")
+SUBSCRIPTION_IDENTITIES = ("bot", "webhook")
 DELIVERY_STATES = ("pending", "sending", "sent", "failed", "cancelled")
 #: ``summary``: the one "N more events imported" message of an import past its alert cap.
 #: ``digest``: one period of a digest subscription (no event of its own; see ``DigestItem``).
@@ -358,6 +360,24 @@ class Subscription(Base):
     digest_empty: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     #: The end of the period being collected (UTC): the scheduler closes it once this has passed.
     digest_next_at: Mapped[dt.datetime | None] = mapped_column(index=True)
+    #: Where its alerts go (``SUBSCRIPTION_TARGETS``): a channel's messages, a forum's posts, or
+    #: a thread's messages (``parent_id``: the thread's channel, where its webhook lives).
+    target: Mapped[str] = mapped_column(String(8), default="channel", server_default="channel")
+    parent_id: Mapped[int | None] = mapped_column(BigInteger)
+    #: In a channel, a discussion thread on each alert of significance ``thread_min`` or more.
+    thread: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    thread_min: Mapped[int] = mapped_column(Integer, default=4, server_default=text("4"))
+    #: In a forum, the post's tags: those named as the event's kind or its programs (``None``: none).
+    forum_tags: Mapped[str | None] = mapped_column(String(8))
+    #: Who posts (``bot`` or ``webhook``: through a channel webhook with this name and avatar).
+    identity: Mapped[str] = mapped_column(String(8), default="bot", server_default="bot")
+    webhook_name: Mapped[str | None] = mapped_column(String(80))
+    webhook_avatar_url: Mapped[str | None] = mapped_column(Text)
+    #: The channel webhook the bot made (its token is a secret: never logged, never shown), and
+    #: whether it was made again once already after a deletion.
+    webhook_id: Mapped[int | None] = mapped_column(BigInteger)
+    webhook_token: Mapped[str | None] = mapped_column(Text)
+    webhook_recreated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Delivery(Base):
@@ -406,6 +426,10 @@ class Delivery(Base):
     #: A ``digest``: the period it covers, [start, end) in UTC.
     period_start: Mapped[dt.datetime | None] = mapped_column()
     period_end: Mapped[dt.datetime | None] = mapped_column()
+    #: The thread a post opened (a forum post, whose starter message is ``message_id``, or a
+    #: channel alert's discussion thread), and the webhook it was posted through: edits go there.
+    thread_id: Mapped[int | None] = mapped_column(BigInteger)
+    webhook_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class DigestItem(Base):

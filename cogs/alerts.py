@@ -16,6 +16,8 @@ from bot.discord.delivery_pages import AlertPageButton, log_reply, why_reply
 from bot.discord.documents import Document, document, open_document
 from bot.discord.language import own_locale, who_reads
 from bot.discord.options import (
+    AlertChannel,
+    AlertChannelOption,
     EventOption,
     KindListOption,
     Offer,
@@ -30,6 +32,7 @@ from bot.discord.render.subscriptions import (
     digest_subscribed_text,
     duplicate_text,
     filters_line,
+    placement_line,
     several_text,
     subscription_pages,
 )
@@ -38,7 +41,8 @@ from bot.outbox.transport import Outcome
 from bot.services.digests import digest_options
 from bot.services.errors import NotFound, PermissionDenied
 from bot.services.follow import MANAGE_WEBHOOKS, BotCannotFollow, Feed
-from bot.services.subscriptions import DuplicateSubscription, Filters, SeveralSubscriptions
+from bot.services.subscriptions import DuplicateSubscription, Filters, SeveralSubscriptions, SubscriptionView
+from bot.services.targets import Placement
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -47,6 +51,63 @@ if TYPE_CHECKING:
     from bot.discord.render.reply import Reply, Who
     from bot.services.access import Caller
     from bot.services.container import Services
+
+
+def placement_for(
+    channel: AlertChannel,
+    *,
+    thread: bool,
+    thread_min: int,
+    forum_tags: str | None,
+    identity: str,
+    name: str | None,
+    avatar_url: str | None,
+) -> Placement:
+    """The delivery form the options choose for ``channel`` (a forum's tags by kind unless told)."""
+    tags: str | None = forum_tags
+    if isinstance(channel, discord.ForumChannel):
+        target, tags = "forum", forum_tags or "kind"
+    else:
+        target = "thread" if isinstance(channel, discord.Thread) else "channel"
+    return Placement(
+        target=target,
+        parent_id=channel.parent_id if isinstance(channel, discord.Thread) else None,
+        thread=thread,
+        thread_min=thread_min,
+        forum_tags=None if tags == "none" else tags,
+        identity=identity,
+        webhook_name=name,
+        webhook_avatar_url=avatar_url,
+    )
+
+
+def forms_of(placement: Placement) -> list[str]:
+    """The forms of ``checks.DELIVERY_PERMISSIONS`` a placement posts in."""
+    forms = [placement.target]
+    if placement.thread:
+        forms.append("discussion")
+    if placement.identity == "webhook":
+        forms.append("webhook")
+    return forms
+
+
+def subscribed_text(
+    sub: SubscriptionView,
+    channel: AlertChannel,
+    mention: discord.Role | None,
+    me: discord.Member | None,
+    locale: str,
+) -> str:
+    """The answer to a subscribe: where, of what, in which form, whom it mentions."""
+    text = f"{channel.mention} will receive alerts for {filters_line(sub)} (subscription #{sub.id})."
+    form = placement_line(sub.placement, locale)
+    if form:
+        text += f" {form}."
+    if mention is not None:
+        text += f" Each alert mentions {mention.mention}."
+        if not mention.mentionable and me is not None and not channel.permissions_for(me).mention_everyone:
+            text += " (That role is not mentionable and I lack Mention Everyone, so it will not be pinged.)"
+    return text
 
 
 def outcome_text(outcome: Outcome, channel: str) -> str:
@@ -98,12 +159,18 @@ class Alerts(commands.Cog):
         weekday="The day a weekly digest is posted",
         timezone="IANA time zone of the digest (default: the server's /settings timezone)",
         empty="Post a digest even when nothing happened in the period (default false)",
+        thread="In a text channel: open a discussion thread on each significant alert",
+        thread_min="Open threads from this significance (1-5, default 4)",
+        forum_tags="In a forum: tag each post by the event's kind or program (default kind)",
+        identity="Post as the bot, or through a channel webhook with its own name and avatar",
+        name="The webhook's name on each alert (identity:webhook)",
+        avatar_url="The webhook's avatar on each alert, an image address (identity:webhook)",
     )
     @checks.manage_channels()
     async def subscribe(
         self,
         interaction: discord.Interaction,
-        channel: discord.TextChannel,
+        channel: AlertChannelOption,
         kinds: KindListOption | None = None,
         programs: ProgramListOption | None = None,
         parties: PartyListOption | None = None,
@@ -116,11 +183,28 @@ class Alerts(commands.Cog):
         weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] | None = None,
         timezone: app_commands.Range[str, 1, 64] | None = None,
         empty: bool | None = None,
+        thread: bool = False,
+        thread_min: app_commands.Range[int, 1, 5] = 4,
+        forum_tags: Literal["kind", "program", "none"] | None = None,
+        identity: Literal["bot", "webhook"] = "bot",
+        name: app_commands.Range[str, 1, 80] | None = None,
+        avatar_url: app_commands.Range[str, 1, 500] | None = None,
     ) -> None:
-        """Post alerts in a channel, optionally filtered"""
+        """Post alerts in a channel, a forum or a thread, optionally filtered"""
         checks.require_channel_access(interaction, channel)
+        if identity == "webhook" and not checks.guild_permissions(interaction).manage_webhooks:
+            raise PermissionDenied(N_("the {permission} permission"), permission="Manage Webhooks")
+        placement = placement_for(
+            channel,
+            thread=thread,
+            thread_min=thread_min,
+            forum_tags=forum_tags,
+            identity=identity,
+            name=name,
+            avatar_url=avatar_url,
+        )
         guild = interaction.guild
-        missing = checks.bot_missing_in(channel, guild.me if guild else None)
+        missing = checks.bot_missing_in(channel, guild.me if guild else None, forms_of(placement))
         if missing:
             await interaction.response.send_message(
                 **message(
@@ -145,6 +229,7 @@ class Alerts(commands.Cog):
                 filters,
                 mention_role_id=mention.id if mention else None,
                 digest=digest,
+                placement=placement,
             )
         except DuplicateSubscription as exc:
             text = duplicate_text(exc.existing, own_locale(interaction))
@@ -155,18 +240,7 @@ class Alerts(commands.Cog):
             text = digest_subscribed_text(sub, channel.mention, who.locale, who.timezone)
             await interaction.followup.send(**message(text).send_kwargs())
             return
-        text = f"{channel.mention} will receive alerts for {filters_line(sub)} (subscription #{sub.id})."
-        if mention is not None:
-            text += f" Each alert mentions {mention.mention}."
-            me = guild.me if guild else None
-            if (
-                not mention.mentionable
-                and me is not None
-                and not channel.permissions_for(me).mention_everyone
-            ):
-                text += (
-                    " (That role is not mentionable and I lack Mention Everyone, so it will not be pinged.)"
-                )
+        text = subscribed_text(sub, channel, mention, guild.me if guild else None, own_locale(interaction))
         await interaction.followup.send(**message(text).send_kwargs())
 
     @alerts.command(name="unsubscribe")
@@ -178,7 +252,7 @@ class Alerts(commands.Cog):
     async def unsubscribe(
         self,
         interaction: discord.Interaction,
-        channel: discord.TextChannel,
+        channel: AlertChannelOption,
         subscription: SubscriptionOption | None = None,
     ) -> None:
         """Stop posting alerts in a channel"""
@@ -230,7 +304,7 @@ class Alerts(commands.Cog):
     async def pause(
         self,
         interaction: discord.Interaction,
-        channel: discord.TextChannel,
+        channel: AlertChannelOption,
         subscription: SubscriptionOption | None = None,
     ) -> None:
         """Pause a channel's alerts (resume later)"""
@@ -245,7 +319,7 @@ class Alerts(commands.Cog):
     async def resume(
         self,
         interaction: discord.Interaction,
-        channel: discord.TextChannel,
+        channel: AlertChannelOption,
         subscription: SubscriptionOption | None = None,
     ) -> None:
         """Resume a paused or disabled channel's alerts and retry its failed ones"""
@@ -265,7 +339,7 @@ class Alerts(commands.Cog):
     async def _set_state(
         self,
         interaction: discord.Interaction,
-        channel: discord.TextChannel,
+        channel: AlertChannelOption,
         subscription: int | None,
         state: str,
         done: str,
@@ -292,11 +366,20 @@ class Alerts(commands.Cog):
     async def test(
         self,
         interaction: discord.Interaction,
-        channel: discord.TextChannel,
+        channel: AlertChannelOption,
         subscription: SubscriptionOption | None = None,
     ) -> None:
         """Post a sample alert in a channel"""
         checks.require_channel_access(interaction, channel)
+        if isinstance(channel, discord.ForumChannel):
+            text = tr(
+                own_locale(interaction),
+                "{channel} is a forum: it takes posts, not messages. `/alerts test` posts in text "
+                "channels and threads.",
+                channel=channel.mention,
+            )
+            await interaction.response.send_message(**message(text).send_kwargs())
+            return
         guild = interaction.guild
         missing = checks.bot_missing_in(channel, guild.me if guild else None)
         if missing:
@@ -387,7 +470,7 @@ class Alerts(commands.Cog):
     )
     @checks.manage_channels()
     async def why(
-        self, interaction: discord.Interaction, event: EventOption, channel: discord.TextChannel
+        self, interaction: discord.Interaction, event: EventOption, channel: AlertChannelOption
     ) -> None:
         """Say why a channel did or did not get an event's alert"""
         await self._explain(
@@ -399,7 +482,7 @@ class Alerts(commands.Cog):
     @alerts.command(name="log")
     @app_commands.describe(channel="Channel whose delivery history to show")
     @checks.manage_channels()
-    async def log(self, interaction: discord.Interaction, channel: discord.TextChannel) -> None:
+    async def log(self, interaction: discord.Interaction, channel: AlertChannelOption) -> None:
         """Show a channel's alert deliveries, newest first"""
         await self._explain(
             interaction, channel, lambda who, caller: log_reply(self.bot.services, who, caller, channel.id)
@@ -408,7 +491,7 @@ class Alerts(commands.Cog):
     async def _explain(
         self,
         interaction: discord.Interaction,
-        channel: discord.TextChannel,
+        channel: AlertChannel,
         work: Callable[[Who, Caller], Awaitable[Reply]],
     ) -> None:
         """Answer privately about a channel the member must see, with their permissions in it."""

@@ -194,3 +194,32 @@ async def test_dataset_formats_go_down_and_up_keeping_every_draft(database: Data
                 " VALUES (3, 'https://example.org/3', 'csis', 'CSIS', 0, false)"
             )
         )
+
+
+async def test_delivery_targets_default_to_a_bot_message_and_go_down(database: Database) -> None:
+    # 0020 adds the target, thread, tag and identity columns: a subscription made before posts as
+    # it did (the bot's message in its channel), and going down keeps its rows.
+    await dbmod.downgrade(database.engine, "0019")
+    try:
+        async with database.engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO subscription (id, guild_id, channel_id, kinds, programs, tracks, actors,"
+                    " systems, facilities, min_significance, state)"
+                    " VALUES (7, 1, 2, '[]', '[]', '[]', '[]', '[]', '[]', 1, 'active')"
+                )
+            )
+        await dbmod.upgrade(database.engine, "0020")
+        query = text(
+            "SELECT target, thread, thread_min, forum_tags, identity, webhook_id, webhook_recreated"
+            " FROM subscription"
+        )
+        async with database.engine.connect() as conn:
+            assert [tuple(r) for r in (await conn.execute(query)).all()] == [
+                ("channel", False, 4, None, "bot", None, False)
+            ]
+        await dbmod.downgrade(database.engine, "0019")
+        async with database.engine.connect() as conn:
+            assert (await conn.execute(text("SELECT id, channel_id FROM subscription"))).all() == [(7, 2)]
+    finally:
+        await dbmod.upgrade(database.engine)

@@ -7,7 +7,7 @@ through the tree's error handler).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import discord
@@ -139,12 +139,27 @@ def bot_permission_names(channel: Any, me: discord.Member | None) -> frozenset[s
     return _names(channel.permissions_for(me))
 
 
-def bot_missing_in(channel: Any, me: discord.Member | None) -> list[str]:
-    """The permissions the bot lacks to post alerts in ``channel`` (names for a message)."""
+#: What the bot needs in a channel for each form an alert takes (permission, its name in Discord):
+#: a message in a text channel or a thread, a forum post (Send Messages is "Create Posts" there),
+#: a discussion thread opened on it, a channel webhook it posts through.
+DELIVERY_PERMISSIONS: dict[str, tuple[tuple[str, str], ...]] = {
+    "channel": BOT_CHANNEL_PERMISSIONS,
+    "thread": (*BOT_CHANNEL_PERMISSIONS, ("send_messages_in_threads", "Send Messages in Threads")),
+    "forum": BOT_CHANNEL_PERMISSIONS,
+    "discussion": (
+        ("create_public_threads", "Create Public Threads"),
+        ("send_messages_in_threads", "Send Messages in Threads"),
+    ),
+    "webhook": (("manage_webhooks", "Manage Webhooks"),),
+}
+
+
+def bot_missing_in(channel: Any, me: discord.Member | None, forms: Sequence[str] = ()) -> list[str]:
+    """The permissions the bot lacks in ``channel`` to post alerts there in each of ``forms``
+    (``DELIVERY_PERMISSIONS``; none named: a message, in a thread or a channel), named for a message."""
     if me is None or not hasattr(channel, "permissions_for"):
         return []
     perms = channel.permissions_for(me)
-    missing = [label for name, label in BOT_CHANNEL_PERMISSIONS if not getattr(perms, name)]
-    if isinstance(channel, discord.Thread) and not perms.send_messages_in_threads:
-        missing.append("Send Messages in Threads")
-    return missing
+    forms = forms or ("thread" if isinstance(channel, discord.Thread) else "channel",)
+    needed = dict.fromkeys(p for form in forms for p in DELIVERY_PERMISSIONS[form])
+    return [label for name, label in needed if not getattr(perms, name)]

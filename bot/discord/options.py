@@ -306,3 +306,39 @@ PartyListOption = app_commands.Transform[list[str], SlugListTransformer("actor")
 TrackListOption = app_commands.Transform[list[str], SlugListTransformer("track")]
 KindListOption = app_commands.Transform[list[str], SlugListTransformer(None)]
 TrackSlugOption = app_commands.Transform[list[str], SlugListTransformer("track", single=True)]
+
+
+#: Where alerts may go: text and announcement channels, their public threads, forums.
+ALERT_CHANNEL_TYPES = (
+    discord.ChannelType.text,
+    discord.ChannelType.news,
+    discord.ChannelType.news_thread,
+    discord.ChannelType.public_thread,
+    discord.ChannelType.forum,
+)
+AlertChannel = discord.TextChannel | discord.ForumChannel | discord.Thread
+
+
+class AlertChannelTransformer(app_commands.Transformer):
+    """A channel alerts may go to (``ALERT_CHANNEL_TYPES``), as the bot's cached channel."""
+
+    @property
+    def type(self) -> discord.AppCommandOptionType:
+        return discord.AppCommandOptionType.channel
+
+    @property
+    def channel_types(self) -> list[discord.ChannelType]:
+        return list(ALERT_CHANNEL_TYPES)
+
+    async def transform(self, interaction: discord.Interaction, value: Any) -> AlertChannel:
+        if isinstance(value, discord.TextChannel | discord.ForumChannel | discord.Thread):
+            return value
+        resolved = value.resolve() if hasattr(value, "resolve") else None
+        if isinstance(resolved, discord.TextChannel | discord.ForumChannel | discord.Thread):
+            return resolved
+        raise ValidationFailed(
+            [FieldProblem("channel", N_("must be a text channel, a forum or a thread I can see"))]
+        )
+
+
+AlertChannelOption = app_commands.Transform[AlertChannel, AlertChannelTransformer]

@@ -26,8 +26,9 @@ from bot.discord.review import review_buttons
 from bot.i18n import gettext, tr
 from bot.models import utcnow
 from bot.outbox.payload import carries_ref, delivery_ref
+from bot.outbox.tasks import PAGE, default_worker_id, snowflake_at
 from bot.outbox.transport import Outcome
-from bot.outbox.worker import PAGE, Dispatcher, default_worker_id, snowflake_at
+from bot.outbox.worker import Dispatcher
 from bot.services.review_posts import PostJob, PostResult, ReviewPostStore
 
 log = logging.getLogger(__name__)

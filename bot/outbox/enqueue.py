@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import models
 from bot.models import utcnow
 from bot.outbox.digests import collect
-from bot.services.subscriptions import Target, matching_both
+from bot.services.matching import Target, matching_both
 
 Action = Literal["post", "edit"]
 

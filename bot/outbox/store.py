@@ -27,6 +27,7 @@ from bot import models
 from bot.db import Sessionmaker, dialect_of
 from bot.models import utcnow
 from bot.outbox.digests import Digest, load_digests, queue_next_part
+from bot.outbox.forms import PLAIN, Form, Posted
 from bot.outbox.payload import nonce_for
 from bot.services.events import read_views
 from bot.services.views import EventView
@@ -58,6 +59,8 @@ class Job:
     rate_limited: int = 0
     summary_count: int | None = None  # a ``summary`` delivery: how many events it stands for
     digest: Digest | None = None  # a ``digest`` delivery: its period and events (part = revision)
+    form: Form = PLAIN  # how the subscription's alerts are posted
+    posted: Posted | None = None  # an edit: where the alert it edits is
 
     @property
     def nonce(self) -> str:
@@ -97,6 +100,8 @@ class Result:
     crosspost: CrosspostMark | None = None  # a post in an announcement channel
     #: A digest part was sent and the digest has more: queue the next part with the record.
     next_part: bool = False
+    thread_id: int | None = None
+    webhook_id: int | None = None
 
 
 def mentions_of(
@@ -108,6 +113,27 @@ def mentions_of(
     if named is not None:
         return tuple(int(r) for r in named)
     return () if sub.mention_role_id is None else (sub.mention_role_id,)
+
+
+def form_of(sub: models.Subscription) -> Form:
+    """How ``sub``'s alerts are posted."""
+    return Form(
+        target=sub.target,
+        parent_id=sub.parent_id,
+        thread=sub.thread,
+        thread_min=sub.thread_min,
+        forum_tags=sub.forum_tags,
+        identity=sub.identity,
+        webhook_name=sub.webhook_name,
+        webhook_avatar_url=sub.webhook_avatar_url,
+        webhook_id=sub.webhook_id,
+        webhook_token=sub.webhook_token,
+        webhook_recreated=sub.webhook_recreated,
+    )
+
+
+def _message_of(posted: Posted | None) -> int | None:
+    return posted.message_id if posted is not None else None
 
 
 def aware(value: dt.datetime) -> dt.datetime:
@@ -254,12 +280,19 @@ class DeliveryStore:
                 e.id: e
                 for e in await read_views(session, select(models.Event).where(models.Event.id.in_(event_ids)))
             }
-            posted: dict[tuple[int | None, int], int] = {}
+            posted: dict[tuple[int | None, int], Posted] = {}
             post_mentions: dict[tuple[int | None, int], Any] = {}
             if any(d.action == "edit" for d, _ in rows):
-                for event_id, sub_id, message_id, mentions in (
+                for event_id, sub_id, message_id, mentions, thread_id, webhook_id in (
                     await session.execute(
-                        select(D.event_id, D.subscription_id, D.message_id, D.mention_role_ids)
+                        select(
+                            D.event_id,
+                            D.subscription_id,
+                            D.message_id,
+                            D.mention_role_ids,
+                            D.thread_id,
+                            D.webhook_id,
+                        )
                         .where(
                             D.event_id.in_(event_ids),
                             D.action == "post",
@@ -270,7 +303,7 @@ class DeliveryStore:
                     )
                 ).all():
                     if message_id is not None:
-                        posted[(event_id, sub_id)] = message_id
+                        posted[(event_id, sub_id)] = Posted(message_id, thread_id, webhook_id)
                         post_mentions[(event_id, sub_id)] = mentions
         return [
             Job(
@@ -285,7 +318,9 @@ class DeliveryStore:
                 mention_role_ids=mentions_of(d, s, post_mentions.get((d.event_id, d.subscription_id))),
                 subscription_state=s.state,
                 event=events.get(d.event_id) if d.event_id is not None else None,
-                target_message_id=posted.get((d.event_id, d.subscription_id)),
+                target_message_id=_message_of(posted.get((d.event_id, d.subscription_id))),
+                posted=posted.get((d.event_id, d.subscription_id)),
+                form=form_of(s),
                 summary_count=d.summary_count,
                 digest=digests.get(d.id),
                 created_at=aware(d.created_at),
@@ -336,6 +371,8 @@ class DeliveryStore:
                 row.update(state="sent", message_id=r.message_id, sent_at=now, last_error=None)
                 if r.crosspost is not None:
                     row.update(r.crosspost.columns(now))
+                if r.job.action != "edit":
+                    row.update(thread_id=r.thread_id, webhook_id=r.webhook_id)
                 delivered[r.job.subscription_id] = now
             elif r.kind == "retry":
                 # Stays "sending": a POST may have reached Discord; the resend reuses the nonce.
@@ -357,6 +394,14 @@ class DeliveryStore:
                     update(models.Subscription),
                     [{"id": sid, "last_delivery_at": at} for sid, at in delivered.items()],
                 )
+
+    async def save_webhook(self, subscription_id: int, webhook_id: int, token: str, recreated: bool) -> None:
+        """Keep the channel webhook a subscription posts through (made, found, or made again)."""
+        values = {"webhook_id": webhook_id, "webhook_token": token, "webhook_recreated": recreated}
+        async with self._sessionmaker() as session, session.begin():
+            await session.execute(
+                update(models.Subscription).where(models.Subscription.id == subscription_id).values(**values)
+            )
 
     async def cancel_open(self, subscription_id: int, reason: str) -> int:
         """Cancel every open delivery of a subscription (after it was disabled)."""

@@ -14,7 +14,9 @@ from typing import Any, Literal
 import aiohttp
 from discord.http import Route
 
-OutcomeKind = Literal["ok", "rate_limited", "transient", "forbidden", "missing_channel", "gone", "invalid"]
+OutcomeKind = Literal[
+    "ok", "rate_limited", "transient", "forbidden", "missing_channel", "gone", "invalid", "disable"
+]
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,10 @@ class Outcome:
     is_global: bool = False
     error: str = ""
     bucket_empty_for: float = 0.0  # the channel bucket reported 0 remaining for this long
+    #: The thread a post opened (a forum post; a discussion thread) and the webhook it went through.
+    thread_id: int | None = None
+    webhook_id: int | None = None
+    code: int | None = None  # Discord's error code, when it gave one
 
 
 class RestTransport:
@@ -72,8 +78,22 @@ class RestTransport:
     async def _request(self, method: str, path: str, payload: dict[str, Any] | None) -> Outcome:
         return (await self._call(method, path, payload))[0]
 
+    async def call(
+        self,
+        method: str,
+        path: str,
+        payload: dict[str, Any] | None = None,
+        params: dict[str, str] | None = None,
+    ) -> tuple[Outcome, Any]:
+        """Any request, with its outcome and the JSON it answered."""
+        return await self._call(method, path, payload, params)
+
     async def _call(
-        self, method: str, path: str, payload: dict[str, Any] | None, params: dict[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        payload: dict[str, Any] | None,
+        params: dict[str, str] | None = None,
     ) -> tuple[Outcome, Any]:
         http = await self._http()
         try:
@@ -100,6 +120,7 @@ def classify(status: int, headers: Any, data: Any) -> Outcome:
                 empty_for = float(headers.get("X-RateLimit-Reset-After", 0))
         mid = body.get("id")
         return Outcome("ok", message_id=int(mid) if mid else None, bucket_empty_for=empty_for)
+    code_of = int(code) if isinstance(code, int) else None
     if status == 429:
         retry_after = body.get("retry_after")
         if retry_after is None:
@@ -109,11 +130,11 @@ def classify(status: int, headers: Any, data: Any) -> Outcome:
             seconds = float(retry_after)
         except (TypeError, ValueError):
             seconds = 1.0
-        return Outcome("rate_limited", retry_after=seconds, is_global=is_global, error=text)
+        return Outcome("rate_limited", retry_after=seconds, is_global=is_global, error=text, code=code_of)
     if status == 403:
-        return Outcome("forbidden", error=text)
+        return Outcome("forbidden", error=text, code=code_of)
     if status == 404:
-        return Outcome("gone" if code == 10008 else "missing_channel", error=text)
+        return Outcome("gone" if code == 10008 else "missing_channel", error=text, code=code_of)
     if status >= 500 or status in (408, 401):
-        return Outcome("transient", error=text)
-    return Outcome("invalid", error=text)
+        return Outcome("transient", error=text, code=code_of)
+    return Outcome("invalid", error=text, code=code_of)

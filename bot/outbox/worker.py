@@ -40,9 +40,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-import os
 import secrets
-import socket
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -53,6 +51,7 @@ from bot.models import utcnow
 from bot.outbox.config import DispatcherConfig
 from bot.outbox.crosspost import Crossposter, CrosspostStore, IsAnnouncement
 from bot.outbox.digests import digest_goes_on, digest_message, digest_skip_reason
+from bot.outbox.forms import FormSender
 from bot.outbox.pacing import Pacer
 from bot.outbox.payload import (
     alert_payload,
@@ -63,39 +62,14 @@ from bot.outbox.payload import (
     summary_payload,
 )
 from bot.outbox.store import Job, Result
+from bot.outbox.tasks import PAGE, cancel_all, default_worker_id, snowflake_at
 from bot.outbox.transport import Outcome, RestTransport
 
 log = logging.getLogger(__name__)
 
-PAGE = 100  # messages per read of a channel (Discord's maximum)
-DISCORD_EPOCH_MS = 1_420_070_400_000
-
 DisableHook = Callable[[int, str], Awaitable[None]]
 LocaleOf = Callable[[int], Awaitable[str]]
 ReadyHook = Callable[[], Awaitable[object]]
-
-
-def snowflake_at(when: dt.datetime) -> int:
-    """The smallest Discord id of a message created at ``when``."""
-    return max(int(when.timestamp() * 1000) - DISCORD_EPOCH_MS, 0) << 22
-
-
-async def cancel_all(tasks: Sequence[asyncio.Task[None]]) -> None:
-    """Cancel ``tasks`` and wait until each has ended, cancelling again those that have not: on
-    Python 3.11 ``asyncio.wait_for`` can swallow a cancellation that meets its own timeout."""
-    pending = [t for t in tasks if not t.done()]
-    while pending:
-        for task in pending:
-            task.cancel()
-        await asyncio.wait(pending, timeout=0.5)
-        pending = [t for t in pending if not t.done()]
-    for task in tasks:
-        if not task.cancelled() and task.exception() is not None:
-            log.error("dispatcher task %s ended with %r", task.get_name(), task.exception())
-
-
-def default_worker_id() -> str:
-    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
 @dataclass
@@ -136,6 +110,7 @@ class Dispatcher:
         self.pacer = Pacer(self.config)
         #: Alerts in announcement channels (``is_announcement``) are crossposted after their post.
         self.crossposts = Crossposter(self.store, transport, self.pacer, self.config, is_announcement)
+        self.forms = FormSender(transport, self.store.save_webhook)
         self.stats = Stats()
         self._on_disable = on_disable
         self._wake = asyncio.Event()
@@ -261,6 +236,9 @@ class Dispatcher:
             for guild_id in {j.guild_id for j in jobs}:
                 self._locales[guild_id] = await self.locale(guild_id)
             for job in jobs:
+                disabling = self._disabled.get(job.subscription_id)
+                if disabling is not None and disabling.done() and job.subscription_state == "active":
+                    del self._disabled[job.subscription_id]  # resumed since it was disabled here
                 self._held[job.delivery_id] = job
                 self._ready.put_nowait(job)
             per_channel = Counter(j.channel_id for j in self._held.values())
@@ -372,7 +350,7 @@ class Dispatcher:
                 await asyncio.shield(disabling)  # the skip is recorded after the disable is
             self._finish(Result(job, "cancelled", error=reason), "skipped")
             return
-        if job.action != "edit" and self._may_have_posted(job):
+        if job.action != "edit" and job.form.plain and self._may_have_posted(job):
             found = await self._find_posted(job)
             if found is not None:
                 if found.kind == "ok":
@@ -409,7 +387,11 @@ class Dispatcher:
                 locale=locale,
             )
         async with self.pacer.slot(job.channel_id):
-            if job.action != "edit":
+            if job.action == "edit" and job.posted is not None:
+                outcome = await self.forms.edit(job, payload)  # where the post is, in its form
+            elif job.action != "edit" and not job.form.plain:
+                outcome = await self.forms.post(job, payload, locale)
+            elif job.action != "edit":
                 payload.update(nonce=job.nonce, enforce_nonce=True)
                 outcome = await self.transport.create_message(job.channel_id, payload)
             else:
@@ -424,7 +406,15 @@ class Dispatcher:
                 self.pacer.channel(job.channel_id).block(outcome.bucket_empty_for)
             message_id = outcome.message_id or job.target_message_id
             crosspost = await self.crossposts.after_post(job, message_id)
-            result = Result(job, "sent", message_id=message_id, crosspost=crosspost, next_part=next_part)
+            result = Result(
+                job,
+                "sent",
+                message_id=message_id,
+                crosspost=crosspost,
+                next_part=next_part,
+                thread_id=outcome.thread_id,
+                webhook_id=outcome.webhook_id,
+            )
             self._finish(result, "edited" if job.action == "edit" else "sent")
         elif outcome.kind == "rate_limited":
             self._rate_limited(job, outcome)
@@ -436,7 +426,7 @@ class Dispatcher:
             else:
                 retry_in = cfg.backoff(job.attempts)
                 self._finish(Result(job, "retry", error=outcome.error, retry_in=retry_in), "retry")
-        elif outcome.kind in ("forbidden", "missing_channel"):
+        elif outcome.kind in ("forbidden", "missing_channel", "disable"):
             await self._disable(job, outcome)
         elif outcome.kind == "gone":
             error = f"the alert message was deleted: {outcome.error}"
@@ -493,7 +483,7 @@ class Dispatcher:
         what = (
             "cannot post in this channel" if outcome.kind == "forbidden" else "the channel no longer exists"
         )
-        reason = f"Discord answered {outcome.error}: {what}"
+        reason = outcome.error if outcome.kind == "disable" else f"Discord answered {outcome.error}: {what}"
         disabling = self._disabled.get(job.subscription_id)
         if disabling is None:
             disabling = asyncio.create_task(self._disable_subscription(job, reason))

@@ -24,8 +24,8 @@ from bot.services.access import Caller, Policy, require_manager
 from bot.services.errors import NotFound
 from bot.services.filters import EventFacts, EventFilter, Exclusion
 from bot.services.links import KINDS
+from bot.services.matching import ALERTED
 from bot.services.subscriptions import (
-    ALERTED,
     SubscriptionView,
     failed_counts,
     subscription_filter,

@@ -1,17 +1,15 @@
-"""Alert subscriptions: several per channel, each with its own filters and mention role; which
-subscriptions an event is for (one alert per channel: the first matching subscription's, with the
-roles of every matching one)."""
+"""Alert subscriptions: several per channel, each with its own filters, mention role, mode and
+form (which subscriptions an event is for: ``bot.services.matching``)."""
 
 from __future__ import annotations
 
 import builtins
 import datetime as dt
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Text, cast, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import models
@@ -23,12 +21,10 @@ from bot.services.audit import audit_row
 from bot.services.catalog import CatalogService
 from bot.services.digests import DigestOptions, Schedule, check_schedule, server_zone
 from bot.services.errors import Conflict, FieldProblem, NotFound, ServiceError, ValidationFailed
-from bot.services.filters import EventFacts, EventFilter
+from bot.services.filters import EventFilter
 from bot.services.links import KINDS, Links
+from bot.services.targets import AS_MESSAGES, MANAGE_WEBHOOKS, Placement, check
 from bot.services.validation import check_slugs, normalize_kind
-
-#: The one state whose subscriptions an event fans out to (paused and disabled ones get nothing).
-ALERTED = "active"
 
 
 @dataclass(frozen=True)
@@ -65,6 +61,8 @@ class SubscriptionView:
     digest_timezone: str | None = None
     digest_empty: bool = False
     digest_next_at: dt.datetime | None = None
+    #: Where and how its alerts are posted (a forum's posts, a thread, a webhook's name).
+    placement: Placement = AS_MESSAGES
 
 
 @dataclass(frozen=True)
@@ -111,7 +109,21 @@ def subscription_view(
         digest_timezone=s.digest_timezone,
         digest_empty=bool(s.digest_empty),
         digest_next_at=s.digest_next_at,
+        placement=placement_of(s),
         **links,
+    )
+
+
+def placement_of(s: models.Subscription) -> Placement:
+    return Placement(
+        target=s.target or "channel",
+        parent_id=s.parent_id,
+        thread=bool(s.thread),
+        thread_min=s.thread_min if s.thread_min is not None else 4,
+        forum_tags=s.forum_tags,
+        identity=s.identity or "bot",
+        webhook_name=s.webhook_name,
+        webhook_avatar_url=s.webhook_avatar_url,
     )
 
 
@@ -206,100 +218,6 @@ async def requeue_failed(session: AsyncSession, subscription_id: int) -> int:
     )
     result = await session.execute(stmt)
     return int(getattr(result, "rowcount", 0) or 0)
-
-
-def _decoded(raw: str | None) -> tuple[str, ...]:
-    # Stored filters are JSON lists, nearly always empty: "[]" is not worth decoding.
-    if raw is None or raw.replace(" ", "") in ("", "[]", "null"):
-        return ()
-    value = json.loads(raw)
-    return tuple(value) if isinstance(value, list) else ()
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where one alert of an event goes: the first matching subscription of a channel (``id``), and
-    the roles of every matching subscription of that channel (``mention_role_ids``, when several
-    matched; else ``None``: the subscription's own role)."""
-
-    id: int
-    guild_id: int
-    channel_id: int
-    mention_role_ids: list[int] | None = None
-
-
-async def matching_subscriptions(session: AsyncSession, event: models.Event) -> list[Target]:
-    """Where ``event`` (with its links loaded) is alerted: one :class:`Target` per channel with an
-    active subscription it matches, the channel's first such subscription (lowest id) carrying it.
-    With several matching in a channel, the alert mentions each one's role (once each). Digest
-    subscriptions are not among them: they collect the event (:func:`matching_digests`)."""
-    return (await _matching(session, event))[0]
-
-
-async def matching_digests(session: AsyncSession, event: models.Event) -> list[int]:
-    """The active digest subscriptions ``event`` matches (each collects it for its period)."""
-    return (await _matching(session, event))[1]
-
-
-async def matching_both(session: AsyncSession, event: models.Event) -> tuple[list[Target], list[int]]:
-    """:func:`matching_subscriptions` and :func:`matching_digests` in one query."""
-    return await _matching(session, event)
-
-
-async def _matching(session: AsyncSession, event: models.Event) -> tuple[list[Target], list[int]]:
-    S = models.Subscription
-    # Plain rows, not ORM objects: a publish may fan out to thousands of subscriptions. The filters
-    # come as JSON text and are decoded only when not empty (most are): decoding thousands of "[]"
-    # cost more than the rest of the publish.
-    stmt = (
-        select(
-            S.id,
-            S.guild_id,
-            S.channel_id,
-            S.mention_role_id,
-            S.min_significance,
-            cast(S.kinds, Text).label("kinds"),
-            *(cast(getattr(S, k.field), Text).label(k.field) for k in KINDS),
-            S.mode,
-        )
-        .where(S.state == ALERTED)
-        .order_by(S.id)
-    )
-    if event.guild_id is not None:
-        stmt = stmt.where(S.guild_id == event.guild_id)
-    facts = EventFacts.of(event)
-    decided: dict[tuple[Any, ...], bool] = {}
-    targets: dict[int, Target] = {}
-    roles: dict[int, list[int]] = {}
-    digests: list[int] = []
-    for row in (await session.execute(stmt)).all():
-        # Channels mostly share their filters (most have none): each distinct one is decided once. The
-        # row's guild cannot change the answer: for a local event the query kept only its guild's rows.
-        key = tuple(row[4:-1])
-        wanted = decided.get(key)
-        if wanted is None:
-            wanted = decided[key] = _stored_filter(row).matches(facts)
-        if not wanted:
-            continue
-        if row.mode == "digest":
-            digests.append(row.id)
-            continue
-        channel_roles = roles.setdefault(row.channel_id, [])
-        if row.mention_role_id is not None and row.mention_role_id not in channel_roles:
-            channel_roles.append(row.mention_role_id)
-        first = targets.get(row.channel_id)
-        if first is None:
-            targets[row.channel_id] = Target(row.id, row.guild_id, row.channel_id)
-        else:
-            targets[row.channel_id] = Target(first.id, first.guild_id, first.channel_id, channel_roles)
-    return list(targets.values()), digests
-
-
-def _stored_filter(row: Any) -> EventFilter:
-    links = Links(**{k.field: _decoded(getattr(row, k.field)) for k in KINDS})
-    return EventFilter(
-        links=links, kinds=_decoded(row.kinds), min_significance=row.min_significance, guild_id=row.guild_id
-    )
 
 
 def subscription_filter(sub: SubscriptionView) -> EventFilter:
@@ -403,19 +321,26 @@ class SubscriptionService:
         *,
         mention_role_id: int | None = None,
         digest: DigestOptions | None = None,
+        placement: Placement = AS_MESSAGES,
     ) -> SubscriptionView:
         """Add a subscription to the channel (a channel may hold several); one identical to a
-        subscription it has (same filters, mention and mode) is refused with
+        subscription it has (same filters, mention, mode and form) is refused with
         :class:`DuplicateSubscription`. With ``digest``, its events are collected into one message
-        per period (``bot.services.digests``) instead of one alert each."""
+        per period (``bot.services.digests``) instead of one alert each. Posting through a webhook
+        needs Manage Webhooks."""
         guild_id = self._require(caller, channel_id)
+        if placement.identity == "webhook":
+            self._policy.require(caller, *MANAGE_WEBHOOKS)
+        where, problems = check(placement)
+        if problems:
+            raise ValidationFailed(problems)
         clean = await self._validate(filters, guild_id, mention_role_id)
         schedule = await self._schedule(guild_id, digest) if digest is not None else None
         own_zone = (digest.timezone and schedule.timezone) if digest and schedule else None
         mode: tuple[Any, ...] = ("alert",)
         if schedule is not None:
             mode = ("digest", schedule.frequency, schedule.at_text, schedule.weekday, own_zone)
-        wanted = signature(clean, mention_role_id, mode)
+        wanted = (*signature(clean, mention_role_id, mode), where)
         S = models.Subscription
         async with self._sessionmaker() as session, session.begin():
             existing = await session.scalars(
@@ -423,7 +348,7 @@ class SubscriptionService:
             )
             for other in existing:
                 view = subscription_view(other)
-                if signature(view, view.mention_role_id, mode_key(view)) == wanted:
+                if (*signature(view, view.mention_role_id, mode_key(view)), view.placement) == wanted:
                     raise DuplicateSubscription(view)
             sub = S(
                 guild_id=guild_id,
@@ -433,6 +358,14 @@ class SubscriptionService:
                 min_significance=clean.min_significance,
                 mention_role_id=mention_role_id,
                 state="active",
+                target=where.target,
+                parent_id=where.parent_id,
+                thread=where.thread,
+                thread_min=where.thread_min,
+                forum_tags=where.forum_tags,
+                identity=where.identity,
+                webhook_name=where.webhook_name,
+                webhook_avatar_url=where.webhook_avatar_url,
                 **{kind.field: list(slugs) for kind, slugs in clean.links.items()},
             )
             if schedule is not None and digest is not None:
@@ -452,6 +385,8 @@ class SubscriptionService:
                         "subscription": sub.id,
                         "mode": sub.mode or "alert",
                         "kinds": sub.kinds,
+                        "target": sub.target,
+                        "identity": sub.identity,
                         **{k.field: getattr(sub, k.field) for k in KINDS},
                     },
                     caller=caller,
@@ -515,6 +450,7 @@ class SubscriptionService:
             if sub.state != "active":
                 sub.state_since = utcnow()
             sub.state, sub.disabled_reason = "active", None
+            sub.webhook_recreated = False  # a webhook deleted again may be made once more
             retried = await requeue_failed(session, sub.id)
             details: dict[str, Any] = {"subscription": sub.id}
             if retried:

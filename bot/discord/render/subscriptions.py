@@ -9,6 +9,7 @@ from bot.discord.render.flow import Flow
 from bot.discord.render.text import truncate
 from bot.i18n import N_, format_datetime, gettext, ngettext, tr, weekday_name
 from bot.services.subscriptions import SeveralSubscriptions, SubscriptionView
+from bot.services.targets import Placement
 
 #: An autocomplete choice's name: at most 100 characters.
 CHOICE_NAME_MAX = 100
@@ -74,6 +75,27 @@ def digest_subscribed_text(sub: SubscriptionView, channel: str, locale: str, tim
     )
 
 
+def placement_line(p: Placement, locale: str = "en") -> str:
+    """How a subscription's alerts are posted, when not as the bot's messages in a channel ("" then)."""
+    parts = []
+    if p.target == "forum":
+        if p.forum_tags == "program":
+            parts.append(gettext(locale, "A forum post per alert, tagged by program"))
+        elif p.forum_tags == "kind":
+            parts.append(gettext(locale, "A forum post per alert, tagged by kind"))
+        else:
+            parts.append(gettext(locale, "A forum post per alert"))
+    if p.thread:
+        parts.append(
+            tr(locale, "A discussion thread on each alert of significance ≥ {level}", level=p.thread_min)
+        )
+    if p.identity == "webhook":
+        parts.append(
+            tr(locale, "Posted through a webhook as “{name}”", name=p.webhook_name or "Peninsula Brief")
+        )
+    return " · ".join(parts)
+
+
 def subscription_label(sub: SubscriptionView, locale: str = "en", channel_name: str | None = None) -> str:
     """One subscription in a line: its number, channel and filters (autocomplete, pick lists)."""
     where = f"#{channel_name}" if channel_name else f"<#{sub.channel_id}>"
@@ -131,6 +153,9 @@ def subscription_pages(
             lines.append(schedule[:1].upper() + schedule[1:])
         if sub.mention_role_id:
             lines.append(tr(locale, "Mentions <@&{role}>", role=sub.mention_role_id))
+        form = placement_line(sub.placement, locale)
+        if form:
+            lines.append(form)
         if sub.last_delivery_at:
             when = format_datetime(sub.last_delivery_at, locale, timezone)
             last = f"{when} ({discord.utils.format_dt(sub.last_delivery_at, 'R')})"
