@@ -33,6 +33,7 @@ from bot.discord.render.text import truncate
 from bot.outbox.payload import carries_ref
 from bot.outbox.tasks import PAGE, snowflake_at
 from bot.outbox.transport import Outcome, RestTransport
+from bot.services.targets import Placement
 
 log = logging.getLogger(__name__)
 
@@ -46,18 +47,10 @@ TAGS_FOR = 300.0  # seconds a forum's tags are trusted before they are read agai
 SaveWebhook = Callable[[int, int, str, bool], Awaitable[None]]
 
 
-@dataclass(frozen=True)
-class Form:
-    """How a subscription's alerts are posted (its ``target``, thread, tag and identity columns)."""
+@dataclass(frozen=True, repr=False)
+class Form(Placement):
+    """How a subscription's alerts are posted: its placement, and the webhook the bot made for it."""
 
-    target: str = "channel"
-    parent_id: int | None = None
-    thread: bool = False
-    thread_min: int = 4
-    forum_tags: str | None = None
-    identity: str = "bot"
-    webhook_name: str | None = None
-    webhook_avatar_url: str | None = None
     webhook_id: int | None = None
     webhook_token: str | None = None
     webhook_recreated: bool = False

@@ -2,9 +2,10 @@
 
 * A thread started from a message: ``POST /channels/{id}/messages/{mid}/threads`` (the thread's id
   is the message's, as on Discord; a second thread on the same message is 400, code 160004, and
-  the message then carries ``thread``).
+  the message then carries ``thread``; the bot needs Create Public Threads).
 * A forum post: ``POST /channels/{forum}/threads`` with ``name``, ``message`` and
-  ``applied_tags`` (ids of the forum's ``available_tags``, at most 5); the post is a public
+  ``applied_tags`` (ids of the forum's ``available_tags``, at most 5; the bot needs Send
+  Messages, Discord's "Create Posts" there); the post is a public
   thread (type 11) whose starter message has the thread's id.
 * ``GET /guilds/{id}/threads/active`` lists the guild's unarchived threads.
 * A thread is a channel like any other for messages (create, list, get, edit, delete), and a
@@ -36,6 +37,9 @@ PUBLIC_THREAD = 11
 FORUM = 15
 THREAD_PARENTS = (0, 5)  # text and announcement channels have message threads
 ALREADY_THREADED = 160004
+SEND_MESSAGES = 1 << 11
+MANAGE_WEBHOOKS = 1 << 29
+CREATE_PUBLIC_THREADS = 1 << 35
 
 
 @dataclass
@@ -155,6 +159,22 @@ class Threads(Interactions):
 
     # -- REST ------------------------------------------------------------------------------------
 
+    def _open_channel(self, cid: str) -> FakeChannel | web.Response:
+        """The channel of a path, or the error Discord (or a fault set on it) answers."""
+        channel = self._channel_or_404(cid)
+        if isinstance(channel, web.Response):
+            return channel
+        fault = self._channel_fault(channel.id)
+        return fault if fault is not None else channel
+
+    def _bot_lacks(self, channel: FakeChannel, bit: int) -> web.Response | None:
+        """403 Missing Permissions unless the bot holds ``bit`` in ``channel`` (overwrites applied)."""
+        guild = self.guilds.get(channel.guild_id)
+        member = guild.members.get(self.bot_user.id) if guild is not None else None
+        if member is None or not member.permissions_in(channel) & bit:
+            return error_response(403, 50013, "Missing Permissions")
+        return None
+
     def _thread_name_problems(self, body: Any, where: str) -> list[str]:
         name = body.get("name") if isinstance(body, dict) else None
         if not isinstance(name, str) or not 1 <= len(name) <= 100:
@@ -172,6 +192,9 @@ class Threads(Interactions):
             return fault
         if parent.type not in THREAD_PARENTS:
             return error_response(400, 50024, "Cannot execute action on this channel type")
+        refused = self._bot_lacks(parent, CREATE_PUBLIC_THREADS)
+        if refused is not None:
+            return refused
         problems = self._thread_name_problems(body, f"thread of message {msg.id}")
         if problems:
             self.violations.extend(problems)
@@ -184,14 +207,14 @@ class Threads(Interactions):
 
     async def _forum_post(self, request: web.Request, m: re.Match[str], body: Any) -> web.Response:
         self._validate_openapi("POST", "/" + request.match_info["tail"], body)
-        forum = self._channel_or_404(m["cid"])
+        forum = self._open_channel(m["cid"])
         if isinstance(forum, web.Response):
             return forum
-        fault = self._channel_fault(forum.id)
-        if fault is not None:
-            return fault
         if not isinstance(forum, FakeForum):
             return error_response(400, 50024, "Cannot execute action on this channel type")
+        refused = self._bot_lacks(forum, SEND_MESSAGES)  # "Create Posts" in a forum
+        if refused is not None:
+            return refused
         limited, headers = self._channel_limit(forum.id)
         if limited is not None:
             return limited

@@ -1,8 +1,9 @@
 """Channel webhooks in the fake Discord, and a fault that loses a response after its effect.
 
-* ``POST /channels/{id}/webhooks`` (``name`` 1-80, no "clyde" or "discord") makes an incoming
-  webhook (type 1) owned by the bot, with a token; ``GET /channels/{id}/webhooks`` lists the
-  channel's (tokens included, as Discord gives them to Manage Webhooks); ``DELETE /webhooks/{id}``
+* ``POST /channels/{id}/webhooks`` (``name`` 1-80, no "clyde" or "discord"; the bot needs Manage
+  Webhooks there) makes an incoming webhook (type 1) owned by the bot, with a token;
+  ``GET /channels/{id}/webhooks`` lists the channel's (tokens included, as Discord gives them to
+  Manage Webhooks; with ``announcements.py``, its follower webhooks too); ``DELETE /webhooks/{id}``
   removes one (also ``delete_webhook(id)``, as a member would), after which its URLs answer 404
   Unknown Webhook (10015).
 * Execute ``POST /webhooks/{id}/{token}?wait=true`` posts a message with the webhook's identity,
@@ -28,7 +29,7 @@ from aiohttp import web
 from .checks import check_message_payload
 from .constants import JSON
 from .rest import Handler, error_response, form_error, json_response
-from .threads import FakeForum, FakeThread, Threads
+from .threads import MANAGE_WEBHOOKS, FakeForum, FakeThread, Threads
 from .world import FakeMessage, snowflake
 
 _HOOK = r"/webhooks/(?P<app>\d+)/(?P<token>[^/]+)"
@@ -115,12 +116,9 @@ class Webhooks(Threads):
 
     async def _create_webhook(self, request: web.Request, m: re.Match[str], body: Any) -> web.Response:
         self._validate_openapi("POST", "/" + request.match_info["tail"], body)
-        channel = self._channel_or_404(m["cid"])
+        channel = self._open_channel(m["cid"])
         if isinstance(channel, web.Response):
             return channel
-        fault = self._channel_fault(channel.id)
-        if fault is not None:
-            return fault
         name = body.get("name") if isinstance(body, dict) else None
         if not isinstance(name, str) or not 1 <= len(name) <= 80:
             return form_error(["name: must be 1-80 characters"])
@@ -128,6 +126,9 @@ class Webhooks(Threads):
             return form_error(['name: Username cannot contain "clyde" or "discord"'])
         if isinstance(channel, FakeThread) or channel.type not in (0, 5, 15):
             return error_response(400, 50024, "Cannot execute action on this channel type")
+        refused = self._bot_lacks(channel, MANAGE_WEBHOOKS)
+        if refused is not None:
+            return refused
         hook = FakeChannelWebhook(
             snowflake(),
             channel.id,
@@ -141,12 +142,9 @@ class Webhooks(Threads):
         return json_response(hook.to_json())
 
     async def _list_webhooks(self, request: web.Request, m: re.Match[str], body: Any) -> web.Response:
-        channel = self._channel_or_404(m["cid"])
+        channel = self._open_channel(m["cid"])
         if isinstance(channel, web.Response):
             return channel
-        fault = self._channel_fault(channel.id)
-        if fault is not None:
-            return fault
         listed = [w.to_json() for w in self.webhooks_of(channel.id)]
         followers = getattr(self, "_channel_webhooks", None)  # announcements.py: follower webhooks
         if followers is not None:

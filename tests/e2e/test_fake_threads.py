@@ -18,7 +18,11 @@ ALLOWED: dict[str, list[str]] = {"parse": []}
 
 @pytest.fixture
 def world(fake_discord: FakeDiscord) -> FakeGuild:
-    return fake_discord.add_guild("Threads", channels=("general", "news"))
+    guild = fake_discord.add_guild("Threads", channels=("general", "news"))
+    # The fake's @everyone cannot make threads or webhooks: the bot gets a role that can.
+    role = guild.add_role("Peninsula Brief", permissions=(1 << 10) | (1 << 11) | (1 << 29) | (1 << 35))
+    guild.members[fake_discord.bot_user.id].roles.append(role)
+    return guild
 
 
 @pytest.fixture
