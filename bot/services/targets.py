@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from bot.i18n import N_
 from bot.models import SUBSCRIPTION_IDENTITIES, SUBSCRIPTION_TARGETS
 from bot.services.errors import FieldProblem
-from bot.services.validation import check_url, text_problem
+from bot.services.validation import check_text, check_url
 
 FORUM_TAGS = ("kind", "program")
 WEBHOOK_NAME_MAX = 80
@@ -59,12 +59,9 @@ def check(placement: Placement) -> tuple[Placement, list[FieldProblem]]:
     if p.identity != "webhook" and (name or avatar):
         problems.append(FieldProblem("name", N_("and avatar_url need identity:webhook")))
     if name is not None:
-        why = text_problem(name)
-        if why is not None:
-            problems.append(FieldProblem("name", why))
-        elif len(name) > WEBHOOK_NAME_MAX:
-            problems.append(FieldProblem("name", N_("must be at most {max} characters"), params={"max": 80}))
-        elif any(word in name.lower() for word in WEBHOOK_NAME_REFUSED):
+        before = len(problems)
+        name = check_text(name, "name", problems, high=WEBHOOK_NAME_MAX)
+        if len(problems) == before and any(word in name.lower() for word in WEBHOOK_NAME_REFUSED):
             problems.append(
                 FieldProblem("name", N_("may not contain “clyde” or “discord” (Discord refuses it)"))
             )
