@@ -17,10 +17,11 @@ from bot.discord.paging import Rebuilt, services_of
 from bot.discord.render.reply import Reply, message
 from bot.discord.render.text import truncate
 from bot.discord.render.watch import draft_embed
-from bot.i18n import N_, gettext, tr
+from bot.i18n import N_, gettext, ngettext, tr
 from bot.services.access import Caller
 from bot.services.container import Services
 from bot.services.review import EDITABLE, REASON_MAX, DraftEdit, check_edit, check_reason, edit_of
+from bot.services.review_posts import Trouble
 from bot.services.views import EventView
 from bot.services.watch import DraftView
 
@@ -44,13 +45,41 @@ def _label(action: str, draft: DraftView, locale: str) -> str:
     return gettext(locale, ACTIONS[action])
 
 
-async def queue_page(services: Services, caller: Caller, page: int = 1, *, locale: str = "en") -> Reply:
-    """Page ``page`` (1-based) of the caller's queue in ``locale``: one draft and its buttons."""
+def trouble_note(trouble: Trouble | None, locale: str) -> str | None:
+    """What the queue says above its draft when the review channel stopped getting drafts."""
+    if trouble is None:
+        return None
+    text = ngettext(
+        locale,
+        "⚠️ {count} new draft could not be posted in <#{channel}>: Discord refused the bot there "
+        "(a permission lost, or the channel deleted).",
+        "⚠️ {count} new drafts could not be posted in <#{channel}>: Discord refused the bot there "
+        "(a permission lost, or the channel deleted).",
+        trouble.failed,
+    ).format(count=trouble.failed, channel=trouble.channel_id)
+    advice = tr(
+        locale,
+        "Give the bot {permissions} there, or choose another channel with `/settings review-channel`; "
+        "the drafts are all here in the queue.",
+        permissions="View Channel, Send Messages, Embed Links",
+    )
+    return f"{text} {advice}"
+
+
+async def queue_page(
+    services: Services, caller: Caller, page: int = 1, *, locale: str = "en", note: str | None = None
+) -> Reply:
+    """Page ``page`` (1-based) of the caller's queue in ``locale``: one draft and its buttons, under
+    ``note`` (what a press just did) and a warning when the server's review channel stopped
+    getting drafts."""
     queue = await services.review.queue(caller, limit=1, offset=max(page, 1) - 1)
+    if not queue.drafts and queue.total and page > 1:
+        # The last draft of the queue was just decided: show the new last.
+        return await queue_page(services, caller, queue.total, locale=locale, note=note)
+    above = "\n\n".join(t for t in (note, trouble_note(queue.trouble, locale)) if t) or None
     if not queue.drafts:
-        if queue.total and page > 1:  # the last draft of the queue was just decided: show the new last
-            return await queue_page(services, caller, queue.total, locale=locale)
-        return message(gettext(locale, "The review queue is empty."))
+        empty = gettext(locale, "The review queue is empty.")
+        return message("\n\n".join(t for t in (above, None if note else empty) if t))
     draft = queue.drafts[0]
     view = discord.ui.View(timeout=None)
     uid, green, red = caller.user_id, discord.ButtonStyle.success, discord.ButtonStyle.danger
@@ -66,7 +95,8 @@ async def queue_page(services: Services, caller: Caller, page: int = 1, *, local
     view.add_item(button("r", page, style=red))
     view.add_item(button("b", page - 1, disabled=page <= 1))
     view.add_item(button("n", page + 1, disabled=page >= queue.total))
-    return Reply(embeds=[draft_embed(draft, page, queue.total, locale=locale)], view=view, ephemeral=True)
+    embeds = [draft_embed(draft, page, queue.total, locale=locale)]
+    return Reply(content=above, embeds=embeds, view=view, ephemeral=True)
 
 
 def published_note(draft_id: int, event: EventView, locale: str = "en") -> str:
@@ -98,9 +128,7 @@ async def show_queue(interaction: discord.Interaction, page: int, note: str | No
     queue is theirs alone)."""
     services = services_of(interaction.client)
     locale = own_locale(interaction)
-    reply = await queue_page(services, checks.caller_of(interaction), max(page, 1), locale=locale)
-    if note is not None:
-        reply.content = note
+    reply = await queue_page(services, checks.caller_of(interaction), max(page, 1), locale=locale, note=note)
     if interaction.response.is_done():
         await interaction.edit_original_response(**reply.edit_kwargs())
     else:

@@ -34,7 +34,7 @@ from bot.services.feeds import DATASET_FORMATS
 from bot.services.importing.write import scoped_id
 from bot.services.lifecycle import Author, EventWriter, LinkResolver
 from bot.services.links import KINDS
-from bot.services.review_posts import mark_decided, offer
+from bot.services.review_posts import Trouble, mark_decided, offer, posting_trouble
 from bot.services.validation import CleanEvent, EventInput, SourceInput, check_text, host_of, validate_event
 from bot.services.views import EventView, SourceView, event_view
 from bot.services.watch import DraftView, draft_view
@@ -48,6 +48,8 @@ EDITABLE = ("title", "date", "summary", "significance", "kind")
 class QueuePage:
     drafts: list[DraftView]
     total: int
+    #: Drafts the caller's review channel did not get (shown above the queue until a post succeeds).
+    trouble: Trouble | None = None
 
 
 @dataclass(frozen=True)
@@ -297,7 +299,8 @@ class ReviewService:
                 .limit(limit)
                 .offset(offset)
             )
-            return QueuePage([draft_view(d) for d in (await session.scalars(stmt)).all()], count or 0)
+            drafts = [draft_view(d) for d in (await session.scalars(stmt)).all()]
+            return QueuePage(drafts, count or 0, await posting_trouble(session, caller.guild_id))
 
     async def draft(self, caller: Caller, draft_id: int) -> DraftView:
         """One pending draft of the caller's scope (for the Edit form)."""

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, case, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import models
@@ -65,6 +65,31 @@ async def offer(session: AsyncSession, drafts: Sequence[models.Draft], home_guil
                 )
                 queued += 1
     return queued
+
+
+@dataclass(frozen=True)
+class Trouble:
+    """Drafts that could not be posted in a server's review channel since its last post there
+    (Discord refused: the bot lost a permission, or the channel is gone)."""
+
+    channel_id: int
+    failed: int
+
+
+async def posting_trouble(session: AsyncSession, guild_id: int | None) -> Trouble | None:
+    """What went wrong in ``guild_id``'s review channel since its last good post, if anything."""
+    if guild_id is None:
+        return None
+    G, P = models.GuildSettings, models.ReviewPost
+    channel = await session.scalar(select(G.review_channel_id).where(G.guild_id == guild_id))
+    if channel is None:
+        return None
+    here = (P.guild_id == guild_id, P.channel_id == channel)
+    last_sent = select(func.coalesce(func.max(P.id), 0)).where(*here, P.state == "sent").scalar_subquery()
+    failed = await session.scalar(
+        select(func.count()).select_from(P).where(*here, P.state == "failed", P.id > last_sent)
+    )
+    return Trouble(channel, int(failed)) if failed else None
 
 
 async def mark_decided(session: AsyncSession, draft_id: int) -> int:

@@ -217,3 +217,60 @@ async def test_a_post_interrupted_by_a_crash_is_made_once(
         [message] = fake_discord.channel_messages(review.id)
         assert post.message_id == message.id == first.message_id
         assert post.attempts == 0 and post.last_error is None
+
+
+async def test_a_review_channel_the_bot_lost_says_so_above_the_queue(
+    fake_discord: FakeDiscord, database: Database
+) -> None:
+    home = Staff(fake_discord)
+    review = home.channel(1)
+    await load_sample(database)
+    async with running_bot(fake_discord, database, home_guild_ids=[home.guild.id]) as bot:
+        saved = await fake_discord.invoke(
+            "settings", {"channel": review}, subcommand="review-channel", user=home.admin
+        )
+        assert f"posted in <#{review.id}>" in saved.content
+
+        async def suggest(title: str) -> int:
+            made = await bot.services.review.suggest(
+                Caller(home.reader.id, home.guild.id),
+                Suggestion(title, "2024-05-30", "Reported.", "https://example.org/r"),
+            )
+            return made.id
+
+        # The bot loses its right to post there: two drafts are refused by Discord.
+        fake_discord.fail_channel(review.id, 403)
+        for title in ("A first test launch report", "A second test launch report"):
+            draft = await suggest(title)
+            await _until_state(database, models.ReviewPost.draft_id == draft, "failed")
+        assert fake_discord.channel_messages(review.id) == []
+        queue = await fake_discord.invoke("curate", subcommand="queue", user=home.admin)
+        assert queue.ephemeral and queue.embeds  # the draft is there, under the warning
+        assert queue.content.startswith(f"⚠️ 2 new drafts could not be posted in <#{review.id}>: ")
+        assert "View Channel, Send Messages, Embed Links" in queue.content
+        assert "/settings review-channel" in queue.content
+
+        # Other servers' curators never see it; in Korean it is Korean.
+        other = Staff(fake_discord, "Other server")
+        theirs = await fake_discord.invoke("curate", subcommand="queue", guild=other.guild, user=other.admin)
+        assert "⚠️" not in (theirs.content or "")
+        home.admin.user.locale = "ko"
+        korean = await fake_discord.invoke("curate", subcommand="queue", user=home.admin)
+        assert korean.content.startswith(f"⚠️ 새 초안 2건을 <#{review.id}>에 게시하지 못했습니다")
+        home.admin.user.locale = "en-US"
+
+        # Healed: the next draft is posted, and the warning is gone.
+        fake_discord.fail_channel(review.id, None)
+        await suggest("A third test launch report")
+        await _posts(fake_discord, review.id, 1)
+        await _until_state(database, models.ReviewPost.channel_id == review.id, "sent")
+        after = await fake_discord.invoke("curate", subcommand="queue", user=home.admin)
+        assert after.embeds and not after.content
+
+
+async def _until_state(database: Database, where: Any, state: str, within: float = 15) -> None:
+    """Until a review post matching ``where`` is recorded in ``state``."""
+    deadline = time.monotonic() + within
+    while not await _count(database, models.ReviewPost, where, models.ReviewPost.state == state):
+        assert time.monotonic() < deadline, f"timed out waiting for a {state} review post"
+        await asyncio.sleep(0.05)
