@@ -36,7 +36,7 @@ from bot.discord.render.subscriptions import (
     several_text,
     subscription_pages,
 )
-from bot.i18n import N_, ngettext, tr
+from bot.i18n import N_, gettext, ngettext, tr
 from bot.outbox.transport import Outcome
 from bot.services.digests import digest_options
 from bot.services.errors import NotFound, PermissionDenied
@@ -99,25 +99,41 @@ def subscribed_text(
     locale: str,
 ) -> str:
     """The answer to a subscribe: where, of what, in which form, whom it mentions."""
-    text = f"{channel.mention} will receive alerts for {filters_line(sub)} (subscription #{sub.id})."
+    text = tr(
+        locale,
+        "{channel} will receive alerts for {filters} (subscription #{id}).",
+        channel=channel.mention,
+        filters=filters_line(sub, locale),
+        id=sub.id,
+    )
     form = placement_line(sub.placement, locale)
     if form:
         text += f" {form}."
     if mention is not None:
-        text += f" Each alert mentions {mention.mention}."
+        text += tr(locale, " Each alert mentions {role}.", role=mention.mention)
         if not mention.mentionable and me is not None and not channel.permissions_for(me).mention_everyone:
-            text += " (That role is not mentionable and I lack Mention Everyone, so it will not be pinged.)"
+            text += gettext(
+                locale,
+                " (That role is not mentionable and I lack Mention Everyone, so it will not be pinged.)",
+            )
     return text
 
 
-def outcome_text(outcome: Outcome, channel: str) -> str:
+def outcome_text(outcome: Outcome, channel: str, locale: str = "en") -> str:
+    """What ``/alerts test`` says of its sample alert, in the reader's language."""
     if outcome.kind == "ok":
-        return f"Posted a sample alert in {channel}."
+        return tr(locale, "Posted a sample alert in {channel}.", channel=channel)
     if outcome.kind in ("forbidden", "missing_channel"):
-        return f"I cannot post in {channel} (Discord answered {outcome.error}). Check my permissions there."
+        return tr(
+            locale,
+            "I cannot post in {channel} (Discord answered {error}). Check my permissions there.",
+            channel=channel,
+            error=outcome.error,
+        )
     if outcome.kind == "rate_limited":
-        return f"{channel} is busy; try again in {max(outcome.retry_after, 1):.0f} s."
-    return "Discord did not accept the sample alert just now; please try again."
+        wait = round(max(outcome.retry_after, 1))
+        return tr(locale, "{channel} is busy; try again in {seconds} s.", channel=channel, seconds=wait)
+    return gettext(locale, "Discord did not accept the sample alert just now; please try again.")
 
 
 @document("alerts")
@@ -208,8 +224,13 @@ class Alerts(commands.Cog):
         if missing:
             await interaction.response.send_message(
                 **message(
-                    f"I cannot post alerts in {channel.mention}: I need the {', '.join(missing)} "
-                    "permission there. Nothing was changed."
+                    tr(
+                        own_locale(interaction),
+                        "I cannot post alerts in {channel}: I need the {permissions} permission there. "
+                        "Nothing was changed.",
+                        channel=channel.mention,
+                        permissions=", ".join(missing),
+                    )
                 ).send_kwargs()
             )
             return
@@ -276,7 +297,9 @@ class Alerts(commands.Cog):
                 id=gone.id, channel=channel.mention, count=len(left), ids=", ".join(f"#{s.id}" for s in left)
             )
         else:
-            text = f"{channel.mention} will no longer receive alerts."
+            text = tr(
+                own_locale(interaction), "{channel} will no longer receive alerts.", channel=channel.mention
+            )
         await interaction.followup.send(**message(text).send_kwargs())
 
     @subscribe.autocomplete("timezone")
@@ -308,7 +331,13 @@ class Alerts(commands.Cog):
         subscription: SubscriptionOption | None = None,
     ) -> None:
         """Pause a channel's alerts (resume later)"""
-        await self._set_state(interaction, channel, subscription, "paused", "are paused")
+        await self._set_state(
+            interaction,
+            channel,
+            subscription,
+            "paused",
+            N_("Alerts in {channel} are paused (subscription #{id})."),
+        )
 
     @alerts.command(name="resume")
     @app_commands.describe(
@@ -331,9 +360,21 @@ class Alerts(commands.Cog):
         except SeveralSubscriptions as exc:
             await self._pick_one(interaction, exc)
             return
-        text = f"Alerts in {channel.mention} are active again (subscription #{sub.id})."
+        locale = own_locale(interaction)
+        text = tr(
+            locale,
+            "Alerts in {channel} are active again (subscription #{id}).",
+            channel=channel.mention,
+            id=sub.id,
+        )
         if retried:
-            text += f" {retried} failed alert{'s' if retried != 1 else ''} will be sent again."
+            again = ngettext(
+                locale,
+                " {n} failed alert will be sent again.",
+                " {n} failed alerts will be sent again.",
+                retried,
+            )
+            text += again.format(n=retried)
         await interaction.followup.send(**message(text).send_kwargs())
 
     async def _set_state(
@@ -354,7 +395,7 @@ class Alerts(commands.Cog):
         except SeveralSubscriptions as exc:
             await self._pick_one(interaction, exc)
             return
-        text = f"Alerts in {channel.mention} {done} (subscription #{sub.id})."
+        text = tr(own_locale(interaction), done, channel=channel.mention, id=sub.id)
         await interaction.followup.send(**message(text).send_kwargs())
 
     @alerts.command(name="test")
@@ -383,13 +424,20 @@ class Alerts(commands.Cog):
         guild = interaction.guild
         missing = checks.bot_missing_in(channel, guild.me if guild else None)
         if missing:
-            text = f"I cannot post in {channel.mention}: I need the {', '.join(missing)} permission there."
+            text = tr(
+                own_locale(interaction),
+                "I cannot post in {channel}: I need the {permissions} permission there.",
+                channel=channel.mention,
+                permissions=", ".join(missing),
+            )
             await interaction.response.send_message(**message(text).send_kwargs())
             return
         outbox = self.bot.outbox
         if outbox is None:
             await interaction.response.send_message(
-                **message("Alerts are starting up; try again.").send_kwargs()
+                **message(
+                    gettext(own_locale(interaction), "Alerts are starting up; try again.")
+                ).send_kwargs()
             )
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -408,7 +456,7 @@ class Alerts(commands.Cog):
         mention = sub.mention_role_id if sub else None
         outcome = await outbox.send_sample(channel.id, mention, guild_id=interaction.guild_id)
         await interaction.followup.send(
-            outcome_text(outcome, channel.mention),
+            outcome_text(outcome, channel.mention, own_locale(interaction)),
             ephemeral=True,
             allowed_mentions=discord.AllowedMentions.none(),
         )

@@ -116,13 +116,15 @@ def digest_payload(
     return payload, len(pages)
 
 
-def sample_event() -> EventView:
-    """What ``/alerts test`` posts: clearly a test, in the shape of a real alert."""
+def sample_event(locale: str = "en") -> EventView:
+    """What ``/alerts test`` posts: clearly a test, in the shape of a real alert (in ``locale``)."""
     return EventView(
         id=0,
         external_id=None,
-        title="Test alert from Peninsula Brief",
-        summary="This is a sample alert. Real alerts look like this when a matching event is published.",
+        title=gettext(locale, "Test alert from Peninsula Brief"),
+        summary=gettext(
+            locale, "This is a sample alert. Real alerts look like this when a matching event is published."
+        ),
         occurred_on=dt.datetime.now(dt.UTC).date(),
         precision="day",
         kind="other",
@@ -130,5 +132,5 @@ def sample_event() -> EventView:
         status="published",
         guild_id=None,
         revision=1,
-        sources=(SourceView("Peninsula Brief", "Sample alert"),),
+        sources=(SourceView("Peninsula Brief", gettext(locale, "Sample alert")),),
     )

@@ -583,7 +583,7 @@ class Dispatcher:
             return Outcome("rate_limited", retry_after=wait, error="channel busy")
         locale = await self.locale(guild_id) if guild_id is not None else "en"
         roles = () if mention_role_id is None else (mention_role_id,)
-        payload = alert_payload(sample_event(), mention_role_ids=roles, marker=None, locale=locale)
+        payload = alert_payload(sample_event(locale), mention_role_ids=roles, marker=None, locale=locale)
         payload.update(nonce=f"pbt{secrets.token_hex(8)}", enforce_nonce=True)
         async with self.pacer.slot(channel_id):
             return await self.transport.create_message(channel_id, payload)

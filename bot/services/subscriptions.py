@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import models
 from bot.clock import SYSTEM_CLOCK, Clock
 from bot.db import Sessionmaker
+from bot.i18n import N_
 from bot.models import EVENT_KINDS, utcnow
 from bot.services.access import MANAGE_CHANNELS, Caller, Policy, require_manager
 from bot.services.audit import audit_row
@@ -133,8 +134,12 @@ class DuplicateSubscription(Conflict):
     def __init__(self, existing: SubscriptionView) -> None:
         self.existing = existing
         super().__init__(
-            f"Subscription #{existing.id} in <#{existing.channel_id}> already has these filters and "
-            "this mention. Nothing was added."
+            N_(
+                "Subscription #{id} in <#{channel}> already has these filters and this mention. "
+                "Nothing was added."
+            ),
+            id=existing.id,
+            channel=existing.channel_id,
         )
 
 
@@ -146,8 +151,10 @@ class SeveralSubscriptions(ServiceError):
         self.subscriptions = list(subscriptions)
         ids = ", ".join(f"#{s.id}" for s in self.subscriptions)
         super().__init__(
-            f"<#{channel_id}> has {len(self.subscriptions)} subscriptions ({ids}): "
-            "pick one with the `subscription` option."
+            N_("<#{channel}> has {count} subscriptions ({ids}): pick one with the `subscription` option."),
+            channel=channel_id,
+            count=len(self.subscriptions),
+            ids=ids,
         )
 
 
@@ -263,17 +270,25 @@ class SubscriptionService:
         kinds = tuple(normalize_kind(k) for k in filters.kinds)
         for k in kinds:
             if k not in EVENT_KINDS:
-                problems.append(FieldProblem("kinds", f"“{k[:40]}” is not a kind of event"))
+                problems.append(
+                    FieldProblem("kinds", N_("“{value}” is not a kind of event"), params={"value": k[:40]})
+                )
         checked = {}
         for kind, values in filters.links.items():
             slugs = check_slugs(values, kind.plural, problems)
             for unknown in await self._catalog.unknown_slugs(kind.name, slugs):
-                problems.append(FieldProblem(kind.plural, f"“{unknown}” is not known"))
+                problems.append(
+                    FieldProblem(kind.plural, N_("“{value}” is not known"), params={"value": unknown})
+                )
             checked[kind.field] = slugs
         if not 1 <= filters.min_significance <= 5:
-            problems.append(FieldProblem("min_significance", "must be from 1 to 5"))
+            problems.append(
+                FieldProblem(
+                    "min_significance", N_("must be from {low} to {high}"), params={"low": 1, "high": 5}
+                )
+            )
         if mention_role_id is not None and mention_role_id == guild_id:
-            problems.append(FieldProblem("mention", "@everyone cannot be the mention role"))
+            problems.append(FieldProblem("mention", N_("@everyone cannot be the mention role")))
         if problems:
             raise ValidationFailed(problems)
         return Filters(kinds, min_significance=filters.min_significance, **checked)
@@ -296,7 +311,8 @@ class SubscriptionService:
                     [
                         FieldProblem(
                             "subscription",
-                            f"#{subscription_id} is in <#{sub.channel_id}>, not <#{channel_id}>",
+                            N_("#{id} is in <#{channel}>, not <#{asked}>"),
+                            params={"id": subscription_id, "channel": sub.channel_id, "asked": channel_id},
                         )
                     ]
                 )
@@ -422,7 +438,7 @@ class SubscriptionService:
         """Pause or resume (``paused`` / ``active``) one subscription of the channel."""
         guild_id = self._require(caller, channel_id)
         if state not in ("active", "paused"):
-            raise ValidationFailed([FieldProblem("state", "must be active or paused")])
+            raise ValidationFailed([FieldProblem("state", N_("must be active or paused"))])
         async with self._sessionmaker() as session, session.begin():
             sub = await self._pick(session, guild_id, channel_id, subscription_id)
             if sub.state != state:

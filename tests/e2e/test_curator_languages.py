@@ -27,7 +27,7 @@ from .english import Allowed, allowed_in, leftover_english
 from .test_dispatcher import curator
 
 READERS = ("ko", "ja", "zh-CN")
-EXTENSIONS = ("cogs.curation", "cogs.settings", "cogs.suggest")
+EXTENSIONS = ("cogs.curation", "cogs.settings", "cogs.suggest", "cogs.alerts")
 CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 LAUNCH = {
     "kind": "missile_launch",
@@ -171,3 +171,32 @@ async def test_a_curator_works_in_korean_japanese_and_chinese(
         role = [bot.services.policy.curator_role_name]  # a role's name, as the server wrote it
         saved = await invoke("settings", {"timezone": "Asia/Seoul"}, staff.admin, role, subcommand="timezone")
         assert "Asia/Seoul" in saved.content
+
+
+async def test_alerts_commands_speak_korean_japanese_and_chinese(
+    fake_discord: FakeDiscord, bot: PeninsulaBot, database: Database
+) -> None:
+    staff: Staff = bot.staff  # type: ignore[attr-defined]
+    home, admin = staff.guild, staff.channel_manager
+    for locale in READERS:
+        allowed = await allowed_in(database, locale)
+        admin.user.locale = locale
+        invoke = partial(_answer, fake_discord, home, allowed, locale)
+        channel = staff.channel(READERS.index(locale))
+        where = {"channel": channel}
+        await invoke("alerts", {**where, "programs": "icbm"}, admin, subcommand="subscribe")
+        again = await invoke("alerts", {**where, "programs": "icbm"}, admin, subcommand="subscribe")
+        assert f"<#{channel.id}>" in again.content  # the duplicate's refusal, in the reader's language
+        await invoke("alerts", where, admin, subcommand="pause")
+        await invoke("alerts", where, admin, subcommand="resume")
+        await invoke("alerts", where, admin, subcommand="test")
+        await invoke(
+            "alerts", {}, admin, [home.name, "icbm"], subcommand="list"
+        )  # the server, the slugs given
+    # The sample alert itself is written in the server's language (its /settings locale here).
+    await bot.services.guild_settings.set_locale(curator(home.id), "ja")
+    await fake_discord.invoke(
+        "alerts", {"channel": staff.channel(3)}, subcommand="test", guild=home, user=admin
+    )
+    [sample] = fake_discord.channel_messages(staff.channel(3).id)
+    assert sample.embeds[0]["title"].endswith(gettext("ja", "Test alert from Peninsula Brief"))
