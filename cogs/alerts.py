@@ -81,16 +81,6 @@ def placement_for(
     )
 
 
-def forms_of(placement: Placement) -> list[str]:
-    """The forms of ``checks.DELIVERY_PERMISSIONS`` a placement posts in."""
-    forms = [placement.target]
-    if placement.thread:
-        forms.append("discussion")
-    if placement.identity == "webhook":
-        forms.append("webhook")
-    return forms
-
-
 def subscribed_text(
     sub: SubscriptionView,
     channel: AlertChannel,
@@ -220,20 +210,7 @@ class Alerts(commands.Cog):
             avatar_url=avatar_url,
         )
         guild = interaction.guild
-        missing = checks.bot_missing_in(channel, guild.me if guild else None, forms_of(placement))
-        if missing:
-            await interaction.response.send_message(
-                **message(
-                    tr(
-                        own_locale(interaction),
-                        "I cannot post alerts in {channel}: I need the {permissions} permission there. "
-                        "Nothing was changed.",
-                        channel=channel.mention,
-                        permissions=", ".join(missing),
-                    )
-                ).send_kwargs()
-            )
-            return
+        me = guild.me if guild else None
         filters = Filters(
             kinds=kinds or [],
             programs=programs or [],
@@ -251,6 +228,7 @@ class Alerts(commands.Cog):
                 mention_role_id=mention.id if mention else None,
                 digest=digest,
                 placement=placement,
+                bot_permissions=checks.bot_permission_names(channel, me) if me is not None else None,
             )
         except DuplicateSubscription as exc:
             text = duplicate_text(exc.existing, own_locale(interaction))
@@ -261,7 +239,7 @@ class Alerts(commands.Cog):
             text = digest_subscribed_text(sub, channel.mention, who.locale, who.timezone)
             await interaction.followup.send(**message(text).send_kwargs())
             return
-        text = subscribed_text(sub, channel, mention, guild.me if guild else None, own_locale(interaction))
+        text = subscribed_text(sub, channel, mention, me, own_locale(interaction))
         await interaction.followup.send(**message(text).send_kwargs())
 
     @alerts.command(name="unsubscribe")

@@ -17,6 +17,7 @@ from bot.i18n import N_
 from bot.services.access import Caller
 from bot.services.errors import PermissionDenied
 from bot.services.guild_settings import GuildSettingsService
+from bot.services.permissions import missing
 
 T = TypeVar("T")
 
@@ -125,13 +126,6 @@ def require_channel_access(interaction: discord.Interaction, channel: Any) -> No
         )
 
 
-BOT_CHANNEL_PERMISSIONS = (
-    ("view_channel", "View Channel"),
-    ("send_messages", "Send Messages"),
-    ("embed_links", "Embed Links"),
-)
-
-
 def bot_permission_names(channel: Any, me: discord.Member | None) -> frozenset[str]:
     """The names of the permissions the bot holds in ``channel`` (as a service is told them)."""
     if me is None or not hasattr(channel, "permissions_for"):
@@ -139,27 +133,11 @@ def bot_permission_names(channel: Any, me: discord.Member | None) -> frozenset[s
     return _names(channel.permissions_for(me))
 
 
-#: What the bot needs in a channel for each form an alert takes (permission, its name in Discord):
-#: a message in a text channel or a thread, a forum post (Send Messages is "Create Posts" there),
-#: a discussion thread opened on it, a channel webhook it posts through.
-DELIVERY_PERMISSIONS: dict[str, tuple[tuple[str, str], ...]] = {
-    "channel": BOT_CHANNEL_PERMISSIONS,
-    "thread": (*BOT_CHANNEL_PERMISSIONS, ("send_messages_in_threads", "Send Messages in Threads")),
-    "forum": BOT_CHANNEL_PERMISSIONS,
-    "discussion": (
-        ("create_public_threads", "Create Public Threads"),
-        ("send_messages_in_threads", "Send Messages in Threads"),
-    ),
-    "webhook": (("manage_webhooks", "Manage Webhooks"),),
-}
-
-
 def bot_missing_in(channel: Any, me: discord.Member | None, forms: Sequence[str] = ()) -> list[str]:
     """The permissions the bot lacks in ``channel`` to post alerts there in each of ``forms``
-    (``DELIVERY_PERMISSIONS``; none named: a message, in a thread or a channel), named for a message."""
+    (``bot.services.permissions.DELIVERY_PERMISSIONS``; none named: a message, in a thread or a
+    channel), named for a message."""
     if me is None or not hasattr(channel, "permissions_for"):
         return []
-    perms = channel.permissions_for(me)
     forms = forms or ("thread" if isinstance(channel, discord.Thread) else "channel",)
-    needed = dict.fromkeys(p for form in forms for p in DELIVERY_PERMISSIONS[form])
-    return [label for name, label in needed if not getattr(perms, name)]
+    return missing(forms, bot_permission_names(channel, me))

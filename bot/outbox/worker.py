@@ -64,6 +64,7 @@ from bot.outbox.payload import (
 from bot.outbox.store import Job, Result
 from bot.outbox.tasks import PAGE, cancel_all, default_worker_id, snowflake_at
 from bot.outbox.transport import Outcome, RestTransport
+from bot.services.permissions import needed_text
 
 log = logging.getLogger(__name__)
 
@@ -480,9 +481,8 @@ class Dispatcher:
     async def _disable(self, job: Job, outcome: Outcome) -> None:
         """Disable the subscription once (the first 403/404 of it), then record this delivery as
         failed: whoever reads the delivery reads a disabled subscription too."""
-        what = (
-            "cannot post in this channel" if outcome.kind == "forbidden" else "the channel no longer exists"
-        )
+        forbidden = f"cannot post in this channel (alerts need {needed_text()})"
+        what = forbidden if outcome.kind == "forbidden" else "the channel no longer exists"
         reason = outcome.error if outcome.kind == "disable" else f"Discord answered {outcome.error}: {what}"
         disabling = self._disabled.get(job.subscription_id)
         if disabling is None:

@@ -2,8 +2,8 @@
 (``/alerts why``), and its delivery history (``/alerts log``).
 
 "Why" decides nothing of its own: an event fails a subscription's filter exactly where fan-out
-decides it (:func:`~bot.services.subscriptions.subscription_filter` and
-:meth:`~bot.services.filters.EventFilter.excluded_by`, behind ``matching_subscriptions``), and only
+decides it (:func:`~bot.services.filters.subscription_filter` and
+:meth:`~bot.services.filters.EventFilter.excluded_by`, behind ``matching.matching_subscriptions``), and only
 subscriptions in the state fan-out alerts (``ALERTED``) are alerted. Both answer for the caller's
 guild only: another guild's local event is as unknown as one that does not exist.
 """
@@ -22,13 +22,12 @@ from bot.db import Sessionmaker
 from bot.outbox.digests import DigestPlace, digest_place
 from bot.services.access import Caller, Policy, require_manager
 from bot.services.errors import NotFound
-from bot.services.filters import EventFacts, EventFilter, Exclusion
+from bot.services.filters import EventFacts, EventFilter, Exclusion, subscription_filter
 from bot.services.links import KINDS
 from bot.services.matching import ALERTED
 from bot.services.subscriptions import (
     SubscriptionView,
     failed_counts,
-    subscription_filter,
     subscription_view,
 )
 from bot.services.validation import require_id

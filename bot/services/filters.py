@@ -167,3 +167,12 @@ def _linked(kind: LinkKind, slugs: tuple[str, ...]) -> ColumnElement[bool]:
     else:
         target = link[kind.column].in_(ids.where(model.slug.in_(slugs)))
     return exists().where(link.event_id == models.Event.id, target)
+
+
+def subscription_filter(sub: Any) -> EventFilter:
+    """The filter of a subscription (its kinds, links per kind, minimum significance and guild): the
+    one fan-out decides with (``matching.matching_subscriptions``) and ``/alerts why`` explains."""
+    links: Links[str] = Links(**{k.field: tuple(getattr(sub, k.field)) for k in KINDS})
+    return EventFilter(
+        links=links, kinds=tuple(sub.kinds), min_significance=sub.min_significance, guild_id=sub.guild_id
+    )

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Text, cast, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import models
-from bot.services.filters import EventFacts, EventFilter
-from bot.services.links import KINDS, Links
+from bot.services.filters import EventFacts, EventFilter, subscription_filter
+from bot.services.links import KINDS
 
 __all__ = ["ALERTED", "Target", "matching_both", "matching_digests", "matching_subscriptions"]
 
@@ -108,7 +109,9 @@ async def _matching(session: AsyncSession, event: models.Event) -> tuple[list[Ta
 
 
 def _stored_filter(row: Any) -> EventFilter:
-    links = Links(**{k.field: _decoded(getattr(row, k.field)) for k in KINDS})
-    return EventFilter(
-        links=links, kinds=_decoded(row.kinds), min_significance=row.min_significance, guild_id=row.guild_id
+    decoded = {k.field: _decoded(getattr(row, k.field)) for k in KINDS}
+    return subscription_filter(
+        SimpleNamespace(
+            kinds=_decoded(row.kinds), min_significance=row.min_significance, guild_id=row.guild_id, **decoded
+        )
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,8 +22,8 @@ from bot.services.audit import audit_row
 from bot.services.catalog import CatalogService
 from bot.services.digests import DigestOptions, Schedule, check_schedule, server_zone
 from bot.services.errors import Conflict, FieldProblem, NotFound, ServiceError, ValidationFailed
-from bot.services.filters import EventFilter
 from bot.services.links import KINDS, Links
+from bot.services.permissions import require_bot
 from bot.services.targets import AS_MESSAGES, MANAGE_WEBHOOKS, Placement, check
 from bot.services.validation import check_slugs, normalize_kind
 
@@ -227,15 +227,6 @@ async def requeue_failed(session: AsyncSession, subscription_id: int) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def subscription_filter(sub: SubscriptionView) -> EventFilter:
-    """The filter a subscription applies to events: the one fan-out decides with
-    (:func:`matching_subscriptions`), and ``/alerts why`` explains."""
-    links = Links(**{k.field: tuple(getattr(sub, k.field)) for k in KINDS})
-    return EventFilter(
-        links=links, kinds=sub.kinds, min_significance=sub.min_significance, guild_id=sub.guild_id
-    )
-
-
 def split_slugs(text: str | None) -> list[str]:
     """``"icbm, slbm"`` → ``["icbm", "slbm"]``."""
     if not text:
@@ -338,13 +329,16 @@ class SubscriptionService:
         mention_role_id: int | None = None,
         digest: DigestOptions | None = None,
         placement: Placement = AS_MESSAGES,
+        bot_permissions: Collection[str] | None = None,
     ) -> SubscriptionView:
         """Add a subscription to the channel (a channel may hold several); one identical to a
         subscription it has (same filters, mention, mode and form) is refused with
         :class:`DuplicateSubscription`. With ``digest``, its events are collected into one message
         per period (``bot.services.digests``) instead of one alert each. Posting through a webhook
-        needs Manage Webhooks."""
+        needs Manage Webhooks. Where the bot lacks a permission that form needs (``bot_permissions``,
+        its permissions in the channel), refused naming each, before anything is written."""
         guild_id = self._require(caller, channel_id)
+        require_bot(placement, bot_permissions, channel_id)
         if placement.identity == "webhook":
             self._policy.require(caller, *MANAGE_WEBHOOKS)
         where, problems = check(placement)

@@ -1,6 +1,7 @@
 """``/alerts why`` end to end on SQLite and PostgreSQL: for each reason a channel did or did not
 get an event's alert, the reply a channel manager reads; another server's local event never
-shown; ``/alerts log`` turning its pages."""
+shown; ``/alerts log`` turning its pages; a subscribe where the bot lacks what its alerts need refused
+naming every missing permission at once, writing nothing (the one table, ``bot/services/permissions.py``)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,16 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot import models
 from bot.discord.client import PeninsulaBot
 from bot.i18n import format_datetime
 from bot.services.access import Caller
 from bot.services.errors import NotFound, PermissionDenied
-from bot.services.subscriptions import SubscriptionView
+from bot.services.permissions import BotLacksPermissions
+from bot.services.subscriptions import Filters, SubscriptionView
+from bot.services.targets import Placement
 from testing.clock import ManualClock
 from testing.fake_discord import FakeDiscord, InteractionResult
 from tests.conftest import Database
@@ -158,7 +161,10 @@ async def test_why_not_says_disabled_since_when_and_why(
     second = await bot.services.curation.create(curator(staff.guild.id), event_input("A second launch"))
     sub = await subscription(bot, staff, ident)
     assert sub.state == "disabled" and sub.state_since is not None
-    reason = "Discord answered 403 Missing Permissions (code 50013): cannot post in this channel"
+    reason = (
+        "Discord answered 403 Missing Permissions (code 50013): cannot post in this channel (alerts need "
+        "View Channel, Send Messages, Embed Links)"
+    )
     assert sub.disabled_reason == reason
     # The first event's alert was tried, and failed with the reason.
     text = text_of(await why(fake_discord, first.id, channel))
@@ -376,3 +382,70 @@ async def test_why_and_log_follow_an_event_into_a_digest(
         log = text_of(await fake_discord.invoke("alerts", {"channel": channel}, subcommand="log"))
         assert f"Digest from {when(start)} to {when(sub.digest_next_at)}\n**digest** · attempts: 1" in log
         assert f"Message: {link}" in log
+
+
+# -- permissions first --------------------------------------------------------------------------
+
+VIEW, SEND, EMBED = 1 << 10, 1 << 11, 1 << 14
+
+
+async def written(database: Database) -> tuple[int, int]:
+    """How many subscriptions and subscription audit rows there are."""
+    async with database.sessionmaker() as s:
+        subs = await s.scalar(select(func.count()).select_from(models.Subscription))
+        audit = await s.scalar(select(func.count()).where(models.AuditLog.action.like("subscription.%")))
+    return int(subs or 0), int(audit or 0)
+
+
+async def test_subscribe_names_every_missing_permission_and_writes_nothing(
+    fake_discord: FakeDiscord, staff: Staff, bot: PeninsulaBot, database: Database
+) -> None:
+    channel = staff.channel(0)
+    role = next(r for r in staff.guild.roles.values() if r.name == "Peninsula Brief")
+    await fake_discord.set_permissions(channel, role, deny=SEND | EMBED)
+    for options in ({}, {"kinds": "missile_launch"}, {"mode": "digest"}):
+        refused = await fake_discord.invoke("alerts", {"channel": channel, **options}, subcommand="subscribe")
+        assert refused.ephemeral
+        assert refused.content == (
+            f"I cannot post alerts in <#{channel.id}>: I need the Send Messages, Embed Links permissions "
+            "there. Nothing was changed."
+        ), options
+    assert await written(database) == (0, 0)
+    # Without sight of the channel too, each of the three is named.
+    await fake_discord.set_permissions(channel, role, deny=VIEW | SEND | EMBED)
+    refused = await fake_discord.invoke("alerts", {"channel": channel}, subcommand="subscribe")
+    assert refused.content == (
+        f"I cannot post alerts in <#{channel.id}>: I need the View Channel, Send Messages, Embed Links "
+        "permissions there. Nothing was changed."
+    )
+    assert await written(database) == (0, 0)
+    # Given back what it lacked, the same subscribe goes through.
+    await fake_discord.set_permissions(channel, role)
+    made = await fake_discord.invoke("alerts", {"channel": channel}, subcommand="subscribe")
+    assert made.content.startswith(f"<#{channel.id}> will receive alerts for every event (subscription #")
+    assert await written(database) == (1, 1)
+
+
+async def test_the_service_checks_the_table_for_the_delivery_form(
+    staff: Staff, bot: PeninsulaBot, database: Database
+) -> None:
+    channel = staff.channel(0)
+    caller = channel_manager(staff.guild.id).in_channel(channel.id)
+    subscriptions = bot.services.subscriptions
+    message_only = frozenset({"view_channel", "send_messages", "embed_links"})
+    with pytest.raises(BotLacksPermissions) as refused:  # a discussion thread on each alert
+        await subscriptions.subscribe(
+            caller, channel.id, Filters(), placement=Placement(thread=True), bot_permissions=message_only
+        )
+    assert refused.value.labels == ["Create Public Threads", "Send Messages in Threads"]
+    with pytest.raises(BotLacksPermissions, match="I need the Embed Links permission there"):
+        await subscriptions.subscribe(
+            caller, channel.id, Filters(), bot_permissions={"view_channel", "send_messages"}
+        )
+    assert await written(database) == (0, 0)
+    # An administrator's bot lacks nothing; all three granted lack nothing either.
+    await subscriptions.subscribe(caller, channel.id, Filters(), bot_permissions={"administrator"})
+    await subscriptions.subscribe(
+        caller, channel.id, Filters(kinds=["statement"]), bot_permissions=message_only
+    )
+    assert await written(database) == (2, 2)
