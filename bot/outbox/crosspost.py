@@ -138,6 +138,8 @@ class Crossposter:
     async def crosspost(self, channel_id: int, message_id: int) -> CrosspostMark:
         async with self._pacer.global_slot():
             outcome = await self._transport.crosspost(channel_id, message_id)
+        if outcome.kind == "rate_limited" and outcome.is_global:
+            self._pacer.global_window.block(outcome.retry_after)  # the token's limit, not the channel's
         mark = mark_for(outcome)
         if mark.state != "done":
             log.info(
