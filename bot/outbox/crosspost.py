@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -42,6 +42,7 @@ ALREADY_CROSSPOSTED = "(code 40033)"
 RETRY_AFTER_ERROR = 30.0
 
 IsAnnouncement = Callable[[int], bool]
+ReadyHook = Callable[[], Awaitable[object]]
 
 
 def mark_for(outcome: Outcome, retry: float = RETRY_AFTER_ERROR) -> CrosspostMark:
@@ -119,6 +120,8 @@ class Crossposter:
         self._config = config
         self._is_announcement = is_announcement
         self._wake = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
 
     def applies(self, job: Job) -> bool:
         """Whether ``job``'s message is an alert (or a digest) in an announcement channel."""
@@ -156,10 +159,33 @@ class Crossposter:
             return self._config.poll_interval * 10
         return min(self._config.poll_interval, max((when - utcnow()).total_seconds(), 0.01))
 
-    async def run(self) -> None:
-        """Crosspost what waited for its time, until cancelled."""
+    def start(self, ready: ReadyHook | None = None) -> None:
+        """Run the crosspost loop (``run``) in a task of its own."""
+        if self._task is None or self._task.done():
+            self._stopping = False
+            self._task = asyncio.get_running_loop().create_task(self.run(ready), name="dispatcher-crosspost")
+
+    async def stop(self, grace: float) -> None:
+        """End the loop at its next turn, waiting up to ``grace`` seconds for the turn in progress
+        (a task cancelled inside a database call leaves its connection to be closed later), then
+        cancelling it."""
+        self._stopping = True
+        self._wake.set()
+        task, self._task = self._task, None
+        if task is None:
+            return
+        await asyncio.wait([task], timeout=grace)
+        while not task.done():  # on Python 3.11 ``wait_for`` can swallow one cancellation
+            task.cancel()
+            await asyncio.wait([task], timeout=0.5)
+
+    async def run(self, ready: ReadyHook | None = None) -> None:
+        """Crosspost what waited for its time, until stopped (nothing before ``ready`` returned)."""
         cfg = self._config
-        while True:
+        if ready is not None:
+            await ready()
+        # Not ``while True``: on Python 3.11 ``wait_for`` can swallow a cancellation.
+        while not self._stopping:
             try:
                 due = await self._store.claim_crossposts(cfg.batch, cfg.lease)
                 marks = [(d, await self.crosspost(c, m)) for d, c, m in due]

@@ -154,7 +154,7 @@ class Dispatcher:
             loop.create_task(self._send_loop(), name=f"dispatcher-send-{i}")
             for i in range(self.config.concurrency)
         ]
-        self._tasks.append(loop.create_task(self.crossposts.run(), name="dispatcher-crosspost"))
+        self.crossposts.start(ready)
 
     async def stop(self) -> None:
         """Stop claiming, let requests in flight finish (up to ``stop_grace``), record what is
@@ -164,6 +164,7 @@ class Dispatcher:
         self._stopping = True
         claim, _record, _renew, *senders = self._tasks
         claim.cancel()
+        await self.crossposts.stop(self.config.stop_grace)
         for handle in self._deferred.values():
             handle.cancel()
         self._deferred.clear()
