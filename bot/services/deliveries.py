@@ -60,6 +60,10 @@ class DeliveryView:
     #: A digest's period, [start, end) in UTC.
     period_start: dt.datetime | None = None
     period_end: dt.datetime | None = None
+    #: In an announcement channel: the crosspost ``done``, ``pending`` (tried again at
+    #: ``crosspost_at``) or ``failed``; ``None`` elsewhere.
+    crosspost: str | None = None
+    crosspost_at: dt.datetime | None = None
 
     @property
     def jump_url(self) -> str | None:
@@ -154,6 +158,8 @@ def _delivery_view(d: models.Delivery, event: models.Event | None) -> DeliveryVi
         retraction=retraction,
         period_start=d.period_start,
         period_end=d.period_end,
+        crosspost=d.crosspost,
+        crosspost_at=d.crosspost_at,
     )
 
 

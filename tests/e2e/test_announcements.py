@@ -31,6 +31,7 @@ from .bot_process import (
     load_sample,
     running_bot,
 )
+from .test_alerts_why import text_of, why
 from .test_dispatcher import ALERT_OPTIONS, curator, event_input, subscribe_all, wait_deliveries
 
 CROSSPOST_PATH = re.compile(r"^/channels/\d+/messages/\d+/crosspost$")
@@ -116,7 +117,7 @@ async def test_crosspost_limit_defers_the_crosspost_and_list_says_when(
     caller = curator(world.staff.guild.id)
     await bot.services.curation.create(caller, event_input())
     await wait_deliveries(database, models.Delivery.crosspost == "done", 1)
-    await bot.services.curation.create(caller, event_input("Second launch of the day"))
+    second_event = await bot.services.curation.create(caller, event_input("Second launch of the day"))
     await wait_deliveries(database, models.Delivery.crosspost == "pending", 1)
     # The alert is posted; its crosspost waits for the limit's window.
     assert len(fake_discord.channel_messages(world.news.id)) == 2
@@ -125,6 +126,9 @@ async def test_crosspost_limit_defers_the_crosspost_and_list_says_when(
     text = "\n".join(f["value"] for f in listing.embeds[0]["fields"])
     assert f"subscription #{sub_id}" in text
     assert re.search(r"Crosspost pending, retry at \d+ \w+ \d{4} \d\d:\d\d UTC", text), text
+    answer = text_of(await why(fake_discord, second_event.id, world.news, user=world.staff.channel_manager))
+    assert "**sent** · attempts: 1" in answer  # the alert is posted; its crosspost waits
+    assert re.search(r"\nCrosspost pending, retry at \d+ \w+ \d{4} \d\d:\d\d UTC", answer), answer
 
     await wait_deliveries(database, models.Delivery.crosspost == "done", 2, within=8)
     assert crosspost_requests(fake_discord) == [200, 429, 200]
@@ -132,6 +136,9 @@ async def test_crosspost_limit_defers_the_crosspost_and_list_says_when(
     assert fake_discord.crossposts == [first.id, second.id]
     copies = fake_discord.channel_messages(world.follower.id)
     assert [c.to_json()["message_reference"]["message_id"] for c in copies] == [str(first.id), str(second.id)]
+    answer = text_of(await why(fake_discord, second_event.id, world.news, user=world.staff.channel_manager))
+    assert "Crossposted: the channels following this one have it" in answer
+    assert "Crosspost pending" not in answer
     listing = await fake_discord.invoke("alerts", subcommand="list", user=world.staff.channel_manager)
     assert "Crosspost pending" not in "\n".join(f["value"] for f in listing.embeds[0]["fields"])
 

@@ -9,7 +9,7 @@ import discord
 from bot.discord.render.embeds import BRAND
 from bot.discord.render.flow import Flow
 from bot.discord.render.text import plain, truncate
-from bot.i18n import N_, format_datetime, gettext, tr
+from bot.i18n import N_, format_datetime, gettext, ngettext, tr
 from bot.services.deliveries import DISCORD_MESSAGE_URL, DeliveryView, LogPage, Verdict, WhyView
 from bot.services.filters import Exclusion
 
@@ -176,12 +176,30 @@ def delivery_lines(d: DeliveryView, locale: str, timezone: str, error_max: int |
         lines.append(tr(locale, "Next attempt: {when}", when=_when(d.next_attempt_at, locale, timezone)))
     if d.sent_at is not None and d.state == "sent":
         lines.append(tr(locale, "Done: {when}", when=_when(d.sent_at, locale, timezone)))
+    lines += crosspost_lines(d, locale, timezone)
     if d.last_error:
         error = d.last_error if error_max is None else truncate(d.last_error, error_max)
         lines.append(tr(locale, "Last error: {error}", error=plain(error)))
     if d.jump_url is not None:
         lines.append(tr(locale, "Message: {link}", link=d.jump_url))
     return lines
+
+
+def crosspost_lines(d: DeliveryView, locale: str, timezone: str) -> list[str]:
+    """An alert of an announcement channel: whether its crosspost reached the following channels."""
+    if d.crosspost == "done":
+        return [gettext(locale, "Crossposted: the channels following this one have it")]
+    if d.crosspost == "pending" and d.crosspost_at is not None:
+        pending = ngettext(
+            locale,
+            "Crosspost pending, retry at {when}",
+            "{count} crossposts pending, next retry at {when}",
+            1,
+        )
+        return [pending.format(count=1, when=_when(d.crosspost_at, locale, timezone))]
+    if d.crosspost == "failed":
+        return [gettext(locale, "Crosspost failed (the last error says why)")]
+    return []
 
 
 def why_pages(why: WhyView, locale: str = "en", timezone: str = "UTC") -> list[discord.Embed]:
