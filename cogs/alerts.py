@@ -41,6 +41,7 @@ from bot.outbox.transport import Outcome
 from bot.services.digests import digest_options
 from bot.services.errors import NotFound, PermissionDenied
 from bot.services.follow import MANAGE_WEBHOOKS, BotCannotFollow, Feed
+from bot.services.permissions import missing
 from bot.services.subscriptions import DuplicateSubscription, Filters, SeveralSubscriptions, SubscriptionView
 from bot.services.targets import Placement
 
@@ -454,7 +455,7 @@ class Alerts(commands.Cog):
             )
         guild = interaction.guild
         bot_permissions = checks.bot_permission_names(channel, guild.me if guild else None)
-        if "manage_webhooks" not in bot_permissions:
+        if missing(("follow",), bot_permissions):
             raise BotCannotFollow(channel.id)
         await interaction.response.defer(ephemeral=True, thinking=True)
         feed = await self._feed()

@@ -19,8 +19,10 @@ from bot.i18n import N_
 from bot.services.access import VIEW_CHANNEL, Caller, Policy
 from bot.services.audit import audit_row
 from bot.services.errors import FieldProblem, ServiceError, ValidationFailed
+from bot.services.permissions import missing
+from bot.services.targets import MANAGE_WEBHOOKS
 
-MANAGE_WEBHOOKS = ("manage_webhooks", "Manage Webhooks")
+__all__ = ["MANAGE_WEBHOOKS", "BotCannotFollow", "Feed", "FeedNotSetUp", "FollowService"]
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,7 @@ class FollowService:
         self._policy.require_in(caller, channel_id, *MANAGE_WEBHOOKS)
         if caller.guild_id is None:
             raise ValidationFailed([FieldProblem("channel", N_("following belongs to a server"))])
-        if not {"manage_webhooks", "administrator"} & set(bot_permissions):
+        if missing(("follow",), bot_permissions):
             raise BotCannotFollow(channel_id)
         if channel_id == feed.channel_id:
             raise ValidationFailed([FieldProblem("channel", N_("the feed channel cannot follow itself"))])

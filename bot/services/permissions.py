@@ -28,13 +28,18 @@ MESSAGE: tuple[Permission, ...] = (VIEW_CHANNEL, SEND_MESSAGES, EMBED_LINKS)
 
 #: What the bot needs in a channel for each form an alert takes, in the order a refusal names them:
 #: a message in a text channel or a thread, a forum post, a discussion thread opened on it, a channel
-#: webhook it posts through. A subscription posts in one or more forms (:func:`forms_of`).
+#: webhook it posts through; an alert crossposted in an announcement channel (the bot's own message:
+#: Manage Messages is only for crossposting another's), and the feed followed into a channel
+#: (``/alerts follow``: Discord makes a channel-follower webhook there). A subscription posts in one
+#: or more forms (:func:`forms_of`).
 DELIVERY_PERMISSIONS: dict[str, tuple[Permission, ...]] = {
     "channel": MESSAGE,
     "thread": (*MESSAGE, SEND_MESSAGES_IN_THREADS),
     "forum": MESSAGE,
     "discussion": (CREATE_PUBLIC_THREADS, SEND_MESSAGES_IN_THREADS),
     "webhook": (MANAGE_WEBHOOKS,),
+    "announcement": MESSAGE,
+    "follow": (MANAGE_WEBHOOKS,),
 }
 
 
