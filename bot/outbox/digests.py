@@ -214,12 +214,14 @@ class DigestScheduler(BackgroundLoop):
     async def _run(self) -> None:
         while not self._stop.is_set():
             self._wake.clear()
+            pause = self._tick  # after a failed pass: not again at once
             try:
                 await self.run_once()
+                pause = await self._wait()
             except Exception:
                 log.exception("digests: a pass failed")
             self.passes += 1
-            await self._pause(await self._wait())
+            await self._pause(pause)
 
     async def _wait(self) -> float:
         """Seconds until the next boundary, at most ``tick``."""
@@ -265,17 +267,25 @@ class DigestScheduler(BackgroundLoop):
 
     async def _close(self, sub_id: int) -> int:
         """One period of one subscription, in a transaction of its own."""
+        end: dt.datetime | None = None
         try:
             async with self._sessionmaker() as session, session.begin():
                 sub = await session.get(models.Subscription, sub_id, with_for_update=self._postgres)
-                now = self.clock.now()
-                if sub is None or sub.digest_next_at is None or sub.digest_next_at > now:
+                if sub is None or sub.digest_next_at is None or sub.digest_next_at > self.clock.now():
                     return 0
+                end = sub.digest_next_at
                 zones = await server_zones(session, [sub.guild_id])
                 return int(await close_period(session, sub, zones.get(sub.guild_id)))
         except IntegrityError:
-            # Closed already by another process (despite the lock), which moved the boundary on.
-            log.warning("digests: the period of subscription %s was closed elsewhere", sub_id)
+            # The period's delivery exists already: written by another process despite the lock
+            # (which moved the boundary on), or else closed before; either way only the boundary
+            # is left to move, unless it moved already.
+            log.warning("digests: the period of subscription %s ending %s was closed already", sub_id, end)
+            async with self._sessionmaker() as session, session.begin():
+                sub = await session.get(models.Subscription, sub_id, with_for_update=self._postgres)
+                if sub is not None and end is not None and sub.digest_next_at == end:
+                    zones = await server_zones(session, [sub.guild_id])
+                    sub.digest_next_at = schedule_of(sub, zones.get(sub.guild_id)).next_after(end)
             return 0
 
 

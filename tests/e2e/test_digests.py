@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 
 from bot import models
 from bot.discord.client import PeninsulaBot
-from bot.outbox.digests import DigestPlace, DigestScheduler, digest_place
+from bot.outbox.digests import DigestPlace, DigestScheduler, close_period, digest_place
 from bot.services.access import Caller, Policy
 from bot.services.container import Services
 from bot.services.digests import DigestOptions
@@ -319,6 +319,14 @@ async def test_alerts_list_shows_the_schedule_and_the_next_digest(
         # The server's zone changes after the subscribe: the digest that follows it moves.
         await fake_discord.invoke("settings", {"timezone": "Asia/Seoul"}, subcommand="timezone")
         listing = await fake_discord.invoke("alerts", subcommand="list")
+        # Beside an alert subscription of the same channel, the digest is told apart by its label.
+        await subscribe(fake_discord, {"channel": staff.channel(0)})
+        pick = await fake_discord.invoke("alerts", {"channel": staff.channel(0)}, subcommand="unsubscribe")
+    lines = (pick.content or "").splitlines()
+    assert lines[1:] == [
+        f"- #1 · <#{staff.channel(0).id}> · every event · Daily digest 08:00",
+        f"- #3 · <#{staff.channel(0).id}> · every event",
+    ], pick.content
     text = "\n".join(f["value"] for f in before.embeds[0]["fields"])
     assert "Daily digest at 08:00 UTC, next 3 Dec 2026 08:00 UTC" in text, text
     text = "\n".join(f["value"] for f in listing.embeds[0]["fields"])
@@ -378,3 +386,25 @@ async def test_kill_9_between_the_boundary_and_the_post_leaves_one_digest(
     [digest] = fake_discord.channel_messages(channel_id)
     assert "Launch the digest carries" in text_of(digest)
     assert await digest_count(sqlite_db) == 1
+
+
+async def test_a_period_written_already_is_not_written_again(
+    staff: Staff, database: Database, clock: ManualClock
+) -> None:
+    services = Services.build(database.sessionmaker, Policy.of([]), clock=clock)
+    channel_id = staff.channel(0).id
+    caller = channel_manager(staff.guild.id).in_channel(channel_id)
+    view = await services.subscriptions.subscribe(caller, channel_id, digest=_daily("08:00", empty=True))
+    assert view.digest_next_at is not None
+    end = view.digest_next_at
+    # Another process wrote the period and died before moving the boundary on.
+    async with database.sessionmaker() as session, session.begin():
+        sub = await session.get(models.Subscription, view.id)
+        assert sub is not None
+        assert await close_period(session, sub, None)
+        sub.digest_next_at = end
+    clock.set(end + dt.timedelta(minutes=1))
+    assert await DigestScheduler(database.sessionmaker, clock=clock).run_once() == 0
+    assert await digest_count(database) == 1
+    sub = await digest_subscription(database)
+    assert sub.digest_next_at == end + dt.timedelta(days=1)

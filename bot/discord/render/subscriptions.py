@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import discord
 
+from bot.discord.render.digest import FREQUENCY_TITLES
 from bot.discord.render.embeds import BRAND
 from bot.discord.render.flow import Flow
 from bot.discord.render.text import truncate
@@ -99,7 +100,11 @@ def placement_line(p: Placement, locale: str = "en") -> str:
 def subscription_label(sub: SubscriptionView, locale: str = "en", channel_name: str | None = None) -> str:
     """One subscription in a line: its number, channel and filters (autocomplete, pick lists)."""
     where = f"#{channel_name}" if channel_name else f"<#{sub.channel_id}>"
-    return f"#{sub.id} · {where} · {filters_line(sub, locale)}"
+    label = f"#{sub.id} · {where} · {filters_line(sub, locale)}"
+    if sub.mode == "digest":
+        title = FREQUENCY_TITLES.get(sub.digest_frequency or "daily", FREQUENCY_TITLES["daily"])
+        label += f" · {gettext(locale, title)} {sub.digest_at}"
+    return label
 
 
 def subscription_choice(sub: SubscriptionView, locale: str, channel_name: str | None) -> str:
