@@ -34,10 +34,35 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _stop_once() -> None:
+    """Make aiosqlite's ``Connection.stop`` do nothing on a connection already stopping.
+
+    Each ``stop()`` queues a stop for the connection's thread and returns a future the thread
+    resolves; after the first, the thread has gone and a second future is never resolved. SQLAlchemy
+    calls both when a task is cancelled while it holds a connection: its terminate path stops the
+    connection, and the graceful close it shielded then runs ``close()``, which stops again and waits
+    for ever. ``asyncio.run`` (the bot's shutdown, a test's event loop) waits for every task at its end,
+    so it hung with it. The patch is applied once, when the first SQLite engine is made."""
+    import aiosqlite
+
+    original = aiosqlite.Connection.stop
+    if getattr(original, "stops_once", False):
+        return
+
+    def stop(self: aiosqlite.Connection) -> asyncio.Future[Any] | None:
+        if not getattr(self, "_running", True):
+            return None  # stopping already: the thread is gone, or will be
+        return original(self)
+
+    stop.stops_once = True  # type: ignore[attr-defined]
+    aiosqlite.Connection.stop = stop  # type: ignore[method-assign]
+
+
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An engine for ``url``; a SQLite file's folder is created, and SQLite gets WAL and foreign keys."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        _stop_once()
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, **kwargs)
