@@ -21,7 +21,15 @@ from bot.services.access import MANAGE_CHANNELS, Caller, Policy, require_manager
 from bot.services.audit import audit_row
 from bot.services.catalog import CatalogService
 from bot.services.digests import DigestOptions, Schedule, check_schedule, server_zone
-from bot.services.errors import Conflict, FieldProblem, NotFound, ServiceError, ValidationFailed
+from bot.services.errors import (
+    Conflict,
+    FieldProblem,
+    NotFound,
+    ServiceError,
+    Translate,
+    ValidationFailed,
+    english,
+)
 from bot.services.links import KINDS, Links
 from bot.services.permissions import require_bot
 from bot.services.targets import AS_MESSAGES, MANAGE_WEBHOOKS, Placement, check
@@ -141,6 +149,17 @@ class DuplicateSubscription(Conflict):
             id=existing.id,
             channel=existing.channel_id,
         )
+
+
+class NoSubscription(NotFound):
+    """A channel with no subscription, where a command needs one."""
+
+    def __init__(self, channel_id: int) -> None:
+        self.channel_id = channel_id
+        super().__init__("subscription", f"channel {channel_id}")
+
+    def text(self, echo: Callable[[str], str] = str, translate: Translate = english) -> str:
+        return translate(N_("<#{channel}> has no subscription."), {"channel": self.channel_id})
 
 
 class SeveralSubscriptions(ServiceError):
@@ -314,7 +333,7 @@ class SubscriptionService:
             )
         )
         if not subs:
-            raise NotFound("subscription", f"channel {channel_id}")
+            raise NoSubscription(channel_id)
         if len(subs) > 1:
             failed = await failed_counts(session, [s.id for s in subs])
             raise SeveralSubscriptions(channel_id, [subscription_view(s, failed.get(s.id, 0)) for s in subs])

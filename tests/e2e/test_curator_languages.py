@@ -184,6 +184,8 @@ async def test_alerts_commands_speak_korean_japanese_and_chinese(
         invoke = partial(_answer, fake_discord, home, allowed, locale)
         channel = staff.channel(READERS.index(locale))
         where = {"channel": channel}
+        none = await invoke("alerts", where, admin, subcommand="pause")  # nothing to pause yet
+        assert f"<#{channel.id}>" in none.content
         await invoke("alerts", {**where, "programs": "icbm"}, admin, subcommand="subscribe")
         again = await invoke("alerts", {**where, "programs": "icbm"}, admin, subcommand="subscribe")
         assert f"<#{channel.id}>" in again.content  # the duplicate's refusal, in the reader's language
