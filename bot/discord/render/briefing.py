@@ -112,6 +112,14 @@ def help_pages(
             "`/alerts why` says why a channel did or did not get an event's alert: the filter that "
             "excluded it, a pause or a disabled subscription and since when, or the delivery's attempts, "
             "last error and message · `/alerts log` pages a channel's deliveries, newest first.",
+        )
+        + "\n"
+        + gettext(
+            locale,
+            "`/alerts subscribe` posts to a text channel, an announcement channel (each alert crossposted), "
+            "a forum (each alert a post of its own) or a thread, as the bot or through a webhook with a "
+            "name and avatar of your choice; `mode:digest` gathers the events of a day or a week into "
+            "one message at the time you set instead.",
         ),
     )
     b.add_field(
