@@ -253,6 +253,19 @@ def split_slugs(text: str | None) -> list[str]:
     return [p.strip().lower() for p in text.replace(";", ",").split(",") if p.strip()]
 
 
+def _created(sub: models.Subscription, caller: Caller) -> models.AuditLog:
+    """The audit row of a new subscription."""
+    details = {
+        "subscription": sub.id,
+        "mode": sub.mode or "alert",
+        "kinds": sub.kinds,
+        "target": sub.target,
+        "identity": sub.identity,
+        **{k.field: getattr(sub, k.field) for k in KINDS},
+    }
+    return audit_row("subscription.create", "subscription", sub.channel_id, details, caller=caller)
+
+
 class SubscriptionService:
     def __init__(
         self,
@@ -405,22 +418,7 @@ class SubscriptionService:
                 sub.digest_next_at = schedule.next_after(self.clock.now())
             session.add(sub)
             await session.flush()
-            session.add(
-                audit_row(
-                    "subscription.create",
-                    "subscription",
-                    channel_id,
-                    {
-                        "subscription": sub.id,
-                        "mode": sub.mode or "alert",
-                        "kinds": sub.kinds,
-                        "target": sub.target,
-                        "identity": sub.identity,
-                        **{k.field: getattr(sub, k.field) for k in KINDS},
-                    },
-                    caller=caller,
-                )
-            )
+            session.add(_created(sub, caller))
             return subscription_view(sub)
 
     async def unsubscribe(

@@ -62,6 +62,34 @@ class Counts:
     facilities: int = 0
 
 
+def _for_moderators(locale: str) -> str:
+    """The /help paragraph on the moderators' commands."""
+    return (
+        gettext(
+            locale,
+            "`/curate` adds, edits and retracts events and reviews drafts from watched feeds "
+            "(Manage Server or the curator role) · "
+            "`/alerts` posts new events to a channel (Manage Channels) · `/settings` sets the curator role, "
+            "the language of public replies and alerts, and the time zone of times shown (Manage Server).",
+        )
+        + "\n"
+        + gettext(
+            locale,
+            "`/alerts why` says why a channel did or did not get an event's alert: the filter that "
+            "excluded it, a pause or a disabled subscription and since when, or the delivery's attempts, "
+            "last error and message · `/alerts log` pages a channel's deliveries, newest first.",
+        )
+        + "\n"
+        + gettext(
+            locale,
+            "`/alerts subscribe` posts to a text channel, an announcement channel (each alert crossposted), "
+            "a forum (each alert a post of its own) or a thread, as the bot or through a webhook with a "
+            "name and avatar of your choice; `mode:digest` gathers the events of a day or a week into "
+            "one message at the time you set instead.",
+        )
+    )
+
+
 def help_pages(
     counts: Counts, commands: Sequence[tuple[str, str]], locale: str = "en"
 ) -> list[discord.Embed]:
@@ -97,31 +125,7 @@ def help_pages(
         gettext(locale, "Commands"),
         [f"`/{name}` — {gettext(locale, description)}" for name, description in commands],
     )
-    b.add_field(
-        gettext(locale, "For moderators"),
-        gettext(
-            locale,
-            "`/curate` adds, edits and retracts events and reviews drafts from watched feeds "
-            "(Manage Server or the curator role) · "
-            "`/alerts` posts new events to a channel (Manage Channels) · `/settings` sets the curator role, "
-            "the language of public replies and alerts, and the time zone of times shown (Manage Server).",
-        )
-        + "\n"
-        + gettext(
-            locale,
-            "`/alerts why` says why a channel did or did not get an event's alert: the filter that "
-            "excluded it, a pause or a disabled subscription and since when, or the delivery's attempts, "
-            "last error and message · `/alerts log` pages a channel's deliveries, newest first.",
-        )
-        + "\n"
-        + gettext(
-            locale,
-            "`/alerts subscribe` posts to a text channel, an announcement channel (each alert crossposted), "
-            "a forum (each alert a post of its own) or a thread, as the bot or through a webhook with a "
-            "name and avatar of your choice; `mode:digest` gathers the events of a day or a week into "
-            "one message at the time you set instead.",
-        ),
-    )
+    b.add_field(gettext(locale, "For moderators"), _for_moderators(locale))
     b.add_field(
         gettext(locale, "Following the feed"),
         gettext(
