@@ -14,19 +14,30 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from sqlalchemy import Select, exists, func, select
+from sqlalchemy import Select, bindparam, exists, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot import models
 from bot.services.links import FACILITY, KINDS, PARTY, PROGRAM, SYSTEM, TRACK, LinkKind, Links
 
+#: The name of the bound parameter :func:`visible` reads the scopes from, when asked to.
+SCOPES = "scopes"
 
-def visible(guild_id: int | None) -> ColumnElement[bool]:
-    """SQL: the event is global, or local to ``guild_id``."""
+
+def scopes(guild_id: int | None) -> list[int]:
+    """The scopes of the events a reader in ``guild_id`` sees: global (0), and that guild's."""
+    return [0] if guild_id is None else [0, guild_id]
+
+
+def visible(guild_id: int | None, *, bound: bool = False) -> ColumnElement[bool]:
+    """SQL: the event is global, or local to ``guild_id``. With ``bound``, the scopes are the bound
+    parameter SCOPES (:func:`scopes`): the statement can run for any guild."""
     # Written over coalesce() on purpose: SQLite would otherwise pick ix_event_guild_id (95%+ of rows
     # are global) and sort every visible event instead of walking ix_event_occurred_on (76 ms → 1 ms
     # for a page at 100,000 events). Guild ids are snowflakes, never 0.
     scope = func.coalesce(models.Event.guild_id, 0)
+    if bound:
+        return scope.in_(bindparam(SCOPES, scopes(guild_id), type_=scope.type, expanding=True))
     if guild_id is None:
         return scope == 0
     return scope.in_((0, guild_id))

@@ -12,7 +12,7 @@ summary holds it, through the index.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, column, func, literal_column, select, table, union_all
@@ -93,6 +93,9 @@ class TextMatch:
     title_only: bool = False
     groups: tuple[Group, ...] = ()
     any_group: bool = False
+    #: The query text as a bound parameter of a statement kept for every query of its shape (see
+    #: ``bot.services.search``); None: the text itself, from :meth:`text`.
+    bound: ColumnElement[Any] | None = field(default=None, compare=False)
 
     @property
     def _sqlite(self) -> bool:
@@ -120,7 +123,15 @@ class TextMatch:
         expr = glue.join("(" + " OR ".join(alternative(w) for w in g) + ")" for g in self._groups)
         return f"title : ({expr})" if self.title_only else expr
 
-    def _tsquery(self) -> ColumnElement[Any]:
+    def text(self) -> str:
+        """The query as the dialect's index reads it: an FTS5 query, or a ``to_tsquery`` text."""
+        return self.fts5_query() if self._sqlite else self.tsquery_text()
+
+    def query(self) -> ColumnElement[Any] | str:
+        """What a statement matches against: the bound parameter when there is one, else the text."""
+        return self.bound if self.bound is not None else self.text()
+
+    def tsquery_text(self) -> str:
         # PostgreSQL's parser reads "Hwasong-15" as 'hwasong' and '-15': a number also matches its
         # signed form. ``A`` is the title's weight.
         star = (":*" if self.prefix else "") + ("A" if self.title_only else "")
@@ -142,14 +153,16 @@ class TextMatch:
             return "(" + (" <-> " if w.phrase else " & ").join(term(t) for t in w.terms) + ")"
 
         glue = " | " if self.any_group else " & "
-        expr = glue.join("(" + " | ".join(alternative(w) for w in g) + ")" for g in self._groups)
-        return func.to_tsquery(literal_column("'english'"), expr)
+        return glue.join("(" + " | ".join(alternative(w) for w in g) + ")" for g in self._groups)
+
+    def _tsquery(self) -> ColumnElement[Any]:
+        return func.to_tsquery(literal_column("'english'"), self.query())
 
     def narrow(self, stmt: SelectT) -> tuple[SelectT, ColumnElement[Any]]:
         """``stmt`` (over ``event``) narrowed to the matching events, and a rank (lower is better)."""
         if self._sqlite:
             matched = stmt.join(FTS, FTS.c.rowid == models.Event.id).where(
-                FTS.c.event_fts.op("MATCH")(self.fts5_query())
+                FTS.c.event_fts.op("MATCH")(self.query())
             )
             return matched, func.bm25(literal_column("event_fts"), 4.0, 1.0)
         document: ColumnElement[Any] = literal_column("event.search_vector")
@@ -174,7 +187,7 @@ class TextMatch:
         if self._sqlite:
             # An alias of its own: a match may be nested in another match's conditions.
             fts = FTS.alias()
-            stmt = select(fts.c.rowid.label("id")).where(fts.c.event_fts.op("MATCH")(self.fts5_query()))
+            stmt = select(fts.c.rowid.label("id")).where(fts.c.event_fts.op("MATCH")(self.query()))
             return stmt if floor is None else stmt.where(fts.c.rowid >= floor)
         stmt, _rank = self.narrow(select(models.Event.id))
         return stmt if floor is None else stmt.where(models.Event.id >= floor)

@@ -10,16 +10,15 @@ Programs, systems, facilities, talks tracks and positions are few and are matche
 
 from __future__ import annotations
 
-import functools
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal, TypedDict, Unpack
 
-from rapidfuzz import fuzz
 from sqlalchemy import (
     CompoundSelect,
     Select,
     and_,
+    bindparam,
     case,
     exists,
     func,
@@ -32,23 +31,22 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from bot import models
 from bot.db import Sessionmaker
 from bot.i18n import N_
-from bot.services.catalog import CatalogService, normalize, program_names
+from bot.services.catalog import CatalogService
 from bot.services.errors import FieldProblem, ValidationFailed
 from bot.services.events import views_of
-from bot.services.filters import visible
+from bot.services.filters import SCOPES, scopes, visible
 from bot.services.fts import FTS, Floor, TextMatch
 from bot.services.links import KINDS, LinkKind
+from bot.services.search_catalog import CATALOG_HITS, CatalogHit, CatalogMatcher
 from bot.services.search_query import Entity, NameIndex, Term, catalog_entities, parse
 from bot.services.views import EventView
 
 QUERY_MAX = 200
-CATALOG_CUTOFF = 75
-CATALOG_HITS = 5
 #: How many queries' catalog answers are remembered (per catalog snapshot).
 CATALOG_MEMO = 256
 #: How many built page statements are remembered (see SearchService._statement).
@@ -59,26 +57,11 @@ RANK_WINDOW = 500
 FEW = 3
 #: At most this many streams of matches are merged on SQLite (else one statement checks each match).
 MAX_STREAMS = 8
-#: A named record outranks any fuzzy catalog match.
-NAMED_SCORE = 110.0
 #: Link kinds with few events per record: a stream reads their links before the text index.
 SPARSE = ("system", "facility")
 Mode = Literal["all", "any"]
 #: An event's id as a statement sees it: ``event.id``, or the text index's rowid.
 Key = ColumnElement[Any] | QueryableAttribute[Any]
-CATALOG_KINDS = ("program", "system", "facility", "track", "position")
-
-
-@dataclass(frozen=True)
-class CatalogHit:
-    kind: str  # "program" | "system" | "facility" | "track" | "position"
-    title: str
-    summary: str
-    ref: str  # slug (program, system, facility, track) or "party/topic" (position)
-    score: float
-    #: The record found (a program, system, facility, track or position view): its names and
-    #: summary in other languages, for an answer in the reader's language.
-    record: Any = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -108,12 +91,6 @@ class SearchPage:
         return nxt if nxt < self.total_events else None
 
 
-@functools.lru_cache(maxsize=4096)
-def _normalized(text: str) -> str:
-    """A catalog text as it is compared (the same few hundred texts are scored for every query)."""
-    return normalize(text)
-
-
 def _either(parts: list[Select[Any]]) -> Select[Any]:
     """The ids any of ``parts`` selects, as one plain select (SQLite nests no bare compounds)."""
     return parts[0] if len(parts) == 1 else select(union(*parts).subquery().c.id)
@@ -133,49 +110,101 @@ class _PageArgs:
     offset: int
 
 
-def _link_kinds(entities: tuple[Entity, ...]) -> list[tuple[LinkKind, list[int]]]:
-    """The link kinds ``entities`` are linked by, each with the ids of its records."""
-    out = []
-    for kind in KINDS:
-        wanted = [e.record_id for e in entities if e.kind == kind.name and e.record_id is not None]
-        if wanted:
-            out.append((kind, wanted))
-    return out
+def _wanted(entities: tuple[Entity, ...], kind: LinkKind) -> list[int]:
+    """The ids of the records of ``kind`` among ``entities``."""
+    return [e.record_id for e in entities if e.kind == kind.name and e.record_id is not None]
+
+
+def _link_kinds(entities: tuple[Entity, ...]) -> list[LinkKind]:
+    """The link kinds ``entities`` are linked by."""
+    return [kind for kind in KINDS if _wanted(entities, kind)]
+
+
+Shape = tuple[tuple[str, ...], tuple[str, ...], bool, bool]
+
+
+def _shape(term: Term) -> Shape:
+    """What a term's SQL depends on: the kinds of the records it matches by and of those it names,
+    whether it names a record events do not link to, whether it names any. Its words and ids are
+    bound values: every query of one shape runs the same statement."""
+    return (
+        tuple(k.name for k in _link_kinds(term.links)),
+        tuple(k.name for k in _link_kinds(term.records)),
+        any(e.record_id is None for e in term.entities),
+        bool(term.entities),
+    )
+
+
+@dataclass(frozen=True)
+class _TextValue:
+    """A bound text query: the words of these terms (by position), as a TextMatch reads them."""
+
+    terms: tuple[int, ...]
+    any_group: bool
+    title_only: bool
+
+    def value(self, dialect: str, terms: list[Term]) -> Any:
+        groups = tuple(terms[i].alternatives for i in self.terms)
+        return TextMatch(dialect, groups=groups, any_group=self.any_group, title_only=self.title_only).text()
+
+
+@dataclass(frozen=True)
+class _IdsValue:
+    """Bound record ids: those of one link kind that a term matches by (or, ``named``, names)."""
+
+    term: int
+    kind: LinkKind
+    named: bool
+
+    def value(self, dialect: str, terms: list[Term]) -> Any:
+        term = terms[self.term]
+        return _wanted(term.records if self.named else term.links, self.kind)
 
 
 class _Plan:
-    """The SQL pieces of one query's terms: which events match, and how they rank."""
+    """The SQL pieces of one query's terms: which events match, and how they rank.
+
+    Every word and id goes in as a bound parameter, recorded in ``values``: a plan's statement is
+    the same for every query of its terms' shapes (see :func:`_shape`) and runs for another one with
+    :meth:`params`."""
 
     def __init__(self, dialect: str, terms: list[Term]) -> None:
         self.dialect, self.terms = dialect, terms
         #: Only events from this id on are ranked (the RANK_WINDOW newest matches), None for all.
         self.floor: Floor = None
+        self.values: list[_TextValue | _IdsValue] = []
+
+    def _bind(self, value: _TextValue | _IdsValue) -> BindParameter[Any]:
+        self.values.append(value)
+        name = f"q{len(self.values)}"
+        return bindparam(name, value.value(self.dialect, self.terms), expanding=isinstance(value, _IdsValue))
 
     def _text(self, terms: list[Term], *, any_group: bool = False, title_only: bool = False) -> TextMatch:
         groups = tuple(t.alternatives for t in terms)
-        return TextMatch(self.dialect, groups=groups, any_group=any_group, title_only=title_only)
+        bound = self._bind(_TextValue(tuple(self.terms.index(t) for t in terms), any_group, title_only))
+        return TextMatch(self.dialect, groups=groups, any_group=any_group, title_only=title_only, bound=bound)
+
+    def _ids(self, term: Term, kind: LinkKind, *, named: bool = False) -> BindParameter[Any]:
+        return self._bind(_IdsValue(self.terms.index(term), kind, named))
 
     def _text_ids(self, terms: list[Term], *, any_group: bool = False) -> Select[Any]:
         return self._text(terms, any_group=any_group).ids(self.floor)
 
-    def _linked_ids(self, entities: tuple[Entity, ...]) -> list[Select[Any]]:
+    def _linked_ids(self, term: Term, *, named: bool = False) -> list[Select[Any]]:
         out: list[Select[Any]] = []
-        for kind, wanted in _link_kinds(entities):
-            if wanted:
-                col = kind.table.c[kind.column]
-                linked = select(kind.table.c.event_id.label("id")).where(col.in_(wanted))
-                out.append(
-                    linked if self.floor is None else linked.where(kind.table.c.event_id >= self.floor)
-                )
+        for kind in _link_kinds(term.records if named else term.links):
+            col = kind.table.c[kind.column]
+            linked = select(kind.table.c.event_id.label("id")).where(
+                col.in_(self._ids(term, kind, named=named))
+            )
+            out.append(linked if self.floor is None else linked.where(kind.table.c.event_id >= self.floor))
         return out
 
-    def _linked(
-        self, term: Term, key: Key, records: tuple[Entity, ...] | None = None
-    ) -> list[ColumnElement[bool]]:
-        """SQL: the event with id ``key`` links to a record ``term`` names (one check per link kind);
-        to one of ``records`` when given, else to one of the records it matches by. Each check reads
-        the link table's (record, event) index once, from the window's floor on."""
-        return [key.in_(ids) for ids in self._linked_ids(term.links if records is None else records)]
+    def _linked(self, term: Term, key: Key, *, named: bool = False) -> list[ColumnElement[bool]]:
+        """SQL: the event with id ``key`` links to a record ``term`` matches by (one check per link
+        kind); with ``named``, to one it names. Each check reads the link table's (record, event)
+        index once, from the window's floor on."""
+        return [key.in_(ids) for ids in self._linked_ids(term, named=named)]
 
     def _matches(self, term: Term, key: Key) -> ColumnElement[bool]:
         """SQL: the event with id ``key`` matches ``term``, by its text or by a link. PostgreSQL tests
@@ -212,8 +241,8 @@ class _Plan:
         linked = [t for t in self.terms if t.links]
         if mode == "any":
             streams = [self._text(plain, any_group=True).ids()] if plain else []
-            return streams + [p for t in linked for p in (self._text([t]).ids(), *self._linked_ids(t.links))]
-        choices = [[None, *_link_kinds(t.links)] for t in linked]  # None: by its text
+            return streams + [p for t in linked for p in (self._text([t]).ids(), *self._linked_ids(t))]
+        choices = [[None, *((t, k) for k in _link_kinds(t.links))] for t in linked]  # None: by its text
         combos = list(itertools.product(*choices))
         if len(combos) > MAX_STREAMS:
             return []
@@ -223,35 +252,38 @@ class _Plan:
             streams.append(self._stream(texts, [how for how in combo if how is not None]))
         return streams
 
-    def _stream(self, texts: list[Term], links: list[tuple[LinkKind, list[int]]]) -> Select[Any]:
+    def _stream(self, texts: list[Term], links: list[tuple[Term, LinkKind]]) -> Select[Any]:
         """The events whose text holds ``texts`` and that link to a wanted record of each of
         ``links``. On PostgreSQL the row's own vector is tested and the planner orders the joins. On
         SQLite the text index drives, unless a link is to a system or site: those have few events,
         read first, each then checking the text by its rowid (walking every match of a common word
         for the few a site links to would read them all)."""
-        links = sorted(links, key=lambda link: link[0].name not in SPARSE)
+        links = sorted(links, key=lambda link: link[1].name not in SPARSE)
         key: Any
         if texts and self.dialect != "sqlite":
             # PostgreSQL: the row's own vector; the planner orders the joins.
             stream = select(models.Event.id.label("id")).where(self._text(texts).holds())
             key = models.Event.id
-        elif texts and not (links and links[0][0].name in SPARSE):
+        elif texts and not (links and links[0][1].name in SPARSE):
             fts = FTS.alias()
             stream = select(fts.c.rowid.label("id")).where(
-                fts.c.event_fts.op("MATCH")(self._text(texts).fts5_query())
+                fts.c.event_fts.op("MATCH")(self._text(texts).query())
             )
             key = fts.c.rowid
         else:
-            first, wanted = links.pop(0)
+            term, first = links.pop(0)
             table = first.table.alias()
-            stream = select(table.c.event_id.label("id")).where(table.c[first.column].in_(wanted))
+            stream = select(table.c.event_id.label("id")).where(
+                table.c[first.column].in_(self._ids(term, first))
+            )
             key = table.c.event_id
             if texts:
                 fts = FTS.alias()
-                held = fts.c.event_fts.op("MATCH")(self._text(texts).fts5_query())
+                held = fts.c.event_fts.op("MATCH")(self._text(texts).query())
                 stream = stream.where(exists().where(fts.c.rowid == key, held))
-        for kind, wanted in links:
+        for term, kind in links:
             table = kind.table.alias()
+            wanted = self._ids(term, kind)
             stream = stream.join(table, and_(table.c.event_id == key, table.c[kind.column].in_(wanted)))
         return stream
 
@@ -268,10 +300,10 @@ class _Plan:
                 driver = driver.where(E.id >= self.floor)
             return driver.where(*(self._matches(t, E.id) for t in linked))
         if mode == "all":
-            parts = [_either([self._text_ids([t]), *self._linked_ids(t.links)]) for t in linked]
+            parts = [_either([self._text_ids([t]), *self._linked_ids(t)]) for t in linked]
             return parts[0] if len(parts) == 1 else select(intersect(*parts).subquery().c.id)
         parts = ([self._text_ids(plain, any_group=True)] if plain else []) + [
-            p for t in linked for p in (self._text_ids([t]), *self._linked_ids(t.links))
+            p for t in linked for p in (self._text_ids([t]), *self._linked_ids(t))
         ]
         return _either(parts)
 
@@ -294,7 +326,7 @@ class _Plan:
 
     def _named(self, term: Term) -> ColumnElement[bool]:
         """An event is about a named record: it links to it, or a named system or site is in its title."""
-        checks = self._linked(term, models.Event.id, term.records)
+        checks = self._linked(term, models.Event.id, named=True)
         if any(e.record_id is None for e in term.entities):
             checks.append(self._in_title([term]))
         return or_(*checks) if checks else literal(False)
@@ -322,7 +354,7 @@ def _page_statement(plan: _Plan, mode: Mode, page: _PageArgs) -> Select[Any]:
     return (
         select(E, found, func.count().over())
         .join(window, key == E.id)
-        .where(visible(page.guild_id), E.status == "published")
+        .where(visible(page.guild_id, bound=True), E.status == "published")
         .where(or_(found <= RANK_WINDOW, E.id > plan.floor))
         .order_by(*plan.order(mode))
         .limit(page.limit)
@@ -352,7 +384,10 @@ class SearchService:
         self._index: tuple[tuple[int, ...], NameIndex] | None = None
         self._memo_key: tuple[int, ...] = ()
         self._memo: dict[str, tuple[CatalogHit, ...]] = {}
-        self._statements: dict[tuple[tuple[Term, ...], Mode, _PageArgs], Select[Any]] = {}
+        self._matcher: CatalogMatcher | None = None
+        self._statements: dict[
+            tuple[tuple[Shape, ...], Mode, int, int], tuple[Select[Any], tuple[_TextValue | _IdsValue, ...]]
+        ] = {}
 
     async def names(self) -> NameIndex:
         """The catalog's names, rebuilt when the catalog's snapshot changes."""
@@ -367,7 +402,9 @@ class SearchService:
         return self._index[1]
 
     async def terms(self, query: str) -> list[Term]:
-        return parse(query, await self.names())
+        """The query's terms, ordered by shape (an order that changes no match and no rank): "launch
+        sohae" and "sohae launch" run one statement."""
+        return sorted(parse(query, await self.names()), key=_shape)
 
     async def search_events(self, query: str, **page: Unpack[PageOptions]) -> tuple[list[EventView], int]:
         """Ranked events matching every term of ``query``, and how many match (at most RANK_WINDOW + 1);
@@ -409,7 +446,10 @@ class SearchService:
     ) -> tuple[list[models.Event], int]:
         """One statement: a page of the ranked matches, and how many visible events match
         (RANK_WINDOW + 1 for more). See :func:`_page_statement`."""
-        rows = (await session.execute(self._statement(terms, mode, page))).all()
+        stmt, values = self._statement(terms, mode, page)
+        params = {f"q{n}": v.value(self._dialect, terms) for n, v in enumerate(values, 1)}
+        params[SCOPES] = scopes(page.guild_id)
+        rows = (await session.execute(stmt, params)).all()
         if rows:
             matches = RANK_WINDOW + 1 if rows[0][1] > RANK_WINDOW else int(rows[0][2])
             return [row[0] for row in rows], matches
@@ -419,90 +459,41 @@ class SearchService:
         many, shown = (await session.execute(_count_statement(_Plan(self._dialect, terms), mode, page))).one()
         return [], RANK_WINDOW + 1 if many > RANK_WINDOW else int(shown)
 
-    def _statement(self, terms: list[Term], mode: Mode, page: _PageArgs) -> Select[Any]:
-        """The page's statement, built once per terms, mode and page: building and keying a statement
-        this size costs more than SQLite's run of it. Only the statement is kept, never its rows."""
-        key = (tuple(terms), mode, page)
-        if (stmt := self._statements.get(key)) is None:
-            stmt = _page_statement(_Plan(self._dialect, terms), mode, page)
+    def _statement(
+        self, terms: list[Term], mode: Mode, page: _PageArgs
+    ) -> tuple[Select[Any], tuple[_TextValue | _IdsValue, ...]]:
+        """The page's statement and what its parameters hold, built once per shape of the terms (see
+        :func:`_shape`), mode and page, for every guild (the scopes are a parameter too): building,
+        keying and compiling a statement this size costs more than SQLite's run of it. Only the
+        statement is kept, never its rows."""
+        key = (tuple(_shape(t) for t in terms), mode, page.limit, page.offset)
+        if (known := self._statements.get(key)) is None:
+            plan = _Plan(self._dialect, terms)
+            known = (_page_statement(plan, mode, page), tuple(plan.values))
             if len(self._statements) >= STATEMENT_MEMO:
                 del self._statements[next(iter(self._statements))]
-            self._statements[key] = stmt
-        return stmt
+            self._statements[key] = known
+        return known
 
     async def search_catalog(self, query: str) -> list[CatalogHit]:
         """Catalog records for ``query``: the ones it names first, then close matches, best first.
 
         The answer depends on the query and the catalog alone: the last CATALOG_MEMO answers are kept
-        until the catalog's snapshot changes (a page button re-runs the query; scoring every record
-        fuzzily costs more than the event search)."""
+        until the catalog's snapshot changes (a page button re-runs the query)."""
         index = await self.names()
-        snapshot = (id(index), *(id(p) for p in await self._catalog.positions()))
-        if self._memo_key != snapshot:
+        positions = await self._catalog.positions()
+        snapshot = (id(index), *(id(p) for p in positions))
+        if self._matcher is None or self._memo_key != snapshot:
+            programs, tracks = await self._catalog.programs(), await self._catalog.tracks()
             self._memo_key, self._memo = snapshot, {}
+            self._matcher = CatalogMatcher(programs, tracks, positions)
         if (known := self._memo.get(query)) is not None:
             return list(known)
-        hits = await self._match_catalog(query)
+        hits = self._matcher.match(query, await self.terms(query))
         if len(self._memo) >= CATALOG_MEMO:
             del self._memo[next(iter(self._memo))]
         self._memo[query] = tuple(hits)
         return hits
-
-    async def _match_catalog(self, query: str) -> list[CatalogHit]:
-        q = normalize(query)
-        hits: dict[tuple[str, str], CatalogHit] = {}
-
-        def add(hit: CatalogHit) -> None:
-            key = (hit.kind, hit.title)
-            if hit.score >= CATALOG_CUTOFF and (key not in hits or hits[key].score < hit.score):
-                hits[key] = hit
-
-        def score(*fields: str) -> float:
-            best = 0.0
-            for f in fields:
-                nf = _normalized(f)
-                if not nf:
-                    continue
-                if q in nf:
-                    best = max(best, 100.0 if nf.startswith(q) else 90.0)
-                best = max(best, fuzz.token_set_ratio(q, nf) if len(nf) < 200 else fuzz.partial_ratio(q, nf))
-            return best
-
-        programs = await self._catalog.programs()
-        tracks = await self._catalog.tracks()
-        parent_of = {(x.kind, x.slug): p for p in programs for x in (*p.systems, *p.facilities)}
-        record_of: dict[tuple[str, str], Any] = {("program", p.slug): p for p in programs}
-        record_of |= {(x.kind, x.slug): x for p in programs for x in (*p.systems, *p.facilities)}
-        record_of |= {("track", t.slug): t for t in tracks}
-        for term in await self.terms(query):
-            for e in term.entities:
-                if (
-                    parent := parent_of.get((e.kind, e.ref))
-                ) is not None:  # a system's page, then its program
-                    add(
-                        CatalogHit(
-                            "program", parent.name, parent.summary, parent.slug, NAMED_SCORE - 1, parent
-                        )
-                    )
-                if e.kind != "actor":  # parties answer through their positions
-                    add(
-                        CatalogHit(
-                            e.kind, e.name, e.summary, e.ref, NAMED_SCORE, record_of.get((e.kind, e.ref))
-                        )
-                    )
-        for p in programs:
-            names = program_names(p)
-            add(
-                CatalogHit("program", p.name, p.summary, p.slug, max(score(*names), score(p.summary) - 10), p)
-            )
-        for t in tracks:
-            s = max(score(t.name, *t.names()), score(t.summary) - 10)
-            add(CatalogHit("track", t.name, t.summary, t.slug, s, t))
-        for pos in await self._catalog.positions():
-            s = max(score(pos.topic.name) - 5, score(pos.summary, pos.stance, pos.quote or "") - 10)
-            title = f"{pos.party.name} on {pos.topic.name} ({pos.as_of.year})"
-            add(CatalogHit("position", title, pos.summary, f"{pos.party.slug}/{pos.topic.slug}", s, pos))
-        return sorted(hits.values(), key=lambda h: (-h.score, CATALOG_KINDS.index(h.kind), h.title))
 
     async def search(
         self, query: str, *, guild_id: int | None = None, limit: int = 5, offset: int = 0, links: bool = True

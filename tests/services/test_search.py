@@ -7,6 +7,7 @@ from sqlalchemy import text
 
 from bot import models
 from bot.services.views import EventView
+from bot.services.search import SearchService
 from tests.conftest import Database
 from tests.services.conftest import HOME, Services, curator
 from tests.services.test_services import event_input
@@ -147,3 +148,49 @@ async def test_translations_are_searched_in_any_script(services: Services) -> No
         row.i18n = {"zh-CN": {"title": "第六次核试验", "summary": "规模最大的一次。"}}
     assert not (await services.search.search("热核武器", guild_id=HOME)).events
     assert [e.id for e in (await services.search.search("规模最大", guild_id=HOME)).events] == [translated.id]
+
+
+async def test_queries_of_one_shape_share_a_statement_and_keep_their_own_answers(
+    services: Services, database: Database
+) -> None:
+    """A statement is built once per shape of query (words, named systems, sites, parties...) and
+    run for each query of that shape with its own words and ids: each answer is the one a statement
+    built for that query alone gives, whatever ran before it."""
+    ids = {
+        "pad": await add(services, "Pad rebuilt at the coast", summary="New concrete.", facilities=["sohae"]),
+        "parade": await add(services, "Night parade", summary="A road-mobile launcher.", systems=["kn-08"]),
+        "drill": await add(services, "Artillery drill near the coast", summary="Shells at sea."),
+        "quarry": await add(services, "Pad at a quarry", summary="Unrelated to any launcher."),
+    }
+    queries = [
+        "pad",
+        "drill",
+        "coast pad",
+        "pad coast",
+        "drill coast",
+        "Sohae",
+        "KN-08",
+        "Sohae pad",
+        "KN-08 launcher",
+        "launcher KN-08",
+        "quarry launcher",
+        "artillery zzzqqq",
+        "pad zzzqqq",
+    ]
+    shared = services.search
+    answers = {}
+    for query in queries:
+        hits = await shared.rank_events(query)
+        answers[query] = ([e.id for e in hits.events], hits.total, hits.mode)
+    # Fewer statements than queries (and fallbacks): at least four reused one.
+    assert len(shared._statements) <= len(queries) - 4
+    for query in queries:
+        alone = SearchService(database.sessionmaker, services.catalog, dialect=database.dialect)
+        hits = await alone.rank_events(query)
+        assert answers[query] == ([e.id for e in hits.events], hits.total, hits.mode), query
+    # And the answers are the ones each query asks for.
+    assert answers["pad"][0][:2] and set(answers["pad"][0]) == {ids["pad"], ids["quarry"]}
+    assert answers["drill"][0] == [ids["drill"]]
+    assert answers["Sohae pad"][0][0] == ids["pad"]
+    assert answers["launcher KN-08"][0][0] == answers["KN-08 launcher"][0][0] == ids["parade"]
+    assert answers["coast pad"] == answers["pad coast"]

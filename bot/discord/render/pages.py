@@ -19,7 +19,8 @@ from bot.discord.render.text import (
     truncate,
 )
 from bot.i18n import N_, gettext, local, tr
-from bot.services.search import RANK_WINDOW, CatalogHit, SearchPage
+from bot.services.search import RANK_WINDOW, SearchPage
+from bot.services.search_catalog import CatalogHit
 from bot.services.views import EventView, PositionView
 
 SEARCH_TITLE = N_("Search: ")  # the query follows; a button reads it back from the title
