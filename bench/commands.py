@@ -403,7 +403,10 @@ async def run_database(
             guild = fake.add_guild("Bench")
             services = Services.build(sessionmaker, Policy.of([guild.id]))
             settings = Settings(discord_token="x", database_url=url, _env_file=None)  # noqa: S106  # type: ignore[call-arg]
-            bot = BenchBot(settings=settings, services=services, extensions=("cogs.briefing",))
+            # As `python -m bot run` does: the start-up heap frozen once ready.
+            bot = BenchBot(
+                settings=settings, services=services, extensions=("cogs.briefing",), freeze_heap=True
+            )
 
             def forget() -> None:
                 services.search._statements.clear()

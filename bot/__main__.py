@@ -189,7 +189,11 @@ async def cmd_run(settings: Settings, *, sync_only: bool = False) -> int:
         try:
             async with aiohttp.ClientSession() as http:
                 bot = PeninsulaBot(
-                    settings=settings, services=services, http_session=http, sync_commands=not sync_only
+                    settings=settings,
+                    services=services,
+                    http_session=http,
+                    sync_commands=not sync_only,
+                    freeze_heap=True,
                 )
                 async with bot:
                     if sync_only:
