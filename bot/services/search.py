@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import Any, Literal, TypedDict, Unpack
+from typing import Any, Literal, TypedDict, Unpack, cast
 
 from sqlalchemy import (
     CompoundSelect,
@@ -53,6 +53,9 @@ CATALOG_MEMO = 256
 STATEMENT_MEMO = 512
 #: Beyond this many matches, only the most recently added are ranked (see search_events).
 RANK_WINDOW = 500
+#: A window of this many matches or fewer has its text matches checked row by row (see _Plan._held):
+#: a lookup of the text index by rowid costs SQLite about 40 µs.
+PER_ROW = 40
 #: When fewer events than this hold every term, events holding any of them are ranked too.
 FEW = 3
 #: At most this many streams of matches are merged on SQLite (else one statement checks each match).
@@ -172,6 +175,8 @@ class _Plan:
         self.dialect, self.terms = dialect, terms
         #: Only events from this id on are ranked (the RANK_WINDOW newest matches), None for all.
         self.floor: Floor = None
+        #: How many matches the window holds (SQL), None before the window is made.
+        self.found: ColumnElement[Any] | None = None
         self.values: list[_TextValue | _IdsValue] = []
 
     def _bind(self, value: _TextValue | _IdsValue) -> BindParameter[Any]:
@@ -211,7 +216,19 @@ class _Plan:
         the row's own vector (a self-join would hash every event the term's text matches)."""
         if self.dialect != "sqlite" and key is models.Event.id:
             return or_(self._text([term]).holds(), *self._linked(term, key))
+        if key is models.Event.id:
+            return or_(self._held(self._text([term])), *self._linked(term, key))
         return or_(key.in_(self._text_ids([term])), *self._linked(term, key))
+
+    def _held(self, match: TextMatch) -> ColumnElement[bool]:
+        """SQL over ``event`` (a ranked row): its text holds ``match``. SQLite reads the matches from
+        the window's oldest id on, once; a window of PER_ROW rows or fewer is checked row by row: its
+        oldest match may be old, and from there on would read nearly the whole index."""
+        if self.dialect != "sqlite" or self.found is None:
+            return match.holds(self.floor)
+        fts = FTS.alias()
+        one = exists().where(fts.c.rowid == models.Event.id, fts.c.event_fts.op("MATCH")(match.query()))
+        return cast(ColumnElement[bool], case((self.found <= PER_ROW, one), else_=match.holds(self.floor)))
 
     def newest(self, mode: Mode) -> Select[Any] | CompoundSelect[Any]:
         """The ids of every match, newest first (scope not applied). Every match comes from streams
@@ -308,7 +325,7 @@ class _Plan:
         return _either(parts)
 
     def _in_title(self, terms: list[Term]) -> ColumnElement[bool]:
-        return self._text(terms, any_group=True, title_only=True).holds(self.floor)
+        return self._held(self._text(terms, any_group=True, title_only=True))
 
     def order(self, mode: Mode) -> list[ColumnElement[Any]]:
         """Best first: more terms held (any-term mode), named records, title hits, significance, date."""
@@ -338,7 +355,8 @@ def _window(plan: _Plan, mode: Mode) -> tuple[Any, Key, ColumnElement[Any]]:
     window = plan.newest(mode).limit(RANK_WINDOW + 1).cte("search_window")
     key = window.c[0]
     plan.floor = select(func.min(key)).scalar_subquery()
-    return window, key, select(func.count()).select_from(window).scalar_subquery()
+    plan.found = select(func.count()).select_from(window).scalar_subquery()
+    return window, key, plan.found
 
 
 def _page_statement(plan: _Plan, mode: Mode, page: _PageArgs) -> Select[Any]:
