@@ -449,6 +449,17 @@ class DigestItem(Base):
     period_start: Mapped[dt.datetime | None] = mapped_column()
 
 
+class DataVersion(Base):
+    """How many writes the events of one scope have had (0: the global events; else a guild's
+    local ones): bumped in each write's transaction by the lifecycle writer, read by what caches
+    answers drawn from events (charts) to know they are still current, at the cost of one row."""
+
+    __tablename__ = "data_version"
+
+    scope: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    value: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+
 class AuditLog(Base):
     __tablename__ = "audit_log"
     __table_args__ = (Index("ix_audit_log_guild_id", "guild_id", "id"),)

@@ -16,10 +16,12 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal, get_args
 
 from sqlalchemy import Select, extract, func, literal, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import models
 from bot.db import Sessionmaker
 from bot.i18n import N_, format_date, gettext, local, tr
+from bot.services import data_version
 from bot.services.catalog import CatalogService
 from bot.services.errors import FieldProblem, ValidationFailed
 from bot.services.filters import EventFilter, visible
@@ -146,19 +148,17 @@ class ChartService:
         self._cache: OrderedDict[tuple[ChartQuery, str, str], Chart] = OrderedDict()
         self._cache_size = cache_size
 
-    async def version(self, guild_id: int | None) -> tuple[str, dt.date | None]:
-        """The data version of what ``guild_id`` sees: events, revisions and the newest change (a
-        retraction bumps the revision too), and the date of that change."""
-        E = models.Event
-        stmt = select(func.count(), func.coalesce(func.sum(E.revision), 0), func.max(E.updated_at)).where(
-            visible(guild_id)
-        )
+    async def version(self, guild_id: int | None) -> str:
+        """The data version of what ``guild_id`` sees (see :mod:`bot.services.data_version`)."""
         async with self._sessionmaker() as session:
-            count, revisions, newest = (await session.execute(stmt)).one()
+            return await data_version.version(session, guild_id)
+
+    async def _as_of(self, session: AsyncSession, guild_id: int | None) -> dt.date | None:
+        """The date of the newest change among the events ``guild_id`` sees (a retraction too)."""
+        newest = await session.scalar(select(func.max(models.Event.updated_at)).where(visible(guild_id)))
         if isinstance(newest, str):  # SQLite hands back the text of an aggregate
             newest = dt.datetime.fromisoformat(newest)
-        stamp = newest.isoformat() if newest else "-"
-        return f"{count}.{revisions}.{stamp}", newest.date() if newest else None
+        return newest.date() if newest else None
 
     def _grouped(self, query: ChartQuery) -> Select[Any]:
         E = models.Event
@@ -193,13 +193,14 @@ class ChartService:
     async def counts(self, query: ChartQuery, locale: str = "en") -> ChartData:
         """The bars of ``query`` and the total of the events counted (an event of two programs is one
         bar's count in each, but one in the total); a program's or system's bar is named in ``locale``."""
-        version, as_of = await self.version(query.guild_id)
+        version = await self.version(query.guild_id)
         total_stmt = select(func.count()).select_from(
             query.filter().apply(select(models.Event.id)).subquery()
         )
         async with self._sessionmaker() as session:
             rows = list((await session.execute(self._grouped(query))).all())
             total = int(await session.scalar(total_stmt) or 0)
+            as_of = await self._as_of(session, query.guild_id)
         if query.by in ("year", "month"):
             bars = _period_bars(rows, query.by, query)
         else:
@@ -212,8 +213,7 @@ class ChartService:
     ) -> Chart:
         """The counts and their PNG, drawn in a worker thread; the same query, locale and data
         version answer from the cache."""
-        version, _ = await self.version(query.guild_id)
-        key = (query, locale, version)
+        key = (query, locale, await self.version(query.guild_id))
         hit = self._cache.get(key)
         if hit is not None:
             self._cache.move_to_end(key)

@@ -21,6 +21,7 @@ from bot import models
 from bot.i18n import N_
 from bot.models import utcnow
 from bot.outbox.enqueue import Action, AlertBudget, enqueue, with_posted_alerts
+from bot.services import data_version
 from bot.services.access import Caller
 from bot.services.audit import audit_row
 from bot.services.errors import FieldProblem, ValidationFailed
@@ -313,6 +314,8 @@ class EventWriter:
         """Write the pending events, an audit row for each and their outbox rows; returns how many
         deliveries were queued."""
         await self._session.flush()
+        if self._pending:
+            await data_version.bump(self._session, (w.event.guild_id for w in self._pending))
         author = self._author
         queued = 0
         edits = {w.event.id for w in self._pending if w.outbox == "edit"}
