@@ -59,6 +59,9 @@ SYSTEM = _kind("system", models.System, models.event_system)
 FACILITY = _kind("facility", models.Facility, models.event_facility, field="facilities")
 #: Every link kind, in the order events show them.
 KINDS: tuple[LinkKind, ...] = (PROGRAM, SYSTEM, FACILITY, PARTY, TRACK)
+#: The kinds with few events per record (a system, a site): a statement reads their links first and
+#: then the events, where for a program, party or track it walks the events and checks each one.
+SPARSE = frozenset({SYSTEM.name, FACILITY.name})
 #: The stored plural of every kind: the list fields of an event record (export, import).
 LINK_FIELDS = frozenset(k.field for k in KINDS)
 

@@ -41,7 +41,7 @@ from bot.services.errors import FieldProblem, ValidationFailed
 from bot.services.events import views_of
 from bot.services.filters import SCOPES, scopes, visible
 from bot.services.fts import FTS, Floor, TextMatch
-from bot.services.links import KINDS, LinkKind
+from bot.services.links import KINDS, SPARSE, LinkKind
 from bot.services.search_catalog import CATALOG_HITS, CatalogHit, CatalogMatcher
 from bot.services.search_query import Entity, NameIndex, Term, catalog_entities, parse
 from bot.services.views import EventView
@@ -60,8 +60,6 @@ PER_ROW = 40
 FEW = 3
 #: At most this many streams of matches are merged on SQLite (else one statement checks each match).
 MAX_STREAMS = 8
-#: Link kinds with few events per record: a stream reads their links before the text index.
-SPARSE = ("system", "facility")
 Mode = Literal["all", "any"]
 #: An event's id as a statement sees it: ``event.id``, or the text index's rowid.
 Key = ColumnElement[Any] | QueryableAttribute[Any]
