@@ -253,6 +253,7 @@ class Event(Base):
         Index("ix_event_kind", "kind", "occurred_on"),
         Index("ix_event_guild_id", "guild_id", "status"),
         Index("ix_event_significance", "significance", "occurred_on", "id"),
+        Index("ix_event_milestone", "milestone", "occurred_on", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
