@@ -166,8 +166,8 @@ class _Plan:
     """The SQL pieces of one query's terms: which events match, and how they rank.
 
     Every word and id goes in as a bound parameter, recorded in ``values``: a plan's statement is
-    the same for every query of its terms' shapes (see :func:`_shape`) and runs for another one with
-    :meth:`params`."""
+    the same for every query of its terms' shapes (see :func:`_shape`), and runs for another such
+    query with the parameters its ``values`` give for that query's terms (``q1``, ``q2``, …)."""
 
     def __init__(self, dialect: str, terms: list[Term]) -> None:
         self.dialect, self.terms = dialect, terms
