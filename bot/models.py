@@ -451,9 +451,8 @@ class DigestItem(Base):
 
 
 class DataVersion(Base):
-    """How many writes the events of one scope have had (0: the global events; else a guild's
-    local ones): bumped in each write's transaction by the lifecycle writer, read by what caches
-    answers drawn from events (charts) to know they are still current, at the cost of one row."""
+    """How many writes the events of one scope had (0: global; else a guild's local events), bumped
+    in each write's transaction (bot/services/data_version.py): what a cache of charts reads."""
 
     __tablename__ = "data_version"
 

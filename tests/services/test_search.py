@@ -6,8 +6,8 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from bot import models
-from bot.services.views import EventView
 from bot.services.search import SearchService
+from bot.services.views import EventView
 from tests.conftest import Database
 from tests.services.conftest import HOME, Services, curator
 from tests.services.test_services import event_input
