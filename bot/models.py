@@ -451,8 +451,7 @@ class DigestItem(Base):
 
 
 class DataVersion(Base):
-    """How many writes the events of one scope had (0: global; else a guild's local events), bumped
-    in each write's transaction (bot/services/data_version.py): what a cache of charts reads."""
+    """Writes of one scope's events (0: global, else a guild's): see bot/services/data_version.py."""
 
     __tablename__ = "data_version"
 
