@@ -17,9 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import models
-from bot.services.filters import scopes
-
-GLOBAL = 0
+from bot.services.filters import GLOBAL_SCOPE, scopes
 
 
 async def bump(session: AsyncSession, guild_ids: Iterable[int | None]) -> None:
@@ -27,7 +25,7 @@ async def bump(session: AsyncSession, guild_ids: Iterable[int | None]) -> None:
     V = models.DataVersion
     dialect = (await session.connection()).dialect.name
     insert: Any = sqlite.insert if dialect == "sqlite" else postgresql.insert
-    for scope in sorted({GLOBAL if g is None else g for g in guild_ids}):  # one order: no deadlock
+    for scope in sorted({GLOBAL_SCOPE if g is None else g for g in guild_ids}):  # one order: no deadlock
         stmt = insert(V).values(scope=scope, value=1)
         await session.execute(
             stmt.on_conflict_do_update(index_elements=[V.scope], set_={"value": V.value + 1})

@@ -22,11 +22,13 @@ from bot.services.links import FACILITY, KINDS, PARTY, PROGRAM, SPARSE, SYSTEM, 
 
 #: The name of the bound parameter :func:`visible` reads the scopes from, when asked to.
 SCOPES = "scopes"
+#: The scope of the global events (a local event's scope is its guild id; snowflakes are never 0).
+GLOBAL_SCOPE = 0
 
 
 def scopes(guild_id: int | None) -> list[int]:
-    """The scopes of the events a reader in ``guild_id`` sees: global (0), and that guild's."""
-    return [0] if guild_id is None else [0, guild_id]
+    """The scopes of the events a reader in ``guild_id`` sees: the global one, and that guild's."""
+    return [GLOBAL_SCOPE] if guild_id is None else [GLOBAL_SCOPE, guild_id]
 
 
 def visible(guild_id: int | None, *, bound: bool = False) -> ColumnElement[bool]:
@@ -35,12 +37,12 @@ def visible(guild_id: int | None, *, bound: bool = False) -> ColumnElement[bool]
     # Written over coalesce() on purpose: SQLite would otherwise pick ix_event_guild_id (95%+ of rows
     # are global) and sort every visible event instead of walking ix_event_occurred_on (76 ms → 1 ms
     # for a page at 100,000 events). Guild ids are snowflakes, never 0.
-    scope = func.coalesce(models.Event.guild_id, 0)
+    scope = func.coalesce(models.Event.guild_id, GLOBAL_SCOPE)
     if bound:
         return scope.in_(bindparam(SCOPES, scopes(guild_id), type_=scope.type, expanding=True))
     if guild_id is None:
-        return scope == 0
-    return scope.in_((0, guild_id))
+        return scope == GLOBAL_SCOPE
+    return scope.in_(scopes(guild_id))
 
 
 class _Event(Protocol):
